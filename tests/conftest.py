@@ -1,0 +1,126 @@
+"""Fixtures in the flaskr style: a fresh initialised ward in a temporary instance folder."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from wardapp import create_app
+from wardapp.database import upgrade_schema
+from wardapp.extensions import db
+from wardapp.models import SyncNode, User
+from wardapp.refdata import load_reference_data
+from wardapp.workdays import local_datetime
+
+PASSWORD = "mat-khau-thu-nghiem"
+WARD = "30280"
+# One account per role, plus one holding several roles (a small ward's all-rounder).
+ACCOUNTS = {
+    "letan": ("Trần Thị Ngọc Hân", "receptionist"),
+    "chuyenvien": ("Lê Văn Phúc", "officer"),
+    "lanhdao": ("Phạm Quốc Hùng", "leader"),
+    "quantri": ("Quản trị viên", "admin"),
+}
+
+
+def make_ward(instance_path, **config) -> "Flask":
+    """An initialised ward database in ``instance_path`` with one account per role."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", **config},
+                     instance_path=str(instance_path))
+    with app.app_context():
+        upgrade_schema()
+        load_reference_data()
+        db.session.add(SyncNode(id=1, ward_code=WARD))
+        for username, (name, roles) in ACCOUNTS.items():
+            account = User(ward_code=WARD, username=username, full_name=name, roles=roles)
+            account.set_password(PASSWORD)
+            db.session.add(account)
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="session")
+def _template_ward(tmp_path_factory):
+    """Build the migrated, seeded database once; each test gets a copy (scrypt and Alembic are
+    slow enough to dominate the suite otherwise)."""
+    path = tmp_path_factory.mktemp("template")
+    make_ward(path, WTF_CSRF_ENABLED=False)
+    return path / "ward.sqlite"
+
+
+@pytest.fixture
+def app(tmp_path, _template_ward):
+    import sqlite3
+
+    source = sqlite3.connect(_template_ward)
+    target = sqlite3.connect(tmp_path / "ward.sqlite")
+    source.backup(target)
+    source.close()
+    target.close()
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False},
+                     instance_path=str(tmp_path))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def account(username: str) -> User:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str = "letan", password: str = PASSWORD):
+        return self._client.post("/auth/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+def intake_data(**overrides) -> dict:
+    """A valid intake for a same-day birth registration, with all its required documents."""
+    data = {
+        "request_key": uuid.uuid4().hex,
+        "procedure_code": "1.001193",
+        "applicant_kind": "person",
+        "applicant_name": "Nguyễn Văn Đức",
+        "citizen_id": "089095001234",
+        "phone": "0912345678",
+        "address": "Số 12 đường Hà Hoàng Hổ, khóm 3, phường Mỹ Bình",
+        "channel": "desk",
+        "return_method": "desk",
+        "sets_count": 1,
+    }
+    data.update(overrides)
+    if "documents" not in overrides:
+        from wardapp.models import Procedure
+
+        procedure = db.session.get(Procedure, data["procedure_code"])
+        data["documents"] = [d["name"] for d in procedure.documents if d["required"]] \
+            if procedure else []
+    return data
+
+
+def vn_time(year, month, day, hour=9, minute=0) -> dt.datetime:
+    """An aware UTC instant for a Vietnam wall-clock time."""
+    return local_datetime(dt.date(year, month, day), dt.time(hour, minute))

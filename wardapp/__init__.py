@@ -1,0 +1,95 @@
+"""Ward one-stop desk (Bộ phận Tiếp nhận và Trả kết quả): the app each ward runs on its LAN."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from .extensions import csrf, db, htmx, login_manager, migrate
+
+SECRET_KEY_FILE = "secret_key"
+DATABASE_FILE = "ward.sqlite"
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the ward app on an instance folder (database, secret key, local config).
+
+    :param test_config: settings that replace ``instance/config.py``, for tests.
+    :param instance_path: the ward's instance folder; defaults to ``$WARDAPP_INSTANCE`` or
+        ``./instance``, so several wards can run side by side on one machine.
+    """
+    instance_path = os.path.abspath(
+        instance_path or os.environ.get("WARDAPP_INSTANCE") or "instance")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
+        WTF_CSRF_TIME_LIMIT=None,  # a form left open over lunch must still submit
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+        PAGE_SIZE=50,
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.update(test_config)
+    app.config.setdefault("SECRET_KEY", _read_secret_key(instance_path))
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_error_handlers(app)
+    return app
+
+
+def _read_secret_key(instance_path: str) -> str | None:
+    """The secret key made by ``wardapp init``; never a built-in value."""
+    path = Path(instance_path) / SECRET_KEY_FILE
+    return path.read_text().strip() if path.exists() else None
+
+
+def write_secret_key(instance_path: str) -> None:
+    path = Path(instance_path) / SECRET_KEY_FILE
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+
+
+def register_extensions(app: Flask) -> None:
+    from . import outbox  # noqa: F401  (registers the session hooks)
+    from .database import MIGRATIONS_DIR, alembic_include_name, configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True,
+                     include_name=alembic_include_name)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .dossiers import bp as dossiers_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dossiers_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # token-authenticated, no browser session
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import formatting
+
+    formatting.init_app(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from . import errors
+
+    errors.init_app(app)

@@ -1,0 +1,242 @@
+"""The ``wardapp`` command: set up, serve and look after one ward's desk.
+
+Every command takes ``--instance`` (or ``$WARDAPP_INSTANCE``), the ward's instance folder, so
+several wards can run side by side on one machine.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from click_default_group import DefaultGroup
+
+from . import DATABASE_FILE, create_app, write_secret_key
+from .extensions import db
+from .models import ROLES, SyncNode, Unit, User
+
+instance_option = click.option(
+    "--instance", "instance", envvar="WARDAPP_INSTANCE", default="instance", show_default=True,
+    type=click.Path(file_okay=False), help="Thư mục dữ liệu của phường, xã (biến môi trường WARDAPP_INSTANCE).")
+
+
+def open_app(instance: str, *, must_exist: bool = True):
+    """The app on an initialised instance folder, with its schema brought up to date."""
+    from .database import upgrade_schema
+
+    if must_exist and not (Path(instance) / DATABASE_FILE).exists():
+        raise click.ClickException(
+            f"Chưa khởi tạo dữ liệu tại {instance}. Chạy: wardapp init --unit <mã đơn vị> --instance {instance}")
+    app = create_app(instance_path=instance)
+    with app.app_context():
+        upgrade_schema()
+    return app
+
+
+@click.group(cls=DefaultGroup, default="serve", default_if_no_args=True)
+@click.version_option(package_name="longxuyen-onestop")
+def cli():
+    """Phần mềm Bộ phận Tiếp nhận và Trả kết quả của phường, xã (chạy trên mạng nội bộ)."""
+
+
+def _password_ok(password: str) -> str:
+    if len(password) < 10:
+        raise click.BadParameter("Mật khẩu phải có ít nhất 10 ký tự.")
+    return password
+
+
+def initialise(instance: str, unit_code: str, admin_username: str, admin_password: str,
+               admin_name: str = "Quản trị viên"):
+    """Create the instance folder, database, reference data, ward identity and first admin."""
+    from .refdata import load_reference_data, read_json
+
+    if (Path(instance) / DATABASE_FILE).exists():
+        raise click.ClickException(f"Thư mục {instance} đã có dữ liệu; không khởi tạo lại.")
+    if unit_code not in {u["code"] for u in read_json("units.json")["units"]}:
+        raise click.BadParameter(f"Không có đơn vị mã {unit_code} trong danh mục.",
+                                 param_hint="--unit")
+    os.makedirs(instance, exist_ok=True)
+    write_secret_key(instance)
+    app = open_app(instance, must_exist=False)
+    with app.app_context():
+        counts = load_reference_data()
+        unit = db.session.get(Unit, unit_code)
+        db.session.add(SyncNode(id=1, ward_code=unit.code))
+        admin = User(ward_code=unit.code, username=admin_username.casefold(),
+                     full_name=admin_name, roles="admin")
+        admin.set_password(admin_password)
+        db.session.add(admin)
+        db.session.commit()
+        return app, {"code": unit.code, "name": unit.name, **counts}
+
+
+@cli.command()
+@click.option("--unit", "unit_code", required=True, help="Mã đơn vị hành chính (GSO), ví dụ 30280.")
+@click.option("--admin-username", default="admin", show_default=True, help="Tên đăng nhập quản trị.")
+@click.option("--admin-password", prompt="Mật khẩu quản trị", hide_input=True,
+              confirmation_prompt=True, callback=lambda c, p, v: _password_ok(v),
+              help="Mật khẩu quản trị (ít nhất 10 ký tự); hỏi nếu không nhập.")
+@instance_option
+def init(unit_code, admin_username, admin_password, instance):
+    """Khởi tạo dữ liệu cho một phường, xã: cơ sở dữ liệu, danh mục, tài khoản quản trị."""
+    _, ward = initialise(instance, unit_code, admin_username, admin_password)
+    click.echo(f"Đã khởi tạo {ward['name']} ({ward['code']}) tại {os.path.abspath(instance)}")
+    click.echo(f"Danh mục: {ward['units']} đơn vị, {ward['procedures']} thủ tục. "
+               f"Tài khoản quản trị: {admin_username}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Địa chỉ lắng nghe (0.0.0.0 để phục vụ cả mạng nội bộ).")
+@click.option("--port", default=8080, show_default=True, type=int, help="Cổng.")
+@click.option("--threads", default=6, show_default=True, type=int, help="Số luồng waitress.")
+@instance_option
+def serve(host, port, threads, instance):
+    """Chạy phần mềm (waitress), sau khi tự nâng cấp cơ sở dữ liệu."""
+    import waitress
+
+    app = open_app(instance)
+    click.echo(f"Đang phục vụ tại http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/ "
+               "(Ctrl-C để dừng)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="wardapp")
+
+
+@cli.command()
+@click.option("--unit", "unit_code", default="30280", show_default=True, help="Mã phường, xã.")
+@click.option("--months", default=3, show_default=True, type=click.IntRange(1, 24),
+              help="Số tháng hồ sơ mẫu.")
+@click.option("--seed", default=2020, show_default=True, type=int, help="Hạt giống ngẫu nhiên.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Cổng.")
+@click.option("--no-serve", is_flag=True, help="Chỉ tạo dữ liệu, không chạy máy chủ.")
+@instance_option
+def demo(unit_code, months, seed, port, no_serve, instance):
+    """Chạy thử một phường với vài tháng hồ sơ mẫu (dữ liệu tạo mới mỗi lần)."""
+    import shutil
+    import tempfile
+
+    import waitress
+
+    from .demo import create_demo_users, demo_passwords, generate_dossiers
+
+    if instance == "instance":  # the default: a throw-away folder, never a real ward's data
+        instance = tempfile.mkdtemp(prefix="wardapp-demo-")
+    elif (Path(instance) / DATABASE_FILE).exists():
+        raise click.ClickException(f"{instance} đã có dữ liệu; chọn thư mục trống cho bản chạy thử.")
+    logins = demo_passwords()
+    app, ward = initialise(instance, unit_code, "admin", logins["admin"])
+    with app.app_context():
+        create_demo_users(ward["code"], logins)
+        with click.progressbar(length=months, label="Tạo hồ sơ mẫu") as bar:
+            total = generate_dossiers(months=months, seed=seed, progress=bar.update)
+    click.echo(f"{ward['name']}: {total} hồ sơ mẫu trong {months} tháng, dữ liệu tại {instance}")
+    click.echo("Tài khoản chạy thử (tên đăng nhập / mật khẩu):")
+    for username, password in logins.items():
+        click.echo(f"  {username:<10} {password}")
+    if no_serve:
+        return
+    click.echo(f"Mở http://127.0.0.1:{port}/ (Ctrl-C để dừng)")
+    try:
+        waitress.serve(app, host="127.0.0.1", port=port, threads=6, ident="wardapp")
+    finally:
+        if instance.startswith(tempfile.gettempdir()):
+            shutil.rmtree(instance, ignore_errors=True)
+
+
+@cli.group()
+def user():
+    """Quản lý tài khoản cán bộ của phường, xã."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Họ và tên cán bộ.")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(list(ROLES)),
+              help="Vai trò (có thể lặp lại).")
+@click.option("--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True,
+              callback=lambda c, p, v: _password_ok(v), help="Mật khẩu (ít nhất 10 ký tự).")
+@instance_option
+def user_add(username, full_name, roles, password, instance):
+    """Thêm một tài khoản cán bộ."""
+    app = open_app(instance)
+    with app.app_context():
+        if db.session.scalar(sa.select(User).where(User.username == username.casefold())):
+            raise click.ClickException(f"Đã có tài khoản {username}.")
+        account = User(ward_code=db.session.get(SyncNode, 1).ward_code,
+                       username=username.casefold(), full_name=full_name, roles=" ".join(roles))
+        account.set_password(password)
+        db.session.add(account)
+        db.session.commit()
+    click.echo(f"Đã thêm {username} ({', '.join(ROLES[r] for r in roles)}).")
+
+
+@user.command("list")
+@instance_option
+def user_list(instance):
+    """Liệt kê tài khoản."""
+    app = open_app(instance)
+    with app.app_context():
+        for account in db.session.scalars(sa.select(User).order_by(User.username)):
+            state = "" if account.active else " (đã khóa)"
+            click.echo(f"{account.username:<16} {account.full_name:<28} {account.role_labels}{state}")
+
+
+@cli.group()
+def token():
+    """Mã truy cập cho API JSON (/api/v1)."""
+
+
+@token.command("create")
+@click.option("--user", "username", required=True, help="Tài khoản mà API thay mặt.")
+@click.option("--name", required=True, help="Tên gợi nhớ, ví dụ: Cổng dịch vụ công tỉnh.")
+@instance_option
+def token_create(username, name, instance):
+    """Tạo mã truy cập (chỉ hiển thị một lần)."""
+    from .api import issue_token
+
+    app = open_app(instance)
+    with app.app_context():
+        account = db.session.scalar(sa.select(User).where(User.username == username.casefold()))
+        if account is None:
+            raise click.ClickException(f"Không có tài khoản {username}.")
+        value = issue_token(account, name)
+        db.session.commit()
+    click.echo(value)
+
+
+@cli.command()
+@instance_option
+def reindex(instance):
+    """Dựng lại chỉ mục tìm kiếm hồ sơ."""
+    from .database import ensure_search_index
+
+    app = open_app(instance)
+    with app.app_context():
+        ensure_search_index(rebuild=True)
+    click.echo("Đã dựng lại chỉ mục tìm kiếm.")
+
+
+@cli.command("export")
+@click.argument("table", type=click.Choice(["dossier", "dossier_event", "procedure", "unit",
+                                            "user", "outbox"]))
+@click.option("--out", type=click.File("w", encoding="utf-8-sig"), default="-",
+              help="Tệp CSV (mặc định: màn hình).")
+@instance_option
+def export(table, out, instance):
+    """Xuất một bảng ra CSV (UTF-8 có BOM, mở được bằng Excel) cho cán bộ hỗ trợ."""
+    import sqlite_utils
+
+    path = Path(instance) / DATABASE_FILE
+    if not path.exists():
+        raise click.ClickException(f"Không có dữ liệu tại {instance}.")
+    ward_db = sqlite_utils.Database(path)
+    columns = [c.name for c in ward_db[table].columns if c.name != "password_hash"]
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    count = 0
+    for row in ward_db[table].rows_where(select=", ".join(f"[{c}]" for c in columns)):
+        writer.writerow([row[c] for c in columns])
+        count += 1
+    ward_db.close()
+    click.echo(f"Đã xuất {count} dòng của bảng {table}.", err=True)

@@ -1,0 +1,93 @@
+"""SQLite set-up: pragmas on every connection, write transactions, migrations and the search index."""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+import sqlite_utils
+from flask import current_app
+from flask_migrate import upgrade as alembic_upgrade
+from sqlalchemy import event
+
+from .extensions import db
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+FTS_TABLE = "dossier_fts"
+
+
+def configure_engine(engine: sa.Engine) -> None:
+    """Set the pragmas of every connection and take transactions into our own hands.
+
+    pysqlite's own transaction handling is switched off so that a write unit can start with
+    ``BEGIN IMMEDIATE``: two desks taking a dossier code at once then queue on the busy timeout
+    instead of one failing when its read transaction tries to become a write.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction():
+    """Run the block as one write transaction, committed at the end or rolled back on error."""
+    if db.session().in_transaction():
+        db.session.commit()  # end the read snapshot the request may hold (nothing is pending)
+    db.session.connection(execution_options={"sqlite_immediate": True})
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def database_path() -> str:
+    return db.engine.url.database
+
+
+def upgrade_schema() -> None:
+    """Bring the database to the newest schema, then repair what migrations cannot see."""
+    alembic_upgrade(directory=MIGRATIONS_DIR)
+    ensure_search_index()
+
+
+def ensure_search_index(rebuild: bool = False) -> None:
+    """Create the FTS5 index of dossiers and its triggers if missing, and fill it.
+
+    A batch migration recreates a table and silently drops its triggers, so this runs after every
+    upgrade; sqlite-utils owns the index because it sets up and repairs such indexes well.
+    """
+    conn = sqlite3.connect(database_path())
+    try:
+        ward_db = sqlite_utils.Database(conn)
+        dossiers = ward_db["dossier"]
+        missing = not ward_db[FTS_TABLE].exists()
+        triggers = {t.name for t in ward_db.triggers}
+        if missing or not {f"{FTS_TABLE}_ai", f"{FTS_TABLE}_ad", f"{FTS_TABLE}_au"} <= triggers:
+            dossiers.enable_fts(["search_text"], fts_version="FTS5", create_triggers=True,
+                                replace=True, tokenize="unicode61 remove_diacritics 2")
+            rebuild = True
+        if rebuild:
+            dossiers.rebuild_fts()
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def alembic_include_name(name, type_, parent_names) -> bool:
+    """Keep autogenerate away from the FTS tables it does not model (it would drop them)."""
+    return not (type_ == "table" and name and name.startswith(FTS_TABLE))

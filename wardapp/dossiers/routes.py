@@ -1,0 +1,196 @@
+"""Desk routes. Each renders a full page, or only its ``_partial`` template for htmx requests."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..auth import roles_required
+from ..extensions import db, htmx
+from ..models import Dossier, Procedure, User, utcnow
+from ..workdays import local_datetime, to_local
+from . import bp
+from .lifecycle import STEPS, steps_available
+from .queries import (WORK_LISTS, home_counters, search_dossiers, search_procedures,
+                      work_list_query)
+from .service import DossierError, load_calendar, receive_dossier, record_step, this_ward
+
+DESK_ROLES = ("receptionist", "officer", "leader", "admin")
+PRINT_FORMS = {
+    "01": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "02": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "03": "Phiếu từ chối tiếp nhận, giải quyết hồ sơ",
+    "04": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+    "05": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+}
+# The event a form prints from; a form whose event has not happened cannot be printed.
+PRINT_FORM_EVENT = {"02": "supplement_requested", "03": "refused", "04": "apology"}
+
+
+@bp.app_context_processor
+def inject_ward():
+    if not current_user.is_authenticated:
+        return {}
+    return {"ward": this_ward().unit}
+
+
+def get_dossier_or_404(code: str) -> Dossier:
+    dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == code))
+    if dossier is None:
+        abort(404)
+    return dossier
+
+
+@bp.route("/")
+@roles_required(*DESK_ROLES)
+def home():
+    counters = home_counters(utcnow())
+    return render_template("dossiers/home.html", counters=counters, work_lists=WORK_LISTS)
+
+
+@bp.route("/dossiers/new")
+@roles_required(*STEPS["received"].roles)
+def new():
+    return render_intake({}, {})
+
+
+def render_intake(values: dict, errors: dict, message: str | None = None, status: int = 200):
+    procedures = search_procedures("")
+    selected = db.session.get(Procedure, values.get("procedure_code") or "")
+    values.setdefault("request_key", secrets.token_urlsafe(16))
+    template = "dossiers/_intake_form.html" if htmx else "dossiers/new.html"
+    return render_template(template, values=values, errors=errors, message=message,
+                           procedures=procedures, selected=selected,
+                           received=set(values.get("documents") or [])), status
+
+
+@bp.route("/dossiers", methods=["POST"])
+@roles_required(*STEPS["received"].roles)
+def create():
+    values = request.form.to_dict()
+    values["documents"] = request.form.getlist("documents")
+    try:
+        dossier, _ = receive_dossier(values, actor=current_user)
+    except DossierError as e:
+        return render_intake(values, e.fields, e.message, 422)
+    flash(f"Đã tiếp nhận hồ sơ {dossier.code}.", "success")
+    target = url_for("dossiers.show", code=dossier.code)
+    if htmx:
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target)
+
+
+@bp.route("/procedures/options")
+@roles_required(*STEPS["received"].roles)
+def procedure_options():
+    return render_template("dossiers/_procedure_options.html",
+                           procedures=search_procedures(request.args.get("q", "")[:100]),
+                           selected=None)
+
+
+@bp.route("/procedures/documents")
+@roles_required(*STEPS["received"].roles)
+def procedure_documents():
+    procedure = db.session.get(Procedure, request.args.get("procedure_code", ""))
+    return render_template("dossiers/_documents.html", selected=procedure, received=set(),
+                           errors={}, values={})
+
+
+@bp.route("/dossiers/<code>")
+@roles_required(*DESK_ROLES)
+def show(code: str):
+    return render_dossier(get_dossier_or_404(code))
+
+
+def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200):
+    steps = steps_available(dossier.status, current_user.role_set)
+    officers = db.session.scalars(sa.select(User).where(User.active).order_by(User.full_name))
+    template = "dossiers/_dossier.html" if htmx else "dossiers/show.html"
+    return render_template(template, dossier=dossier, steps=steps, officers=list(officers),
+                           error=error, print_forms=printable_forms(dossier),
+                           now=utcnow()), status
+
+
+@bp.route("/dossiers/<code>/steps/<kind>", methods=["POST"])
+@roles_required(*DESK_ROLES)
+def step(code: str, kind: str):
+    get_dossier_or_404(code)
+    version = request.form.get("version", type=int)
+    try:
+        dossier = record_step(code, kind, actor=current_user, expected_version=version,
+                              to_user_uuid=request.form.get("to_user_uuid"),
+                              reason=request.form.get("reason"),
+                              new_due_date=request.form.get("new_due_date"),
+                              return_method=request.form.get("return_method"))
+    except DossierError as e:
+        db.session.rollback()
+        return render_dossier(get_dossier_or_404(code), e.message, e.status)
+    flash(f"Đã ghi: {STEPS[kind].label}.", "success")
+    if htmx:
+        return render_dossier(dossier)
+    return redirect(url_for("dossiers.show", code=code))
+
+
+@bp.route("/worklists/<name>")
+@roles_required(*DESK_ROLES)
+def work_list(name: str):
+    if name not in WORK_LISTS:
+        abort(404)
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = work_list_query(name, utcnow(), load_calendar())
+    pagination = db.paginate(query, page=page, per_page=50, error_out=False)
+    template = "dossiers/_dossier_table.html" if htmx else "dossiers/work_list.html"
+    return render_template(template, name=name, title=WORK_LISTS[name], pagination=pagination,
+                           dossiers=pagination.items, work_lists=WORK_LISTS, now=utcnow())
+
+
+@bp.route("/search")
+@roles_required(*DESK_ROLES)
+def search():
+    query = request.args.get("q", "")[:200]
+    dossiers = search_dossiers(query) if query.strip() else []
+    template = "dossiers/_search_results.html" if htmx else "dossiers/search.html"
+    return render_template(template, query=query, dossiers=dossiers, now=utcnow())
+
+
+def printable_forms(dossier: Dossier) -> dict[str, str]:
+    kinds = {e.kind for e in dossier.events}
+    return {number: title for number, title in PRINT_FORMS.items()
+            if PRINT_FORM_EVENT.get(number, "received") in kinds}
+
+
+@bp.route("/dossiers/<code>/print/<form>")
+@roles_required(*DESK_ROLES)
+def print_form(code: str, form: str):
+    dossier = get_dossier_or_404(code)
+    if form not in printable_forms(dossier):
+        abort(404)
+    event_kind = PRINT_FORM_EVENT.get(form)
+    event = next((e for e in reversed(dossier.events) if e.kind == event_kind), None)
+    return render_template(f"print/mau{form}.html", dossier=dossier, event=event,
+                           title=PRINT_FORMS[form], calendar=load_calendar())
+
+
+@bp.route("/logbook")
+@roles_required(*DESK_ROLES)
+def logbook():
+    """Mẫu 06, the dossier logbook, for a span of receipt dates (A4 landscape)."""
+    today = to_local(utcnow()).date()
+    try:
+        start = dt.date.fromisoformat(request.args.get("from") or today.replace(day=1).isoformat())
+        end = dt.date.fromisoformat(request.args.get("to") or today.isoformat())
+    except ValueError:
+        start, end = today.replace(day=1), today
+        flash("Ngày không hợp lệ; đang hiển thị tháng này.", "warning")
+    if end < start or (end - start).days > 366:
+        start, end = today.replace(day=1), today
+        flash("Khoảng ngày không hợp lệ (tối đa một năm); đang hiển thị tháng này.", "warning")
+    dossiers = db.session.scalars(
+        sa.select(Dossier).where(Dossier.received_at >= local_datetime(start, dt.time(0)),
+                                 Dossier.received_at < local_datetime(end + dt.timedelta(days=1),
+                                                                      dt.time(0)))
+        .order_by(Dossier.received_at).limit(5000))
+    return render_template("print/mau06.html", dossiers=list(dossiers), start=start, end=end)

@@ -1,0 +1,437 @@
+"""The dossier service layer: intake and lifecycle steps, shared by the desk screens, the JSON
+API and the demo generator, so every path validates the same way and writes the same rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..database import write_transaction
+from ..extensions import db
+from ..models import CalendarOverride, Dossier, DossierEvent, Procedure, SyncNode, User, utcnow
+from ..text import fold, nfc
+from ..workdays import LOCAL_TZ, WorkCalendar, local_datetime, timeliness, to_local
+from .lifecycle import CHANNELS, RETURN_METHODS, STEPS
+
+# Province prefixes of the 12-digit citizen ID (Circular 07/2016/TT-BCA, 63 provinces).
+PROVINCE_PREFIXES = frozenset(
+    "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 034 "
+    "035 036 037 038 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 067 068 "
+    "070 072 074 075 077 079 080 082 083 084 086 087 089 091 092 093 094 095 096".split())
+PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ORG_ID = re.compile(r"^[0-9][0-9-]{8,15}$")
+REQUEST_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_BACKDATE = dt.timedelta(days=30)
+LIMITS = {"applicant_name": 200, "address": 300, "return_address": 300, "email": 120,
+          "note": 2000, "reason": 2000}
+
+
+class DossierError(Exception):
+    """A request the desk must refuse; carries a Vietnamese message and per-field errors.
+
+    :param code: a stable machine-readable code for the JSON API.
+    :param status: the HTTP status the API answers with.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid", fields: dict | None = None,
+                 status: int = 422):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.fields = fields or {}
+        self.status = status
+
+
+def citizen_id_problem(value: str, today: dt.date) -> str | None:
+    """Why ``value`` is not a valid 12-digit citizen ID, or None when it is."""
+    if not re.fullmatch(r"\d{12}", value):
+        return "Số định danh cá nhân (CCCD) phải gồm đúng 12 chữ số."
+    if value[:3] not in PROVINCE_PREFIXES:
+        return "Ba chữ số đầu của số định danh không phải mã tỉnh, thành phố hợp lệ."
+    century = 1900 + 100 * (int(value[3]) // 2)
+    if century + int(value[4:6]) > today.year:
+        return "Năm sinh trong số định danh cá nhân nằm ở tương lai."
+    return None
+
+
+def load_calendar() -> WorkCalendar:
+    """The working-day calendar with this ward's overrides, built once per app."""
+    cache = current_app.extensions.setdefault("wardapp.calendar", {})
+    overrides = {o.day: o.is_working_day for o in db.session.scalars(sa.select(CalendarOverride))}
+    key = tuple(sorted(overrides.items()))
+    if cache.get("key") != key:
+        cache["key"], cache["calendar"] = key, WorkCalendar(overrides)
+    return cache["calendar"]
+
+
+def this_ward() -> SyncNode:
+    node = db.session.get(SyncNode, 1)
+    if node is None:
+        raise RuntimeError("the ward database is not initialised (run `wardapp init`)")
+    return node
+
+
+@dataclass
+class IntakeForm:
+    """Intake fields after cleaning; built by :func:`clean_intake`."""
+
+    procedure: Procedure
+    applicant_kind: str
+    applicant_name: str
+    citizen_id: str
+    phone: str
+    email: str
+    address: str
+    channel: str
+    return_method: str
+    return_address: str
+    documents: list[dict]
+    sets_count: int
+    note: str
+    received_at: dt.datetime
+    request_key: str
+    errors: dict = field(default_factory=dict)
+
+
+def _text(data: Mapping, name: str, errors: dict, *, required: bool = False,
+          label: str = "") -> str:
+    raw = data.get(name)
+    if raw is not None and not isinstance(raw, str):
+        errors[name] = f"{label} phải là chuỗi ký tự."
+        return ""
+    value = nfc(raw)
+    if required and not value:
+        errors[name] = f"Vui lòng nhập {label.lower()}."
+    elif name in LIMITS and len(value) > LIMITS[name]:
+        errors[name] = f"{label} dài quá {LIMITS[name]} ký tự."
+    elif any(ord(c) < 32 and c not in "\n\t" for c in value):
+        errors[name] = f"{label} chứa ký tự điều khiển không hợp lệ."
+    return value
+
+
+def clean_intake(data: Mapping, *, now: dt.datetime) -> IntakeForm:
+    """Validate raw intake fields (from the form or the API); raise :class:`DossierError`.
+
+    ``documents`` is a list of the names of the procedure's documents that were received.
+    """
+    errors: dict[str, str] = {}
+    code = _text(data, "procedure_code", errors, required=True, label="Thủ tục")
+    procedure = db.session.get(Procedure, code) if code else None
+    if code and (procedure is None or not procedure.active):
+        errors["procedure_code"] = "Không có thủ tục này trong danh mục của phường, xã."
+        procedure = None
+
+    kind = _text(data, "applicant_kind", errors, label="Loại người nộp") or "person"
+    if kind not in ("person", "organisation"):
+        errors["applicant_kind"] = "Người nộp phải là cá nhân hoặc tổ chức."
+    name = _text(data, "applicant_name", errors, required=True, label="Họ tên người nộp")
+    citizen_id = re.sub(r"\s", "", _text(data, "citizen_id", errors, label="Số định danh"))
+    if kind == "person":
+        problem = citizen_id_problem(citizen_id, to_local(now).date()) if citizen_id else \
+            "Vui lòng nhập số định danh cá nhân (CCCD) 12 chữ số."
+        if problem:
+            errors["citizen_id"] = problem
+    elif citizen_id and not ORG_ID.fullmatch(citizen_id):
+        errors["citizen_id"] = "Mã số thuế / mã định danh tổ chức không hợp lệ."
+    phone = re.sub(r"[\s.]", "", _text(data, "phone", errors, label="Số điện thoại"))
+    if phone and not PHONE.fullmatch(phone):
+        errors["phone"] = "Số điện thoại không hợp lệ (10–11 chữ số, bắt đầu bằng 0 hoặc +84)."
+    email = _text(data, "email", errors, label="Email")
+    if email and not EMAIL.fullmatch(email):
+        errors["email"] = "Địa chỉ email không hợp lệ."
+    address = _text(data, "address", errors, required=True, label="Địa chỉ")
+
+    channel = _text(data, "channel", errors, label="Hình thức nộp") or "desk"
+    if channel not in CHANNELS:
+        errors["channel"] = "Hình thức nộp hồ sơ không hợp lệ."
+    return_method = _text(data, "return_method", errors, label="Nơi nhận kết quả") or "desk"
+    if return_method not in RETURN_METHODS:
+        errors["return_method"] = "Nơi nhận kết quả không hợp lệ."
+    return_address = _text(data, "return_address", errors, label="Địa chỉ nhận kết quả")
+    if return_method == "postal" and not return_address:
+        return_address = address
+    if procedure is not None:
+        _check_procedure_allows(procedure, channel, return_method, errors)
+
+    documents = _clean_documents(data.get("documents"), procedure, errors)
+    sets_count = _integer(data.get("sets_count", 1), 1, 20, "sets_count",
+                          "Số bộ hồ sơ phải là số nguyên từ 1 đến 20.", errors)
+    note = _text(data, "note", errors, label="Ghi chú")
+    received_at = _received_at(data.get("received_at"), now, errors)
+    request_key = _text(data, "request_key", errors, required=True, label="Mã phiên nhập")
+    if request_key and not REQUEST_KEY.fullmatch(request_key):
+        errors["request_key"] = "Mã phiên nhập không hợp lệ."
+
+    if errors:
+        raise DossierError("Hồ sơ chưa được tiếp nhận: vui lòng sửa các mục được đánh dấu.",
+                           code="validation_failed", fields=errors)
+    return IntakeForm(procedure, kind, name, citizen_id, phone, email, address, channel,
+                      return_method, return_address, documents, sets_count, note, received_at,
+                      request_key)
+
+
+def _check_procedure_allows(procedure: Procedure, channel: str, return_method: str,
+                            errors: dict) -> None:
+    if "postal" in (channel, return_method) and not procedure.postal_allowed:
+        errors["return_method" if channel != "postal" else "channel"] = (
+            "Thủ tục này không thực hiện qua dịch vụ bưu chính công ích.")
+    if channel == "online_partial" and procedure.online_level == "none":
+        errors["channel"] = "Thủ tục này chưa cung cấp dịch vụ công trực tuyến."
+    if channel == "online_full" and procedure.online_level != "full":
+        errors["channel"] = "Thủ tục này không cung cấp dịch vụ công trực tuyến toàn trình."
+
+
+def _clean_documents(raw, procedure: Procedure | None, errors: dict) -> list[dict]:
+    if raw is None:
+        raw = []
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(d, str) for d in raw):
+        errors["documents"] = "Danh sách giấy tờ phải là danh sách tên giấy tờ."
+        return []
+    if procedure is None:
+        return []
+    received = {nfc(d) for d in raw}
+    known = {d["name"]: d for d in procedure.documents}
+    unknown = received - known.keys()
+    missing = [d["name"] for d in procedure.documents if d["required"] and d["name"] not in received]
+    if unknown:
+        errors["documents"] = "Giấy tờ không thuộc thành phần hồ sơ của thủ tục: " + \
+            "; ".join(sorted(unknown))
+    elif missing:
+        errors["documents"] = ("Hồ sơ chưa đủ thành phần bắt buộc: " + "; ".join(missing)
+                               + ". Hướng dẫn công dân bổ sung trước khi tiếp nhận.")
+    return [{"name": d["name"], "kind": d["kind"], "quantity": d["quantity"]}
+            for d in procedure.documents if d["name"] in received]
+
+
+def _integer(raw, low: int, high: int, name: str, message: str, errors: dict) -> int:
+    try:
+        if isinstance(raw, bool) or isinstance(raw, float):
+            raise ValueError
+        value = int(raw)
+    except (TypeError, ValueError):
+        errors[name] = message
+        return low
+    if not low <= value <= high:
+        errors[name] = message
+    return value
+
+
+def _received_at(raw, now: dt.datetime, errors: dict) -> dt.datetime:
+    """Receipt time: now, or an earlier time keyed in for a paper dossier (never the future)."""
+    if raw in (None, ""):
+        return now
+    try:
+        if not isinstance(raw, str):
+            raise ValueError
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        errors["received_at"] = "Thời điểm tiếp nhận không đúng định dạng ngày giờ."
+        return now
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LOCAL_TZ)
+    if value > now + dt.timedelta(minutes=1):
+        errors["received_at"] = "Thời điểm tiếp nhận không được ở tương lai."
+    elif value < now - MAX_BACKDATE:
+        errors["received_at"] = "Chỉ nhập bổ sung được hồ sơ tiếp nhận trong 30 ngày gần đây."
+    return value
+
+
+def search_text_for(dossier: Dossier) -> str:
+    return fold(" ".join((dossier.code, dossier.applicant_name, dossier.citizen_id, dossier.phone)))
+
+
+def receive_dossier(data: Mapping, *, actor: User,
+                    now: dt.datetime | None = None) -> tuple[Dossier, bool]:
+    """Receive a complete dossier: give it its code and due time, and log the receipt event.
+
+    Returns the dossier and whether it was created now: submitting the same ``request_key``
+    twice (a double click, a retried API call) returns the first dossier instead of a duplicate.
+    """
+    now = now or utcnow()
+    _require_role(actor, STEPS["received"])
+    form = clean_intake(data, now=now)
+    with write_transaction():
+        existing = db.session.scalar(
+            sa.select(Dossier).where(Dossier.request_key == form.request_key))
+        if existing is not None:
+            return existing, False
+        ward = this_ward()
+        calendar = load_calendar()
+        procedure = form.procedure
+        due = calendar.due_at(form.received_at, procedure.duration_value,
+                              procedure.duration_unit, procedure.cutoff_15h)
+        dossier = Dossier(
+            ward_code=ward.ward_code,
+            code=_next_code(ward.unit.agency_code, form.received_at),
+            logbook_number=_next_logbook_number(form.received_at),
+            request_key=form.request_key, procedure_code=procedure.code,
+            procedure_name=procedure.name, regime=procedure.regime,
+            applicant_kind=form.applicant_kind, applicant_name=form.applicant_name,
+            citizen_id=form.citizen_id, phone=form.phone, email=form.email, address=form.address,
+            channel=form.channel, return_method=form.return_method,
+            return_address=form.return_address, documents=form.documents,
+            sets_count=form.sets_count, note=form.note, received_at=form.received_at,
+            received_by_uuid=actor.uuid, due_at_original=due, due_at=due,
+            calendar_version=calendar.version, status=STEPS["received"].status_after,
+            assignee_uuid=actor.uuid,
+        )
+        dossier.search_text = search_text_for(dossier)
+        db.session.add(dossier)
+        _append_event(dossier, "received", actor=actor, at=form.received_at, position=1)
+    return dossier, True
+
+
+def _next_code(agency_code: str, received_at: dt.datetime) -> str:
+    """``<agency>-<yyMMdd>-<NNNN>``, numbered per unit per day of receipt (local date)."""
+    prefix = f"{agency_code}-{to_local(received_at):%y%m%d}-"
+    last = db.session.scalar(
+        sa.select(sa.func.max(Dossier.code)).where(Dossier.code.startswith(prefix, autoescape=True)))
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    if number > 9999:
+        raise DossierError("Đã hết số thứ tự hồ sơ trong ngày (9999).", code="sequence_exhausted",
+                           status=409)
+    return f"{prefix}{number:04d}"
+
+
+def _next_logbook_number(received_at: dt.datetime) -> int:
+    """Line of the dossier logbook (Mẫu 06): one volume per calendar year."""
+    year = to_local(received_at).year
+    start = local_datetime(dt.date(year, 1, 1), dt.time(0, 0))
+    end = local_datetime(dt.date(year + 1, 1, 1), dt.time(0, 0))
+    last = db.session.scalar(sa.select(sa.func.max(Dossier.logbook_number)).where(
+        Dossier.received_at >= start, Dossier.received_at < end))
+    return (last or 0) + 1
+
+
+def _require_role(actor: User, step) -> None:
+    if not actor.active or not (actor.role_set & step.roles):
+        raise DossierError(f"Tài khoản của bạn không có quyền thực hiện bước «{step.label}».",
+                           code="forbidden", status=403)
+
+
+def _append_event(dossier: Dossier, kind: str, *, actor: User, at: dt.datetime,
+                  position: int, to_user: User | None = None, reason: str = "",
+                  data: dict | None = None, step_timeliness: str | None = None) -> DossierEvent:
+    event = DossierEvent(
+        ward_code=dossier.ward_code, dossier=dossier, position=position, kind=kind, at=at,
+        actor_uuid=actor.uuid, to_user_uuid=to_user.uuid if to_user else None,
+        status_after=dossier.status, reason=reason, data=data or {},
+        step_timeliness=step_timeliness,
+    )
+    db.session.add(event)
+    return event
+
+
+def record_step(dossier_code: str, kind: str, *, actor: User, now: dt.datetime | None = None,
+                to_user_uuid: str | None = None, reason: str | None = None,
+                new_due_date: str | None = None, return_method: str | None = None,
+                expected_version: int | None = None) -> Dossier:
+    """Take one lifecycle step on a dossier, or raise :class:`DossierError` and change nothing.
+
+    :param expected_version: the version the user was looking at; a step taken on a dossier that
+        someone else changed in the meantime is refused rather than applied blind.
+    """
+    now = now or utcnow()
+    step = STEPS.get(kind)
+    if step is None or kind == "received":
+        raise DossierError("Bước xử lý không hợp lệ.", code="unknown_step", status=400)
+    _require_role(actor, step)
+    errors: dict[str, str] = {}
+    reason = _text({"reason": reason}, "reason", errors, required=step.needs_reason,
+                   label="Lý do, nội dung")
+    if errors:
+        raise DossierError(errors["reason"], code="validation_failed", fields=errors)
+    with write_transaction():
+        dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == dossier_code))
+        if dossier is None or dossier.ward_code != this_ward().ward_code:
+            raise DossierError("Không tìm thấy hồ sơ này tại phường, xã.", code="not_found",
+                               status=404)
+        if expected_version is not None and expected_version != dossier.version:
+            raise DossierError("Hồ sơ vừa được người khác cập nhật; hãy tải lại trang và thử lại.",
+                               code="stale", status=409)
+        if dossier.status not in step.allowed_from:
+            raise DossierError(step.refused_message, code="illegal_transition", status=409)
+        last_at = dossier.events[-1].at
+        if now < last_at:
+            raise DossierError("Thời điểm thực hiện sớm hơn bước trước của hồ sơ.",
+                               code="invalid_time", status=409)
+        extra = _apply_step(dossier, step, now=now, to_user_uuid=to_user_uuid,
+                            new_due_date=new_due_date, return_method=return_method)
+        if step.status_after is not None:
+            dossier.status = step.status_after
+        _append_event(dossier, kind, actor=actor, at=now, position=len(dossier.events) + 1,
+                      reason=reason, **extra)
+    return dossier
+
+
+def _apply_step(dossier: Dossier, step, *, now, to_user_uuid, new_due_date, return_method) -> dict:
+    """Update the header for ``step`` and return the extra fields of its event."""
+    calendar = load_calendar()
+    kind = step.kind
+    if kind == "handed_over":
+        to_user = db.session.get(User, to_user_uuid) if to_user_uuid else None
+        if to_user is None or not to_user.active:
+            raise DossierError("Vui lòng chọn cán bộ nhận hồ sơ.", code="validation_failed",
+                               fields={"to_user_uuid": "Cán bộ nhận không hợp lệ."})
+        dossier.assignee_uuid = to_user.uuid
+        return {"to_user": to_user, "step_timeliness": timeliness(now, dossier.due_at)}
+    if kind == "supplement_requested":
+        dossier.paused_at = now
+        return {}
+    if kind == "supplement_received":
+        old_due = dossier.due_at
+        dossier.due_at = calendar.extend_for_pause(dossier.due_at, dossier.paused_at, now)
+        dossier.paused_at = None
+        return {"data": {"due_at_before": old_due.isoformat(), "due_at": dossier.due_at.isoformat()}}
+    if kind == "apology":
+        return _apply_apology(dossier, now, new_due_date, calendar)
+    if kind == "resolved":
+        dossier.resolved_at = now
+        dossier.timeliness = timeliness(now, dossier.due_at)
+        return {"step_timeliness": dossier.timeliness}
+    if kind == "returned":
+        method = return_method or dossier.return_method
+        if method not in RETURN_METHODS:
+            raise DossierError("Hình thức trả kết quả không hợp lệ.", code="validation_failed",
+                               fields={"return_method": "Hình thức trả kết quả không hợp lệ."})
+        dossier.returned_at = dossier.closed_at = now
+        return {"data": {"return_method": method},
+                "step_timeliness": timeliness(now, dossier.due_at_revised or dossier.due_at)}
+    if kind in ("refused", "withdrawn"):
+        dossier.closed_at = now
+        dossier.paused_at = None
+        return {}
+    raise AssertionError(kind)
+
+
+def _apply_apology(dossier: Dossier, now: dt.datetime, new_due_date, calendar) -> dict:
+    """Mẫu 04: at most once, before the due time passes, with a later working day as the new date."""
+    if dossier.due_at_revised is not None:
+        raise DossierError("Hồ sơ đã có phiếu xin lỗi và hẹn lại; chỉ được hẹn lại một lần.",
+                           code="illegal_transition", status=409)
+    if now >= dossier.due_at:
+        raise DossierError("Đã quá thời hạn trả kết quả: phiếu xin lỗi phải được gửi trước khi "
+                           "hết hạn.", code="illegal_transition", status=409)
+    try:
+        new_day = dt.date.fromisoformat(new_due_date or "")
+    except (TypeError, ValueError):
+        raise DossierError("Vui lòng nhập ngày hẹn trả mới (ngày/tháng/năm).",
+                           code="validation_failed",
+                           fields={"new_due_date": "Ngày hẹn mới không hợp lệ."}) from None
+    if new_day <= to_local(dossier.due_at).date():
+        raise DossierError("Ngày hẹn mới phải sau ngày hẹn trả hiện tại.", code="validation_failed",
+                           fields={"new_due_date": "Ngày hẹn mới phải sau ngày hẹn hiện tại."})
+    if not calendar.is_working_day(new_day):
+        raise DossierError("Ngày hẹn mới phải là ngày làm việc.", code="validation_failed",
+                           fields={"new_due_date": "Ngày hẹn mới rơi vào ngày nghỉ."})
+    dossier.due_at_revised = local_datetime(new_day, dt.time(17, 0))
+    return {"data": {"due_at": dossier.due_at.isoformat(),
+                     "due_at_revised": dossier.due_at_revised.isoformat()}}

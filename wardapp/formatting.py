@@ -1,0 +1,65 @@
+"""Jinja filters for Vietnamese display: dd/MM/yyyy dates, 24-hour times, 1.234.567 numbers."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask
+
+from .dossiers.lifecycle import CHANNELS, RETURN_METHODS, STATUS_LABELS, STEPS, TIMELINESS_LABELS
+from .workdays import to_local
+
+WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
+
+
+def vn_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = to_local(value)
+    return f"{value:%d/%m/%Y}"
+
+
+def vn_datetime(value: dt.datetime | None) -> str:
+    return "" if value is None else f"{to_local(value):%H:%M %d/%m/%Y}"
+
+
+def vn_long_datetime(value: dt.datetime | None) -> str:
+    """The wording of the official forms: "14 giờ 05 phút, ngày 03 tháng 02 năm 2020"."""
+    if value is None:
+        return "… giờ … phút, ngày … tháng … năm …"
+    v = to_local(value)
+    return f"{v:%H} giờ {v:%M} phút, {WEEKDAYS[v.weekday()].lower()} ngày {v:%d} tháng {v:%m} năm {v:%Y}"
+
+
+def vn_long_date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return "ngày … tháng … năm …"
+    if isinstance(value, dt.datetime):
+        value = to_local(value)
+    return f"ngày {value:%d} tháng {value:%m} năm {value:%Y}"
+
+
+def vn_number(value: int | float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}".replace(",", ".")
+
+
+def vn_percent(numerator: int, denominator: int) -> str:
+    if not denominator:
+        return "–"
+    return f"{100 * numerator / denominator:.1f}".replace(".", ",") + " %"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(vn_date)
+    app.add_template_filter(vn_datetime)
+    app.add_template_filter(vn_long_datetime)
+    app.add_template_filter(vn_long_date)
+    app.add_template_filter(vn_number)
+    app.add_template_global(vn_percent)
+    app.add_template_global(STATUS_LABELS, "STATUS_LABELS")
+    app.add_template_global(CHANNELS, "CHANNELS")
+    app.add_template_global(RETURN_METHODS, "RETURN_METHODS")
+    app.add_template_global(TIMELINESS_LABELS, "TIMELINESS_LABELS")
+    app.add_template_global({k: s.label for k, s in STEPS.items()}, "STEP_LABELS")

@@ -1,0 +1,296 @@
+"""The ward's tables, as typed SQLAlchemy 2 models.
+
+Two kinds of data live here. Reference data (units, the procedure catalogue, calendar overrides)
+is owned by the city hub and only read at the ward. Ward-owned records (accounts, dossiers and
+their events) are written only here; each write of one appends its JSON snapshot to the outbox in
+the same transaction (:mod:`wardapp.outbox`), which is what sync carries to the hub.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC text by SQLite.
+
+    Refuses naive values so that no local wall-clock time is ever stored as if it were UTC.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+class JSONText(sa.types.TypeDecorator):
+    """A JSON value kept as readable UTF-8 text (Vietnamese stays legible in sqlite3 and exports)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
+
+
+# --- Reference data (owned by the hub) -------------------------------------------------------
+
+class Unit(db.Model):
+    """An administrative unit (ward, commune, or the city) with its GSO code."""
+
+    __tablename__ = "unit"
+    code: so.Mapped[str] = so.mapped_column(sa.String(10), primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20))  # phuong | xa | thanh_pho
+    parent_code: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    agency_code: so.Mapped[str] = so.mapped_column(sa.String(40))
+    valid_from: so.Mapped[dt.date | None] = so.mapped_column(sa.Date)
+    valid_to: so.Mapped[dt.date | None] = so.mapped_column(sa.Date)
+
+
+class Procedure(db.Model):
+    """An administrative procedure (thủ tục hành chính) of the ward-level catalogue."""
+
+    __tablename__ = "procedure"
+    code: so.Mapped[str] = so.mapped_column(sa.String(40), primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(300))
+    field: so.Mapped[str] = so.mapped_column(sa.String(120))
+    duration_value: so.Mapped[int] = so.mapped_column(sa.Integer)
+    duration_unit: so.Mapped[str] = so.mapped_column(sa.String(20))  # same_day | working_days
+    cutoff_15h: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    fee_amount: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    fee_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    online_level: so.Mapped[str] = so.mapped_column(sa.String(10))  # none | partial | full
+    postal_allowed: so.Mapped[bool] = so.mapped_column(sa.Boolean)
+    result: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    legal_basis: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    letter: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    documents: so.Mapped[list] = so.mapped_column(JSONText, default=list)
+    regime: so.Mapped[str] = so.mapped_column(sa.String(10), default="2018")
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+
+    @property
+    def duration_label(self) -> str:
+        if self.duration_unit == "same_day":
+            return "Trong ngày" + (" (nhận sau 15 giờ trả ngày làm việc kế tiếp)" if self.cutoff_15h else "")
+        return f"{self.duration_value} ngày làm việc"
+
+
+class CalendarOverride(db.Model):
+    """A day whose working status differs from the statutory calendar (swap, local day off)."""
+
+    __tablename__ = "calendar_override"
+    day: so.Mapped[dt.date] = so.mapped_column(sa.Date, primary_key=True)
+    is_working_day: so.Mapped[bool] = so.mapped_column(sa.Boolean)
+    reason: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+
+
+# --- This installation ------------------------------------------------------------------------
+
+class SyncNode(db.Model):
+    """Who this database is: the ward it serves and the identity of this database file's lineage."""
+
+    __tablename__ = "sync_node"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, sa.CheckConstraint("id = 1"), primary_key=True)
+    ward_code: so.Mapped[str] = so.mapped_column(sa.ForeignKey("unit.code"))
+    db_instance_id: so.Mapped[str] = so.mapped_column(sa.String(36), default=new_uuid)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    unit: so.Mapped[Unit] = so.relationship()
+
+
+class Outbox(db.Model):
+    """One row per write of a ward-owned record, in ward sequence order; sync pushes these."""
+
+    __tablename__ = "outbox"
+    __table_args__ = {"sqlite_autoincrement": True}  # never reuse a sequence number
+    seq: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    table_name: so.Mapped[str] = so.mapped_column(sa.String(40))
+    record_uuid: so.Mapped[str] = so.mapped_column(sa.String(36), index=True)
+    op: so.Mapped[str] = so.mapped_column(sa.String(10))
+    record_version: so.Mapped[int] = so.mapped_column(sa.Integer)
+    payload: so.Mapped[str] = so.mapped_column(sa.Text)
+    payload_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    created_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    acked_at_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+
+# --- Ward-owned records -----------------------------------------------------------------------
+
+ROLES = {
+    "receptionist": "Tiếp nhận và trả kết quả",
+    "officer": "Chuyên viên xử lý",
+    "leader": "Lãnh đạo phường, xã",
+    "admin": "Quản trị",
+}
+
+
+class User(UserMixin, db.Model):
+    """A ward official's local account; works offline, so it lives in the ward database."""
+
+    __tablename__ = "user"
+    __outbox__ = True
+    uuid: so.Mapped[str] = so.mapped_column(sa.String(36), primary_key=True, default=new_uuid)
+    ward_code: so.Mapped[str] = so.mapped_column(sa.String(10))
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    roles: so.Mapped[str] = so.mapped_column(sa.String(120))  # space-separated keys of ROLES
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    version: so.Mapped[int] = so.mapped_column(sa.Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def get_id(self) -> str:
+        return self.uuid
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def role_set(self) -> set[str]:
+        return set(self.roles.split())
+
+    def has_any_role(self, *roles: str) -> bool:
+        return bool(self.role_set.intersection(roles))
+
+    @property
+    def role_labels(self) -> str:
+        return ", ".join(ROLES[r] for r in self.roles.split() if r in ROLES)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API, stored as a SHA-256 digest and revocable."""
+
+    __tablename__ = "api_token"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    token_sha256: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_uuid: so.Mapped[str] = so.mapped_column(sa.ForeignKey("user.uuid"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+
+    user: so.Mapped[User] = so.relationship()
+
+
+class Dossier(db.Model):
+    """A citizen's dossier (hồ sơ): the header; its history is the list of events.
+
+    Status, assignee and the due times are derived from the events and cached here in the same
+    transaction, so work lists are simple indexed queries.
+    """
+
+    __tablename__ = "dossier"
+    __outbox__ = True
+    __table_args__ = (
+        sa.Index("ix_dossier_status_due", "status", "due_at"),
+        sa.Index("ix_dossier_received", "received_at"),
+        sa.Index("ix_dossier_assignee_status", "assignee_uuid", "status"),
+    )
+    uuid: so.Mapped[str] = so.mapped_column(sa.String(36), primary_key=True, default=new_uuid)
+    ward_code: so.Mapped[str] = so.mapped_column(sa.String(10))
+    code: so.Mapped[str] = so.mapped_column(sa.String(60), unique=True)
+    request_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    procedure_code: so.Mapped[str] = so.mapped_column(sa.ForeignKey("procedure.code"))
+    procedure_name: so.Mapped[str] = so.mapped_column(sa.String(300))
+    regime: so.Mapped[str] = so.mapped_column(sa.String(10))
+    applicant_kind: so.Mapped[str] = so.mapped_column(sa.String(20))  # person | organisation
+    applicant_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    citizen_id: so.Mapped[str] = so.mapped_column(sa.String(20), default="", index=True)
+    phone: so.Mapped[str] = so.mapped_column(sa.String(20), default="")
+    email: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    address: so.Mapped[str] = so.mapped_column(sa.String(300))
+    channel: so.Mapped[str] = so.mapped_column(sa.String(20))
+    return_method: so.Mapped[str] = so.mapped_column(sa.String(20))
+    return_address: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    documents: so.Mapped[list] = so.mapped_column(JSONText, default=list)
+    sets_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
+    note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    received_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
+    received_by_uuid: so.Mapped[str] = so.mapped_column(sa.ForeignKey("user.uuid"))
+    due_at_original: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
+    due_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
+    due_at_revised: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    calendar_version: so.Mapped[str] = so.mapped_column(sa.String(60))
+    status: so.Mapped[int] = so.mapped_column(sa.Integer)
+    assignee_uuid: so.Mapped[str | None] = so.mapped_column(sa.ForeignKey("user.uuid"))
+    paused_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    resolved_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    timeliness: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    returned_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    closed_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    logbook_number: so.Mapped[int] = so.mapped_column(sa.Integer)
+    search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: so.Mapped[int] = so.mapped_column(sa.Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    procedure: so.Mapped[Procedure] = so.relationship()
+    assignee: so.Mapped[User | None] = so.relationship(foreign_keys=[assignee_uuid])
+    received_by: so.Mapped[User] = so.relationship(foreign_keys=[received_by_uuid])
+    events: so.Mapped[list[DossierEvent]] = so.relationship(
+        back_populates="dossier", order_by="DossierEvent.position")
+
+
+class DossierEvent(db.Model):
+    """One step in a dossier's life; append-only, never updated or deleted."""
+
+    __tablename__ = "dossier_event"
+    __outbox__ = True
+    __table_args__ = (sa.UniqueConstraint("dossier_uuid", "position"),)
+    uuid: so.Mapped[str] = so.mapped_column(sa.String(36), primary_key=True, default=new_uuid)
+    ward_code: so.Mapped[str] = so.mapped_column(sa.String(10))
+    dossier_uuid: so.Mapped[str] = so.mapped_column(sa.ForeignKey("dossier.uuid"))
+    position: so.Mapped[int] = so.mapped_column(sa.Integer)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(30))
+    at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime)
+    actor_uuid: so.Mapped[str] = so.mapped_column(sa.ForeignKey("user.uuid"))
+    to_user_uuid: so.Mapped[str | None] = so.mapped_column(sa.ForeignKey("user.uuid"))
+    status_after: so.Mapped[int] = so.mapped_column(sa.Integer)
+    step_timeliness: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    reason: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    data: so.Mapped[dict] = so.mapped_column(JSONText, default=dict)
+    version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
+
+    dossier: so.Mapped[Dossier] = so.relationship(back_populates="events")
+    actor: so.Mapped[User] = so.relationship(foreign_keys=[actor_uuid])
+    to_user: so.Mapped[User | None] = so.relationship(foreign_keys=[to_user_uuid])

@@ -1,0 +1,73 @@
+"""The transactional outbox: every write of a ward-owned record leaves a row to sync.
+
+A session hook, not each service function, appends the rows: a model marked ``__outbox__ = True``
+cannot be inserted or updated without its snapshot landing in ``outbox`` in the same transaction,
+so a crash can never leave a record the hub will not hear about. Ward-owned records are never
+deleted (a withdrawal or a disabled account is a new version), and the hook refuses deletes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .models import Outbox, utcnow
+
+# Derived columns that the hub rebuilds itself and that would only bloat the wire.
+_NOT_SYNCED = {"search_text"}
+
+
+def _json_value(value):
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(record) -> dict:
+    """The record as a JSON-ready dict of its columns, as sync sends it."""
+    mapper = sa.inspect(record).mapper
+    return {
+        attr.key: _json_value(getattr(record, attr.key))
+        for attr in mapper.column_attrs
+        if attr.key not in _NOT_SYNCED
+    }
+
+
+def _is_outboxed(record) -> bool:
+    return getattr(type(record), "__outbox__", False)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_deletes(session, flush_context, instances):
+    for record in session.deleted:
+        if _is_outboxed(record):
+            raise ValueError(f"{type(record).__tablename__} records are never deleted")
+
+
+@event.listens_for(Session, "after_flush")
+def _append_outbox_rows(session, flush_context):
+    changed = [r for r in session.new if _is_outboxed(r)]
+    changed += [r for r in session.dirty
+                if _is_outboxed(r) and session.is_modified(r, include_collections=False)]
+    if not changed:
+        return
+    now = utcnow()
+    rows = []
+    for record in changed:
+        payload = json.dumps(snapshot(record), ensure_ascii=False, sort_keys=True)
+        rows.append({
+            "table_name": type(record).__tablename__,
+            "record_uuid": record.uuid,
+            "op": "upsert",
+            "record_version": record.version,
+            "payload": payload,
+            "payload_sha256": hashlib.sha256(payload.encode()).hexdigest(),
+            "created_utc": now,
+        })
+    session.connection().execute(sa.insert(Outbox), rows)
