@@ -77,7 +77,7 @@ def ensure_search_index(rebuild: bool = False) -> None:
         dossiers = ward_db["dossier"]
         missing = not ward_db[FTS_TABLE].exists()
         triggers = {t.name for t in ward_db.triggers}
-        if missing or not {f"{FTS_TABLE}_ai", f"{FTS_TABLE}_ad", f"{FTS_TABLE}_au"} <= triggers:
+        if missing or not {"dossier_ai", "dossier_ad", "dossier_au"} <= triggers:
             dossiers.enable_fts(["search_text"], fts_version="FTS5", create_triggers=True,
                                 replace=True, tokenize="unicode61 remove_diacritics 2")
             rebuild = True

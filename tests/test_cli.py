@@ -1,0 +1,100 @@
+"""The wardapp command: every command has help and is documented, and init/user/token work."""
+import os
+import sqlite3
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from wardapp.cli import cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def all_commands(group=cli, prefix="wardapp"):
+    for name, command in group.commands.items():
+        yield f"{prefix} {name}", command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, f"{prefix} {name}")
+
+
+@pytest.mark.parametrize("path, command", list(all_commands()))
+def test_every_command_has_help_and_is_documented(path, command):
+    assert command.help, f"{path} has no help"
+    if not isinstance(command, click.Group):
+        assert f"`{path}" in README or f"$ {path}" in README, f"{path} is not in the README"
+    result = CliRunner().invoke(cli, path.split()[1:] + ["--help"])
+    assert result.exit_code == 0
+
+
+def test_init_user_token_export(tmp_path):
+    instance = str(tmp_path / "ward")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["init", "--unit", "30283", "--instance", instance,
+                                 "--admin-password", "mot-mat-khau-dai"])
+    assert result.exit_code == 0, result.output
+    assert "Phường Mỹ Long" in result.output
+    assert oct(os.stat(Path(instance) / "secret_key").st_mode & 0o777) == "0o600"
+    db = sqlite3.connect(Path(instance) / "ward.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("select ward_code from sync_node").fetchone()[0] == "30283"
+    admin_hash = db.execute("select password_hash from user where username='admin'").fetchone()[0]
+    assert admin_hash.startswith("scrypt:")
+    db.close()
+
+    again = runner.invoke(cli, ["init", "--unit", "30283", "--instance", instance,
+                                "--admin-password", "mot-mat-khau-dai"])
+    assert again.exit_code != 0 and "đã có dữ liệu" in again.output
+
+    added = runner.invoke(cli, ["user", "add", "hoa", "--name", "Nguyễn Thị Hoa", "--role",
+                                "receptionist", "--password", "mat-khau-cua-hoa",
+                                "--instance", instance])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(cli, ["user", "list", "--instance", instance])
+    assert "Nguyễn Thị Hoa" in listed.output
+    token = runner.invoke(cli, ["token", "create", "--user", "hoa", "--name", "Cổng",
+                                "--instance", instance])
+    assert token.output.startswith("wt_")
+    out = tmp_path / "units.csv"
+    exported = runner.invoke(cli, ["export", "unit", "--out", str(out), "--instance", instance])
+    assert exported.exit_code == 0
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM, for Excel
+    assert "Xã Mỹ Hòa Hưng" in out.read_text(encoding="utf-8-sig")
+    users = runner.invoke(cli, ["export", "user", "--instance", instance])
+    assert "scrypt" not in users.output
+
+
+def test_init_refuses_short_password_and_unknown_unit(tmp_path):
+    runner = CliRunner()
+    short = runner.invoke(cli, ["init", "--unit", "30280", "--instance", str(tmp_path / "a"),
+                                "--admin-password", "123"])
+    assert short.exit_code == 2 and "10 ký tự" in short.output
+    unknown = runner.invoke(cli, ["init", "--unit", "99999", "--instance", str(tmp_path / "b"),
+                                  "--admin-password", "mot-mat-khau-dai"])
+    assert unknown.exit_code == 2 and not (tmp_path / "b").exists()
+
+
+def test_init_asks_for_the_password_when_not_given(tmp_path):
+    result = CliRunner().invoke(cli, ["init", "--unit", "30280", "--instance", str(tmp_path / "c")],
+                                input="mot-mat-khau-dai\nmot-mat-khau-dai\n")
+    assert result.exit_code == 0, result.output
+    assert "Mật khẩu quản trị" in result.output
+
+
+def test_commands_need_an_initialised_instance(tmp_path):
+    result = CliRunner().invoke(cli, ["user", "list", "--instance", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "wardapp init" in result.output
+
+
+def test_demo_builds_a_living_ward(tmp_path):
+    instance = str(tmp_path / "demo")
+    result = CliRunner().invoke(cli, ["demo", "--months", "1", "--no-serve",
+                                      "--instance", instance])
+    assert result.exit_code == 0, result.output
+    assert "lanhdao" in result.output
+    db = sqlite3.connect(Path(instance) / "ward.sqlite")
+    statuses = dict(db.execute("select status, count(*) from dossier group by status"))
+    assert statuses.get(10, 0) > 50           # most are returned
+    assert db.execute("select count(*) from outbox").fetchone()[0] > 200
+    db.close()

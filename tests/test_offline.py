@@ -1,0 +1,76 @@
+"""Offline for real: every page loads only what the app itself serves."""
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from wardapp.dossiers.service import receive_dossier, record_step
+
+from .conftest import account, intake_data
+
+ASSET_TAGS = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src",
+              "video": "src", "audio": "src", "embed": "src", "object": "data"}
+
+
+class AssetCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ASSET_TAGS and attrs.get(ASSET_TAGS[tag]):
+            self.urls.append(attrs[ASSET_TAGS[tag]])
+        if "style" in attrs:
+            self.urls += re.findall(r"url\(([^)]+)\)", attrs["style"])
+
+
+@pytest.fixture
+def every_page(app):
+    """One URL per GET route of the app, with real arguments, so a new route cannot slip by."""
+    dossier, _ = receive_dossier(intake_data(), actor=account("letan"))
+    code = dossier.code
+    record_step(code, "supplement_requested", actor=account("chuyenvien"), reason="Thiếu tờ khai")
+    record_step(code, "refused", actor=account("chuyenvien"), reason="Không thuộc thẩm quyền")
+    args = {"code": code, "name": "today", "form": "01", "filename": "css/app.css"}
+    pages = []
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if "GET" in rule.methods and not rule.endpoint.startswith("api."):
+                pages.append(app.url_for(rule.endpoint, **{a: args[a] for a in rule.arguments}))
+    pages += [f"/dossiers/{code}/print/{n}" for n in ("02", "03", "05")]
+    return pages
+
+
+def test_every_page_uses_only_local_assets(client, auth, every_page):
+    auth.login("lanhdao")
+    checked = set()
+    for page in every_page:
+        with client.get(page) as response:
+            assert response.status_code in (200, 302), page
+            html = response.text if response.mimetype == "text/html" else ""
+        collector = AssetCollector()
+        collector.feed(html)
+        for url in collector.urls:
+            assert url.startswith("/static/"), f"{page} loads {url} from outside the app"
+            if url not in checked:
+                with client.get(url) as asset:
+                    assert asset.status_code == 200, f"{page}: {url} is missing"
+                    text = asset.text if url.endswith(".css") else ""
+                for ref in re.findall(r"url\(([^)]+)\)|@import", text):
+                    assert ref and not re.match(r"['\"]?(https?:)?//", ref), (url, ref)
+                checked.add(url)
+    assert "/static/vendor/htmx-2.0.11.min.js" in checked
+
+
+def test_no_template_names_an_outside_host():
+    from pathlib import Path
+
+    import wardapp
+
+    root = Path(wardapp.__file__).parent
+    for path in list(root.glob("templates/**/*.html")) + list(root.glob("static/**/*.css")) \
+            + list(root.glob("static/*.js")):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"(src|href)\s*=\s*[\"'](https?:)?//", text), path
+        assert "fonts.googleapis" not in text and "cdn" not in text.lower(), path
