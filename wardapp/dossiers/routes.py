@@ -5,6 +5,7 @@ import datetime as dt
 import secrets
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -26,6 +27,7 @@ PRINT_FORMS = {
     "04": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
     "05": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
 }
+LOGBOOK_LIMIT = 5000
 # The event a form prints from; a form whose event has not happened cannot be printed.
 PRINT_FORM_EVENT = {"02": "supplement_requested", "03": "refused", "04": "apology"}
 
@@ -188,9 +190,13 @@ def logbook():
     if end < start or (end - start).days > 366:
         start, end = today.replace(day=1), today
         flash("Khoảng ngày không hợp lệ (tối đa một năm); đang hiển thị tháng này.", "warning")
-    dossiers = db.session.scalars(
-        sa.select(Dossier).where(Dossier.received_at >= local_datetime(start, dt.time(0)),
-                                 Dossier.received_at < local_datetime(end + dt.timedelta(days=1),
-                                                                      dt.time(0)))
-        .order_by(Dossier.received_at).limit(5000))
-    return render_template("print/mau06.html", dossiers=list(dossiers), start=start, end=end)
+    dossiers = list(db.session.scalars(
+        sa.select(Dossier).options(so.selectinload(Dossier.events))
+        .where(Dossier.received_at >= local_datetime(start, dt.time(0)),
+               Dossier.received_at < local_datetime(end + dt.timedelta(days=1), dt.time(0)))
+        .order_by(Dossier.received_at).limit(LOGBOOK_LIMIT + 1)))
+    if len(dossiers) > LOGBOOK_LIMIT:
+        dossiers = dossiers[:LOGBOOK_LIMIT]
+        flash(f"Khoảng ngày có hơn {LOGBOOK_LIMIT} hồ sơ; chỉ hiện {LOGBOOK_LIMIT} hồ sơ đầu. "
+              "Chọn khoảng ngày ngắn hơn để in đủ.", "warning")
+    return render_template("print/mau06.html", dossiers=dossiers, start=start, end=end)

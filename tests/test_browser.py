@@ -1,0 +1,149 @@
+"""The desk in a real browser: Debian's chromium, driven by Playwright, against waitress.
+
+Skipped with a reason where chromium is not installed; CI sets WARDAPP_REQUIRE_BROWSER=1 so that
+there a missing browser fails instead.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import waitress
+
+from .conftest import PASSWORD, make_ward
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+if CHROMIUM is None and not os.environ.get("WARDAPP_REQUIRE_BROWSER"):
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
+                allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real ward on a real waitress server on a free loopback port, CSRF on."""
+    app = make_ward(tmp_path_factory.mktemp("browser-ward"))
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "chromium is required here (WARDAPP_REQUIRE_BROWSER is set)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A page that records, and blocks, every request that leaves the server."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.outside_requests = []
+
+    def guard(route):
+        if route.request.url.startswith(server + "/"):
+            route.continue_()
+        else:
+            page.outside_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    yield page
+    context.close()
+
+
+def login(page, server, username):
+    page.goto(f"{server}/auth/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/")
+
+
+def logout(page):
+    page.click("text=Đăng xuất")
+    page.wait_for_url(re.compile(r".*/auth/login"))
+
+
+def shot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_receive_hand_over_resolve_return(page, server):
+    login(page, server, "letan")
+    shot(page, "home")
+    page.click("text=+ Tiếp nhận hồ sơ")
+    page.fill("input[name=q]", "khai sinh")
+    page.wait_for_selector("#procedure-options option[value='1.001193']")
+    page.select_option("#procedure-options", "1.001193")
+    page.wait_for_selector("input[name=documents]")
+    for box in page.query_selector_all("#documents label:has(em) input[name=documents]"):
+        box.check()
+    page.fill("input[name=applicant_name]", "Nguyễn Văn Đức")
+    page.fill("input[name=citizen_id]", "089095001234")
+    page.fill("input[name=phone]", "0912345678")
+    page.fill("input[name=address]", "Số 12 đường Hà Hoàng Hổ, khóm 3")
+    shot(page, "intake")
+    page.click("text=Tiếp nhận và cấp giấy hẹn")
+    page.wait_for_url(re.compile(r".*/dossiers/30280-\d{6}-0001$"))
+    code = page.url.rsplit("/", 1)[1]
+    assert "Đã tiếp nhận hồ sơ" in page.content()
+
+    page.select_option("select[name=to_user_uuid]", label="Lê Văn Phúc (Chuyên viên xử lý)")
+    page.click("button:has-text('Chuyển xử lý')")
+    page.wait_for_selector(".status-4")
+    logout(page)
+
+    login(page, server, "chuyenvien")
+    page.goto(f"{server}/worklists/in_progress")
+    page.click(f"text={code}")
+    page.click("button:has-text('Hoàn thành giải quyết')")
+    page.wait_for_selector(".status-9")
+    logout(page)
+
+    login(page, server, "letan")
+    page.fill("input[name=q][type=search]", "nguyen van duc")
+    page.keyboard.press("Enter")
+    page.click(f"text={code}")
+    page.click("button:has-text('Trả kết quả')")
+    page.wait_for_selector(".status-10")
+    shot(page, "dossier")
+    assert "Đã trả kết quả" in page.content()
+    page.goto(f"{server}/dossiers/{code}/print/01")
+    assert "GIẤY TIẾP NHẬN HỒ SƠ" in page.content().upper()
+    shot(page, "receipt-mau01")
+    assert page.outside_requests == []
+
+
+def test_bad_intake_shows_vietnamese_errors_in_place(page, server):
+    login(page, server, "letan")
+    page.goto(f"{server}/dossiers/new")
+    page.select_option("#procedure-options", "1.001193")
+    page.wait_for_selector("input[name=documents]")
+    page.fill("input[name=applicant_name]", "Trần Thị B")
+    page.fill("input[name=citizen_id]", "12345")
+    page.fill("input[name=address]", "Khóm 1")
+    page.click("text=Tiếp nhận và cấp giấy hẹn")
+    page.wait_for_selector(".field-error")
+    text = page.content()
+    assert "12 chữ số" in text and "chưa đủ thành phần" in text
+    assert page.url.endswith("/dossiers/new")
+    assert page.outside_requests == []
