@@ -11,7 +11,9 @@ class Base(DeclarativeBase):
     pass
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after commit: a request's session ends with the request, and the write
+# path re-reads what it changes under its write lock (``populate_existing``).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"

@@ -350,7 +350,8 @@ def record_step(dossier_code: str, kind: str, *, actor: User, now: dt.datetime |
     if errors:
         raise DossierError(errors["reason"], code="validation_failed", fields=errors)
     with write_transaction():
-        dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == dossier_code))
+        dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == dossier_code)
+                                    .execution_options(populate_existing=True))
         if dossier is None or dossier.ward_code != this_ward().ward_code:
             raise DossierError("Không tìm thấy hồ sơ này tại phường, xã.", code="not_found",
                                status=404)
