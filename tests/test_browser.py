@@ -56,6 +56,8 @@ def page(browser, server):
     context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.outside_requests = []
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
 
     def guard(route):
         if route.request.url.startswith(server + "/"):
@@ -131,6 +133,7 @@ def test_receive_hand_over_resolve_return(page, server):
     assert "GIẤY TIẾP NHẬN HỒ SƠ" in page.content().upper()
     shot(page, "receipt-mau01")
     assert page.outside_requests == []
+    assert page.console_errors == []  # CSP violations and script errors land here
 
 
 def test_bad_intake_shows_vietnamese_errors_in_place(page, server):

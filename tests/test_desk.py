@@ -184,3 +184,33 @@ def test_escaped_output(client, auth):
     page = client.get(f"/dossiers/{dossier.code}").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Lê" in page
+
+
+def test_security_headers(client):
+    response = client.get("/auth/login")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_form_post_without_csrf_token_is_refused(tmp_path):
+    from .conftest import PASSWORD, make_ward
+
+    app = make_ward(tmp_path)  # CSRF on, as in production
+    client = app.test_client()
+    response = client.post("/auth/login", data={"username": "letan", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Phiên làm việc đã hết hạn" in response.text
+    page = client.get("/auth/login").text
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post("/auth/login", data={"username": "letan", "password": PASSWORD,
+                                                "csrf_token": token})
+    assert response.status_code == 302
+    intake = client.get("/dossiers/new").text
+    assert 'hx-headers=\'{"X-CSRFToken": "' in intake
+    with app.app_context():
+        data = intake_data()
+    assert client.post("/dossiers", data=data).status_code == 400
+    header_token = intake.split('"X-CSRFToken": "')[1].split('"')[0]
+    response = client.post("/dossiers", data=data, headers={"X-CSRFToken": header_token, **HX})
+    assert response.status_code == 204
