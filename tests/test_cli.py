@@ -36,6 +36,11 @@ def test_init_user_token_export(tmp_path):
     assert result.exit_code == 0, result.output
     assert "Phường Mỹ Long" in result.output
     assert oct(os.stat(Path(instance) / "secret_key").st_mode & 0o777) == "0o600"
+    from wardapp import create_app
+
+    served = create_app(instance_path=instance)
+    assert served.config["SECRET_KEY"] == (Path(instance) / "secret_key").read_text()
+    assert served.test_client().get("/auth/login").status_code == 200
     db = sqlite3.connect(Path(instance) / "ward.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("select ward_code from sync_node").fetchone()[0] == "30283"

@@ -36,7 +36,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.update(test_config)
-    app.config.setdefault("SECRET_KEY", _read_secret_key(instance_path))
+    if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None
+        app.config["SECRET_KEY"] = _read_secret_key(instance_path)
+    if not app.config["SECRET_KEY"]:
+        raise RuntimeError(f"no secret key in {instance_path}: run `wardapp init` first")
 
     register_extensions(app)
     register_blueprints(app)
