@@ -87,6 +87,31 @@ def test_init_asks_for_the_password_when_not_given(tmp_path):
     assert "Mật khẩu quản trị" in result.output
 
 
+def test_agency_code_heads_the_dossier_codes(tmp_path):
+    from wardapp import create_app
+    from wardapp.dossiers.service import receive_dossier
+
+    from .conftest import intake_data
+
+    instance = str(tmp_path / "e")
+    result = CliRunner().invoke(cli, ["init", "--unit", "30280", "--agency-code", "000.31.28.H01",
+                                      "--instance", instance, "--admin-password", "mot-mat-khau-dai"])
+    assert result.exit_code == 0, result.output
+    bad = CliRunner().invoke(cli, ["init", "--unit", "30280", "--agency-code", "x-/../y",
+                                   "--instance", str(tmp_path / "f"),
+                                   "--admin-password", "mot-mat-khau-dai"])
+    assert bad.exit_code == 2
+    app = create_app(instance_path=instance)
+    with app.app_context():
+        from wardapp.extensions import db
+        from wardapp.models import User
+
+        admin = db.session.scalar(db.select(User))
+        admin.roles = "receptionist"
+        dossier, _ = receive_dossier(intake_data(), actor=admin)
+        assert dossier.code.startswith("000.31.28.H01-")
+
+
 def test_commands_need_an_initialised_instance(tmp_path):
     result = CliRunner().invoke(cli, ["user", "list", "--instance", str(tmp_path / "none")])
     assert result.exit_code == 1 and "wardapp init" in result.output

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 
 import click
@@ -47,8 +48,14 @@ def _password_ok(password: str) -> str:
     return password
 
 
+def _agency_code_ok(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[0-9A-Za-z.]{3,30}", value):
+        raise click.BadParameter("Mã cơ quan chỉ gồm chữ, số và dấu chấm (3–30 ký tự).")
+    return value
+
+
 def initialise(instance: str, unit_code: str, admin_username: str, admin_password: str,
-               admin_name: str = "Quản trị viên"):
+               admin_name: str = "Quản trị viên", agency_code: str | None = None):
     """Create the instance folder, database, reference data, ward identity and first admin."""
     from .refdata import load_reference_data, read_json
 
@@ -63,6 +70,8 @@ def initialise(instance: str, unit_code: str, admin_username: str, admin_passwor
     with app.app_context():
         counts = load_reference_data()
         unit = db.session.get(Unit, unit_code)
+        if agency_code:
+            unit.agency_code = agency_code
         db.session.add(SyncNode(id=1, ward_code=unit.code))
         admin = User(ward_code=unit.code, username=admin_username.casefold(),
                      full_name=admin_name, roles="admin")
@@ -74,14 +83,18 @@ def initialise(instance: str, unit_code: str, admin_username: str, admin_passwor
 
 @cli.command()
 @click.option("--unit", "unit_code", required=True, help="Mã đơn vị hành chính (GSO), ví dụ 30280.")
+@click.option("--agency-code", callback=lambda c, p, v: _agency_code_ok(v),
+              help="Mã cơ quan đứng đầu mã hồ sơ (mã định danh điện tử, ví dụ 000.31.28.H01); "
+                   "mặc định là mã đơn vị.")
 @click.option("--admin-username", default="admin", show_default=True, help="Tên đăng nhập quản trị.")
 @click.option("--admin-password", prompt="Mật khẩu quản trị", hide_input=True,
               confirmation_prompt=True, callback=lambda c, p, v: _password_ok(v),
               help="Mật khẩu quản trị (ít nhất 10 ký tự); hỏi nếu không nhập.")
 @instance_option
-def init(unit_code, admin_username, admin_password, instance):
+def init(unit_code, agency_code, admin_username, admin_password, instance):
     """Khởi tạo dữ liệu cho một phường, xã: cơ sở dữ liệu, danh mục, tài khoản quản trị."""
-    _, ward = initialise(instance, unit_code, admin_username, admin_password)
+    _, ward = initialise(instance, unit_code, admin_username, admin_password,
+                         agency_code=agency_code)
     click.echo(f"Đã khởi tạo {ward['name']} ({ward['code']}) tại {os.path.abspath(instance)}")
     click.echo(f"Danh mục: {ward['units']} đơn vị, {ward['procedures']} thủ tục. "
                f"Tài khoản quản trị: {admin_username}")
