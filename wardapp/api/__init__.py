@@ -58,7 +58,6 @@ def _json_body() -> dict:
 
 @bp.errorhandler(DossierError)
 def dossier_error(e: DossierError):
-    db.session.rollback()
     return error_response(e.status, e.message, code=e.code, fields=e.fields)
 
 

@@ -119,7 +119,6 @@ def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200
 @bp.route("/dossiers/<code>/steps/<kind>", methods=["POST"])
 @roles_required(*DESK_ROLES)
 def step(code: str, kind: str):
-    get_dossier_or_404(code)
     version = request.form.get("version", type=int)
     try:
         dossier = record_step(code, kind, actor=current_user, expected_version=version,
@@ -127,8 +126,7 @@ def step(code: str, kind: str):
                               reason=request.form.get("reason"),
                               new_due_date=request.form.get("new_due_date"),
                               return_method=request.form.get("return_method"))
-    except DossierError as e:
-        db.session.rollback()
+    except DossierError as e:  # nothing was written; show why on the dossier (404 if unknown)
         return render_dossier(get_dossier_or_404(code), e.message, e.status)
     flash(f"Đã ghi: {STEPS[kind].label}.", "success")
     if htmx:
