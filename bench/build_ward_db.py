@@ -17,9 +17,11 @@
 4. The FTS index is rebuilt (``wardapp.database.ensure_search_index(rebuild=True)``), then
    ``ANALYZE`` and ``PRAGMA optimize``.
 
-Everything is seeded: the same ``--seed`` and ``--until`` give the same dossiers, codes, uuids
-and timestamps (only password hashes, the ward's db_instance_id and the wall-clock columns
-``updated_at``/``created_utc`` of the seed rows differ between builds).
+Everything is seeded: the same ``--seed`` and ``--until`` give the same accounts, dossiers,
+events, codes, uuids and timestamps (the app's ``uuid4()`` defaults are fed from a seeded
+generator while the seed is made). Only the passwords (random, in ``logins.json``) and the
+wall-clock columns of the seed's own rows (``updated_at``, outbox ``created_utc``, set by the app
+to the time of the build) differ between builds.
 
 A finished build leaves ``build.json``; a later run with the same parameters reuses the folder.
 An unfinished or different one is deleted and built again.
@@ -44,7 +46,7 @@ from types import SimpleNamespace
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH_DIR / "out" / "ward-200k"
 UNIT = "30280"
-BUILD_VERSION = 1  # bump when the way the data is made changes
+BUILD_VERSION = 2  # bump when the way the data is made changes
 
 UTC = dt.timezone.utc
 DB_FMT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores values in SQLite
@@ -104,17 +106,18 @@ def make_seed(out: Path, *, months: int, seed: int, until: dt.datetime) -> int:
     from wardapp.cli import initialise
     from wardapp.demo import create_demo_users, demo_passwords, generate_dossiers
 
+    from wardapp.extensions import db
+
     logins = demo_passwords()
-    app, ward = initialise(str(out), UNIT, "admin", logins["admin"])
-    (out / "logins.json").write_text(json.dumps(logins, indent=2) + "\n")
-    (out / "logins.json").chmod(0o600)
-    with app.app_context():
-        create_demo_users(ward["code"], logins)
-        with seeded_uuid4(random.Random(f"uuid-{seed}")):
+    with seeded_uuid4(random.Random(f"uuid-{seed}")):
+        app, ward = initialise(str(out), UNIT, "admin", logins["admin"])
+        (out / "logins.json").write_text(json.dumps(logins, indent=2) + "\n")
+        (out / "logins.json").chmod(0o600)
+        with app.app_context():
+            create_demo_users(ward["code"], logins)
             total = generate_dossiers(months=months, seed=seed, until=until)
-        from wardapp.extensions import db
-        db.session.remove()
-        db.engine.dispose()
+            db.session.remove()
+            db.engine.dispose()
     return total
 
 

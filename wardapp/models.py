@@ -294,3 +294,36 @@ class DossierEvent(db.Model):
     dossier: so.Mapped[Dossier] = so.relationship(back_populates="events")
     actor: so.Mapped[User] = so.relationship(foreign_keys=[actor_uuid])
     to_user: so.Mapped[User | None] = so.relationship(foreign_keys=[to_user_uuid])
+
+
+# --- Sync bookkeeping (wardapp.sync) ---------------------------------------------------------
+
+class SyncState(db.Model):
+    """Where this ward stands with the hub. "Last OK" times move only on success."""
+
+    __tablename__ = "sync_state"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, sa.CheckConstraint("id = 1"), primary_key=True)
+    acked_seq: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    refdata_version: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    last_push_ok_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    last_pull_ok_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    last_attempt_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    last_error_code: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    consecutive_failures: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    last_summary: so.Mapped[dict | None] = so.mapped_column(JSONText)
+    hub_warnings: so.Mapped[list | None] = so.mapped_column(JSONText)
+
+
+class SyncReject(db.Model):
+    """A record the hub refused (rejected or in conflict), with its reason, for the admin to fix."""
+
+    __tablename__ = "sync_reject"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
+    seq: so.Mapped[int] = so.mapped_column(sa.Integer)
+    table_name: so.Mapped[str] = so.mapped_column(sa.String(40))
+    record_uuid: so.Mapped[str] = so.mapped_column(sa.String(36))
+    record_version: so.Mapped[int] = so.mapped_column(sa.Integer)
+    code: so.Mapped[str] = so.mapped_column(sa.String(40))
+    message: so.Mapped[str] = so.mapped_column(sa.Text)
+    seen_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from .models import Outbox, utcnow
 
-# Derived columns that the hub rebuilds itself and that would only bloat the wire.
-_NOT_SYNCED = {"search_text"}
+# Derived columns the hub rebuilds itself, and password hashes, which never leave the ward.
+NOT_SYNCED = {"search_text", "password_hash"}
 
 
 def _json_value(value):
@@ -35,7 +35,7 @@ def snapshot(record) -> dict:
     return {
         attr.key: _json_value(getattr(record, attr.key))
         for attr in mapper.column_attrs
-        if attr.key not in _NOT_SYNCED
+        if attr.key not in NOT_SYNCED
     }
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import Procedure, Unit
+from ..models import CalendarOverride, Procedure, Unit
 from ..text import fold, nfc
 
 DATA_DIR = Path(__file__).parent
@@ -64,20 +64,51 @@ def check_procedure(entry: dict) -> None:
             raise ReferenceDataError(f"{where}: document {doc!r}")
 
 
-def load_reference_data() -> dict[str, int]:
-    """Upsert the shipped units and procedures; returns how many of each were loaded."""
-    units = read_json("units.json")["units"]
+def snapshot_from_files() -> dict:
+    """The reference data shipped in this folder, in the shape the hub publishes snapshots."""
     catalogue = read_json("procedures.json")
-    procedures = catalogue["procedures"]
-    if len({p["code"] for p in procedures}) != len(procedures):
+    regime = catalogue.get("regime", "2018")
+    return {
+        "units": read_json("units.json")["units"],
+        "procedures": [{**p, "regime": p.get("regime", regime)} for p in catalogue["procedures"]],
+        "calendar_overrides": [],
+    }
+
+
+def check_snapshot(snapshot: dict) -> None:
+    """Raise :class:`ReferenceDataError` unless every part of ``snapshot`` is well formed."""
+    try:
+        units, procedures = snapshot["units"], snapshot["procedures"]
+        overrides = snapshot["calendar_overrides"]
+        for u in units:
+            if not (isinstance(u["code"], str) and isinstance(u["name"], str)
+                    and isinstance(u["agency_code"], str)):
+                raise ReferenceDataError(f"unit {u!r}")
+            _date(u["valid_from"]), _date(u["valid_to"])
+        for o in overrides:
+            dt.date.fromisoformat(o["day"])
+            if not isinstance(o["is_working_day"], bool):
+                raise ReferenceDataError(f"override {o!r}")
+    except (KeyError, TypeError, ValueError) as e:
+        raise ReferenceDataError(f"malformed snapshot: {e!r}") from None
+    if len({p.get("code") for p in procedures}) != len(procedures):
         raise ReferenceDataError("repeated procedure code")
     for entry in procedures:
         check_procedure(entry)
-    for u in units:
+
+
+def apply_snapshot(snapshot: dict) -> dict[str, int]:
+    """Make the reference tables equal ``snapshot`` (in the caller's transaction).
+
+    Procedures missing from the snapshot are deactivated, not deleted: old dossiers still name
+    them. Returns how many units, procedures and overrides the snapshot holds.
+    """
+    check_snapshot(snapshot)
+    for u in snapshot["units"]:
         db.session.merge(Unit(code=u["code"], name=nfc(u["name"]), kind=u["kind"],
                               parent_code=u["parent_code"], agency_code=u["agency_code"],
                               valid_from=_date(u["valid_from"]), valid_to=_date(u["valid_to"])))
-    for p in procedures:
+    for p in snapshot["procedures"]:
         name = nfc(p["name"])
         db.session.merge(Procedure(
             code=p["code"], name=name, field=nfc(p["field"]),
@@ -86,9 +117,21 @@ def load_reference_data() -> dict[str, int]:
             online_level=p["online_level"], postal_allowed=p["postal_allowed"],
             result=nfc(p["result"]), legal_basis=nfc(p["legal_basis"]), letter=p["letter"],
             documents=[{**d, "name": nfc(d["name"])} for d in p["documents"]],
-            regime=catalogue.get("regime", "2018"),
+            regime=p.get("regime", "2018"),
             search_text=fold(f"{p['code']} {name} {p['field']}"), active=True))
-    shipped = {p["code"] for p in procedures}
+    shipped = {p["code"] for p in snapshot["procedures"]}
     db.session.execute(sa.update(Procedure).where(Procedure.code.not_in(shipped))
                        .values(active=False))
-    return {"units": len(units), "procedures": len(procedures)}
+    db.session.execute(sa.delete(CalendarOverride))
+    for o in snapshot["calendar_overrides"]:
+        db.session.add(CalendarOverride(day=dt.date.fromisoformat(o["day"]),
+                                        is_working_day=o["is_working_day"],
+                                        reason=nfc(o.get("reason", ""))))
+    db.session.flush()
+    return {"units": len(snapshot["units"]), "procedures": len(snapshot["procedures"]),
+            "calendar_overrides": len(snapshot["calendar_overrides"])}
+
+
+def load_reference_data() -> dict[str, int]:
+    """Load the shipped units and procedures (a new ward, before its first pull from the hub)."""
+    return apply_snapshot(snapshot_from_files())
