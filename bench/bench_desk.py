@@ -65,6 +65,18 @@ def db_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
+def code_version() -> str:
+    """The commit the server code is at, and whether the tree has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
+                                "wardapp"], capture_output=True, text=True).stdout.strip()
+        return head + (" + uncommitted changes in wardapp/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -324,6 +336,7 @@ def main(argv=None) -> int:
             os.fsync(fd)
             os.close(fd)
         (instance / "secret_key").chmod(0o600)
+        log(f"Fresh copy of the ward in {instance} ({time.perf_counter() - started:.1f} s)")
         if args.extra_sql:
             conn = sqlite3.connect(instance / "ward.sqlite", isolation_level=None)
             for sql in args.extra_sql:
@@ -332,7 +345,6 @@ def main(argv=None) -> int:
                 log(f"Ran on the copy: {sql} ({time.perf_counter() - started_sql:.1f} s)")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.close()
-        log(f"Fresh copy of the ward in {instance} ({time.perf_counter() - started:.1f} s)")
     db_path = instance / "ward.sqlite"
     rng = random.Random(args.seed)
     total = args.n + args.warmup
@@ -386,14 +398,20 @@ def main(argv=None) -> int:
                 lambda i: desk.get("/worklists/in_progress"), args.n, args.warmup, results)
         measure("(c) /worklists/overdue",
                 lambda i: desk.get("/worklists/overdue"), args.n, args.warmup, results)
+
+        def search(query: str, expect: str) -> None:
+            page = desk.get("/search", params={"q": query})
+            if expect not in page.text:
+                raise RuntimeError(f"search for {query!r} did not find {expect!r}")
+
         measure("(d) search common name",
-                lambda i: desk.get("/search", params={"q": COMMON_NAMES[i % len(COMMON_NAMES)]}),
+                lambda i: search(COMMON_NAMES[i % len(COMMON_NAMES)], "/dossiers/"),
                 args.n, args.warmup, results)
         measure("(d) search dossier code",
-                lambda i: desk.get("/search", params={"q": codes[i % len(codes)]}),
+                lambda i: search(codes[i % len(codes)], codes[i % len(codes)]),
                 args.n, args.warmup, results)
         measure("(d) search citizen ID",
-                lambda i: desk.get("/search", params={"q": ids[i % len(ids)]}),
+                lambda i: search(ids[i % len(ids)], "/dossiers/"),
                 args.n, args.warmup, results)
         memory = proc_memory(server.proc.pid)
         if not args.no_extras:
@@ -405,7 +423,7 @@ def main(argv=None) -> int:
 
     log("")
     log(f"Results on {os.cpu_count()} CPUs, waitress {args.threads} threads, n={args.n} "
-        f"per scenario (ms):")
+        f"per scenario, code {code_version()} (ms):")
     log(f"   {'scenario':<38} {'p50':>7} {'p95':>7} {'max':>7} {'>50ms':>6}   target")
     for name, times in results.items():
         s = sorted(times)

@@ -105,7 +105,6 @@ def seeded_uuid4(rng: random.Random):
 def make_seed(out: Path, *, months: int, seed: int, until: dt.datetime) -> int:
     from wardapp.cli import initialise
     from wardapp.demo import create_demo_users, demo_passwords, generate_dossiers
-
     from wardapp.extensions import db
 
     logins = demo_passwords()
@@ -127,7 +126,7 @@ class Template:
     """One seed dossier in a form that copies cheaply: its header row, its events and the
     outbox rows its writes left, with every timestamp as an aware datetime."""
 
-    __slots__ = ("hdr", "events", "outbox", "times", "seed_logbook_year")
+    __slots__ = ("hdr", "events", "outbox", "times")
 
     def __init__(self, hdr, events, outbox):
         self.hdr = hdr          # column -> value (datetimes parsed)

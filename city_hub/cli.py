@@ -1,21 +1,226 @@
-"""The ``city-hub`` command."""
+"""The ``city-hub`` command: set up the hub, manage ward credentials, import USB packages, serve.
+
+Every command takes ``--instance`` (or ``$CITY_HUB_INSTANCE``); the database is SQLite in that
+folder unless ``$CITY_HUB_DATABASE_URL`` names another (PostgreSQL).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
 import click
+import sqlalchemy as sa
 from click_default_group import DefaultGroup
+
+from wardapp.models import utcnow
+from wardapp.sync.protocol import package_key
+
+from . import create_app, upgrade_schema
+from .extensions import db
+from .models import Quarantine, Ward
+
+instance_option = click.option(
+    "--instance", "instance", envvar="CITY_HUB_INSTANCE", default="hub-instance",
+    show_default=True, type=click.Path(file_okay=False),
+    help="Thư mục dữ liệu của máy chủ thành phố (biến môi trường CITY_HUB_INSTANCE).")
+
+
+def open_hub(instance: str):
+    """The hub app with its schema brought up to date."""
+    os.makedirs(instance, exist_ok=True)
+    app = create_app(instance_path=instance)
+    with app.app_context():
+        upgrade_schema()
+    return app
 
 
 @click.group(cls=DefaultGroup, default="serve", default_if_no_args=True)
+@click.version_option(package_name="longxuyen-onestop")
 def cli():
     """Kho số liệu một cửa của thành phố Long Xuyên."""
 
 
 @cli.command()
+@instance_option
+def init(instance):
+    """Tạo cơ sở dữ liệu của máy chủ và công bố danh mục đầu tiên."""
+    from wardapp.refdata import snapshot_from_files
+
+    from .refdata import latest_snapshot, publish
+
+    app = open_hub(instance)
+    with app.app_context():
+        if latest_snapshot() is None:
+            snapshot = publish(snapshot_from_files())
+            db.session.commit()
+            click.echo(f"Đã công bố danh mục phiên bản {snapshot.version}.")
+        click.echo(f"Máy chủ thành phố sẵn sàng tại {os.path.abspath(instance)}")
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ lắng nghe.")
 @click.option("--port", default=8090, show_default=True, type=int, help="Cổng.")
-def serve(host, port):
+@click.option("--threads", default=8, show_default=True, type=int, help="Số luồng waitress.")
+@instance_option
+def serve(host, port, threads, instance):
     """Chạy máy chủ của thành phố (waitress)."""
     import waitress
 
-    from . import create_app
-
+    app = open_hub(instance)
     click.echo(f"Đang phục vụ tại http://{host}:{port}/ (Ctrl-C để dừng)")
-    waitress.serve(create_app(), host=host, port=port, ident="city-hub")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="city-hub")
+
+
+@cli.group()
+def ward():
+    """Đăng ký phường, xã và khóa đồng bộ của từng đơn vị."""
+
+
+def _issue_credential(record: Ward) -> str:
+    token = "ws_" + secrets.token_urlsafe(32)
+    from .sync import token_digest
+
+    record.token_sha256 = token_digest(token)
+    record.package_key = package_key(token)
+    record.credential_issued_utc = utcnow()
+    record.active = True
+    return token
+
+
+def _get_ward(code: str) -> Ward:
+    record = db.session.get(Ward, code)
+    if record is None:
+        raise click.ClickException(f"Chưa đăng ký đơn vị {code}.")
+    return record
+
+
+@ward.command("add")
+@click.argument("code")
+@instance_option
+def ward_add(code, instance):
+    """Đăng ký một phường, xã và in khóa đồng bộ (chỉ hiện một lần)."""
+    from wardapp.refdata import read_json
+
+    names = {u["code"]: u["name"] for u in read_json("units.json")["units"]}
+    if code not in names:
+        raise click.BadParameter(f"Không có đơn vị mã {code} trong danh mục.", param_hint="CODE")
+    app = open_hub(instance)
+    with app.app_context():
+        if db.session.get(Ward, code) is not None:
+            raise click.ClickException(f"Đã đăng ký {code}; dùng `city-hub ward rotate {code}` "
+                                       "để cấp khóa mới.")
+        record = Ward(code=code, name=names[code])
+        token = _issue_credential(record)
+        db.session.add(record)
+        db.session.commit()
+    click.echo(f"Đã đăng ký {names[code]} ({code}). Khóa đồng bộ (chỉ hiện một lần):")
+    click.echo(token)
+
+
+@ward.command("rotate")
+@click.argument("code")
+@instance_option
+def ward_rotate(code, instance):
+    """Cấp khóa đồng bộ mới cho một phường, xã (khóa cũ hết hiệu lực ngay)."""
+    app = open_hub(instance)
+    with app.app_context():
+        token = _issue_credential(_get_ward(code))
+        db.session.commit()
+    click.echo(token)
+
+
+@ward.command("revoke")
+@click.argument("code")
+@instance_option
+def ward_revoke(code, instance):
+    """Thu hồi khóa đồng bộ của một phường, xã."""
+    app = open_hub(instance)
+    with app.app_context():
+        record = _get_ward(code)
+        record.active = False
+        db.session.commit()
+    click.echo(f"Đã thu hồi khóa đồng bộ của {code}.")
+
+
+@ward.command("allow-rekey")
+@click.argument("code")
+@instance_option
+def ward_allow_rekey(code, instance):
+    """Cho phép một phường, xã đổi sang cơ sở dữ liệu mới (sau khôi phục hoặc thay máy)."""
+    app = open_hub(instance)
+    with app.app_context():
+        _get_ward(code).rekey_allowed = True
+        db.session.commit()
+    click.echo(f"{code}: lần đồng bộ tới được phép dùng cơ sở dữ liệu mới.")
+
+
+@ward.command("list")
+@instance_option
+def ward_list(instance):
+    """Tình trạng đồng bộ của từng phường, xã."""
+    from wardapp.formatting import vn_datetime
+
+    app = open_hub(instance)
+    with app.app_context():
+        quarantined = dict(db.session.execute(
+            sa.select(Quarantine.ward_code, sa.func.count()).group_by(Quarantine.ward_code)).all())
+        now = utcnow()
+        for record in db.session.scalars(sa.select(Ward).order_by(Ward.code)):
+            silent = record.last_seen_utc is None or \
+                (now - record.last_seen_utc).total_seconds() > 24 * 3600
+            flags = [f for f, on in (("IM LẶNG >24 GIỜ", silent), ("ĐÃ THU HỒI", not record.active))
+                     if on]
+            click.echo(
+                f"{record.code} {record.name:<22} đã nhận #{record.acked_seq} "
+                f"tồn {record.backlog} · đẩy OK {vn_datetime(record.last_push_ok_utc) or '–'} · "
+                f"cách ly {quarantined.get(record.code, 0)} · lệch giờ "
+                f"{record.clock_skew_s if record.clock_skew_s is not None else '–'} s"
+                + (f" · lỗi: {record.last_error}" if record.last_error else "")
+                + (f" [{', '.join(flags)}]" if flags else ""))
+
+
+@cli.command("import")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Tệp tổng hợp mang về phường (mặc định: cạnh gói, đuôi .summary.json).")
+@instance_option
+def import_package(package, out, instance):
+    """Nhập gói dữ liệu USB của một phường, xã và ghi tệp tổng hợp mang về."""
+    from .usb import import_package as run_import
+
+    app = open_hub(instance)
+    with app.app_context():
+        result = run_import(Path(package), app.config)
+    target = Path(out) if out else Path(package).with_suffix(".summary.json")
+    target.write_text(result.summary_json, encoding="utf-8")
+    click.echo(result.describe())
+    click.echo(f"Tệp tổng hợp: {target}")
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@cli.group()
+def refdata():
+    """Danh mục dùng chung (đơn vị, thủ tục, ngày nghỉ) công bố cho phường, xã."""
+
+
+@refdata.command("publish")
+@click.argument("snapshot_file", type=click.File("r", encoding="utf-8"))
+@instance_option
+def refdata_publish(snapshot_file, instance):
+    """Công bố một phiên bản danh mục mới từ tệp JSON."""
+    import json
+
+    from wardapp.refdata import ReferenceDataError
+
+    from .refdata import publish
+
+    app = open_hub(instance)
+    with app.app_context():
+        try:
+            published = publish(json.load(snapshot_file))
+        except (ReferenceDataError, ValueError) as e:
+            raise click.ClickException(f"Danh mục không hợp lệ: {e}")
+        db.session.commit()
+        click.echo(f"Đã công bố danh mục phiên bản {published.version}.")

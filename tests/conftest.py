@@ -124,3 +124,66 @@ def intake_data(**overrides) -> dict:
 def vn_time(year, month, day, hour=9, minute=0) -> dt.datetime:
     """An aware UTC instant for a Vietnam wall-clock time."""
     return local_datetime(dt.date(year, month, day), dt.time(hour, minute))
+
+
+# --- Sync: a real hub on a real waitress server ----------------------------------------------
+
+class Hub:
+    """A running hub: its app (for looking inside), URL, and the ward's credential."""
+
+    def __init__(self, app, url, token):
+        self.app, self.url, self.token = app, url, token
+
+    def count(self, table: str, ward_code: str = WARD) -> int:
+        from city_hub.extensions import db as hub_db
+        from city_hub.models import RECORD_TABLES
+
+        with self.app.app_context():
+            t = RECORD_TABLES[table]
+            return hub_db.session.scalar(sa.select(sa.func.count()).select_from(t)
+                                         .where(t.c.ward_code == ward_code))
+
+    def ward(self, code: str = WARD):
+        from city_hub.extensions import db as hub_db
+        from city_hub.models import Ward
+
+        with self.app.app_context():
+            return hub_db.session.get(Ward, code)
+
+
+def make_hub(instance_path, wards=(WARD,), **config):
+    """A hub with its schema, the first reference-data snapshot, and credentials for ``wards``."""
+    from city_hub import create_app as create_hub, upgrade_schema as upgrade_hub
+    from city_hub.cli import _issue_credential
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import Ward
+    from city_hub.refdata import publish
+    from wardapp.refdata import snapshot_from_files
+
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app = create_hub({"TESTING": True, **config}, instance_path=str(instance_path))
+    tokens = {}
+    with app.app_context():
+        upgrade_hub()
+        publish(snapshot_from_files())
+        for code in wards:
+            ward = Ward(code=code, name=f"Đơn vị {code}")
+            tokens[code] = _issue_credential(ward)
+            hub_db.session.add(ward)
+        hub_db.session.commit()
+    return app, tokens
+
+
+@pytest.fixture
+def hub(tmp_path):
+    import threading
+
+    import waitress
+
+    app, tokens = make_hub(tmp_path / "hub", wards=(WARD, "30283"))
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    running = Hub(app, f"http://127.0.0.1:{server.effective_port}", tokens[WARD])
+    running.tokens = tokens
+    yield running
+    server.close()

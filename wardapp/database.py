@@ -42,16 +42,20 @@ def configure_engine(engine: sa.Engine) -> None:
 
 
 @contextmanager
-def write_transaction():
-    """Run the block as one write transaction, committed at the end or rolled back on error."""
-    if db.session().in_transaction():
-        db.session.commit()  # end the read snapshot the request may hold (nothing is pending)
-    db.session.connection(execution_options={"sqlite_immediate": True})
+def write_transaction(session=None):
+    """Run the block as one write transaction, committed at the end or rolled back on error.
+
+    :param session: the scoped session to use (the hub passes its own); the ward's by default.
+    """
+    session = session or db.session
+    if session().in_transaction():
+        session.commit()  # end the read snapshot the request may hold (nothing is pending)
+    session.connection(execution_options={"sqlite_immediate": True})
     try:
-        yield db.session
-        db.session.commit()
+        yield session
+        session.commit()
     except BaseException:
-        db.session.rollback()
+        session.rollback()
         raise
 
 
@@ -86,6 +90,35 @@ def ensure_search_index(rebuild: bool = False) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def run_migrations(context, migrate_ext) -> None:
+    """Run Alembic online migrations for either app (called from each ``migrations/env.py``).
+
+    SQLite traps (stack-and-style.md A4): a batch migration recreates tables, and with
+    ``foreign_keys=ON`` that recreate cascade-deletes child rows, so on SQLite foreign keys are
+    switched off before the migration transaction and checked after it.
+    """
+    conf_args = dict(migrate_ext.configure_args)
+    engine = migrate_ext.db.engine
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, or it is ignored
+        try:
+            context.configure(connection=connection, target_metadata=migrate_ext.db.metadata,
+                              **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+            if sqlite:
+                broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"foreign key violations after migration: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def alembic_include_name(name, type_, parent_names) -> bool:

@@ -58,16 +58,18 @@ def _append_outbox_rows(session, flush_context):
     if not changed:
         return
     now = utcnow()
-    rows = []
-    for record in changed:
-        payload = json.dumps(snapshot(record), ensure_ascii=False, sort_keys=True)
-        rows.append({
-            "table_name": type(record).__tablename__,
-            "record_uuid": record.uuid,
-            "op": "upsert",
-            "record_version": record.version,
-            "payload": payload,
-            "payload_sha256": hashlib.sha256(payload.encode()).hexdigest(),
-            "created_utc": now,
-        })
-    session.connection().execute(sa.insert(Outbox), rows)
+    session.connection().execute(sa.insert(Outbox), [outbox_row(r, now) for r in changed])
+
+
+def outbox_row(record, now: dt.datetime) -> dict:
+    """The outbox row that carries ``record``'s current version to the hub."""
+    payload = json.dumps(snapshot(record), ensure_ascii=False, sort_keys=True)
+    return {
+        "table_name": type(record).__tablename__,
+        "record_uuid": record.uuid,
+        "op": "upsert",
+        "record_version": record.version,
+        "payload": payload,
+        "payload_sha256": hashlib.sha256(payload.encode()).hexdigest(),
+        "created_utc": now,
+    }

@@ -182,6 +182,17 @@ def clean_record(table_name: str, data) -> dict:
     return clean
 
 
+def reconcile_digest(rows) -> dict:
+    """Count and checksum of ``(uuid, version)`` rows sorted by uuid: equal on both sides when
+    the hub holds exactly the ward's records."""
+    digest = hashlib.sha256()
+    count = 0
+    for uuid, version in rows:
+        digest.update(f"{uuid}:{version}\n".encode())
+        count += 1
+    return {"count": count, "sha256": digest.hexdigest()}
+
+
 def package_key(token: str) -> str:
     """The key that signs USB packages and their summaries, derived from the ward's token.
 

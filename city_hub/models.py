@@ -1,0 +1,102 @@
+"""The hub's tables: the ward registry and sync bookkeeping, the reference-data snapshots it
+publishes, and the canonical copies of every ward's records.
+
+Record tables are built from the ward's own model columns (:func:`wardapp.sync.protocol.
+wire_columns`), so a column added at the ward and to the wire is the same column here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from wardapp.models import JSONText, UTCDateTime, utcnow
+from wardapp.sync.protocol import SYNCED_MODELS, wire_columns
+
+from .extensions import db
+
+
+class Ward(db.Model):
+    """A ward (or the city desk) that syncs, with its credential and where its sync stands."""
+
+    __tablename__ = "ward"
+    code: so.Mapped[str] = so.mapped_column(sa.String(10), primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    token_sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    package_key: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    credential_issued_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    db_instance_id: so.Mapped[str | None] = so.mapped_column(sa.String(36))
+    rekey_allowed: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    acked_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    reported_head_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    last_seen_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    last_push_ok_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    last_pull_ok_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    last_error_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    protocol_version: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    schema_version: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    app_version: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    refdata_version: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    clock_skew_s: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+
+    @property
+    def backlog(self) -> int:
+        return max(self.reported_head_seq - self.acked_seq, 0)
+
+
+class ImportBatch(db.Model):
+    """One applied batch: the idempotency record (a replay gets this summary) and the audit trail."""
+
+    __tablename__ = "import_batch"
+    ward_code: so.Mapped[str] = so.mapped_column(sa.ForeignKey("ward.code"), primary_key=True)
+    first_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
+    last_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    payload_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    count: so.Mapped[int] = so.mapped_column(sa.Integer)
+    source: so.Mapped[str] = so.mapped_column(sa.String(10))  # http | usb
+    received_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    answer: so.Mapped[dict] = so.mapped_column(JSONText)
+
+
+class Quarantine(db.Model):
+    """A record the hub would not apply (rejected or conflicting), kept whole for inspection."""
+
+    __tablename__ = "quarantine"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
+    ward_code: so.Mapped[str] = so.mapped_column(sa.ForeignKey("ward.code"), index=True)
+    seq: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    table_name: so.Mapped[str] = so.mapped_column(sa.String(40))
+    record_uuid: so.Mapped[str] = so.mapped_column(sa.String(64))
+    record_version: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    code: so.Mapped[str] = so.mapped_column(sa.String(40))
+    message: so.Mapped[str] = so.mapped_column(sa.Text)
+    payload: so.Mapped[str] = so.mapped_column(sa.Text)
+    received_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class RefdataSnapshot(db.Model):
+    """A published, numbered reference-data snapshot; wards jump to the newest whole."""
+
+    __tablename__ = "refdata_snapshot"
+    version: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
+    created_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+
+
+def _record_table(name: str) -> sa.Table:
+    columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+               for c in wire_columns(name)]
+    return sa.Table(
+        name, db.metadata, *columns,
+        sa.Column("sync_sha256", sa.String(64), nullable=False),
+        sa.Column("sync_seq", sa.BigInteger, nullable=False),
+        sa.Column("synced_utc", UTCDateTime, nullable=False),
+        sa.Index(f"ix_{name}_ward", "ward_code"),
+    )
+
+
+RECORD_TABLES = {name: _record_table(name) for name in SYNCED_MODELS}

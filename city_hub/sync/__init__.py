@@ -1,0 +1,163 @@
+"""The hub's sync API, ``/api/sync/v1`` (sync-design.md §5.4): hello, push, refdata, reconcile.
+
+Authenticated by the ward's bearer token; the ward is whoever the token belongs to.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, jsonify, request
+
+from wardapp.database import write_transaction
+from wardapp.models import utcnow
+from wardapp.sync.faults import fault
+from wardapp.sync.protocol import MAX_BATCH_BYTES, ProtocolError, decode, reconcile_digest
+
+from ..extensions import db
+from ..models import RECORD_TABLES, Ward
+from ..refdata import latest_snapshot
+from .apply import apply_batch, check_versions
+
+bp = Blueprint("sync", __name__, url_prefix="/api/sync/v1")
+SKEW_WARNING_S = 300
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@bp.errorhandler(ProtocolError)
+def protocol_error(e: ProtocolError):
+    return jsonify(e.as_json()), e.status
+
+
+@bp.before_request
+def authenticate():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    ward = None
+    if scheme.lower() == "bearer" and token.strip():
+        ward = db.session.scalar(sa.select(Ward).where(
+            Ward.token_sha256 == token_digest(token.strip()), Ward.active))
+    if ward is None:
+        raise ProtocolError("UNAUTHORIZED", "Thông tin xác thực của phường, xã không hợp lệ "
+                                            "hoặc đã bị thu hồi.", 401)
+    g.ward = ward
+
+
+def _record_error(message: str) -> None:
+    with write_transaction(db.session):
+        ward = db.session.get(Ward, g.ward.code)
+        ward.last_error, ward.last_error_utc = message, utcnow()
+
+
+@bp.post("/hello")
+def hello():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ProtocolError("BAD_PAYLOAD", "Nội dung phải là một đối tượng JSON.")
+    if body.get("ward_code") != g.ward.code:
+        raise ProtocolError("WARD_MISMATCH", "Mã phường, xã không khớp với thông tin xác thực.",
+                            403)
+    now = utcnow()
+    try:
+        check_versions(body.get("protocol_version"), body.get("schema_version"),
+                       current_app.config)
+        _check_identity(g.ward, body)
+    except ProtocolError as e:
+        _record_error(f"{e.code}: {e.message}")
+        raise
+    warnings = []
+    skew = _clock_skew(body.get("ward_utc"), now)
+    if skew is not None and abs(skew) > SKEW_WARNING_S:
+        warnings.append({"code": "CLOCK_SKEW", "message": f"Đồng hồ máy của phường lệch {skew} "
+                                                         "giây so với máy chủ thành phố."})
+    with write_transaction(db.session):
+        ward = db.session.get(Ward, g.ward.code)
+        if ward.db_instance_id != body["db_instance_id"]:
+            ward.db_instance_id, ward.rekey_allowed = body["db_instance_id"], False
+        ward.last_seen_utc = now
+        ward.protocol_version, ward.schema_version = body["protocol_version"], body["schema_version"]
+        ward.app_version = str(body.get("app_version", ""))[:40]
+        ward.reported_head_seq = body["outbox_head_seq"]
+        ward.clock_skew_s = skew
+        acked = ward.acked_seq
+    snapshot = latest_snapshot()
+    return jsonify({"ok": True, "hub_acked_seq": acked, "hub_utc": now.isoformat(),
+                    "accept_protocol": list(current_app.config["SYNC_ACCEPT_PROTOCOL"]),
+                    "accept_schema": list(current_app.config["SYNC_ACCEPT_SCHEMA"]),
+                    "refdata_version": snapshot.version if snapshot else 0,
+                    "warnings": warnings})
+
+
+def _check_identity(ward: Ward, body: dict) -> None:
+    """Refuse a restored or cloned ward database before it can reuse sequence numbers."""
+    instance, head = body.get("db_instance_id"), body.get("outbox_head_seq")
+    if not isinstance(instance, str) or not 8 <= len(instance) <= 36 \
+            or not isinstance(head, int) or isinstance(head, bool) or head < 0:
+        raise ProtocolError("BAD_PAYLOAD", "Thiếu mã cơ sở dữ liệu hoặc số thứ tự cuối.")
+    new_instance = ward.db_instance_id is not None and instance != ward.db_instance_id
+    if new_instance and not ward.rekey_allowed:
+        raise ProtocolError(
+            "NODE_REGRESSED", "Máy chủ thành phố không nhận ra cơ sở dữ liệu này (đã khôi phục "
+            "hoặc sao chép sang máy khác). Đồng bộ dừng lại để không mất dữ liệu; quản trị chạy "
+            "quy trình cấp lại khóa.", 409, hub_acked_seq=ward.acked_seq)
+    if not new_instance and head < ward.acked_seq:
+        raise ProtocolError(
+            "NODE_REGRESSED", "Cơ sở dữ liệu của phường có ít bản ghi hơn máy chủ đã nhận "
+            "(đã khôi phục từ bản sao lưu cũ). Đồng bộ dừng lại; quản trị chạy quy trình cấp lại "
+            "khóa.", 409, hub_acked_seq=ward.acked_seq)
+
+
+def _clock_skew(ward_utc, now: dt.datetime) -> int | None:
+    try:
+        ward_time = dt.datetime.fromisoformat(ward_utc)
+    except (TypeError, ValueError):
+        return None
+    if ward_time.tzinfo is None:
+        return None
+    return int((ward_time - now).total_seconds())
+
+
+@bp.post("/push")
+def push():
+    raw = request.get_data(cache=False)
+    if len(raw) > 2 * MAX_BATCH_BYTES:
+        raise ProtocolError("TOO_LARGE", "Lô dữ liệu quá lớn.", 413)
+    batch = decode(raw)
+    try:
+        with write_transaction(db.session):
+            answer = apply_batch(g.ward, batch, source="http", config=current_app.config)
+    except ProtocolError as e:
+        if e.code not in ("GAP",):
+            _record_error(f"{e.code}: {e.message}")
+        raise
+    fault("hub.after_commit_before_response")
+    return jsonify(answer)
+
+
+@bp.get("/refdata")
+def refdata():
+    snapshot = latest_snapshot()
+    if snapshot is None:
+        raise ProtocolError("NO_REFDATA", "Máy chủ chưa công bố dữ liệu danh mục.", 404)
+    have = request.args.get("have", type=int)
+    with write_transaction(db.session):
+        db.session.get(Ward, g.ward.code).last_pull_ok_utc = utcnow()
+    if have == snapshot.version:
+        return "", 304
+    return current_app.response_class(
+        '{"version": %d, "sha256": "%s", "snapshot": %s}' % (
+            snapshot.version, snapshot.sha256, snapshot.body),
+        mimetype="application/json")
+
+
+@bp.get("/reconcile")
+def reconcile():
+    """Per table: how many records the hub holds for this ward, and a checksum of uuid:version."""
+    return jsonify({"tables": {
+        name: reconcile_digest(db.session.execute(
+            sa.select(t.c.uuid, t.c.version).where(t.c.ward_code == g.ward.code)
+            .order_by(t.c.uuid)))
+        for name, t in RECORD_TABLES.items()}})

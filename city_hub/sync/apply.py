@@ -1,0 +1,173 @@
+"""Applying a ward's batch at the hub: the one code path for HTTP pushes and USB packages.
+
+Each batch is applied in one transaction with version-conditional upserts and answered with an
+import summary whose counts add up: ``received = inserted + updated + unchanged + stale +
+rejected + conflicts``. The ward comes from its credential, never from the batch: a record that
+names another ward is a conflict and goes to quarantine.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import sqlalchemy as sa
+
+from wardapp.models import utcnow
+from wardapp.sync.faults import fault
+from wardapp.sync.protocol import (OUTCOMES, PROTOCOL_VERSION, WIRE_SCHEMA_VERSION, ProtocolError,
+                                   RecordRejected, canonical_json, check_batch, clean_record)
+
+from ..extensions import db
+from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward
+
+
+def check_versions(protocol_version, schema_version, config) -> None:
+    """Refuse, applying nothing, a ward whose versions are outside the hub's window."""
+    low_p, high_p = config["SYNC_ACCEPT_PROTOCOL"]
+    low_s, high_s = config["SYNC_ACCEPT_SCHEMA"]
+    if not (isinstance(protocol_version, int) and low_p <= protocol_version <= high_p
+            and isinstance(schema_version, int) and low_s <= schema_version <= high_s):
+        raise ProtocolError(
+            "VERSION_UNSUPPORTED",
+            "Phiên bản phần mềm của phường, xã nằm ngoài khoảng máy chủ chấp nhận; cần nâng cấp.",
+            409, accept_protocol=[low_p, high_p], accept_schema=[low_s, high_s])
+
+
+def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
+    """Apply one batch for ``ward`` and return the answer (stored for replays).
+
+    Raises :class:`ProtocolError` for a malformed batch (400), a reused range with other content
+    (409 SEQ_REUSED) or a batch that skips ahead (409 GAP); nothing is applied then.
+    """
+    check_versions(batch.get("protocol_version", PROTOCOL_VERSION), batch.get("schema_version"),
+                   config)
+    check_batch(batch)
+    if batch.get("ward_code") not in (None, ward.code):
+        raise ProtocolError("WARD_MISMATCH", "Lô dữ liệu ghi mã phường, xã khác với thông tin "
+                                             "xác thực.", 403)
+    first, last, digest = batch["first_seq"], batch["last_seq"], batch["sha256"]
+    ward = db.session.scalar(sa.select(Ward).where(Ward.code == ward.code).with_for_update()
+                             .execution_options(populate_existing=True))
+    if first <= ward.acked_seq:
+        stored = db.session.get(ImportBatch, (ward.code, first))
+        if stored is not None and stored.last_seq == last and stored.payload_sha256 == digest:
+            return stored.answer
+        raise ProtocolError("SEQ_REUSED", "Khoảng số thứ tự này đã được nhận với nội dung khác. "
+                            "Cơ sở dữ liệu của phường có thể đã bị khôi phục hoặc sao chép.",
+                            409, hub_acked_seq=ward.acked_seq)
+    if first > ward.acked_seq + 1:
+        raise ProtocolError("GAP", "Thiếu các lô trước; gửi lại từ số thứ tự máy chủ chờ.", 409,
+                            expected=ward.acked_seq + 1)
+
+    now = utcnow()
+    counts = dict.fromkeys(OUTCOMES, 0)
+    rejects = []
+    batch_writer = _BatchWriter(ward.code, now)
+    batch_writer.preload(batch["records"])
+    for record in batch["records"]:
+        outcome, code, message = batch_writer.classify(record)
+        counts[outcome] += 1
+        if outcome in ("rejected", "conflicts"):
+            rejects.append({"seq": record["seq"], "table": str(record.get("table"))[:40],
+                            "uuid": str(record.get("uuid"))[:64], "version": record.get("version")
+                            if isinstance(record.get("version"), int) else None,
+                            "code": code, "message": message})
+            db.session.add(Quarantine(
+                ward_code=ward.code, seq=record["seq"], table_name=rejects[-1]["table"],
+                record_uuid=rejects[-1]["uuid"], record_version=rejects[-1]["version"],
+                code=code, message=message,
+                payload=json.dumps(record, ensure_ascii=False, default=str)))
+    batch_writer.flush()
+    answer = {"acked_seq": last, "summary": {"received": len(batch["records"]), **counts},
+              "rejects": rejects}
+    db.session.add(ImportBatch(ward_code=ward.code, first_seq=first, last_seq=last,
+                               payload_sha256=digest, count=len(batch["records"]),
+                               source=source, answer=answer))
+    ward.acked_seq = last
+    ward.last_push_ok_utc = now
+    ward.last_error = None
+    fault("hub.after_apply_before_commit")
+    return answer
+
+
+class _BatchWriter:
+    """Classifies a batch's records against the hub's rows, then writes them in bulk.
+
+    Records are taken in sequence order, and a record may change twice within one batch (a dossier
+    received, then handed over), so each record is judged against the state the batch itself has
+    reached, kept in ``self.state``.
+    """
+
+    def __init__(self, ward_code: str, now: dt.datetime):
+        self.ward_code = ward_code
+        self.now = now
+        self.state: dict[tuple[str, str], tuple[int, str, str]] = {}
+        self.inserts: dict[str, dict[str, dict]] = {t: {} for t in RECORD_TABLES}
+        self.updates: dict[str, dict[str, dict]] = {t: {} for t in RECORD_TABLES}
+        self.loaded: set[str] = set()
+
+    def _current(self, table: str, uuid: str):
+        if (table, uuid) not in self.state and uuid not in self.loaded:
+            t = RECORD_TABLES[table]
+            row = db.session.execute(sa.select(t.c.version, t.c.sync_sha256, t.c.ward_code)
+                                     .where(t.c.uuid == uuid)).first()
+            if row is not None:
+                self.state[(table, uuid)] = tuple(row)
+        return self.state.get((table, uuid))
+
+    def preload(self, records: list[dict]) -> None:
+        """Read the current version of every record of the batch in one query per table."""
+        by_table: dict[str, list[str]] = {}
+        for r in records:
+            if r.get("table") in RECORD_TABLES and isinstance(r.get("uuid"), str):
+                by_table.setdefault(r["table"], []).append(r["uuid"])
+        for table, uuids in by_table.items():
+            t = RECORD_TABLES[table]
+            for row in db.session.execute(sa.select(t.c.uuid, t.c.version, t.c.sync_sha256,
+                                                    t.c.ward_code).where(t.c.uuid.in_(uuids))):
+                self.state[(table, row.uuid)] = (row.version, row.sync_sha256, row.ward_code)
+            self.loaded.update(uuids)
+
+    def classify(self, record: dict) -> tuple[str, str, str]:
+        table, uuid, version = record.get("table"), record.get("uuid"), record.get("version")
+        try:
+            if record.get("op") != "upsert":
+                raise RecordRejected("UNSUPPORTED_OP", "Chỉ nhận thao tác upsert.")
+            data = clean_record(table, record.get("data"))
+            if data["uuid"] != uuid or data["version"] != version:
+                raise RecordRejected("INVALID", "Mã hoặc phiên bản bản ghi không khớp phong bì.")
+        except RecordRejected as e:
+            return "rejected", e.code, e.message
+        if data["ward_code"] != self.ward_code:
+            return "conflicts", "WRONG_WARD", "Bản ghi ghi mã phường, xã khác với đơn vị gửi."
+        digest = hashlib.sha256(canonical_json(record["data"])).hexdigest()
+        current = self._current(table, uuid)
+        if current is not None:
+            current_version, current_digest, owner = current
+            if owner != self.ward_code:
+                return "conflicts", "UUID_TAKEN", "Mã bản ghi đã thuộc về phường, xã khác."
+            if version < current_version:
+                return "stale", "", ""
+            if version == current_version:
+                if digest == current_digest:
+                    return "unchanged", "", ""
+                return "conflicts", "VERSION_CONFLICT", \
+                    "Cùng phiên bản nhưng nội dung khác với bản đã nhận."
+        row = {**data, "sync_sha256": digest, "sync_seq": record["seq"], "synced_utc": self.now}
+        self.state[(table, uuid)] = (version, digest, self.ward_code)
+        if current is None or uuid in self.inserts[table]:
+            self.inserts[table][uuid] = row
+            return ("inserted" if current is None else "updated"), "", ""
+        self.updates[table][uuid] = row
+        return "updated", "", ""
+
+    def flush(self) -> None:
+        for name, table in RECORD_TABLES.items():
+            if self.inserts[name]:
+                db.session.execute(sa.insert(table), list(self.inserts[name].values()))
+            if self.updates[name]:
+                rows = list(self.updates[name].values())
+                stmt = sa.update(table).where(table.c.uuid == sa.bindparam("b_uuid")).values(
+                    {c.name: sa.bindparam(f"b_{c.name}") for c in table.columns if c.name != "uuid"})
+                db.session.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])

@@ -1,0 +1,42 @@
+"""The city-hub command: every command documented; ward credentials; USB import."""
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from city_hub.cli import cli
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def all_commands(group=cli, prefix="city-hub"):
+    for name, command in group.commands.items():
+        yield f"{prefix} {name}", command
+        if isinstance(command, click.Group):
+            yield from all_commands(command, f"{prefix} {name}")
+
+
+@pytest.mark.parametrize("path, command", list(all_commands()))
+def test_every_command_has_help_and_is_documented(path, command):
+    assert command.help, f"{path} has no help"
+    if not isinstance(command, click.Group):
+        assert f"`{path}" in README or f"$ {path}" in README, f"{path} is not in the README"
+    assert CliRunner().invoke(cli, path.split()[1:] + ["--help"]).exit_code == 0
+
+
+def test_ward_credentials(tmp_path):
+    runner = CliRunner()
+    instance = ["--instance", str(tmp_path / "hub")]
+    assert runner.invoke(cli, ["init", *instance]).exit_code == 0
+    added = runner.invoke(cli, ["ward", "add", "30280", *instance])
+    assert added.exit_code == 0 and added.output.strip().splitlines()[-1].startswith("ws_")
+    again = runner.invoke(cli, ["ward", "add", "30280", *instance])
+    assert again.exit_code == 1 and "rotate" in again.output
+    assert runner.invoke(cli, ["ward", "add", "99999", *instance]).exit_code == 2
+    rotated = runner.invoke(cli, ["ward", "rotate", "30280", *instance])
+    assert rotated.output.startswith("ws_") and rotated.output != added.output
+    assert runner.invoke(cli, ["ward", "revoke", "30280", *instance]).exit_code == 0
+    listed = runner.invoke(cli, ["ward", "list", *instance])
+    assert "ĐÃ THU HỒI" in listed.output and "IM LẶNG" in listed.output
+    assert runner.invoke(cli, ["ward", "allow-rekey", "30281", *instance]).exit_code == 1

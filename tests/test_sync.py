@@ -1,0 +1,497 @@
+"""Sync against a real waitress hub over real HTTP on loopback (sync-design.md §5.7, §5.8).
+
+Each test names the guarantees (G) and fault tests (T) it stands for.
+"""
+import gzip
+import json
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from wardapp.dossiers.service import receive_dossier, record_step
+from wardapp.extensions import db
+from wardapp.models import CalendarOverride, Outbox, SyncReject
+from wardapp.sync import client as sync_client
+from wardapp.sync.client import (EXIT_AUTH, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_STOPPED,
+                                 HubClient, SyncConfig, SyncRun, local_reconcile, next_batch,
+                                 sync_state)
+from wardapp.sync.protocol import encode
+
+from .conftest import account, intake_data
+
+QUIET = {"retries": 1, "backoff": 0, "sleep": lambda s: None, "timeout": 10}
+
+
+def client_for(hub, token=None, url=None, **overrides):
+    return HubClient(SyncConfig(url or hub.url, token or hub.token), **{**QUIET, **overrides})
+
+
+def run(hub, **kwargs) -> int:
+    client_args = {k: kwargs.pop(k) for k in ("token", "url", "session") if k in kwargs}
+    return SyncRun(client_for(hub, **client_args), **kwargs).run()
+
+
+def write_dossiers(count: int) -> list[str]:
+    """``count`` dossiers, each received and handed over (two versions, two events)."""
+    codes = []
+    officer = account("chuyenvien")
+    for _ in range(count):
+        dossier, _ = receive_dossier(intake_data(), actor=account("letan"))
+        record_step(dossier.code, "handed_over", actor=account("letan"), to_user_uuid=officer.uuid)
+        codes.append(dossier.code)
+    return codes
+
+
+def hub_matches_ward(hub) -> bool:
+    remote = client_for(hub).answer(client_for(hub).call("GET", "reconcile"))["tables"]
+    return remote == local_reconcile()
+
+
+def outbox_head():
+    return db.session.scalar(sa.select(sa.func.max(Outbox.seq)))
+
+
+def test_clean_run_delivers_everything_once(app, hub):
+    """G1, G9: every record reaches the hub; the reconcile checksums agree."""
+    write_dossiers(5)
+    assert run(hub) == EXIT_OK
+    state = sync_state()
+    assert state.acked_seq == outbox_head()
+    assert state.last_push_ok_utc and state.last_pull_ok_utc and state.refdata_version == 1
+    summary = state.last_summary
+    assert summary["received"] == sum(summary[k] for k in (
+        "inserted", "updated", "unchanged", "stale", "rejected", "conflicts"))
+    assert hub.count("dossier") == 5 and hub.count("dossier_event") == 10
+    assert hub_matches_ward(hub)
+    assert hub.ward().acked_seq == state.acked_seq
+    # A second run has nothing to send and changes nothing.
+    assert run(hub) == EXIT_OK
+    assert hub.count("dossier") == 5 and hub_matches_ward(hub)
+
+
+def test_new_versions_update_the_hub(app, hub):
+    codes = write_dossiers(2)
+    assert run(hub) == EXIT_OK
+    record_step(codes[0], "resolved", actor=account("chuyenvien"))
+    assert run(hub) == EXIT_OK
+    assert sync_state().last_summary["updated"] == 1
+    assert hub_matches_ward(hub)
+
+
+def push(hub, batch, token=None):
+    return requests.post(f"{hub.url}/api/sync/v1/push", data=encode(batch), headers={
+        "Authorization": f"Bearer {token or hub.token}", "Content-Encoding": "gzip"}, timeout=10)
+
+
+def hello(hub):
+    return client_for(hub).answer(client_for(hub).call("POST", "hello",
+                                                       json=sync_client.hello_body()))
+
+
+def test_replayed_batch_gets_its_stored_summary(app, hub):
+    """G2, T5: a batch delivered twice counts once."""
+    write_dossiers(2)
+    hello(hub)
+    batch = next_batch(0)
+    first = push(hub, batch)
+    second = push(hub, batch)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    assert hub.count("dossier") == 2
+
+
+def test_same_range_other_content_is_refused(app, hub):
+    """SEQ_REUSED: a replay whose bytes differ is a restored or cloned ward, never applied."""
+    write_dossiers(1)
+    hello(hub)
+    batch = next_batch(0)
+    assert push(hub, batch).status_code == 200
+    batch["records"][0]["data"]["applicant_name"] = "Người khác"
+    from wardapp.sync.protocol import records_digest
+    batch["sha256"] = records_digest(batch["records"])
+    refused = push(hub, batch)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "SEQ_REUSED"
+
+
+def test_out_of_order_batch_is_a_gap_and_heals(app, hub):
+    """G3, T6: a later batch first is refused with GAP; the runner resends from the hub's seq."""
+    write_dossiers(3)
+    hello(hub)
+    first = next_batch(0)
+    rows = first["records"]
+    later = dict(first, records=rows[2:], first_seq=rows[2]["seq"], count=len(rows) - 2)
+    from wardapp.sync.protocol import records_digest
+    later["sha256"] = records_digest(later["records"])
+    refused = push(hub, later)
+    assert refused.status_code == 409
+    assert refused.json()["error"] == {**refused.json()["error"], "code": "GAP", "expected": 1}
+    assert hub.count("dossier") == 0
+    sync_state().acked_seq = 2  # the ward wrongly believes two rows were taken
+    db.session.commit()
+    assert run(hub) == EXIT_OK
+    assert hub_matches_ward(hub)
+
+
+def test_stale_version_never_overwrites(app, hub):
+    """T7, G3: an old version replayed under a new sequence number is counted stale."""
+    codes = write_dossiers(1)
+    assert run(hub) == EXIT_OK
+    old = db.session.scalar(sa.select(Outbox).where(Outbox.table_name == "dossier")
+                            .order_by(Outbox.seq))
+    record_step(codes[0], "resolved", actor=account("chuyenvien"))
+    assert run(hub) == EXIT_OK
+    # Queue the version-1 snapshot again, as a re-sent outbox row would.
+    db.session.add(Outbox(table_name="dossier", record_uuid=old.record_uuid, op="upsert",
+                          record_version=old.record_version, payload=old.payload,
+                          payload_sha256=old.payload_sha256))
+    db.session.commit()
+    assert run(hub) == EXIT_OK
+    assert sync_state().last_summary["stale"] == 1
+    remote = client_for(hub).answer(client_for(hub).call("GET", "reconcile"))["tables"]
+    assert remote["dossier"] == local_reconcile()["dossier"]
+
+
+def test_lost_acknowledgement_heals_at_hello(app, hub, monkeypatch):
+    """T1, G4: the ward dies after the hub committed but before recording the ack."""
+    write_dossiers(2)
+    monkeypatch.setenv("SYNC_FAULTS", "ward.after_response_before_local_commit=raise")
+    with pytest.raises(Exception, match="ward.after_response_before_local_commit"):
+        run(hub)
+    db.session.rollback()
+    assert sync_state().acked_seq == 0
+    monkeypatch.delenv("SYNC_FAULTS")
+    assert run(hub) == EXIT_OK
+    assert sync_state().acked_seq == outbox_head()
+    assert hub.count("dossier") == 2 and hub_matches_ward(hub)
+
+
+def test_hub_failure_before_commit_applies_nothing(app, hub, monkeypatch):
+    """T2, G5: a hub fault mid-apply rolls the whole batch back; the next run delivers it."""
+    write_dossiers(2)
+    monkeypatch.setenv("SYNC_FAULTS", "hub.after_apply_before_commit=raise")
+    assert run(hub) == EXIT_FAILED
+    assert hub.count("dossier") == 0 and hub.ward().acked_seq == 0
+    assert sync_state().acked_seq == 0 and sync_state().last_push_ok_utc is None
+    monkeypatch.delenv("SYNC_FAULTS")
+    assert run(hub) == EXIT_OK and hub_matches_ward(hub)
+
+
+def test_hub_down_changes_nothing_and_says_so(app, hub):
+    """T4, G12: no hub, exit 2, outbox untouched, "last OK" not moved, error shown."""
+    write_dossiers(1)
+    assert run(hub) == EXIT_OK
+    ok_at = sync_state().last_push_ok_utc
+    write_dossiers(1)
+    assert run(hub, url="http://127.0.0.1:9") == EXIT_FAILED
+    state = sync_state()
+    assert state.last_push_ok_utc == ok_at and state.consecutive_failures == 1
+    assert "Không kết nối được" in state.last_error
+    assert state.acked_seq < outbox_head()
+    assert run(hub) == EXIT_OK and sync_state().consecutive_failures == 0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "not_gzip", "bomb"])
+def test_damaged_payloads_are_refused_whole(app, hub, damage):
+    """T8, T9, zip bomb: 400/413, nothing applied."""
+    write_dossiers(2)
+    hello(hub)
+    body = encode(next_batch(0))
+    if damage == "truncate":
+        body = body[: len(body) // 2]
+    elif damage == "flip":
+        raw = bytearray(gzip.decompress(body))
+        raw[raw.index(b"Nguy")] ^= 0x01
+        body = gzip.compress(bytes(raw))
+    elif damage == "not_gzip":
+        body = b"<html>hello</html>"
+    else:
+        body = gzip.compress(b"{" + b" " * (30 * 1024 * 1024) + b"}")
+    response = requests.post(f"{hub.url}/api/sync/v1/push", data=body, timeout=10, headers={
+        "Authorization": f"Bearer {hub.token}", "Content-Encoding": "gzip"})
+    assert response.status_code in (400, 413)
+    assert response.json()["error"]["code"] in ("BAD_PAYLOAD", "TOO_LARGE")
+    assert hub.count("dossier") == 0 and hub.ward().acked_seq == 0
+
+
+def test_captive_portal_page_is_not_success(app, hub):
+    """T10, G4, G12: a 200 HTML page from a proxy never moves the checkpoint."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Portal(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html><body>Dang nhap Wi-Fi</body></html>")
+
+        do_GET = do_POST
+
+        def log_message(self, *args):
+            pass
+
+    portal = HTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=portal.serve_forever, daemon=True).start()
+    try:
+        write_dossiers(1)
+        assert run(hub, url=f"http://127.0.0.1:{portal.server_port}") == EXIT_FAILED
+    finally:
+        portal.shutdown()
+        portal.server_close()
+    state = sync_state()
+    assert state.acked_seq == 0 and state.last_push_ok_utc is None
+    assert state.last_error_code == "BAD_ANSWER"
+
+
+def test_forged_ward_code_goes_to_quarantine(app, hub):
+    """T14, G6: a record naming another ward is a conflict; the other ward's data is untouched."""
+    write_dossiers(2)
+    hello(hub)
+    batch = next_batch(0)
+    forged = next(r for r in batch["records"] if r["table"] == "dossier")
+    forged["data"]["ward_code"] = "30283"
+    from wardapp.sync.protocol import records_digest
+    batch["sha256"] = records_digest(batch["records"])
+    answer = push(hub, batch).json()
+    assert answer["summary"]["conflicts"] == 1
+    assert answer["rejects"][0]["code"] == "WRONG_WARD"
+    assert hub.count("dossier", "30283") == 0
+    # The envelope may not claim another ward either.
+    batch["ward_code"] = "30283"
+    refused = push(hub, dict(batch, first_seq=batch["first_seq"]))
+    assert refused.status_code in (403, 200)  # a replay of the applied range answers 200 …
+    fresh = dict(next_batch(batch["last_seq"]) or batch, ward_code="30283")
+    assert push(hub, fresh).status_code in (403, 200)
+    hello_forged = requests.post(f"{hub.url}/api/sync/v1/hello", timeout=10, json={
+        **sync_client.hello_body(), "ward_code": "30283"},
+        headers={"Authorization": f"Bearer {hub.token}"})
+    assert hello_forged.status_code == 403
+
+
+def test_uuid_owned_by_another_ward_is_a_conflict(app, hub):
+    """T14, G6: ward B cannot overwrite a record ward A owns, even with the same uuid."""
+    write_dossiers(1)
+    assert run(hub) == EXIT_OK
+    hello_b = sync_client.hello_body() | {"ward_code": "30283", "db_instance_id": "b" * 36,
+                                          "outbox_head_seq": 100}
+    token_b = hub.tokens["30283"]
+    assert requests.post(f"{hub.url}/api/sync/v1/hello", json=hello_b, timeout=10, headers={
+        "Authorization": f"Bearer {token_b}"}).status_code == 200
+    batch = next_batch(0)
+    for record in batch["records"]:
+        record["data"]["ward_code"] = "30283"
+    from wardapp.sync.protocol import records_digest
+    batch.update(ward_code="30283", sha256=records_digest(batch["records"]))
+    answer = push(hub, batch, token=token_b).json()
+    assert answer["summary"]["conflicts"] == answer["summary"]["received"]
+    assert {r["code"] for r in answer["rejects"]} == {"UUID_TAKEN"}
+    assert hub_matches_ward(hub)
+
+
+def test_poison_record_is_rejected_and_the_rest_applied(app, hub):
+    """T19: one bad record does not block the queue; the ward lists it with the reason."""
+    write_dossiers(2)
+    bad = db.session.scalar(sa.select(Outbox).where(Outbox.table_name == "dossier"))
+    payload = json.loads(bad.payload)
+    payload["received_at"] = "not a time"
+    bad.payload = json.dumps(payload)
+    db.session.commit()
+    assert run(hub) == EXIT_OK
+    summary = sync_state().last_summary
+    assert summary["rejected"] == 1 and summary["received"] == outbox_head()
+    reject = db.session.scalar(sa.select(SyncReject))
+    assert reject.record_uuid == bad.record_uuid and "received_at" in reject.message
+    assert hub.count("dossier") == 2  # the later version of that dossier still arrived
+
+
+def test_version_outside_window_applies_nothing(app, tmp_path):
+    """T15, G7: the hub accepts only newer wards; nothing applied, outbox intact, exit 3."""
+    import threading
+
+    import waitress
+
+    from .conftest import Hub, make_hub
+
+    hub_app, tokens = make_hub(tmp_path / "newhub", SYNC_ACCEPT_SCHEMA=(2, 3))
+    server = waitress.create_server(hub_app, host="127.0.0.1", port=0)
+    threading.Thread(target=server.run, daemon=True).start()
+    newer = Hub(hub_app, f"http://127.0.0.1:{server.effective_port}", tokens["30280"])
+    try:
+        write_dossiers(1)
+        before = outbox_head()
+        assert run(newer) == EXIT_STOPPED
+        assert sync_state().last_error_code == "VERSION_UNSUPPORTED"
+        assert newer.count("dossier") == 0
+        write_dossiers(1)  # the desk keeps working
+        assert outbox_head() > before
+        assert "cần nâng cấp" in newer.ward().last_error
+    finally:
+        server.close()
+
+
+def test_reference_data_jumps_to_newest_atomically(app, hub):
+    """G8, T22: v2 and v3 published while the ward is away; it lands on v3 whole."""
+    from city_hub.extensions import db as hub_db
+    from city_hub.refdata import publish
+    from wardapp.refdata import snapshot_from_files
+
+    with hub.app.app_context():
+        snapshot = snapshot_from_files()
+        publish(snapshot)
+        snapshot["calendar_overrides"] = [
+            {"day": "2026-12-31", "is_working_day": False, "reason": "Nghỉ bù theo quyết định"}]
+        snapshot["procedures"] = snapshot["procedures"][1:]
+        publish(snapshot)
+        hub_db.session.commit()
+    assert run(hub) == EXIT_OK
+    assert sync_state().refdata_version == 3
+    override = db.session.get(CalendarOverride, __import__("datetime").date(2026, 12, 31))
+    assert override is not None and not override.is_working_day
+    from wardapp.models import Procedure
+    dropped = db.session.get(Procedure, snapshot_from_files()["procedures"][0]["code"])
+    assert dropped is not None and not dropped.active
+
+
+def test_corrupted_reference_data_leaves_the_old_intact(app, hub, monkeypatch):
+    """G8: a snapshot whose hash does not match is not applied at all."""
+    from wardapp.sync.client import SyncFailed, apply_refdata
+
+    before = local_reconcile()
+    with pytest.raises(SyncFailed):
+        apply_refdata({"version": 9, "sha256": "0" * 64, "snapshot": {"units": []}})
+    assert sync_state().refdata_version == 0 and local_reconcile() == before
+    from wardapp.models import Procedure
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Procedure)
+                             .where(Procedure.active)) >= 25
+
+
+def test_revoked_credential_stops_with_auth_exit(app, hub):
+    """T21: 401 is not retried; exit 4; a rotated credential works."""
+    from city_hub.cli import _issue_credential
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import Ward
+
+    write_dossiers(1)
+    with hub.app.app_context():
+        ward = hub_db.session.get(Ward, "30280")
+        new_token = _issue_credential(ward)
+        hub_db.session.commit()
+    assert run(hub) == EXIT_AUTH
+    assert sync_state().acked_seq == 0
+    assert run(hub, token=new_token) == EXIT_OK
+
+
+def test_clock_skew_is_only_a_warning(app, hub, monkeypatch):
+    """T11, G11: a ward clock a year off changes nothing but a warning."""
+    import datetime as dt
+
+    write_dossiers(1)
+    real = sync_client.hello_body
+    monkeypatch.setattr(sync_client, "hello_body", lambda: {
+        **real(), "ward_utc": (dt.datetime.now(dt.timezone.utc)
+                               + dt.timedelta(days=365)).isoformat()})
+    assert run(hub) == EXIT_OK
+    assert sync_state().hub_warnings[0]["code"] == "CLOCK_SKEW"
+    assert hub.ward().clock_skew_s > 360 * 86400
+    assert hub_matches_ward(hub)
+
+
+def test_time_budget_makes_progress_across_runs(app, hub):
+    """T18 (small): a run out of time ends partial; the next carries on from the checkpoint."""
+    write_dossiers(300)  # 1,200 outbox rows: three batches
+    ticks = iter(range(0, 10**6, 100))
+    assert run(hub, time_budget=150, clock=lambda: next(ticks)) == EXIT_PARTIAL
+    assert 0 < sync_state().acked_seq < outbox_head()
+    assert run(hub) == EXIT_OK and hub_matches_ward(hub)
+
+
+def test_restored_ward_database_is_stopped_and_rekeyed(app, hub, tmp_path):
+    """T16, G1: a ward restored from an old backup is refused loudly; rekey recovers all."""
+    import shutil
+    import sqlite3
+
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import Ward
+    from wardapp.sync.client import rekey
+
+    write_dossiers(2)
+    backup = tmp_path / "backup.sqlite"
+    src = sqlite3.connect(db.engine.url.database)
+    dst = sqlite3.connect(backup)
+    src.backup(dst)
+    src.close(), dst.close()
+    write_dossiers(2)
+    assert run(hub) == EXIT_OK
+    # The PC dies; yesterday's backup is restored and the desk writes on.
+    db.session.remove()
+    db.engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"ward.sqlite{suffix}").unlink(missing_ok=True)
+    shutil.copy(backup, db.engine.url.database)
+    write_dossiers(1)
+    assert run(hub) == EXIT_STOPPED
+    assert sync_state().last_error_code == "NODE_REGRESSED"
+    # The admin procedure: rekey at the ward, allow it at the hub, sync.
+    rekey(hub.ward().acked_seq)
+    with hub.app.app_context():
+        hub_db.session.get(Ward, "30280").rekey_allowed = True
+        hub_db.session.commit()
+    assert run(hub) == EXIT_OK
+    assert hub.count("dossier") == 5  # the 4 the hub had, and the one written after restore
+    assert {k: v["count"] for k, v in local_reconcile().items()}["dossier"] == 3
+    assert hub.ward().rekey_allowed is False
+
+
+def test_second_machine_with_same_credential_is_refused(app, hub, tmp_path):
+    """T16: a cloned database on another PC cannot sync under the first one's identity."""
+    write_dossiers(1)
+    assert run(hub) == EXIT_OK
+    from wardapp.models import SyncNode
+    db.session.get(SyncNode, 1).db_instance_id = "clone-" + "0" * 30
+    db.session.commit()
+    assert run(hub) == EXIT_STOPPED
+    assert sync_state().last_error_code == "NODE_REGRESSED"
+
+
+def test_hub_restored_from_backup_gets_records_again(app, hub, tmp_path):
+    """T17, G1: the hub loses its last batches; the ward re-pushes from its retained outbox."""
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import RECORD_TABLES, ImportBatch, Ward
+
+    write_dossiers(2)
+    assert run(hub) == EXIT_OK
+    write_dossiers(2)
+    assert run(hub) == EXIT_OK
+    # Roll the hub back to after the first run (what a restore of yesterday's backup does).
+    keep = 8
+    with hub.app.app_context():
+        for table in RECORD_TABLES.values():
+            hub_db.session.execute(sa.delete(table).where(table.c.sync_seq > keep))
+        hub_db.session.execute(sa.delete(ImportBatch).where(ImportBatch.first_seq > keep))
+        hub_db.session.get(Ward, "30280").acked_seq = keep
+        hub_db.session.commit()
+    assert run(hub) == EXIT_OK
+    assert hub.count("dossier") == 4 and hub_matches_ward(hub)
+
+
+def test_overlapping_runs_take_the_lock_once(tmp_path):
+    """T20: the second runner finds the lock held and does nothing."""
+    from wardapp.sync.lock import SingleInstance
+
+    with SingleInstance(tmp_path / "sync.lock") as first:
+        with SingleInstance(tmp_path / "sync.lock") as second:
+            assert first and not second
+    with SingleInstance(tmp_path / "sync.lock") as again:
+        assert again
+
+
+def test_unauthenticated_and_malformed_requests(hub):
+    for path, method in (("hello", "post"), ("push", "post"), ("refdata", "get"),
+                         ("reconcile", "get")):
+        response = getattr(requests, method)(f"{hub.url}/api/sync/v1/{path}", timeout=10)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "UNAUTHORIZED"
+    response = requests.post(f"{hub.url}/api/sync/v1/hello", data="x", timeout=10,
+                             headers={"Authorization": f"Bearer {hub.token}"})
+    assert response.status_code == 400
