@@ -52,6 +52,10 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
 
 def upgrade_schema() -> None:
+    """Bring the hub database to the newest schema (nothing to do when it is there already)."""
     from flask_migrate import upgrade
 
-    upgrade(directory=MIGRATIONS_DIR)
+    from wardapp.database import at_head
+
+    if not at_head(MIGRATIONS_DIR, db.engine):
+        upgrade(directory=MIGRATIONS_DIR)

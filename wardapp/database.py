@@ -63,9 +63,23 @@ def database_path() -> str:
     return db.engine.url.database
 
 
+def at_head(migrations_dir: str, engine: sa.Engine) -> bool:
+    """Whether the database already has the newest schema (so start-up can skip Alembic)."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Config
+
+    config = Config()
+    config.set_main_option("script_location", migrations_dir)
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == set(ScriptDirectory.from_config(config).get_heads())
+
+
 def upgrade_schema() -> None:
     """Bring the database to the newest schema, then repair what migrations cannot see."""
-    alembic_upgrade(directory=MIGRATIONS_DIR)
+    if not at_head(MIGRATIONS_DIR, db.engine):
+        alembic_upgrade(directory=MIGRATIONS_DIR)
     ensure_search_index()
 
 
