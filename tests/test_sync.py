@@ -495,3 +495,42 @@ def test_unauthenticated_and_malformed_requests(hub):
     response = requests.post(f"{hub.url}/api/sync/v1/hello", data="x", timeout=10,
                              headers={"Authorization": f"Bearer {hub.token}"})
     assert response.status_code == 400
+
+
+def test_sync_panel_shows_state_and_failures(app, hub, client, auth):
+    """G12: the panel shows the failure, and "last successful" does not move."""
+    write_dossiers(1)
+    auth.login("lanhdao")
+    page = client.get("/sync/")
+    assert "Chưa cấu hình" in page.text
+    SyncConfig(hub.url, hub.token).save(app.instance_path)
+    assert run(hub) == EXIT_OK
+    page = client.get("/sync/", headers={"HX-Request": "true"})
+    assert "Đã đồng bộ đầy đủ" in page.text and 'hx-trigger="every 30s"' in page.text
+    ok_line = page.text.split("Gửi thành công gần nhất</dt><dd>")[1].split("<")[0]
+    write_dossiers(1)
+    assert run(hub, url="http://127.0.0.1:9") == EXIT_FAILED
+    page = client.get("/sync/").text
+    assert "Mất kết nối" in page and "1 lần lỗi liên tiếp" in page
+    assert page.split("Gửi thành công gần nhất</dt><dd>")[1].split("<")[0] == ok_line
+
+
+def test_sync_panel_lists_rejects_and_upgrade_needed(app, hub, client, auth):
+    write_dossiers(1)
+    bad = db.session.scalar(sa.select(Outbox).where(Outbox.table_name == "dossier_event"))
+    bad.payload = json.dumps({**json.loads(bad.payload), "kind": None})
+    db.session.commit()
+    SyncConfig(hub.url, hub.token).save(app.instance_path)
+    assert run(hub) == EXIT_OK
+    state = sync_state()
+    state.last_error_code, state.last_error = "VERSION_UNSUPPORTED", "Phiên bản cũ"
+    db.session.commit()
+    auth.login("quantri")
+    page = client.get("/sync/").text
+    assert "Cần nâng cấp phần mềm" in page
+    assert bad.record_uuid in page and "Thiếu trường bắt buộc kind" in page
+
+
+def test_sync_panel_is_for_admin_and_leader(client, auth):
+    auth.login("letan")
+    assert client.get("/sync/").status_code == 403

@@ -95,10 +95,12 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .dossiers import bp as dossiers_bp
+    from .sync.routes import bp as sync_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dossiers_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(sync_bp)
     csrf.exempt(api_bp)  # token-authenticated, no browser session
 
 
