@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
@@ -231,6 +232,12 @@ class SyncRun:
         self.client, self.time_budget, self.progress, self.clock = \
             client, time_budget, progress, clock
         self.pushed = 0
+        self.run_id = uuid.uuid4().hex[:12]
+
+    def log(self, level: int, event: str, **fields) -> None:
+        """One structured log line (JSON, with this run's id); quiet unless INFO is enabled."""
+        log.log(level, json.dumps({"run_id": self.run_id, "event": event, **fields},
+                                  ensure_ascii=False, default=str))
 
     def run(self) -> int:
         started = self.clock()
@@ -252,7 +259,8 @@ class SyncRun:
         if not isinstance(hub_acked, int) or hub_acked < 0:
             raise SyncFailed(EXIT_FAILED, "BAD_ANSWER", "Máy chủ trả lời thiếu số thứ tự đã nhận.")
         if hub_acked != sync_state().acked_seq:
-            log.info("checkpoint healed: local %s, hub %s", sync_state().acked_seq, hub_acked)
+            self.log(logging.INFO, "checkpoint_healed", local=sync_state().acked_seq,
+                     hub=hub_acked)
             set_acked(hub_acked)
         with write_transaction():
             sync_state().hub_warnings = answer.get("warnings") or []
@@ -273,13 +281,16 @@ class SyncRun:
                 answer = self.client.answer(response)
             except SyncFailed as e:
                 if e.code == "GAP" and isinstance(e.details.get("expected"), int):
+                    self.log(logging.INFO, "gap", expected=e.details["expected"])
                     set_acked(e.details["expected"] - 1)  # the hub is authoritative: resend
                     continue
                 raise
             try:
-                record_acknowledgement(answer, batch["first_seq"], batch["last_seq"])
+                summary = record_acknowledgement(answer, batch["first_seq"], batch["last_seq"])
             except ProtocolError as e:
                 raise SyncFailed(EXIT_FAILED, e.code, e.message) from None
+            self.log(logging.INFO, "pushed", first_seq=batch["first_seq"],
+                     last_seq=batch["last_seq"], bytes=len(body), summary=summary)
             self.pushed += batch["count"]
             if self.progress:
                 self.progress(self.pushed, waiting)
@@ -299,7 +310,7 @@ class SyncRun:
         apply_refdata(self.client.answer(response))
 
     def record_failure(self, failure: SyncFailed) -> None:
-        log.warning("sync failed: %s %s", failure.code, failure.message)
+        self.log(logging.WARNING, "failed", code=failure.code, message=failure.message)
         with write_transaction():
             state = sync_state()
             state.last_error, state.last_error_code = failure.message, failure.code
