@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 
 import pytest
@@ -151,8 +152,12 @@ class Hub:
             return hub_db.session.get(Ward, code)
 
 
-def make_hub(instance_path, wards=(WARD,), **config):
-    """A hub with its schema, the first reference-data snapshot, and credentials for ``wards``."""
+def make_hub(instance_path, wards=(WARD,), database_url=None, **config):
+    """A hub with its schema, the first reference-data snapshot, and credentials for ``wards``.
+
+    :param database_url: the hub's database (a PostgreSQL one from ``hub_database_url``);
+        SQLite in ``instance_path`` when None.
+    """
     from city_hub import create_app as create_hub, upgrade_schema as upgrade_hub
     from city_hub.cli import _issue_credential
     from city_hub.extensions import db as hub_db
@@ -161,6 +166,8 @@ def make_hub(instance_path, wards=(WARD,), **config):
     from wardapp.refdata import snapshot_from_files
 
     instance_path.mkdir(parents=True, exist_ok=True)
+    if database_url:
+        config["SQLALCHEMY_DATABASE_URI"] = database_url
     app = create_hub({"TESTING": True, **config}, instance_path=str(instance_path))
     tokens = {}
     with app.app_context():
@@ -174,16 +181,49 @@ def make_hub(instance_path, wards=(WARD,), **config):
     return app, tokens
 
 
+POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub_database_url(request):
+    """None for the hub's SQLite default, or the URL of a fresh PostgreSQL database.
+
+    PostgreSQL runs where ``HUB_TEST_POSTGRES_URL`` names a server (CI starts one); elsewhere
+    those variants skip, unless ``WARDAPP_REQUIRE_POSTGRES`` says they must run.
+    """
+    if request.param == "sqlite":
+        yield None
+        return
+    if not POSTGRES_ADMIN_URL:
+        if os.environ.get("WARDAPP_REQUIRE_POSTGRES"):
+            pytest.fail("HUB_TEST_POSTGRES_URL is required here (WARDAPP_REQUIRE_POSTGRES)")
+        pytest.skip("PostgreSQL not configured: set HUB_TEST_POSTGRES_URL (CI starts one)")
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"hub_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
 @pytest.fixture
-def hub(tmp_path):
+def hub(tmp_path, hub_database_url):
     import threading
 
     import waitress
 
-    app, tokens = make_hub(tmp_path / "hub", wards=(WARD, "30283"))
+    app, tokens = make_hub(tmp_path / "hub", wards=(WARD, "30283"),
+                           database_url=hub_database_url)
     server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     running = Hub(app, f"http://127.0.0.1:{server.effective_port}", tokens[WARD])
     running.tokens = tokens
     yield running
     server.close()
+    with app.app_context():
+        from city_hub.extensions import db as hub_db
+
+        hub_db.session.remove()
+        hub_db.engine.dispose()
