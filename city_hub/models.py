@@ -11,7 +11,9 @@ import datetime as dt
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from wardapp.models import JSONText, UTCDateTime, utcnow
+from flask_login import UserMixin
+
+from wardapp.models import JSONText, User, UTCDateTime, utcnow
 from wardapp.sync.protocol import SYNCED_MODELS, wire_columns
 
 from .extensions import db
@@ -41,6 +43,10 @@ class Ward(db.Model):
     app_version: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     refdata_version: so.Mapped[int | None] = so.mapped_column(sa.Integer)
     clock_skew_s: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    # When the ward last reported its outbox head, and the newest such moment by which the hub
+    # had everything the ward held: the ward's data is complete through that time.
+    head_reported_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    complete_through_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
 
     @property
     def backlog(self) -> int:
@@ -87,6 +93,49 @@ class RefdataSnapshot(db.Model):
     body: so.Mapped[str] = so.mapped_column(sa.Text)
 
 
+class HubUser(UserMixin, db.Model):
+    """A city official's account at the hub: a viewer reads reports, an admin manages wards and
+    reference data."""
+
+    __tablename__ = "hub_user"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    full_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    role: so.Mapped[str] = so.mapped_column(sa.String(20))  # viewer | admin
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    created_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    set_password = User.set_password
+    check_password = User.check_password
+
+
+class RefProcedure(db.Model):
+    """The procedure catalogue of the newest published snapshot, as rows the reports join to
+    (a procedure's online level decides which dossiers an online rate counts)."""
+
+    __tablename__ = "ref_procedure"
+    code: so.Mapped[str] = so.mapped_column(sa.String(40), primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(300))
+    field: so.Mapped[str] = so.mapped_column(sa.String(120))
+    online_level: so.Mapped[str] = so.mapped_column(sa.String(10))
+    postal_allowed: so.Mapped[bool] = so.mapped_column(sa.Boolean)
+    duration_value: so.Mapped[int] = so.mapped_column(sa.Integer)
+    duration_unit: so.Mapped[str] = so.mapped_column(sa.String(20))
+
+
+# What the reports filter on: receipt, resolution and closing times, per ward.
+_REPORT_INDEXES = {"dossier": (
+    sa.Index("ix_dossier_ward_received", "ward_code", "received_at"),
+    sa.Index("ix_dossier_resolved", "resolved_at"),
+    sa.Index("ix_dossier_closed", "closed_at"),
+)}
+
+
 def _record_table(name: str) -> sa.Table:
     columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
                for c in wire_columns(name)]
@@ -96,6 +145,7 @@ def _record_table(name: str) -> sa.Table:
         sa.Column("sync_seq", sa.BigInteger, nullable=False),
         sa.Column("synced_utc", UTCDateTime, nullable=False),
         sa.Index(f"ix_{name}_ward", "ward_code"),
+        *_REPORT_INDEXES.get(name, ()),
     )
 
 

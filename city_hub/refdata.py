@@ -9,7 +9,7 @@ from wardapp.refdata import check_snapshot
 from wardapp.sync.protocol import canonical_json
 
 from .extensions import db
-from .models import RefdataSnapshot
+from .models import RefdataSnapshot, RefProcedure
 
 
 def latest_snapshot() -> RefdataSnapshot | None:
@@ -18,11 +18,17 @@ def latest_snapshot() -> RefdataSnapshot | None:
 
 
 def publish(snapshot: dict) -> RefdataSnapshot:
-    """Check ``snapshot`` and store it as the next version (in the caller's transaction)."""
+    """Check ``snapshot`` and store it as the next version (in the caller's transaction); the
+    reports' procedure table follows the newest snapshot."""
     check_snapshot(snapshot)
     body = canonical_json(snapshot).decode()
     current = latest_snapshot()
     published = RefdataSnapshot(version=(current.version if current else 0) + 1, body=body,
                                 sha256=hashlib.sha256(body.encode()).hexdigest())
     db.session.add(published)
+    db.session.execute(sa.delete(RefProcedure))
+    db.session.execute(sa.insert(RefProcedure), [
+        {k: p[k] for k in ("code", "name", "field", "online_level", "postal_allowed",
+                           "duration_value", "duration_unit")}
+        for p in snapshot["procedures"]])
     return published

@@ -81,6 +81,9 @@ def hello():
         ward.protocol_version, ward.schema_version = body["protocol_version"], body["schema_version"]
         ward.app_version = str(body.get("app_version", ""))[:40]
         ward.reported_head_seq = body["outbox_head_seq"]
+        ward.head_reported_utc = now
+        if ward.acked_seq >= ward.reported_head_seq:  # nothing waits: complete as of now
+            ward.complete_through_utc = now
         ward.clock_skew_s = skew
         acked = ward.acked_seq
     snapshot = latest_snapshot()

@@ -87,6 +87,8 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
     ward.acked_seq = last
     ward.last_push_ok_utc = now
     ward.last_error = None
+    if ward.head_reported_utc and last >= ward.reported_head_seq:
+        ward.complete_through_utc = ward.head_reported_utc
     fault("hub.after_apply_before_commit")
     return answer
 
