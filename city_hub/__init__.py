@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, redirect, render_template, url_for
 
-from .extensions import db, migrate
+import wardapp
+
+from .extensions import csrf, db, login_manager, migrate
 
 DATABASE_FILE = "hub.sqlite"
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -20,35 +22,66 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     """Build the hub app on its instance folder (``$CITY_HUB_INSTANCE`` or ``./hub-instance``)."""
     instance_path = os.path.abspath(
         instance_path or os.environ.get("CITY_HUB_INSTANCE") or "hub-instance")
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    # The hub serves the ward app's static files (styles, vendored htmx): one set for both.
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True,
+                static_folder=str(Path(wardapp.__file__).parent / "static"))
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=os.environ.get("CITY_HUB_DATABASE_URL")
         or "sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
         SYNC_ACCEPT_PROTOCOL=(1, 1),
         SYNC_ACCEPT_SCHEMA=(1, 1),
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
     else:
         app.config.update(test_config)
 
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance_path)
+
+    from wardapp import formatting, set_security_headers
     from wardapp.database import configure_engine
 
+    from . import admin, auth, errors, reports
     from .sync import bp as sync_bp
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_engine(db.engine)
     app.register_blueprint(sync_bp)
+    csrf.exempt(sync_bp)  # wards authenticate with their bearer token, not a session
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(admin.bp)
+    formatting.init_app(app)
+    errors.init_app(app)
+    app.after_request(set_security_headers)
 
     @app.get("/")
     def index():
-        return render_template("index.html")
+        return redirect(url_for("reports.overview"))
 
     return app
+
+
+def _secret_key(instance_path: str) -> str:
+    """The hub's session key, made once in its instance folder (never a built-in value)."""
+    import secrets
+
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def upgrade_schema() -> None:

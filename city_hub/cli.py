@@ -224,3 +224,72 @@ def refdata_publish(snapshot_file, instance):
             raise click.ClickException(f"Danh mục không hợp lệ: {e}")
         db.session.commit()
         click.echo(f"Đã công bố danh mục phiên bản {published.version}.")
+
+
+@cli.group()
+def user():
+    """Tài khoản cán bộ thành phố (xem báo cáo, quản trị)."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Họ và tên.")
+@click.option("--role", type=click.Choice(["viewer", "admin"]), default="viewer",
+              show_default=True, help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.")
+@click.option("--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True,
+              help="Mật khẩu (ít nhất 10 ký tự).")
+@instance_option
+def user_add(username, full_name, role, password, instance):
+    """Thêm tài khoản cán bộ thành phố."""
+    from .models import HubUser
+
+    if len(password) < 10:
+        raise click.BadParameter("Mật khẩu phải có ít nhất 10 ký tự.", param_hint="--password")
+    app = open_hub(instance)
+    with app.app_context():
+        if db.session.scalar(sa.select(HubUser).where(HubUser.username == username.casefold())):
+            raise click.ClickException(f"Đã có tài khoản {username}.")
+        account = HubUser(username=username.casefold(), full_name=full_name, role=role)
+        account.set_password(password)
+        db.session.add(account)
+        db.session.commit()
+    click.echo(f"Đã thêm {username} ({role}).")
+
+
+@cli.command()
+@click.option("--period", help="Kỳ: 2020-03 (tháng), 2020-Q3 (quý), 2020-9M, 2020 (năm).")
+@click.option("--from", "first", help="Ngày bắt đầu (yyyy-mm-dd), cùng --to.")
+@click.option("--to", "last", help="Ngày kết thúc (yyyy-mm-dd), tính cả ngày đó.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv",
+              show_default=True, help="Định dạng.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Tệp ghi ra (mặc định: màn hình).")
+@instance_option
+def report(period, first, last, fmt, out, instance):
+    """Bảng kết quả theo đơn vị và toàn thành phố cho một kỳ (như trên màn hình báo cáo)."""
+    import json
+    import sys
+
+    from .reports import export
+    from .reports.periods import PeriodError, parse_period
+    from .reports.queries import ward_report
+
+    try:
+        chosen = parse_period(period, first, last)
+    except PeriodError as e:
+        raise click.BadParameter(str(e))
+    if fmt == "xlsx" and not out:
+        raise click.BadParameter("Tệp Excel cần --out.", param_hint="--out")
+    app = open_hub(instance)
+    with app.app_context():
+        rows = ward_report(chosen.window())
+    if fmt == "xlsx":
+        Path(out).write_bytes(export.to_xlsx(rows, chosen))
+        click.echo(f"Đã ghi {out}")
+        return
+    text = export.to_csv(rows) if fmt == "csv" else \
+        json.dumps(export.to_json(rows, chosen), ensure_ascii=False, indent=1) + "\n"
+    if out:
+        Path(out).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        click.echo(f"Đã ghi {out}")
+    else:
+        sys.stdout.write(text)

@@ -1,0 +1,90 @@
+"""The hub admin's screens: wards and their sync state; reference data edited and published."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from wardapp.database import write_transaction
+from wardapp.models import utcnow
+from wardapp.refdata import ONLINE_LEVELS, ReferenceDataError
+from wardapp.text import nfc
+
+from .auth import admin_required
+from .extensions import db
+from .models import Quarantine, Ward
+from .refdata import latest_snapshot, publish
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+SILENT_AFTER = dt.timedelta(hours=24)
+
+
+@bp.route("/wards")
+@admin_required
+def wards():
+    quarantined = dict(db.session.execute(
+        sa.select(Quarantine.ward_code, sa.func.count()).group_by(Quarantine.ward_code)).all())
+    now = utcnow()
+    rows = [(w, quarantined.get(w.code, 0),
+             w.last_seen_utc is None or now - w.last_seen_utc > SILENT_AFTER)
+            for w in db.session.scalars(sa.select(Ward).order_by(Ward.code))]
+    return render_template("admin/wards.html", rows=rows)
+
+
+@bp.route("/refdata", methods=["GET", "POST"])
+@admin_required
+def refdata():
+    current = latest_snapshot()
+    snapshot = json.loads(current.body) if current else None
+    if request.method == "POST" and snapshot is not None:
+        try:
+            changed = edit_snapshot(snapshot, request.form)
+            with write_transaction(db.session):
+                published = publish(snapshot)
+        except (ReferenceDataError, ValueError) as e:
+            flash(f"Chưa công bố: {e}", "warning")
+        else:
+            flash(f"Đã công bố danh mục phiên bản {published.version} ({changed}). Các phường, "
+                  "xã nhận ở lần đồng bộ tới.", "success")
+        return redirect(url_for("admin.refdata"))
+    return render_template("admin/refdata.html", snapshot=snapshot, current=current,
+                           levels=sorted(ONLINE_LEVELS))
+
+
+def edit_snapshot(snapshot: dict, form) -> str:
+    """Apply one admin edit to ``snapshot``; returns what changed, in Vietnamese."""
+    action = form.get("action")
+    if action == "procedure":
+        code = form.get("code", "")
+        entry = next((p for p in snapshot["procedures"] if p["code"] == code), None)
+        if entry is None:
+            raise ValueError("không có thủ tục này")
+        if form.get("online_level") not in ONLINE_LEVELS:
+            raise ValueError("mức độ trực tuyến không hợp lệ")
+        entry["online_level"] = form["online_level"]
+        entry["postal_allowed"] = form.get("postal_allowed") == "on"
+        return f"thủ tục {code}"
+    if action == "add_override":
+        try:
+            day = dt.date.fromisoformat(form.get("day", ""))
+        except ValueError:
+            raise ValueError("ngày không hợp lệ") from None
+        reason = nfc(form.get("reason", ""))[:300]
+        if not reason:
+            raise ValueError("cần ghi lý do (văn bản quyết định)")
+        overrides = [o for o in snapshot["calendar_overrides"] if o["day"] != day.isoformat()]
+        overrides.append({"day": day.isoformat(), "is_working_day": form.get("kind") == "work",
+                          "reason": reason})
+        snapshot["calendar_overrides"] = sorted(overrides, key=lambda o: o["day"])
+        return f"ngày {day:%d/%m/%Y}"
+    if action == "remove_override":
+        day = form.get("day", "")
+        before = len(snapshot["calendar_overrides"])
+        snapshot["calendar_overrides"] = [o for o in snapshot["calendar_overrides"]
+                                          if o["day"] != day]
+        if len(snapshot["calendar_overrides"]) == before:
+            raise ValueError("không có ngày này")
+        return f"bỏ ngày {day}"
+    raise ValueError("thao tác không hợp lệ")

@@ -1,0 +1,79 @@
+"""Report periods: whole days in Asia/Ho_Chi_Minh, turned into UTC bounds for the queries."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from wardapp.models import utcnow
+from wardapp.workdays import local_datetime
+
+from .indicators import Window
+
+MAX_DAYS = 366 * 10
+
+
+class PeriodError(ValueError):
+    """A period the user asked for that makes no sense; the message is Vietnamese."""
+
+
+@dataclass(frozen=True)
+class Period:
+    first: dt.date
+    last: dt.date  # inclusive
+
+    @property
+    def label(self) -> str:
+        return f"{self.first:%d/%m/%Y} – {self.last:%d/%m/%Y}"
+
+    def window(self, now: dt.datetime | None = None) -> Window:
+        start = local_datetime(self.first, dt.time(0))
+        end = local_datetime(self.last + dt.timedelta(days=1), dt.time(0))
+        return Window(start, end, min(end, now or utcnow()))
+
+
+def _date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise PeriodError(f"Ngày {name} không hợp lệ (định dạng yyyy-mm-dd).") from None
+
+
+def parse_period(spec: str | None = None, first: str | None = None,
+                 last: str | None = None) -> Period:
+    """A period from ``spec`` ("2020-03" month, "2020-Q3" quarter, "2020" year, "2020-9M" first
+    nine months) or from explicit ``first``/``last`` dates (inclusive)."""
+    if first or last:
+        if not (first and last):
+            raise PeriodError("Cần cả ngày bắt đầu và ngày kết thúc.")
+        period = Period(_date(first, "bắt đầu"), _date(last, "kết thúc"))
+    elif spec:
+        period = _from_spec(spec.strip().upper())
+    else:
+        raise PeriodError("Chưa chọn kỳ báo cáo.")
+    if period.last < period.first:
+        raise PeriodError("Ngày kết thúc phải sau ngày bắt đầu.")
+    if (period.last - period.first).days > MAX_DAYS:
+        raise PeriodError("Kỳ báo cáo dài quá 10 năm.")
+    return period
+
+
+def _from_spec(spec: str) -> Period:
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", spec):
+        year, month = int(m[1]), int(m[2])
+        if not 1 <= month <= 12:
+            raise PeriodError("Tháng không hợp lệ.")
+        return Period(dt.date(year, month, 1), _month_end(year, month))
+    if m := re.fullmatch(r"(\d{4})-Q([1-4])", spec):
+        year, quarter = int(m[1]), int(m[2])
+        return Period(dt.date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter))
+    if m := re.fullmatch(r"(\d{4})-9M", spec):
+        return Period(dt.date(int(m[1]), 1, 1), dt.date(int(m[1]), 9, 30))
+    if m := re.fullmatch(r"(\d{4})", spec):
+        return Period(dt.date(int(m[1]), 1, 1), dt.date(int(m[1]), 12, 31))
+    raise PeriodError("Kỳ báo cáo không hợp lệ (ví dụ: 2020-03, 2020-Q3, 2020-9M, 2020).")
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    following = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)

@@ -1,0 +1,109 @@
+"""The report as SQL aggregates: one ``SELECT … SUM(CASE …) … GROUP BY`` per table of figures,
+and the dossiers behind any figure, from the same indicator conditions."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from wardapp.models import utcnow
+
+from ..extensions import db
+from ..models import Ward
+from .indicators import (COUNT_BY_CODE, COUNTS, DOSSIER, PROCEDURE, RATES, Window, rate,
+                         touches)
+
+GROUPINGS = {
+    "ward": (DOSSIER.c.ward_code,),
+    "field": (PROCEDURE.c.field,),
+    "procedure": (DOSSIER.c.procedure_code, DOSSIER.c.procedure_name),
+}
+STALE_AFTER = dt.timedelta(hours=24)
+CITY = "CITY"
+
+
+class ReportError(ValueError):
+    pass
+
+
+@dataclass
+class Row:
+    key: str
+    name: str
+    counts: dict[str, int]
+    complete_through: dt.datetime | None = None
+    stale: bool = False
+    rates: dict[str, float | None] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.rates = {r.code: rate(self.counts[r.numerator], self.counts[r.denominator])
+                      for r in RATES}
+
+
+def _source():
+    return DOSSIER.outerjoin(PROCEDURE, PROCEDURE.c.code == DOSSIER.c.procedure_code)
+
+
+def _filters(ward: str | None, field_name: str | None, procedure: str | None) -> list:
+    conditions = []
+    if ward:
+        conditions.append(DOSSIER.c.ward_code == ward)
+    if field_name:
+        conditions.append(PROCEDURE.c.field == field_name)
+    if procedure:
+        conditions.append(DOSSIER.c.procedure_code == procedure)
+    return conditions
+
+
+def aggregate(window: Window, group: str, *, ward: str | None = None,
+              field_name: str | None = None, procedure: str | None = None) -> list[Row]:
+    """Every count of :data:`COUNTS` per group, in one SQL aggregate."""
+    keys = GROUPINGS[group]
+    sums = [sa.func.sum(sa.case((c.condition(window), 1), else_=0)).label(c.code)
+            for c in COUNTS]
+    stmt = (sa.select(*keys, *sums).select_from(_source())
+            .where(touches(window), *_filters(ward, field_name, procedure)).group_by(*keys))
+    rows = []
+    for result in db.session.execute(stmt):
+        mapping = result._mapping
+        key = mapping[keys[0]] or "–"
+        name = mapping[keys[1]] if len(keys) > 1 else key
+        rows.append(Row(key, name, {c.code: int(mapping[c.code] or 0) for c in COUNTS}))
+    return rows
+
+
+def ward_report(window: Window) -> list[Row]:
+    """One row per registered ward (wards without dossiers included), then the city total."""
+    by_ward = {row.key: row for row in aggregate(window, "ward")}
+    now = utcnow()
+    rows = []
+    for ward in db.session.scalars(sa.select(Ward).order_by(Ward.code)):
+        counts = by_ward.pop(ward.code).counts if ward.code in by_ward else \
+            dict.fromkeys(COUNT_BY_CODE, 0)
+        complete = ward.complete_through_utc
+        rows.append(Row(ward.code, ward.name, counts, complete,
+                        stale=complete is None or complete < min(window.end, now) - STALE_AFTER))
+    for orphan in by_ward.values():  # records of a ward since removed from the registry
+        rows.append(Row(orphan.key, orphan.key, orphan.counts, None, stale=True))
+    total = {c.code: sum(r.counts[c.code] for r in rows) for c in COUNTS}
+    freshest = [r.complete_through for r in rows if r.complete_through]
+    rows.append(Row(CITY, "Toàn thành phố", total, min(freshest) if freshest else None,
+                    stale=any(r.stale for r in rows)))
+    return rows
+
+
+def dossiers_behind(window: Window, indicator: str, *, ward: str | None = None,
+                    field_name: str | None = None, procedure: str | None = None,
+                    limit: int = 500) -> list:
+    """The dossiers a count is made of (its own condition, as a WHERE clause)."""
+    count = COUNT_BY_CODE.get(indicator)
+    if count is None:
+        raise ReportError("Chỉ tiêu không hợp lệ.")
+    d = DOSSIER.c
+    stmt = (sa.select(d.code, d.ward_code, d.applicant_name, d.procedure_name, d.channel,
+                      d.received_at, d.due_at, d.resolved_at, d.timeliness, d.status)
+            .select_from(_source())
+            .where(count.condition(window), *_filters(ward, field_name, procedure))
+            .order_by(d.received_at).limit(limit))
+    return list(db.session.execute(stmt))
