@@ -26,16 +26,16 @@ ACCOUNTS = {
 }
 
 
-def make_ward(instance_path, **config) -> "Flask":
+def make_ward(instance_path, ward_code=WARD, **config) -> "Flask":
     """An initialised ward database in ``instance_path`` with one account per role."""
     app = create_app({"TESTING": True, "SECRET_KEY": "test", **config},
                      instance_path=str(instance_path))
     with app.app_context():
         upgrade_schema()
         load_reference_data()
-        db.session.add(SyncNode(id=1, ward_code=WARD))
+        db.session.add(SyncNode(id=1, ward_code=ward_code))
         for username, (name, roles) in ACCOUNTS.items():
-            account = User(ward_code=WARD, username=username, full_name=name, roles=roles)
+            account = User(ward_code=ward_code, username=username, full_name=name, roles=roles)
             account.set_password(PASSWORD)
             db.session.add(account)
         db.session.commit()

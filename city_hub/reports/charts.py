@@ -1,6 +1,8 @@
 """Charts drawn on the server as SVG (pygal, with no script: nothing is loaded from outside)."""
 from __future__ import annotations
 
+import re
+
 import pygal
 import sqlalchemy as sa
 from pygal.style import Style
@@ -23,6 +25,12 @@ def _chart(kind, title: str, **options):
                 disable_xml_declaration=True, truncate_label=30, truncate_legend=40, **options)
 
 
+def _render(chart) -> str:
+    """The chart's SVG without the config script pygal embeds even with ``js=[]`` (shown as an
+    image it would never run, and a chart needs no script)."""
+    return re.sub(r"<script\b.*?</script>", "", chart.render(is_unicode=True), flags=re.S)
+
+
 def on_time_by_ward(rows: list[Row]) -> str:
     chart = _chart(pygal.Bar, "Tỷ lệ giải quyết đúng hạn theo đơn vị (%)", range=(0, 100),
                    x_label_rotation=35, show_legend=False)
@@ -30,7 +38,7 @@ def on_time_by_ward(rows: list[Row]) -> str:
     chart.x_labels = [r.name for r in wards]
     chart.add("Đúng hạn", [None if r.rates["on_time_rate"] is None
                            else round(100 * r.rates["on_time_rate"], 1) for r in wards])
-    return chart.render(is_unicode=True)
+    return _render(chart)
 
 
 def ranking(rows: list[Row]) -> str:
@@ -41,7 +49,7 @@ def ranking(rows: list[Row]) -> str:
                    range=(0, 100), show_legend=False)
     chart.x_labels = [r.name for r in wards]
     chart.add("Đúng hạn", [round(100 * r.rates["on_time_rate"], 1) for r in wards])
-    return chart.render(is_unicode=True)
+    return _render(chart)
 
 
 def _local_month(column):
@@ -66,4 +74,4 @@ def monthly_by_channel(window: Window, ward: str | None = None) -> str:
     chart.x_labels = [f"{m[5:]}/{m[:4]}" for m in months]
     for channel, label in CHANNEL_LABELS.items():
         chart.add(label, [counts.get(channel, {}).get(m, 0) for m in months])
-    return chart.render(is_unicode=True)
+    return _render(chart)
