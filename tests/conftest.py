@@ -127,6 +127,39 @@ def vn_time(year, month, day, hour=9, minute=0) -> dt.datetime:
     return local_datetime(dt.date(year, month, day), dt.time(hour, minute))
 
 
+# --- Real servers -----------------------------------------------------------------------------
+
+class LiveServer:
+    """``with LiveServer(app) as url:`` serves ``app`` with waitress on a free loopback port.
+
+    Closing a waitress server from another thread can leave its poll loop one last look at a
+    closed socket (EBADF); once we are stopping, that is expected and not a test failure.
+    """
+
+    def __init__(self, app, threads: int = 4):
+        import waitress
+
+        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+        self.stopping = False
+
+    def _run(self):
+        try:
+            self.server.run()
+        except (OSError, ValueError):
+            if not self.stopping:
+                raise
+
+    def __enter__(self) -> str:
+        import threading
+
+        threading.Thread(target=self._run, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.effective_port}"
+
+    def __exit__(self, *exc):
+        self.stopping = True
+        self.server.close()
+
+
 # --- Sync: a real hub on a real waitress server ----------------------------------------------
 
 class Hub:
@@ -210,18 +243,12 @@ def hub_database_url(request):
 
 @pytest.fixture
 def hub(tmp_path, hub_database_url):
-    import threading
-
-    import waitress
-
     app, tokens = make_hub(tmp_path / "hub", wards=(WARD, "30283"),
                            database_url=hub_database_url)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    running = Hub(app, f"http://127.0.0.1:{server.effective_port}", tokens[WARD])
-    running.tokens = tokens
-    yield running
-    server.close()
+    with LiveServer(app) as url:
+        running = Hub(app, url, tokens[WARD])
+        running.tokens = tokens
+        yield running
     with app.app_context():
         from city_hub.extensions import db as hub_db
 

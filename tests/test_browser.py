@@ -8,13 +8,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-import waitress
 
-from .conftest import PASSWORD, make_ward
+from .conftest import PASSWORD, LiveServer, make_ward
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -30,11 +28,8 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory):
     """A real ward on a real waitress server on a free loopback port, CSRF on."""
     app = make_ward(tmp_path_factory.mktemp("browser-ward"))
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    with LiveServer(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,9 @@ import datetime as dt
 import io
 import re
 import sqlite3
-import threading
-import uuid
 
 import pytest
 import sqlalchemy as sa
-import waitress
 
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
@@ -20,7 +17,7 @@ from wardapp.models import User
 from wardapp.sync.client import HubClient, SyncConfig, SyncRun
 from wardapp.workdays import LOCAL_TZ
 
-from .conftest import PASSWORD, intake_data, make_hub, make_ward, vn_time
+from .conftest import PASSWORD, LiveServer, intake_data, make_hub, make_ward
 
 BIRTH, MARITAL = "1.001193", "1.004873"  # same-day, level 3 / 3 working days, level 4
 
@@ -85,17 +82,6 @@ def city(tmp_path, hub_database_url):
     """Two wards holding the scenario above, synced to a hub served by waitress."""
     hub_app, tokens = make_hub(tmp_path / "hub", wards=("30280", "30283"),
                                database_url=hub_database_url, WTF_CSRF_ENABLED=False)
-    server = waitress.create_server(hub_app, host="127.0.0.1", port=0)
-    threading.Thread(target=server.run, daemon=True).start()
-    url = f"http://127.0.0.1:{server.effective_port}"
-    wards = {}
-    for code in ("30280", "30283"):
-        ward_app = build_ward(tmp_path / code, code)
-        with ward_app.app_context():
-            client = HubClient(SyncConfig(url, tokens[code]), retries=0, sleep=lambda s: None)
-            assert SyncRun(client).run() == 0
-            db.session.remove()
-        wards[code] = tmp_path / code / "ward.sqlite"
     from city_hub.extensions import db as hub_db
     from city_hub.models import HubUser
 
@@ -104,8 +90,17 @@ def city(tmp_path, hub_database_url):
         viewer.set_password(PASSWORD)
         hub_db.session.add(viewer)
         hub_db.session.commit()
+    wards = {}
+    with LiveServer(hub_app) as url:
+        for code in ("30280", "30283"):
+            ward_app = build_ward(tmp_path / code, code)
+            with ward_app.app_context():
+                client = HubClient(SyncConfig(url, tokens[code]), retries=0,
+                                   sleep=lambda s: None)
+                assert SyncRun(client).run() == 0
+                db.session.remove()
+            wards[code] = tmp_path / code / "ward.sqlite"
     yield hub_app, wards
-    server.close()
     with hub_app.app_context():
         hub_db.session.remove()
         hub_db.engine.dispose()

@@ -307,17 +307,11 @@ def test_poison_record_is_rejected_and_the_rest_applied(app, hub):
 
 def test_version_outside_window_applies_nothing(app, tmp_path):
     """T15, G7: the hub accepts only newer wards; nothing applied, outbox intact, exit 3."""
-    import threading
-
-    import waitress
-
-    from .conftest import Hub, make_hub
+    from .conftest import Hub, LiveServer, make_hub
 
     hub_app, tokens = make_hub(tmp_path / "newhub", SYNC_ACCEPT_SCHEMA=(2, 3))
-    server = waitress.create_server(hub_app, host="127.0.0.1", port=0)
-    threading.Thread(target=server.run, daemon=True).start()
-    newer = Hub(hub_app, f"http://127.0.0.1:{server.effective_port}", tokens["30280"])
-    try:
+    with LiveServer(hub_app) as url:
+        newer = Hub(hub_app, url, tokens["30280"])
         write_dossiers(1)
         before = outbox_head()
         assert run(newer) == EXIT_STOPPED
@@ -326,8 +320,6 @@ def test_version_outside_window_applies_nothing(app, tmp_path):
         write_dossiers(1)  # the desk keeps working
         assert outbox_head() > before
         assert "cần nâng cấp" in newer.ward().last_error
-    finally:
-        server.close()
 
 
 def test_reference_data_jumps_to_newest_atomically(app, hub):
