@@ -164,3 +164,14 @@ def test_unknown_or_other_wards_dossier(app):
     with pytest.raises(DossierError) as refused:
         step(code, "resolved", vn_time(2026, 12, 7, 10))
     assert refused.value.status == 404
+
+
+def test_working_days_used_excludes_pauses(app):
+    code = received()  # Monday 07/12, 3 working days
+    step(code, "supplement_requested", vn_time(2026, 12, 8, 9), reason="Bổ sung.")
+    step(code, "supplement_received", vn_time(2026, 12, 10, 14), who="letan")
+    d = step(code, "resolved", vn_time(2026, 12, 14, 10))
+    # 8, 9, 10, 11, 14 December are five working days after the start; two were paused.
+    assert d.working_days_used == 3
+    same_day = received(procedure_code="1.001193")
+    assert step(same_day, "resolved", vn_time(2026, 12, 7, 11)).working_days_used == 0

@@ -200,6 +200,14 @@ def test_november_by_hand(city):
     assert mybinh["on_time_rate"] == 0.75
     assert mylong["received"] == 2 and mylong["resolved"] == 3 and mylong["resolved_early"] == 1
     assert rows["CITY"]["received"] == 10 and rows["CITY"]["postal"] == 2
+    # Working days used: 0 and 0 (same day), 3 (five elapsed, two paused), 5; statutory 0, 0, 3, 3.
+    from city_hub.reports.periods import parse_period
+    from city_hub.reports.queries import ward_report
+
+    with hub_app.app_context():
+        mybinh_row = ward_report(parse_period("2025-11").window())[0]
+    assert mybinh_row.rates["avg_working_days"] == 2.0
+    assert mybinh_row.rates["avg_statutory_days"] == 1.5
 
 
 def test_csv_and_excel_match_json(city):

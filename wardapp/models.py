@@ -264,6 +264,9 @@ class Dossier(db.Model):
     paused_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     resolved_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     timeliness: so.Mapped[str | None] = so.mapped_column(sa.String(10))
+    # Working days from the clock's start to the resolution, pauses excluded (for the report's
+    # "average working days used against the statutory time").
+    working_days_used: so.Mapped[int | None] = so.mapped_column(sa.Integer)
     returned_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     closed_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     logbook_number: so.Mapped[int] = so.mapped_column(sa.Integer)

@@ -13,7 +13,7 @@ from wardapp.workdays import to_local
 from ..extensions import db
 from ..models import Ward
 from . import charts, export
-from .indicators import COUNT_BY_CODE, COUNTS, LABELS, RATES
+from .indicators import AVERAGES, COUNT_BY_CODE, LABELS, RATES, SHOWN_COUNTS
 from .periods import Period, PeriodError, parse_period
 from .queries import aggregate, dossiers_behind, ward_report
 
@@ -46,7 +46,7 @@ def overview():
     period, args = requested_period()
     rows = ward_report(period.window())
     return render_template("reports/overview.html", period=period, args=args, rows=rows,
-                           counts=COUNTS, rates=RATES, labels=LABELS,
+                           counts=SHOWN_COUNTS, rates=RATES, averages=AVERAGES, labels=LABELS,
                            presets=presets(to_local(utcnow()).date()))
 
 
@@ -68,7 +68,7 @@ def ward(code: str):
     rows = aggregate(period.window(), group, ward=code, field_name=field_name)
     return render_template("reports/breakdown.html", period=period, args=args, rows=rows,
                            ward=db.session.get(Ward, code), field_name=field_name, group=group,
-                           counts=COUNTS, rates=RATES, labels=LABELS)
+                           counts=SHOWN_COUNTS, rates=RATES, averages=AVERAGES, labels=LABELS)
 
 
 @bp.route("/dossiers")
@@ -77,7 +77,7 @@ def dossiers():
     """The dossiers behind one number of the report."""
     period, args = requested_period()
     indicator = request.args.get("indicator", "")
-    if indicator not in COUNT_BY_CODE:
+    if indicator not in COUNT_BY_CODE or COUNT_BY_CODE[indicator].value is not None:
         abort(Response(render_template("error.html", status=400,
                                        message="Chỉ tiêu không hợp lệ."), 400))
     filters = {"ward": known_ward(request.args.get("ward") or None),

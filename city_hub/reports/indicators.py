@@ -13,7 +13,9 @@ Definitions, for a period [start, end) of whole days in Asia/Ho_Chi_Minh:
   overdue: pending past its due time at that moment;
 - online rates: dossiers of procedures offered at level 3 (partial) received online at level 3,
   over all dossiers of those procedures; level 4 (full) likewise (the article's 35% and 87%);
-- postal: received or returned through the public postal service.
+- postal: received or returned through the public postal service;
+- average working days used (pauses excluded, computed at the ward) against the statutory days
+  of the procedure, over the dossiers resolved in the period.
 """
 from __future__ import annotations
 
@@ -40,9 +42,16 @@ class Window:
 
 @dataclass(frozen=True)
 class Count:
+    """Dossiers meeting ``condition`` (or, with ``value``, the sum of that value over them).
+
+    ``shown`` is False for the parts of rates and averages that the tables do not show alone.
+    """
+
     code: str
     label: str
     condition: Callable[[Window], sa.ColumnElement[bool]]
+    value: sa.ColumnElement | None = None
+    shown: bool = True
 
 
 @dataclass(frozen=True)
@@ -92,32 +101,48 @@ COUNTS = [
                                                             d.timeliness == "on_time")),
     Count("resolved_late", "Quá hạn", lambda w: sa.and_(_resolved(w), d.timeliness == "late")),
     Count("resolved_in_time", "Trước hạn và đúng hạn", lambda w: sa.and_(
-        _resolved(w), d.timeliness.in_(("early", "on_time")))),
+        _resolved(w), d.timeliness.in_(("early", "on_time"))), shown=False),
     Count("pending", "Đang giải quyết", _pending),
     Count("pending_overdue", "Đang giải quyết, quá hạn", lambda w: sa.and_(
         _pending(w), d.due_at < w.as_of)),
     Count("refused", "Từ chối giải quyết", _closed_as(3)),
     Count("withdrawn", "Công dân rút hồ sơ", _closed_as(7)),
     Count("level3_dossiers", "Hồ sơ của thủ tục mức độ 3", lambda w: sa.and_(
-        _received(w), p.online_level == "partial")),
+        _received(w), p.online_level == "partial"), shown=False),
     Count("level3_online", "Hồ sơ trực tuyến của thủ tục mức độ 3", lambda w: sa.and_(
-        _received(w), p.online_level == "partial", d.channel == "online_partial")),
+        _received(w), p.online_level == "partial", d.channel == "online_partial"), shown=False),
     Count("level4_dossiers", "Hồ sơ của thủ tục mức độ 4", lambda w: sa.and_(
-        _received(w), p.online_level == "full")),
+        _received(w), p.online_level == "full"), shown=False),
     Count("level4_online", "Hồ sơ trực tuyến của thủ tục mức độ 4", lambda w: sa.and_(
-        _received(w), p.online_level == "full", d.channel == "online_full")),
+        _received(w), p.online_level == "full", d.channel == "online_full"), shown=False),
     Count("postal", "Qua dịch vụ bưu chính công ích (nhận hoặc trả)", lambda w: sa.and_(
         _received(w), sa.or_(d.channel == "postal", d.return_method == "postal"))),
     Count("apologies", "Quá hạn có phiếu xin lỗi", lambda w: sa.and_(
         _resolved(w), d.timeliness == "late", d.due_at_revised.is_not(None))),
+    Count("resolved_measured", "Đã giải quyết, có số ngày", lambda w: sa.and_(
+        _resolved(w), d.working_days_used.is_not(None)), shown=False),
+    Count("working_days_used", "Tổng ngày làm việc đã dùng", lambda w: sa.and_(
+        _resolved(w), d.working_days_used.is_not(None)), value=d.working_days_used, shown=False),
+    Count("statutory_days", "Tổng ngày theo quy định", lambda w: sa.and_(
+        _resolved(w), d.working_days_used.is_not(None)),
+        value=sa.func.coalesce(p.duration_value, 0), shown=False),
 ]
 RATES = [
     Rate("on_time_rate", "Tỷ lệ đúng hạn", "resolved_in_time", "resolved"),
     Rate("online_partial_rate", "Tỷ lệ trực tuyến mức độ 3", "level3_online", "level3_dossiers"),
     Rate("online_full_rate", "Tỷ lệ trực tuyến mức độ 4", "level4_online", "level4_dossiers"),
 ]
+# Averages over the dossiers resolved in the period whose working days are known.
+AVERAGES = [
+    Rate("avg_working_days", "Ngày làm việc bình quân đã dùng", "working_days_used",
+         "resolved_measured"),
+    Rate("avg_statutory_days", "Ngày làm việc bình quân theo quy định", "statutory_days",
+         "resolved_measured"),
+]
 COUNT_BY_CODE = {c.code: c for c in COUNTS}
-LABELS = {**{c.code: c.label for c in COUNTS}, **{r.code: r.label for r in RATES}}
+SHOWN_COUNTS = [c for c in COUNTS if c.shown]
+LABELS = {**{c.code: c.label for c in COUNTS},
+          **{r.code: r.label for r in RATES + AVERAGES}}
 
 
 def touches(w: Window):
@@ -128,3 +153,9 @@ def touches(w: Window):
 
 def rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
+
+
+def sum_expression(count: Count, window: Window):
+    """The SQL that counts (or sums) one indicator inside a GROUP BY."""
+    value = 1 if count.value is None else count.value
+    return sa.func.sum(sa.case((count.condition(window), value), else_=0)).label(count.code)

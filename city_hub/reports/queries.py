@@ -11,8 +11,8 @@ from wardapp.models import utcnow
 
 from ..extensions import db
 from ..models import Ward
-from .indicators import (COUNT_BY_CODE, COUNTS, DOSSIER, PROCEDURE, RATES, Window, rate,
-                         touches)
+from .indicators import (AVERAGES, COUNT_BY_CODE, COUNTS, DOSSIER, PROCEDURE, RATES, Window,
+                         rate, sum_expression, touches)
 
 GROUPINGS = {
     "ward": (DOSSIER.c.ward_code,),
@@ -38,7 +38,7 @@ class Row:
 
     def __post_init__(self):
         self.rates = {r.code: rate(self.counts[r.numerator], self.counts[r.denominator])
-                      for r in RATES}
+                      for r in RATES + AVERAGES}
 
 
 def _source():
@@ -60,8 +60,7 @@ def aggregate(window: Window, group: str, *, ward: str | None = None,
               field_name: str | None = None, procedure: str | None = None) -> list[Row]:
     """Every count of :data:`COUNTS` per group, in one SQL aggregate."""
     keys = GROUPINGS[group]
-    sums = [sa.func.sum(sa.case((c.condition(window), 1), else_=0)).label(c.code)
-            for c in COUNTS]
+    sums = [sum_expression(c, window) for c in COUNTS]
     stmt = (sa.select(*keys, *sums).select_from(_source())
             .where(touches(window), *_filters(ward, field_name, procedure)).group_by(*keys))
     rows = []
@@ -98,7 +97,7 @@ def dossiers_behind(window: Window, indicator: str, *, ward: str | None = None,
                     limit: int = 500) -> list:
     """The dossiers a count is made of (its own condition, as a WHERE clause)."""
     count = COUNT_BY_CODE.get(indicator)
-    if count is None:
+    if count is None or count.value is not None:
         raise ReportError("Chỉ tiêu không hợp lệ.")
     d = DOSSIER.c
     stmt = (sa.select(d.code, d.ward_code, d.applicant_name, d.procedure_name, d.channel,

@@ -397,6 +397,7 @@ def _apply_step(dossier: Dossier, step, *, now, to_user_uuid, new_due_date, retu
     if kind == "resolved":
         dossier.resolved_at = now
         dossier.timeliness = timeliness(now, dossier.due_at)
+        dossier.working_days_used = working_days_used(dossier, now, calendar)
         return {"step_timeliness": dossier.timeliness}
     if kind == "returned":
         method = return_method or dossier.return_method
@@ -411,6 +412,16 @@ def _apply_step(dossier: Dossier, step, *, now, to_user_uuid, new_due_date, retu
         dossier.paused_at = None
         return {}
     raise AssertionError(kind)
+
+
+def working_days_used(dossier: Dossier, resolved_at: dt.datetime, calendar: WorkCalendar) -> int:
+    """Working days from the day the clock started to the day of resolution, less the working
+    days the clock stood still for supplements (which is what moved the due day)."""
+    started = calendar.clock_start_day(dossier.received_at)
+    paused = calendar.working_days_between(to_local(dossier.due_at_original).date(),
+                                           to_local(dossier.due_at).date())
+    elapsed = calendar.working_days_between(started, to_local(resolved_at).date())
+    return max(elapsed - paused, 0)
 
 
 def _apply_apology(dossier: Dossier, now: dt.datetime, new_due_date, calendar) -> dict:
