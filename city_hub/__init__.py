@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, url_for
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 import wardapp
 
@@ -42,11 +43,15 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance_path)
+    # The hub's own templates first, then the ward's shared ones (login form, account bar).
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(Path(__file__).parent / "templates")),
+        FileSystemLoader(str(Path(wardapp.__file__).parent / "templates"))])
 
-    from wardapp import formatting, set_security_headers
+    from wardapp import errors, formatting, set_security_headers
     from wardapp.database import configure_engine
 
-    from . import admin, auth, errors, reports
+    from . import admin, auth, reports
     from .sync import bp as sync_bp
 
     db.init_app(app)
@@ -62,7 +67,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
     formatting.init_app(app)
-    errors.init_app(app)
+    errors.init_app(app, db.session)
     app.after_request(set_security_headers)
 
     @app.get("/")

@@ -13,6 +13,7 @@ import click
 import sqlalchemy as sa
 from click_default_group import DefaultGroup
 
+from wardapp.cli import password_ok
 from wardapp.models import utcnow
 from wardapp.sync.protocol import package_key
 
@@ -237,14 +238,12 @@ def user():
 @click.option("--role", type=click.Choice(["viewer", "admin"]), default="viewer",
               show_default=True, help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.")
 @click.option("--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True,
-              help="Mật khẩu (ít nhất 10 ký tự).")
+              callback=lambda c, p, v: password_ok(v), help="Mật khẩu (ít nhất 10 ký tự).")
 @instance_option
 def user_add(username, full_name, role, password, instance):
     """Thêm tài khoản cán bộ thành phố."""
     from .models import HubUser
 
-    if len(password) < 10:
-        raise click.BadParameter("Mật khẩu phải có ít nhất 10 ký tự.", param_hint="--password")
     app = open_hub(instance)
     with app.app_context():
         if db.session.scalar(sa.select(HubUser).where(HubUser.username == username.casefold())):

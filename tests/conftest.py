@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -76,6 +77,28 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def cli_commands(group, prefix: str):
+    """Every command of a click group and its subgroups, as ("prog sub cmd", command)."""
+    import click
+
+    for name, command in group.commands.items():
+        yield f"{prefix} {name}", command
+        if isinstance(command, click.Group):
+            yield from cli_commands(command, f"{prefix} {name}")
+
+
+def check_documented(cli, path: str, command) -> None:
+    """The command has help, is named in the README, and ``--help`` works."""
+    import click
+    from click.testing import CliRunner
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert command.help, f"{path} has no help"
+    if not isinstance(command, click.Group):
+        assert f"`{path}" in readme or f"$ {path}" in readme, f"{path} is not in the README"
+    assert CliRunner().invoke(cli, path.split()[1:] + ["--help"]).exit_code == 0
 
 
 def account(username: str) -> User:

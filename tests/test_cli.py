@@ -3,29 +3,17 @@ import os
 import sqlite3
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from wardapp.cli import cli
 
-README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+from .conftest import check_documented, cli_commands
 
 
-def all_commands(group=cli, prefix="wardapp"):
-    for name, command in group.commands.items():
-        yield f"{prefix} {name}", command
-        if isinstance(command, click.Group):
-            yield from all_commands(command, f"{prefix} {name}")
-
-
-@pytest.mark.parametrize("path, command", list(all_commands()))
+@pytest.mark.parametrize("path, command", list(cli_commands(cli, "wardapp")))
 def test_every_command_has_help_and_is_documented(path, command):
-    assert command.help, f"{path} has no help"
-    if not isinstance(command, click.Group):
-        assert f"`{path}" in README or f"$ {path}" in README, f"{path} is not in the README"
-    result = CliRunner().invoke(cli, path.split()[1:] + ["--help"])
-    assert result.exit_code == 0
+    check_documented(cli, path, command)
 
 
 def test_init_user_token_export(tmp_path):

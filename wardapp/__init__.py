@@ -113,4 +113,4 @@ def register_template_helpers(app: Flask) -> None:
 def register_error_handlers(app: Flask) -> None:
     from . import errors
 
-    errors.init_app(app)
+    errors.init_app(app, db.session)

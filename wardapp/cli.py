@@ -43,7 +43,7 @@ def cli():
     """Phần mềm Bộ phận Tiếp nhận và Trả kết quả của phường, xã (chạy trên mạng nội bộ)."""
 
 
-def _password_ok(password: str) -> str:
+def password_ok(password: str) -> str:
     if len(password) < 10:
         raise click.BadParameter("Mật khẩu phải có ít nhất 10 ký tự.")
     return password
@@ -89,7 +89,7 @@ def initialise(instance: str, unit_code: str, admin_username: str, admin_passwor
                    "mặc định là mã đơn vị.")
 @click.option("--admin-username", default="admin", show_default=True, help="Tên đăng nhập quản trị.")
 @click.option("--admin-password", prompt="Mật khẩu quản trị", hide_input=True,
-              confirmation_prompt=True, callback=lambda c, p, v: _password_ok(v),
+              confirmation_prompt=True, callback=lambda c, p, v: password_ok(v),
               help="Mật khẩu quản trị (ít nhất 10 ký tự); hỏi nếu không nhập.")
 @instance_option
 def init(unit_code, agency_code, admin_username, admin_password, instance):
@@ -169,7 +169,7 @@ def user():
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(list(ROLES)),
               help="Vai trò (có thể lặp lại).")
 @click.option("--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True,
-              callback=lambda c, p, v: _password_ok(v), help="Mật khẩu (ít nhất 10 ký tự).")
+              callback=lambda c, p, v: password_ok(v), help="Mật khẩu (ít nhất 10 ký tự).")
 @instance_option
 def user_add(username, full_name, roles, password, instance):
     """Thêm một tài khoản cán bộ."""

@@ -5,7 +5,6 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
@@ -36,7 +35,8 @@ def error_response(status: int, message: str | None = None, *, code: str | None 
     return render_template("error.html", status=status, message=message), status
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, session) -> None:
+    """Register the handlers; ``session`` is the app's database session, rolled back on a 500."""
     @app.errorhandler(CSRFError)
     def csrf_error(e):
         return error_response(400, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
@@ -48,5 +48,5 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def internal_error(e):
-        db.session.rollback()
+        session.rollback()
         return error_response(500)

@@ -36,32 +36,38 @@ def roles_required(*roles: str):
     return decorator
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths, so the login form cannot bounce a user to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("dossiers.home")
+def add_login_views(blueprint: Blueprint, session, model, home_endpoint: str) -> None:
+    """Register ``login`` and ``logout`` on ``blueprint`` for accounts of ``model``.
+
+    The ward (officials) and the hub (city staff) log in the same way, so one function serves
+    both: a wrong name and a wrong password get the same answer, and ``next`` may only be a path
+    of this site, so the form cannot bounce anyone to another one.
+    """
+
+    @blueprint.route("/login", methods=["GET", "POST"])
+    def login():
+        if current_user.is_authenticated:
+            return redirect(url_for(home_endpoint))
+        error = None
+        if request.method == "POST":
+            username = nfc(request.form.get("username", "")).casefold()
+            user = session.scalar(sa.select(model).where(model.username == username))
+            if user is None or not user.active or \
+                    not user.check_password(request.form.get("password", "")):
+                error = "Tên đăng nhập hoặc mật khẩu không đúng."
+            else:
+                login_user(user)
+                target = request.args.get("next") or ""
+                if not (target.startswith("/") and not target.startswith("//")):
+                    target = url_for(home_endpoint)
+                return redirect(target)
+        return render_template("auth/login.html", error=error), 401 if error else 200
+
+    @blueprint.route("/logout", methods=["POST"])
+    def logout():
+        logout_user()
+        flash("Đã đăng xuất.", "info")
+        return redirect(url_for(f"{blueprint.name}.login"))
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    if current_user.is_authenticated:
-        return redirect(url_for("dossiers.home"))
-    error = None
-    if request.method == "POST":
-        username = nfc(request.form.get("username", "")).casefold()
-        password = request.form.get("password", "")
-        user = db.session.scalar(sa.select(User).where(User.username == username))
-        if user is None or not user.active or not user.check_password(password):
-            error = "Tên đăng nhập hoặc mật khẩu không đúng."
-        else:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", error=error), 401 if error else 200
-
-
-@bp.route("/logout", methods=["POST"])
-def logout():
-    logout_user()
-    flash("Đã đăng xuất.", "info")
-    return redirect(url_for("auth.login"))
+add_login_views(bp, db.session, User, "dossiers.home")
