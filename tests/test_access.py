@@ -1,0 +1,148 @@
+"""The access-control matrix: every route of both apps, as anonymous and as each role, gets
+exactly what the README's matrix says. A route added without an entry here fails the test."""
+import pytest
+
+from wardapp.dossiers.service import receive_dossier
+
+from .conftest import PASSWORD, account, intake_data, make_hub
+
+# Ward identities: anonymous, then the accounts of conftest.ACCOUNTS by role.
+WARD_ROLES = {"anonymous": None, "receptionist": "letan", "officer": "chuyenvien",
+              "leader": "lanhdao", "admin": "quantri"}
+DESK = {"receptionist", "officer", "leader", "admin"}
+INTAKE = {"receptionist", "leader"}
+# endpoint: (method, path, roles allowed); anonymous gets the login page (302), others 403.
+WARD_MATRIX = {
+    "dossiers.home": ("GET", "/", DESK),
+    "dossiers.new": ("GET", "/dossiers/new", INTAKE),
+    "dossiers.create": ("POST", "/dossiers", INTAKE),
+    "dossiers.procedure_options": ("GET", "/procedures/options?q=khai", INTAKE),
+    "dossiers.procedure_documents": ("GET", "/procedures/documents?procedure_code=1.001193",
+                                     INTAKE),
+    "dossiers.show": ("GET", "/dossiers/{code}", DESK),
+    "dossiers.step": ("POST", "/dossiers/{code}/steps/withdrawn",
+                      {"receptionist", "officer", "leader"}),
+    "dossiers.work_list": ("GET", "/worklists/today", DESK),
+    "dossiers.search": ("GET", "/search?q=nguyen", DESK),
+    "dossiers.logbook": ("GET", "/logbook", DESK),
+    "dossiers.print_form": ("GET", "/dossiers/{code}/print/01", DESK),
+    "sync.panel": ("GET", "/sync/", {"leader", "admin"}),
+}
+# Routes open to everyone, and the token-only API (a browser session is not enough).
+WARD_OPEN = {"auth.login": ("GET", "/auth/login"), "static": ("GET", "/static/app.js"),
+             "api.openapi": ("GET", "/api/v1/openapi.json")}
+WARD_LOGGED = {"auth.logout": ("POST", "/auth/logout")}
+WARD_TOKEN_ONLY = {"api.procedures": ("GET", "/api/v1/procedures"),
+                   "api.create_dossier": ("POST", "/api/v1/dossiers"),
+                   "api.get_dossier": ("GET", "/api/v1/dossiers/{code}"),
+                   "api.add_event": ("POST", "/api/v1/dossiers/{code}/events")}
+
+
+def request(client, method, path, code):
+    path = path.format(code=code)
+    if method == "GET":
+        return client.get(path)
+    data = {"reason": "Công dân xin rút", **intake_data()} if path == "/dossiers" or \
+        "steps" in path else {}
+    return client.post(path, data=data)
+
+
+def test_every_ward_route_is_in_the_matrix(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules()}
+    assert endpoints == set(WARD_MATRIX) | set(WARD_OPEN) | set(WARD_LOGGED) | \
+        set(WARD_TOKEN_ONLY)
+
+
+@pytest.mark.parametrize("role", list(WARD_ROLES))
+@pytest.mark.parametrize("endpoint", list(WARD_MATRIX))
+def test_ward_matrix(app, client, role, endpoint):
+    dossier, _ = receive_dossier(intake_data(), actor=account("letan"))
+    if WARD_ROLES[role]:
+        client.post("/auth/login", data={"username": WARD_ROLES[role], "password": PASSWORD})
+    method, path, allowed = WARD_MATRIX[endpoint]
+    response = request(client, method, path, dossier.code)
+    if role == "anonymous":
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    elif role in allowed:
+        assert response.status_code in (200, 302), response.status_code
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", list(WARD_ROLES))
+def test_ward_open_logged_and_token_routes(app, client, role):
+    dossier, _ = receive_dossier(intake_data(), actor=account("letan"))
+    if WARD_ROLES[role]:
+        client.post("/auth/login", data={"username": WARD_ROLES[role], "password": PASSWORD})
+    for method, path in WARD_OPEN.values():
+        with request(client, method, path, dossier.code) as response:
+            assert response.status_code in (200, 302)
+    for method, path in WARD_TOKEN_ONLY.values():
+        assert request(client, method, path, dossier.code).status_code == 401
+    for method, path in WARD_LOGGED.values():
+        assert request(client, method, path, dossier.code).status_code == 302
+
+
+HUB_ROLES = {"anonymous": None, "viewer": "xem", "admin": "quantri"}
+HUB_MATRIX = {
+    "index": ("GET", "/", {"anonymous", "viewer", "admin"}),  # a redirect to the reports
+    "reports.overview": ("GET", "/reports/?period=2025-11", {"viewer", "admin"}),
+    "reports.ward": ("GET", "/reports/ward/30280?period=2025-11", {"viewer", "admin"}),
+    "reports.dossiers": ("GET", "/reports/dossiers?period=2025-11&indicator=received",
+                         {"viewer", "admin"}),
+    "reports.export_table": ("GET", "/reports/export.csv?period=2025-11", {"viewer", "admin"}),
+    "reports.chart": ("GET", "/reports/chart/on-time.svg?period=2025-11", {"viewer", "admin"}),
+    "admin.wards": ("GET", "/admin/wards", {"admin"}),
+    "admin.refdata": ("GET", "/admin/refdata", {"admin"}),
+    "auth.login": ("GET", "/auth/login", {"anonymous", "viewer", "admin"}),
+    "auth.logout": ("POST", "/auth/logout", {"viewer", "admin"}),
+    "static": ("GET", "/static/css/app.css", {"anonymous", "viewer", "admin"}),
+}
+HUB_TOKEN_ONLY = {"sync.hello": ("POST", "/api/sync/v1/hello"),
+                  "sync.push": ("POST", "/api/sync/v1/push"),
+                  "sync.refdata": ("GET", "/api/sync/v1/refdata"),
+                  "sync.reconcile": ("GET", "/api/sync/v1/reconcile")}
+
+
+@pytest.fixture
+def hub_app(tmp_path):
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import HubUser
+
+    app, _ = make_hub(tmp_path / "hub", WTF_CSRF_ENABLED=False)
+    with app.app_context():
+        for username, role in (("xem", "viewer"), ("quantri", "admin")):
+            user = HubUser(username=username, full_name=username, role=role)
+            user.set_password(PASSWORD)
+            hub_db.session.add(user)
+        hub_db.session.commit()
+    yield app
+    with app.app_context():
+        hub_db.engine.dispose()
+
+
+def test_every_hub_route_is_in_the_matrix(hub_app):
+    endpoints = {r.endpoint for r in hub_app.url_map.iter_rules()}
+    assert endpoints == set(HUB_MATRIX) | set(HUB_TOKEN_ONLY)
+
+
+@pytest.mark.parametrize("role", list(HUB_ROLES))
+def test_hub_matrix(hub_app, role):
+    client = hub_app.test_client()
+    if HUB_ROLES[role]:
+        client.post("/auth/login", data={"username": HUB_ROLES[role], "password": PASSWORD})
+    for endpoint, (method, path, allowed) in HUB_MATRIX.items():
+        with (client.get(path) if method == "GET" else client.post(path)) as response:
+            if role in allowed:
+                assert response.status_code in (200, 302), endpoint
+                if endpoint.startswith(("reports.", "admin.")):
+                    assert response.status_code == 200, endpoint
+            elif role == "anonymous":
+                assert response.status_code == 302, endpoint
+                assert "/auth/login" in response.headers["Location"], endpoint
+            else:
+                assert response.status_code == 403, endpoint
+    for method, path in HUB_TOKEN_ONLY.values():
+        response = client.get(path) if method == "GET" else client.post(path)
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "UNAUTHORIZED"
