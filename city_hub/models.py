@@ -32,6 +32,9 @@ class Ward(db.Model):
     db_instance_id: so.Mapped[str | None] = so.mapped_column(sa.String(36))
     rekey_allowed: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     acked_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    # Digest of the record at acked_seq: a ward restored from a backup that then wrote new
+    # records under the same numbers has another record there, which hello reveals.
+    acked_record_sha256: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     reported_head_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     last_seen_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     last_push_ok_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
@@ -59,7 +62,7 @@ class ImportBatch(db.Model):
     __tablename__ = "import_batch"
     ward_code: so.Mapped[str] = so.mapped_column(sa.ForeignKey("ward.code"), primary_key=True)
     first_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
-    last_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+    last_seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
     payload_sha256: so.Mapped[str] = so.mapped_column(sa.String(64))
     count: so.Mapped[int] = so.mapped_column(sa.Integer)
     source: so.Mapped[str] = so.mapped_column(sa.String(10))  # http | usb

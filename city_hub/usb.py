@@ -12,6 +12,7 @@ from wardapp.sync.protocol import ProtocolError, decode
 
 from .extensions import db
 from .models import Ward
+from .sync import check_identity
 from .sync.apply import apply_batch, check_versions
 
 
@@ -58,6 +59,8 @@ def import_package(path: Path, config) -> ImportResult:
                 raise ProtocolError("UNAUTHORIZED", "Đơn vị chưa đăng ký hoặc đã bị thu hồi.", 401)
             check_signature(manifest, ward.package_key)
             check_versions(manifest.get("protocol_version"), manifest.get("schema_version"), config)
+            check_identity(ward, {"db_instance_id": manifest.get("db_instance_id"),
+                                  "outbox_head_seq": manifest.get("last_seq")})
             for member in manifest["members"]:
                 batch = decode(read_member(archive, member))
                 with write_transaction(db.session):

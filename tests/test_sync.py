@@ -16,7 +16,7 @@ from wardapp.sync import client as sync_client
 from wardapp.sync.client import (EXIT_AUTH, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_STOPPED,
                                  HubClient, SyncConfig, SyncRun, local_reconcile, next_batch,
                                  sync_state)
-from wardapp.sync.protocol import encode
+from wardapp.sync.protocol import encode, record_digest
 
 from .conftest import account, intake_data
 
@@ -457,11 +457,14 @@ def test_hub_restored_from_backup_gets_records_again(app, hub, tmp_path):
     assert run(hub) == EXIT_OK
     # Roll the hub back to after the first run (what a restore of yesterday's backup does).
     keep = 8
+    kept = db.session.scalar(sa.select(Outbox.payload).where(Outbox.seq == keep))
     with hub.app.app_context():
         for table in RECORD_TABLES.values():
             hub_db.session.execute(sa.delete(table).where(table.c.sync_seq > keep))
         hub_db.session.execute(sa.delete(ImportBatch).where(ImportBatch.first_seq > keep))
-        hub_db.session.get(Ward, "30280").acked_seq = keep
+        restored = hub_db.session.get(Ward, "30280")
+        restored.acked_seq = keep
+        restored.acked_record_sha256 = record_digest(json.loads(kept))
         hub_db.session.commit()
     assert run(hub) == EXIT_OK
     assert hub.count("dossier") == 4 and hub_matches_ward(hub)
@@ -526,3 +529,135 @@ def test_sync_panel_lists_rejects_and_upgrade_needed(app, hub, client, auth):
 def test_sync_panel_is_for_admin_and_leader(client, auth):
     auth.login("letan")
     assert client.get("/sync/").status_code == 403
+
+
+# --- USB packages -------------------------------------------------------------------------
+
+def usb_import(hub, package):
+    from city_hub.usb import import_package
+
+    with hub.app.app_context():
+        return import_package(package, hub.app.config)
+
+
+def test_usb_round_trip_twice_and_out_of_order(app, hub, tmp_path):
+    """The same code path as a push: importing twice or an older package applies nothing new;
+    a package that starts after the hub's checkpoint stops with GAP and says why."""
+    from wardapp.sync.client import export_package, import_summary
+
+    config = SyncConfig(hub.url, hub.token)
+    write_dossiers(2)
+    first = export_package(tmp_path, config)
+    write_dossiers(2)
+    second = export_package(tmp_path, config)  # holds the first package's records too
+    later_only = tmp_path / "later"
+    later_only.mkdir()
+    # Out of order: a package of only the later records, before the hub has the earlier ones.
+    sync_state().acked_seq = json.loads(
+        __import__("zipfile").ZipFile(first).read("manifest.json"))["last_seq"]
+    db.session.commit()
+    third = export_package(later_only, config)
+    sync_state().acked_seq = 0
+    db.session.commit()
+    refused = usb_import(hub, third)
+    assert not refused.ok and refused.error.code == "GAP" and hub.count("dossier") == 0
+    applied = usb_import(hub, first)
+    assert applied.ok and hub.count("dossier") == 2
+    again = usb_import(hub, first)
+    assert again.ok and again.applied == applied.applied  # the stored summaries, nothing new
+    assert hub.count("dossier") == 2
+    acked, error = import_summary(again.summary_json, config)
+    assert error is None and acked == applied.applied[-1]["last_seq"]
+    whole = usb_import(hub, second)  # overlaps: replayed part answered from the store
+    assert whole.ok and hub.count("dossier") == 4
+    import_summary(whole.summary_json, config)
+    assert sync_state().acked_seq == outbox_head()
+    assert hub_matches_ward(hub)
+
+
+def _rewrite(package, target, change):
+    import zipfile
+
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(target, "w") as out:
+        entries = {name: src.read(name) for name in src.namelist()}
+        for name, data in change(entries).items():
+            out.writestr(name, data)
+    return target
+
+
+@pytest.mark.parametrize("damage, code", [
+    ("signature", "BAD_SIGNATURE"), ("extra_file", "BAD_PACKAGE"),
+    ("escape", "BAD_PACKAGE"), ("truncated_member", "BAD_PACKAGE"),
+    ("not_a_zip", "BAD_PACKAGE"), ("foreign_ward", "BAD_SIGNATURE"),
+])
+def test_bad_usb_packages_are_refused_with_nothing_written(app, hub, tmp_path, damage, code):
+    from wardapp.sync.client import export_package
+
+    write_dossiers(2)
+    package = export_package(tmp_path, SyncConfig(hub.url, hub.token))
+    target = tmp_path / "bad.syncpkg"
+
+    def change(entries):
+        manifest = json.loads(entries["manifest.json"])
+        member = next(n for n in entries if n != "manifest.json")
+        if damage == "signature":
+            manifest["last_seq"] += 1
+        elif damage == "extra_file":
+            entries["notes.txt"] = b"x"
+        elif damage == "escape":
+            entries["../../etc/cron.d/evil"] = b"x"
+        elif damage == "truncated_member":
+            entries[member] = entries[member][:40]
+        elif damage == "foreign_ward":
+            manifest["ward_code"] = "30283"
+        entries["manifest.json"] = json.dumps(manifest).encode()
+        return entries
+
+    if damage == "not_a_zip":
+        target.write_bytes(package.read_bytes()[:200])
+    else:
+        _rewrite(package, target, change)
+    result = usb_import(hub, target)
+    assert not result.ok and result.error.code == code and result.error.message
+    assert hub.count("dossier") == 0 and hub.ward().acked_seq == 0
+    assert not list(tmp_path.glob("**/evil"))
+
+
+def test_tampered_summary_is_refused(app, hub, tmp_path):
+    from wardapp.sync.client import export_package, import_summary
+    from wardapp.sync.protocol import ProtocolError
+
+    config = SyncConfig(hub.url, hub.token)
+    write_dossiers(1)
+    result = usb_import(hub, export_package(tmp_path, config))
+    forged = json.loads(result.summary_json)
+    forged["applied"][0]["last_seq"] += 100
+    with pytest.raises(ProtocolError) as refused:
+        import_summary(json.dumps(forged), config)
+    assert refused.value.code == "BAD_SIGNATURE" and sync_state().acked_seq == 0
+
+
+def test_restored_database_that_wrote_past_the_checkpoint_is_stopped(app, hub, tmp_path):
+    """T16, G1: restored from a backup, the desk writes more records than it lost, so its outbox
+    head passes the hub's checkpoint again; the record at that number differs, and hello
+    stops the sync before those records are skipped as "already acknowledged"."""
+    import shutil
+    import sqlite3
+
+    write_dossiers(1)
+    backup = tmp_path / "backup.sqlite"
+    src, dst = sqlite3.connect(db.engine.url.database), sqlite3.connect(backup)
+    src.backup(dst)
+    src.close(), dst.close()
+    write_dossiers(1)
+    assert run(hub) == EXIT_OK
+    db.session.remove()
+    db.engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"ward.sqlite{suffix}").unlink(missing_ok=True)
+    shutil.copy(backup, db.engine.url.database)
+    write_dossiers(3)  # more than was lost: the head passes the hub's checkpoint
+    assert outbox_head() > hub.ward().acked_seq
+    assert run(hub) == EXIT_STOPPED
+    assert sync_state().last_error_code == "NODE_REGRESSED"
+    assert hub.count("dossier") == 2  # nothing of the diverged history was applied

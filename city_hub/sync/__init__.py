@@ -64,7 +64,7 @@ def hello():
     try:
         check_versions(body.get("protocol_version"), body.get("schema_version"),
                        current_app.config)
-        _check_identity(g.ward, body)
+        check_identity(g.ward, body)
     except ProtocolError as e:
         _record_error(f"{e.code}: {e.message}")
         raise
@@ -76,7 +76,10 @@ def hello():
     with write_transaction(db.session):
         ward = db.session.get(Ward, g.ward.code)
         if ward.db_instance_id != body["db_instance_id"]:
+            # A new database lineage (first contact, or a rekey the admin allowed): it shares
+            # no record history with the old one below the checkpoint.
             ward.db_instance_id, ward.rekey_allowed = body["db_instance_id"], False
+            ward.acked_record_sha256 = None
         ward.last_seen_utc = now
         ward.protocol_version, ward.schema_version = body["protocol_version"], body["schema_version"]
         ward.app_version = str(body.get("app_version", ""))[:40]
@@ -85,17 +88,19 @@ def hello():
         if ward.acked_seq >= ward.reported_head_seq:  # nothing waits: complete as of now
             ward.complete_through_utc = now
         ward.clock_skew_s = skew
-        acked = ward.acked_seq
+        acked, acked_digest = ward.acked_seq, ward.acked_record_sha256
     snapshot = latest_snapshot()
-    return jsonify({"ok": True, "hub_acked_seq": acked, "hub_utc": now.isoformat(),
+    return jsonify({"ok": True, "hub_acked_seq": acked, "hub_acked_record_sha256": acked_digest,
+                    "hub_utc": now.isoformat(),
                     "accept_protocol": list(current_app.config["SYNC_ACCEPT_PROTOCOL"]),
                     "accept_schema": list(current_app.config["SYNC_ACCEPT_SCHEMA"]),
                     "refdata_version": snapshot.version if snapshot else 0,
                     "warnings": warnings})
 
 
-def _check_identity(ward: Ward, body: dict) -> None:
-    """Refuse a restored or cloned ward database before it can reuse sequence numbers."""
+def check_identity(ward: Ward, body: dict) -> None:
+    """Refuse a restored or cloned ward database before it can reuse sequence numbers (hello
+    and USB packages alike)."""
     instance, head = body.get("db_instance_id"), body.get("outbox_head_seq")
     if not isinstance(instance, str) or not 8 <= len(instance) <= 36 \
             or not isinstance(head, int) or isinstance(head, bool) or head < 0:

@@ -8,15 +8,14 @@ names another ward is a conflict and goes to quarantine.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 
 import sqlalchemy as sa
 
 from wardapp.models import utcnow
 from wardapp.sync.faults import fault
-from wardapp.sync.protocol import (OUTCOMES, PROTOCOL_VERSION, WIRE_SCHEMA_VERSION, ProtocolError,
-                                   RecordRejected, canonical_json, check_batch, clean_record)
+from wardapp.sync.protocol import (OUTCOMES, PROTOCOL_VERSION, ProtocolError, RecordRejected,
+                                   check_batch, clean_record, record_digest)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward
@@ -49,17 +48,18 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
     first, last, digest = batch["first_seq"], batch["last_seq"], batch["sha256"]
     ward = db.session.scalar(sa.select(Ward).where(Ward.code == ward.code).with_for_update()
                              .execution_options(populate_existing=True))
-    if first <= ward.acked_seq:
-        stored = db.session.get(ImportBatch, (ward.code, first))
-        if stored is not None and stored.last_seq == last and stored.payload_sha256 == digest:
-            return stored.answer
+    stored = db.session.get(ImportBatch, (ward.code, first, last))
+    if stored is not None:
+        if stored.payload_sha256 == digest:
+            return stored.answer  # a replay: the same answer, nothing applied twice
         raise ProtocolError("SEQ_REUSED", "Khoảng số thứ tự này đã được nhận với nội dung khác. "
                             "Cơ sở dữ liệu của phường có thể đã bị khôi phục hoặc sao chép.",
                             409, hub_acked_seq=ward.acked_seq)
     if first > ward.acked_seq + 1:
         raise ProtocolError("GAP", "Thiếu các lô trước; gửi lại từ số thứ tự máy chủ chờ.", 409,
                             expected=ward.acked_seq + 1)
-
+    # A batch may overlap what the hub holds (a USB package exported before an earlier one was
+    # acknowledged): its old records come out unchanged or stale, never written twice.
     now = utcnow()
     counts = dict.fromkeys(OUTCOMES, 0)
     rejects = []
@@ -84,7 +84,9 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
     db.session.add(ImportBatch(ward_code=ward.code, first_seq=first, last_seq=last,
                                payload_sha256=digest, count=len(batch["records"]),
                                source=source, answer=answer))
-    ward.acked_seq = last
+    if last > ward.acked_seq:
+        ward.acked_seq = last
+        ward.acked_record_sha256 = record_digest(batch["records"][-1].get("data"))
     ward.last_push_ok_utc = now
     ward.last_error = None
     if ward.head_reported_utc and last >= ward.reported_head_seq:
@@ -143,7 +145,7 @@ class _BatchWriter:
             return "rejected", e.code, e.message
         if data["ward_code"] != self.ward_code:
             return "conflicts", "WRONG_WARD", "Bản ghi ghi mã phường, xã khác với đơn vị gửi."
-        digest = hashlib.sha256(canonical_json(record["data"])).hexdigest()
+        digest = record_digest(record["data"])
         current = self._current(table, uuid)
         if current is not None:
             current_version, current_digest, owner = current

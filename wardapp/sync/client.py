@@ -28,12 +28,13 @@ from ..refdata import ReferenceDataError, apply_snapshot
 from .faults import fault
 from .protocol import (MAX_BATCH_BYTES, MAX_BATCH_RECORDS, PROTOCOL_VERSION, SYNCED_MODELS,
                        WIRE_SCHEMA_VERSION, ProtocolError, canonical_json, check_summary, encode,
-                       reconcile_digest, records_digest)
+                       reconcile_digest, record_digest, records_digest)
 
 log = logging.getLogger("wardapp.sync")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED, EXIT_STOPPED, EXIT_AUTH = 0, 1, 2, 3, 4
 STOP_CODES = {"VERSION_UNSUPPORTED", "NODE_REGRESSED", "SEQ_REUSED", "WARD_MISMATCH"}
+BAD_PAYLOAD_RETRIES = 2
 CONFIG_FILE = "sync.json"
 
 
@@ -96,13 +97,14 @@ class HubClient:
                 response = self.http.request(method, url, headers=headers, timeout=self.timeout,
                                              allow_redirects=False, **kwargs)
             except requests.RequestException as e:
-                problem = f"Không kết nối được máy chủ thành phố ({type(e).__name__})."
+                code, problem = "UNREACHABLE", \
+                    f"Không kết nối được máy chủ thành phố ({type(e).__name__})."
             else:
                 if response.status_code < 500:
                     return response
-                problem = f"Máy chủ thành phố lỗi {response.status_code}."
+                code, problem = "HUB_ERROR", f"Máy chủ thành phố lỗi {response.status_code}."
             if attempt == self.retries:
-                raise SyncFailed(EXIT_FAILED, "UNREACHABLE", problem)
+                raise SyncFailed(EXIT_FAILED, code, problem)
             self.sleep(random.uniform(0, min(8.0, self.backoff * 2 ** attempt)))
         raise AssertionError("unreachable")
 
@@ -250,6 +252,13 @@ class SyncRun:
         except SyncFailed as e:
             self.record_failure(e)
             return e.exit_code
+        except sa.exc.OperationalError as e:  # the ward's own database: disk full, locked
+            db.session.rollback()
+            full = "full" in str(e.orig)
+            self.record_failure(SyncFailed(EXIT_FAILED, "LOCAL_DB_ERROR", (
+                "Ổ đĩa của máy phường đã đầy: giải phóng dung lượng rồi đồng bộ lại."
+                if full else f"Lỗi cơ sở dữ liệu của phường: {e.orig}")))
+            return EXIT_FAILED
         self.record_success()
         return EXIT_OK if caught_up else EXIT_PARTIAL
 
@@ -258,6 +267,7 @@ class SyncRun:
         hub_acked = answer.get("hub_acked_seq")
         if not isinstance(hub_acked, int) or hub_acked < 0:
             raise SyncFailed(EXIT_FAILED, "BAD_ANSWER", "Máy chủ trả lời thiếu số thứ tự đã nhận.")
+        self.check_same_history(hub_acked, answer.get("hub_acked_record_sha256"))
         if hub_acked != sync_state().acked_seq:
             self.log(logging.INFO, "checkpoint_healed", local=sync_state().acked_seq,
                      hub=hub_acked)
@@ -266,8 +276,22 @@ class SyncRun:
             sync_state().hub_warnings = answer.get("warnings") or []
         return answer
 
+    @staticmethod
+    def check_same_history(hub_acked: int, hub_digest) -> None:
+        """Stop if this database holds another record where the hub's checkpoint stands: it was
+        restored from a backup and wrote new records under numbers the hub already has."""
+        if not hub_acked or not hub_digest:
+            return
+        payload = db.session.scalar(sa.select(Outbox.payload).where(Outbox.seq == hub_acked))
+        if payload is None or record_digest(json.loads(payload)) != hub_digest:
+            raise SyncFailed(EXIT_STOPPED, "NODE_REGRESSED", "Dữ liệu của phường khác với dữ liệu "
+                             "thành phố đã nhận ở cùng số thứ tự (cơ sở dữ liệu đã được khôi phục). "
+                             "Đồng bộ dừng lại; quản trị chạy quy trình cấp lại khóa.",
+                             {"hub_acked_seq": hub_acked})
+
     def push_all(self, started: float) -> bool:
         waiting = outbox_head() - sync_state().acked_seq
+        damaged = 0
         while (batch := next_batch(sync_state().acked_seq)) is not None:
             if self.clock() - started > self.time_budget:
                 return False
@@ -283,6 +307,10 @@ class SyncRun:
                 if e.code == "GAP" and isinstance(e.details.get("expected"), int):
                     self.log(logging.INFO, "gap", expected=e.details["expected"])
                     set_acked(e.details["expected"] - 1)  # the hub is authoritative: resend
+                    continue
+                if e.code == "BAD_PAYLOAD" and damaged < BAD_PAYLOAD_RETRIES:
+                    damaged += 1  # truncated or corrupted on the way: send it again
+                    self.log(logging.INFO, "resend_damaged", first_seq=batch["first_seq"])
                     continue
                 raise
             try:
@@ -374,6 +402,9 @@ def import_summary(text: str, config: SyncConfig) -> tuple[int, dict | None]:
         if not isinstance(item, dict):
             raise ProtocolError("BAD_SUMMARY", "Tệp tổng hợp không hợp lệ.")
         record_acknowledgement(item.get("answer"), item.get("first_seq"), item.get("last_seq"))
+    hub_acked = document.get("hub_acked_seq")
+    if isinstance(hub_acked, int) and sync_state().acked_seq < hub_acked <= outbox_head():
+        set_acked(hub_acked)  # as hello does: the hub's signed word on what it holds
     return sync_state().acked_seq, document.get("error")
 
 

@@ -57,6 +57,11 @@ def records_digest(records: list[dict]) -> str:
     return hashlib.sha256(canonical_json(records)).hexdigest()
 
 
+def record_digest(data) -> str:
+    """The digest of one record's data, the same on both sides (canonical JSON)."""
+    return hashlib.sha256(canonical_json(data)).hexdigest()
+
+
 def encode(body: dict) -> bytes:
     return gzip.compress(canonical_json(body), compresslevel=6, mtime=0)
 

@@ -25,6 +25,9 @@ BADGES = {
     "WARD_MISMATCH": ("stopped", "Đã dừng: khóa đồng bộ thuộc đơn vị khác."),
     "UNAUTHORIZED": ("error", "Khóa đồng bộ không hợp lệ hoặc đã bị thu hồi."),
     "UNREACHABLE": ("offline", "Mất kết nối với máy chủ thành phố; hồ sơ chờ gửi lần sau."),
+    "HUB_ERROR": ("error", "Máy chủ thành phố đang gặp lỗi; hồ sơ chờ gửi lần sau."),
+    "LOCAL_DB_ERROR": ("error", "Lỗi cơ sở dữ liệu của máy phường (ổ đĩa đầy?); xem chi tiết "
+                                "bên dưới."),
 }
 
 
