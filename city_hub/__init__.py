@@ -5,6 +5,7 @@ SQLite in the instance folder by default; PostgreSQL (or any SQLAlchemy URL) thr
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -33,11 +34,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         SYNC_ACCEPT_SCHEMA=(1, 1),
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=2),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
+        # e.g. CITY_HUB_SESSION_COOKIE_SECURE=true behind the TLS proxy
+        app.config.from_prefixed_env("CITY_HUB")
     else:
         app.config.update(test_config)
 

@@ -255,6 +255,43 @@ def user_add(username, full_name, role, password, instance):
     click.echo(f"Đã thêm {username} ({role}).")
 
 
+def _hub_account(username: str):
+    from .models import HubUser
+
+    found = db.session.scalar(sa.select(HubUser).where(HubUser.username == username.casefold()))
+    if found is None:
+        raise click.ClickException(f"Không có tài khoản {username}.")
+    return found
+
+
+@user.command("disable")
+@click.argument("username")
+@instance_option
+def user_disable(username, instance):
+    """Khóa một tài khoản cán bộ thành phố."""
+    app = open_hub(instance)
+    with app.app_context():
+        _hub_account(username).active = False
+        db.session.commit()
+    click.echo(f"Đã khóa tài khoản {username}.")
+
+
+@user.command("reset-password")
+@click.argument("username")
+@click.option("--password", prompt="Mật khẩu mới", hide_input=True, confirmation_prompt=True,
+              callback=lambda c, p, v: password_ok(v), help="Mật khẩu mới (ít nhất 10 ký tự).")
+@instance_option
+def user_reset_password(username, password, instance):
+    """Đặt lại mật khẩu (và mở khóa) một tài khoản cán bộ thành phố."""
+    app = open_hub(instance)
+    with app.app_context():
+        account = _hub_account(username)
+        account.set_password(password)
+        account.active = True
+        db.session.commit()
+    click.echo(f"Đã đặt lại mật khẩu cho {username}.")
+
+
 @cli.command()
 @click.option("--period", help="Kỳ: 2020-03 (tháng), 2020-Q3 (quý), 2020-9M, 2020 (năm).")
 @click.option("--from", "first", help="Ngày bắt đầu (yyyy-mm-dd), cùng --to.")

@@ -1,6 +1,7 @@
 """Ward one-stop desk (Bộ phận Tiếp nhận và Trả kết quả): the app each ward runs on its LAN."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -29,11 +30,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=2),  # idle time before a new login
         JSON_SORT_KEYS=False,
         PAGE_SIZE=50,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
+        # e.g. WARDAPP_SESSION_COOKIE_SECURE=true when served behind TLS
+        app.config.from_prefixed_env("WARDAPP")
     else:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):  # Flask's defaults hold SECRET_KEY = None

@@ -185,6 +185,46 @@ def user_add(username, full_name, roles, password, instance):
     click.echo(f"Đã thêm {username} ({', '.join(ROLES[r] for r in roles)}).")
 
 
+def _account(username: str) -> User:
+    found = db.session.scalar(sa.select(User).where(User.username == username.casefold()))
+    if found is None:
+        raise click.ClickException(f"Không có tài khoản {username}.")
+    return found
+
+
+@user.command("disable")
+@click.argument("username")
+@instance_option
+def user_disable(username, instance):
+    """Khóa một tài khoản (không xóa: lịch sử xử lý hồ sơ vẫn giữ tên người đó)."""
+    app = open_app(instance)
+    with app.app_context():
+        target = _account(username)
+        admins = db.session.scalars(sa.select(User).where(User.active)).all()
+        if "admin" in target.role_set and \
+                [a.uuid for a in admins if "admin" in a.role_set] == [target.uuid]:
+            raise click.ClickException("Không thể khóa tài khoản quản trị cuối cùng.")
+        target.active = False
+        db.session.commit()
+    click.echo(f"Đã khóa tài khoản {username}.")
+
+
+@user.command("reset-password")
+@click.argument("username")
+@click.option("--password", prompt="Mật khẩu mới", hide_input=True, confirmation_prompt=True,
+              callback=lambda c, p, v: password_ok(v), help="Mật khẩu mới (ít nhất 10 ký tự).")
+@instance_option
+def user_reset_password(username, password, instance):
+    """Đặt lại mật khẩu (và mở khóa) một tài khoản."""
+    app = open_app(instance)
+    with app.app_context():
+        target = _account(username)
+        target.set_password(password)
+        target.active = True
+        db.session.commit()
+    click.echo(f"Đã đặt lại mật khẩu cho {username}.")
+
+
 @user.command("list")
 @instance_option
 def user_list(instance):
@@ -211,12 +251,41 @@ def token_create(username, name, instance):
 
     app = open_app(instance)
     with app.app_context():
-        account = db.session.scalar(sa.select(User).where(User.username == username.casefold()))
-        if account is None:
-            raise click.ClickException(f"Không có tài khoản {username}.")
-        value = issue_token(account, name)
+        value = issue_token(_account(username), name)
         db.session.commit()
     click.echo(value)
+
+
+@token.command("list")
+@instance_option
+def token_list(instance):
+    """Liệt kê mã truy cập (không hiện giá trị)."""
+    from .formatting import vn_datetime
+    from .models import ApiToken
+
+    app = open_app(instance)
+    with app.app_context():
+        for item in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
+            state = f"thu hồi {vn_datetime(item.revoked_at)}" if item.revoked_at else "hiệu lực"
+            click.echo(f"{item.id:>4}  {item.name:<30} {item.user.username:<14} "
+                       f"tạo {vn_datetime(item.created_at)}  {state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@instance_option
+def token_revoke(token_id, instance):
+    """Thu hồi một mã truy cập (số thứ tự trong `wardapp token list`)."""
+    from .models import ApiToken, utcnow
+
+    app = open_app(instance)
+    with app.app_context():
+        item = db.session.get(ApiToken, token_id)
+        if item is None:
+            raise click.ClickException(f"Không có mã truy cập số {token_id}.")
+        item.revoked_at = item.revoked_at or utcnow()
+        db.session.commit()
+    click.echo(f"Đã thu hồi mã truy cập {token_id} ({item.name}).")
 
 
 @cli.command()

@@ -1,10 +1,14 @@
 """Login and logout for ward officials, and the role check every desk route uses."""
 from __future__ import annotations
 
+import datetime as dt
+import threading
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, login_manager
@@ -36,6 +40,45 @@ def roles_required(*roles: str):
     return decorator
 
 
+class LoginThrottle:
+    """Failed logins per account and per address; too many within the window lock that key.
+
+    Checked before the password is, so guessing costs the guesser time, not the desk PC its
+    memory (each password check is a 32 MiB scrypt). Kept in memory: one process serves a ward.
+    """
+
+    def __init__(self, max_per_account: int = 5, max_per_address: int = 20,
+                 window: dt.timedelta = dt.timedelta(minutes=15)):
+        self.limits = {"account": max_per_account, "address": max_per_address}
+        self.window = window
+        self.failures: dict[tuple[str, str], list[dt.datetime]] = {}
+        self.lock = threading.Lock()
+
+    def _recent(self, key, now):
+        kept = [t for t in self.failures.get(key, []) if now - t < self.window]
+        self.failures[key] = kept
+        return kept
+
+    def wait(self, username: str, address: str, now: dt.datetime) -> dt.timedelta | None:
+        """How long these credentials must wait, or None if they may try."""
+        with self.lock:
+            waits = []
+            for kind, value in (("account", username), ("address", address)):
+                recent = self._recent((kind, value), now)
+                if len(recent) >= self.limits[kind]:
+                    waits.append(recent[0] + self.window - now)
+            return max(waits) if waits else None
+
+    def failed(self, username: str, address: str, now: dt.datetime) -> None:
+        with self.lock:
+            for key in (("account", username), ("address", address)):
+                self._recent(key, now).append(now)
+
+    def succeeded(self, username: str) -> None:
+        with self.lock:
+            self.failures.pop(("account", username), None)
+
+
 def add_login_views(blueprint: Blueprint, session, model, home_endpoint: str) -> None:
     """Register ``login`` and ``logout`` on ``blueprint`` for accounts of ``model``.
 
@@ -48,20 +91,31 @@ def add_login_views(blueprint: Blueprint, session, model, home_endpoint: str) ->
     def login():
         if current_user.is_authenticated:
             return redirect(url_for(home_endpoint))
-        error = None
+        error, status = None, 200
         if request.method == "POST":
-            username = nfc(request.form.get("username", "")).casefold()
-            user = session.scalar(sa.select(model).where(model.username == username))
-            if user is None or not user.active or \
-                    not user.check_password(request.form.get("password", "")):
-                error = "Tên đăng nhập hoặc mật khẩu không đúng."
+            throttle = current_app.extensions.setdefault("login_throttle", LoginThrottle())
+            username = nfc(request.form.get("username", "")).casefold()[:64]
+            address, now = request.remote_addr or "?", dt.datetime.now(dt.timezone.utc)
+            wait = throttle.wait(username, address, now)
+            if wait is not None:
+                minutes = max(1, round(wait.total_seconds() / 60))
+                error, status = (f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} "
+                                 "phút hoặc nhờ quản trị đặt lại mật khẩu."), 429
             else:
-                login_user(user)
-                target = request.args.get("next") or ""
-                if not (target.startswith("/") and not target.startswith("//")):
-                    target = url_for(home_endpoint)
-                return redirect(target)
-        return render_template("auth/login.html", error=error), 401 if error else 200
+                user = session.scalar(sa.select(model).where(model.username == username))
+                if user is None or not user.active or \
+                        not user.check_password(request.form.get("password", "")):
+                    throttle.failed(username, address, now)
+                    error, status = "Tên đăng nhập hoặc mật khẩu không đúng.", 401
+                else:
+                    throttle.succeeded(username)
+                    login_user(user)
+                    flask_session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME idle
+                    target = request.args.get("next") or ""
+                    if not (target.startswith("/") and not target.startswith("//")):
+                        target = url_for(home_endpoint)
+                    return redirect(target)
+        return render_template("auth/login.html", error=error), status
 
     @blueprint.route("/logout", methods=["POST"])
     def logout():

@@ -1,0 +1,107 @@
+"""Logins: throttling, idle expiry, account locking and password resets, API token revocation."""
+import datetime as dt
+
+from click.testing import CliRunner
+
+from wardapp.auth import LoginThrottle
+from wardapp.cli import cli
+
+from .conftest import PASSWORD
+
+
+def test_throttle_counts_failures_per_account_and_address():
+    throttle = LoginThrottle(max_per_account=3, max_per_address=5,
+                             window=dt.timedelta(minutes=15))
+    now = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.timezone.utc)
+    for _ in range(3):
+        assert throttle.wait("letan", "10.0.0.2", now) is None
+        throttle.failed("letan", "10.0.0.2", now)
+    assert throttle.wait("letan", "10.0.0.9", now) == dt.timedelta(minutes=15)
+    assert throttle.wait("chuyenvien", "10.0.0.2", now) is None  # the address is still below 5
+    later = now + dt.timedelta(minutes=16)
+    assert throttle.wait("letan", "10.0.0.2", later) is None
+    throttle.failed("letan", "10.0.0.2", later)
+    throttle.succeeded("letan")
+    assert throttle.wait("letan", "10.0.0.2", later) is None
+
+
+def test_login_is_throttled_after_repeated_failures(client, auth):
+    for _ in range(5):
+        assert auth.login(password="sai-mat-khau").status_code == 401
+    blocked = auth.login()  # even the right password waits now
+    assert blocked.status_code == 429 and "thử lại sau 15 phút" in blocked.text
+    assert client.get("/").status_code == 302
+
+
+def test_session_expires_when_idle(app, client, auth):
+    auth.login()
+    cookie = client.get_cookie("session")
+    assert cookie is not None and cookie.expires is not None
+    lifetime = cookie.expires - dt.datetime.now(dt.timezone.utc)
+    assert dt.timedelta(hours=1, minutes=55) < lifetime <= dt.timedelta(hours=2)
+    assert cookie.http_only
+
+
+def _init(tmp_path):
+    instance = str(tmp_path / "ward")
+    runner = CliRunner()
+    runner.invoke(cli, ["init", "--unit", "30280", "--instance", instance,
+                        "--admin-password", "mot-mat-khau-dai"])
+    runner.invoke(cli, ["user", "add", "hoa", "--name", "Nguyễn Thị Hoa", "--role",
+                        "receptionist", "--password", "mat-khau-cua-hoa", "--instance", instance])
+    return runner, instance
+
+
+def test_disable_and_reset_password(tmp_path):
+    from wardapp import create_app
+
+    runner, instance = _init(tmp_path)
+    client = create_app({"WTF_CSRF_ENABLED": False}, instance_path=instance).test_client()
+    assert runner.invoke(cli, ["user", "disable", "hoa", "--instance", instance]).exit_code == 0
+    assert client.post("/auth/login", data={"username": "hoa", "password": "mat-khau-cua-hoa"}
+                       ).status_code == 401
+    last_admin = runner.invoke(cli, ["user", "disable", "admin", "--instance", instance])
+    assert last_admin.exit_code == 1 and "quản trị cuối cùng" in last_admin.output
+    reset = runner.invoke(cli, ["user", "reset-password", "hoa", "--password", "mat-khau-moi-123",
+                                "--instance", instance])
+    assert reset.exit_code == 0
+    assert client.post("/auth/login", data={"username": "hoa", "password": "mat-khau-moi-123"}
+                       ).status_code == 302
+    assert runner.invoke(cli, ["user", "disable", "nobody", "--instance", instance]).exit_code == 1
+
+
+def test_token_list_and_revoke(tmp_path):
+    from wardapp import create_app
+
+    runner, instance = _init(tmp_path)
+    token = runner.invoke(cli, ["token", "create", "--user", "hoa", "--name", "Cổng DVC",
+                                "--instance", instance]).output.strip()
+    client = create_app(instance_path=instance).test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/procedures", headers=headers).status_code == 200
+    listed = runner.invoke(cli, ["token", "list", "--instance", instance]).output
+    assert "Cổng DVC" in listed and token not in listed and "hiệu lực" in listed
+    assert runner.invoke(cli, ["token", "revoke", "1", "--instance", instance]).exit_code == 0
+    assert client.get("/api/v1/procedures", headers=headers).status_code == 401
+    assert "thu hồi" in runner.invoke(cli, ["token", "list", "--instance", instance]).output
+    assert runner.invoke(cli, ["token", "revoke", "9", "--instance", instance]).exit_code == 1
+
+
+def test_hub_user_disable_and_reset(tmp_path):
+    from city_hub import create_app as create_hub
+    from city_hub.cli import cli as hub_cli
+
+    runner = CliRunner()
+    instance = ["--instance", str(tmp_path / "hub")]
+    runner.invoke(hub_cli, ["init", *instance])
+    runner.invoke(hub_cli, ["user", "add", "xem", "--name", "Cán bộ", "--password", PASSWORD,
+                            *instance])
+    client = create_hub({"WTF_CSRF_ENABLED": False}, instance_path=str(tmp_path / "hub")
+                        ).test_client()
+    assert runner.invoke(hub_cli, ["user", "disable", "xem", *instance]).exit_code == 0
+    assert client.post("/auth/login", data={"username": "xem", "password": PASSWORD}
+                       ).status_code == 401
+    runner.invoke(hub_cli, ["user", "reset-password", "xem", "--password", "mat-khau-moi-123",
+                            *instance])
+    assert client.post("/auth/login", data={"username": "xem", "password": "mat-khau-moi-123"}
+                       ).status_code == 302
