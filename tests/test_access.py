@@ -27,6 +27,7 @@ WARD_MATRIX = {
     "dossiers.logbook": ("GET", "/logbook", DESK),
     "dossiers.print_form": ("GET", "/dossiers/{code}/print/01", DESK),
     "sync.panel": ("GET", "/sync/", {"leader", "admin"}),
+    "audit.trail": ("GET", "/audit/", {"leader", "admin"}),
 }
 # Routes open to everyone, and the token-only API (a browser session is not enough).
 WARD_OPEN = {"auth.login": ("GET", "/auth/login"), "static": ("GET", "/static/app.js"),

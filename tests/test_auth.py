@@ -105,3 +105,26 @@ def test_hub_user_disable_and_reset(tmp_path):
                             *instance])
     assert client.post("/auth/login", data={"username": "xem", "password": "mat-khau-moi-123"}
                        ).status_code == 302
+
+
+def test_audit_trail_records_changes_and_syncs(tmp_path):
+    """Who changed what, visible to the leader and admin, and carried to the hub."""
+    import sqlite3
+
+    from wardapp import create_app
+
+    runner, instance = _init(tmp_path)
+    runner.invoke(cli, ["user", "disable", "hoa", "--instance", instance])
+    runner.invoke(cli, ["token", "create", "--user", "admin", "--name", "Cổng DVC",
+                        "--instance", instance])
+    conn = sqlite3.connect(f"{instance}/ward.sqlite")
+    actions = [r[0] for r in conn.execute("select action from audit_log order by at")]
+    outboxed = conn.execute("select count(*) from outbox where table_name='audit_log'").fetchone()
+    conn.close()
+    assert actions == ["ward.init", "user.add", "user.add", "user.disable", "token.create"]
+    assert outboxed[0] == len(actions)
+    client = create_app({"WTF_CSRF_ENABLED": False}, instance_path=instance).test_client()
+    client.post("/auth/login", data={"username": "admin", "password": "mot-mat-khau-dai"})
+    page = client.get("/audit/").text
+    assert "Khóa tài khoản" in page and "hoa" in page and "Tạo mã truy cập API" in page
+    assert "account: admin" in page  # the details, from the entry's JSON

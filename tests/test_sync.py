@@ -70,6 +70,15 @@ def test_clean_run_delivers_everything_once(app, hub):
     assert hub.count("dossier") == 5 and hub_matches_ward(hub)
 
 
+def test_audit_trail_reaches_the_hub(app, hub):
+    from wardapp.audit import audit
+
+    audit("user.disable", "letan", actor="quantri")
+    db.session.commit()
+    assert run(hub) == EXIT_OK
+    assert hub.count("audit_log") == 1 and hub_matches_ward(hub)
+
+
 def test_new_versions_update_the_hub(app, hub):
     codes = write_dossiers(2)
     assert run(hub) == EXIT_OK

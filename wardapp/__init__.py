@@ -97,6 +97,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
+    from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .dossiers import bp as dossiers_bp
     from .sync.routes import bp as sync_bp
@@ -105,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dossiers_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sync_bp)
+    app.register_blueprint(audit_bp)
     csrf.exempt(api_bp)  # token-authenticated, no browser session
 
 

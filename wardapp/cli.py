@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from click_default_group import DefaultGroup
 
 from . import DATABASE_FILE, create_app, write_secret_key
+from .audit import audit
 from .extensions import db
 from .models import ROLES, SyncNode, Unit, User
 
@@ -78,6 +79,9 @@ def initialise(instance: str, unit_code: str, admin_username: str, admin_passwor
                      full_name=admin_name, roles="admin")
         admin.set_password(admin_password)
         db.session.add(admin)
+        db.session.flush()
+        audit("ward.init", f"{unit.code} {unit.name}", agency_code=unit.agency_code)
+        audit("user.add", admin.username, roles=admin.roles)
         db.session.commit()
         return app, {"code": unit.code, "name": unit.name, **counts}
 
@@ -181,6 +185,7 @@ def user_add(username, full_name, roles, password, instance):
                        username=username.casefold(), full_name=full_name, roles=" ".join(roles))
         account.set_password(password)
         db.session.add(account)
+        audit("user.add", account.username, roles=account.roles)
         db.session.commit()
     click.echo(f"Đã thêm {username} ({', '.join(ROLES[r] for r in roles)}).")
 
@@ -205,6 +210,7 @@ def user_disable(username, instance):
                 [a.uuid for a in admins if "admin" in a.role_set] == [target.uuid]:
             raise click.ClickException("Không thể khóa tài khoản quản trị cuối cùng.")
         target.active = False
+        audit("user.disable", target.username)
         db.session.commit()
     click.echo(f"Đã khóa tài khoản {username}.")
 
@@ -221,6 +227,7 @@ def user_reset_password(username, password, instance):
         target = _account(username)
         target.set_password(password)
         target.active = True
+        audit("user.reset_password", target.username)
         db.session.commit()
     click.echo(f"Đã đặt lại mật khẩu cho {username}.")
 
@@ -252,6 +259,7 @@ def token_create(username, name, instance):
     app = open_app(instance)
     with app.app_context():
         value = issue_token(_account(username), name)
+        audit("token.create", name, account=username.casefold())
         db.session.commit()
     click.echo(value)
 
@@ -284,6 +292,7 @@ def token_revoke(token_id, instance):
         if item is None:
             raise click.ClickException(f"Không có mã truy cập số {token_id}.")
         item.revoked_at = item.revoked_at or utcnow()
+        audit("token.revoke", item.name, token_id=token_id)
         db.session.commit()
     click.echo(f"Đã thu hồi mã truy cập {token_id} ({item.name}).")
 
@@ -349,11 +358,14 @@ def sync_configure(hub_url, token, instance):
     """Lưu địa chỉ máy chủ thành phố và khóa đồng bộ của phường, xã."""
     from .sync.client import SyncConfig
 
-    open_app(instance)
+    app = open_app(instance)
     if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", hub_url):
         raise click.BadParameter("Địa chỉ phải bắt đầu bằng http:// hoặc https://.",
                                  param_hint="--hub")
     SyncConfig(hub_url.rstrip("/"), token.strip()).save(instance)
+    with app.app_context():
+        audit("sync.configure", hub_url, credential="đã thay" if token.strip() else "trống")
+        db.session.commit()
     click.echo(f"Đã lưu cấu hình đồng bộ với {hub_url}.")
 
 
@@ -481,6 +493,8 @@ def sync_rekey(hub_acked, instance):
     app = open_app(instance)
     with app.app_context():
         queued = rekey(hub_acked)
+        audit("sync.rekey", str(hub_acked), queued=queued)
+        db.session.commit()
     click.echo(f"Đã cấp mã cơ sở dữ liệu mới; {queued} bản ghi chờ gửi lại. Nhờ thành phố chạy "
                "`city-hub ward allow-rekey <mã>` rồi đồng bộ.")
 

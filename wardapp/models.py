@@ -308,6 +308,25 @@ class DossierEvent(db.Model):
     to_user: so.Mapped[User | None] = so.relationship(foreign_keys=[to_user_uuid])
 
 
+class AuditEntry(db.Model):
+    """Who changed an account, a token, a setting or the sync credential, and when.
+
+    Dossier changes need no entry here: each is an event with its actor and time. Append-only
+    and ward-owned, so it syncs to the hub with the records.
+    """
+
+    __tablename__ = "audit_log"
+    __outbox__ = True
+    uuid: so.Mapped[str] = so.mapped_column(sa.String(36), primary_key=True, default=new_uuid)
+    ward_code: so.Mapped[str] = so.mapped_column(sa.String(10))
+    at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: so.Mapped[str] = so.mapped_column(sa.String(120))  # an account, or the admin's CLI
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    target: so.Mapped[str] = so.mapped_column(sa.String(200))
+    details: so.Mapped[dict] = so.mapped_column(JSONText, default=dict)
+    version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
+
+
 # --- Sync bookkeeping (wardapp.sync) ---------------------------------------------------------
 
 class SyncState(db.Model):

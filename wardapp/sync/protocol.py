@@ -16,7 +16,7 @@ import zlib
 
 import sqlalchemy as sa
 
-from ..models import Dossier, DossierEvent, JSONText, User, UTCDateTime
+from ..models import AuditEntry, Dossier, DossierEvent, JSONText, User, UTCDateTime
 from ..outbox import NOT_SYNCED
 
 PROTOCOL_VERSION = 1
@@ -24,7 +24,8 @@ WIRE_SCHEMA_VERSION = 1
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 1_000_000          # compressed, on the wire
 MAX_INFLATED_BYTES = 24 * 1024 * 1024  # a gzip bomb stops here
-SYNCED_MODELS = {"user": User, "dossier": Dossier, "dossier_event": DossierEvent}
+SYNCED_MODELS = {"user": User, "dossier": Dossier, "dossier_event": DossierEvent,
+                 "audit_log": AuditEntry}
 
 
 class ProtocolError(Exception):
