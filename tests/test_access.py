@@ -98,6 +98,7 @@ HUB_MATRIX = {
     "auth.login": ("GET", "/auth/login", {"anonymous", "viewer", "admin"}),
     "auth.logout": ("POST", "/auth/logout", {"viewer", "admin"}),
     "static": ("GET", "/static/css/app.css", {"anonymous", "viewer", "admin"}),
+    "sync.openapi": ("GET", "/api/sync/v1/openapi.json", {"anonymous", "viewer", "admin"}),
 }
 HUB_TOKEN_ONLY = {"sync.hello": ("POST", "/api/sync/v1/hello"),
                   "sync.push": ("POST", "/api/sync/v1/push"),

@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import RECORD_TABLES, Ward
 from ..refdata import latest_snapshot
 from .apply import apply_batch, check_versions
+from .openapi import openapi_document
 
 bp = Blueprint("sync", __name__, url_prefix="/api/sync/v1")
 SKEW_WARNING_S = 300
@@ -33,8 +34,15 @@ def protocol_error(e: ProtocolError):
     return jsonify(e.as_json()), e.status
 
 
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
 @bp.before_request
 def authenticate():
+    if request.endpoint == "sync.openapi":
+        return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     ward = None
     if scheme.lower() == "bearer" and token.strip():

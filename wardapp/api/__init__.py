@@ -105,7 +105,7 @@ def add_event(code: str):
     version = body.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         fields["version"] = "Phải là số nguyên."
-    if body.get("kind") not in STEPS:
+    if not isinstance(body.get("kind"), str) or body["kind"] not in STEPS:
         fields["kind"] = "Bước xử lý không hợp lệ."
     if fields:
         raise DossierError("Yêu cầu không hợp lệ.", code="validation_failed", fields=fields,
