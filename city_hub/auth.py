@@ -7,6 +7,7 @@ from flask import Blueprint, abort
 from flask_login import current_user, login_required
 
 from wardapp.auth import add_login_views
+from wardapp.models import account_for_session
 
 from .extensions import db, login_manager
 from .models import HubUser
@@ -15,9 +16,8 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> HubUser | None:
-    user = db.session.get(HubUser, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_key: str) -> HubUser | None:
+    return account_for_session(db.session, HubUser, session_key)
 
 
 def admin_required(view):

@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 
 from flask_login import UserMixin
 
-from wardapp.models import JSONText, User, UTCDateTime, utcnow
+from wardapp.models import JSONText, User, UTCDateTime, session_id, utcnow
 from wardapp.sync.protocol import SYNCED_MODELS, wire_columns
 
 from .extensions import db
@@ -108,10 +108,14 @@ class HubUser(UserMixin, db.Model):
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
     created_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        return session_id(self.id, self.session_epoch)
 
     set_password = User.set_password
     check_password = User.check_password

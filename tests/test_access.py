@@ -32,7 +32,8 @@ WARD_MATRIX = {
 # Routes open to everyone, and the token-only API (a browser session is not enough).
 WARD_OPEN = {"auth.login": ("GET", "/auth/login"), "static": ("GET", "/static/app.js"),
              "api.openapi": ("GET", "/api/v1/openapi.json")}
-WARD_LOGGED = {"auth.logout": ("POST", "/auth/logout")}
+WARD_LOGGED = {"auth.logout": ("POST", "/auth/logout"),
+               "auth.logout_everywhere": ("POST", "/auth/logout-everywhere")}
 WARD_TOKEN_ONLY = {"api.procedures": ("GET", "/api/v1/procedures"),
                    "api.create_dossier": ("POST", "/api/v1/dossiers"),
                    "api.get_dossier": ("GET", "/api/v1/dossiers/{code}"),
@@ -97,6 +98,7 @@ HUB_MATRIX = {
     "admin.refdata": ("GET", "/admin/refdata", {"admin"}),
     "auth.login": ("GET", "/auth/login", {"anonymous", "viewer", "admin"}),
     "auth.logout": ("POST", "/auth/logout", {"viewer", "admin"}),
+    "auth.logout_everywhere": ("POST", "/auth/logout-everywhere", {"viewer", "admin"}),
     "static": ("GET", "/static/css/app.css", {"anonymous", "viewer", "admin"}),
     "sync.openapi": ("GET", "/api/sync/v1/openapi.json", {"anonymous", "viewer", "admin"}),
 }

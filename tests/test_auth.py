@@ -128,3 +128,49 @@ def test_audit_trail_records_changes_and_syncs(tmp_path):
     page = client.get("/audit/").text
     assert "Khóa tài khoản" in page and "hoa" in page and "Tạo mã truy cập API" in page
     assert "account: admin" in page  # the details, from the entry's JSON
+
+
+def test_logout_everywhere_ends_every_session(app, auth):
+    first, second = app.test_client(), app.test_client()
+    for client in (first, second):
+        client.post("/auth/login", data={"username": "lanhdao", "password": PASSWORD})
+        assert client.get("/").status_code == 200
+    assert first.post("/auth/logout-everywhere").status_code == 302
+    assert second.get("/").status_code == 302  # the other PC's session is over too
+    assert first.get("/").status_code == 302
+    third = app.test_client()
+    third.post("/auth/login", data={"username": "lanhdao", "password": PASSWORD})
+    assert third.get("/").status_code == 200
+    assert "Đăng xuất mọi máy" in third.get("/audit/").text
+
+
+def test_new_password_ends_old_sessions(tmp_path):
+    from wardapp import create_app
+
+    runner, instance = _init(tmp_path)
+    client = create_app({"WTF_CSRF_ENABLED": False}, instance_path=instance).test_client()
+    client.post("/auth/login", data={"username": "hoa", "password": "mat-khau-cua-hoa"})
+    assert client.get("/").status_code == 200
+    runner.invoke(cli, ["user", "reset-password", "hoa", "--password", "mat-khau-moi-123",
+                        "--instance", instance])
+    assert client.get("/").status_code == 302
+
+
+def test_hub_logout_everywhere(tmp_path):
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import HubUser
+
+    from .conftest import make_hub
+
+    app, _ = make_hub(tmp_path / "hub", WTF_CSRF_ENABLED=False)
+    with app.app_context():
+        viewer = HubUser(username="xem", full_name="Cán bộ", role="viewer")
+        viewer.set_password(PASSWORD)
+        hub_db.session.add(viewer)
+        hub_db.session.commit()
+    first, second = app.test_client(), app.test_client()
+    for client in (first, second):
+        client.post("/auth/login", data={"username": "xem", "password": PASSWORD})
+    assert second.get("/reports/?period=2025-11").status_code == 200
+    first.post("/auth/logout-everywhere")
+    assert second.get("/reports/?period=2025-11").status_code == 302

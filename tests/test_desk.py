@@ -214,3 +214,24 @@ def test_form_post_without_csrf_token_is_refused(tmp_path):
     header_token = intake.split('"X-CSRFToken": "')[1].split('"')[0]
     response = client.post("/dossiers", data=data, headers={"X-CSRFToken": header_token, **HX})
     assert response.status_code == 204
+
+
+@pytest.mark.parametrize("name", [
+    "Robert'); DROP TABLE dossier;--",
+    "<img src=x onerror=alert(1)> Trần",
+    "Nguyễn\u200bVăn\u202eĐức",          # zero-width space, right-to-left override
+    "Lê Thị 🌸 Hoa",
+    "{{ 7*7 }} ${7*7}",
+])
+def test_unusual_input_is_stored_and_shown_as_text(client, auth, name):
+    dossier, _ = receive_dossier(intake_data(applicant_name=name, address=name, note=name),
+                                 actor=account("letan"))
+    assert dossier.applicant_name == name
+    auth.login()
+    page = client.get(f"/dossiers/{dossier.code}").text
+    from markupsafe import escape
+
+    assert str(escape(name)) in page
+    assert "<img src=x" not in page and "49" not in page.split("Người nộp")[1][:200]
+    assert client.get("/search", query_string={"q": name}).status_code == 200
+    assert dossier_count() == 1

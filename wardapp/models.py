@@ -161,6 +161,24 @@ ROLES = {
 _HASHING = threading.Lock()
 
 
+def session_id(key, epoch: int) -> str:
+    """The id a login session carries: the account and its session epoch."""
+    return f"{key}:{epoch}"
+
+
+def account_for_session(session, model, session_key: str):
+    """The active account a session id names, if its epoch is still current."""
+    key, _, epoch = session_key.rpartition(":")
+    column = model.__mapper__.primary_key[0]
+    try:
+        account = session.get(model, column.type.python_type(key))
+    except (TypeError, ValueError):
+        return None
+    if account is None or not account.active or str(account.session_epoch) != epoch:
+        return None
+    return account
+
+
 class User(UserMixin, db.Model):
     """A ward official's local account; works offline, so it lives in the ward database."""
 
@@ -174,12 +192,15 @@ class User(UserMixin, db.Model):
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    # Part of every session's id: raising it ends all of this account's sessions at once.
+    session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0,
+                                                     server_default="0")
     version: so.Mapped[int] = so.mapped_column(sa.Integer)
 
     __mapper_args__ = {"version_id_col": version}
 
     def get_id(self) -> str:
-        return self.uuid
+        return session_id(self.uuid, self.session_epoch)
 
     @property
     def is_active(self) -> bool:
@@ -199,6 +220,7 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         with _HASHING:
             self.password_hash = generate_password_hash(password)
+        self.session_epoch = (self.session_epoch or 0) + 1  # a new password ends old sessions
 
     def check_password(self, password: str) -> bool:
         with _HASHING:

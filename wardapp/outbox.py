@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from .models import Outbox, utcnow
 
-# Derived columns the hub rebuilds itself, and password hashes, which never leave the ward.
-NOT_SYNCED = {"search_text", "password_hash"}
+# Derived columns the hub rebuilds itself, and login secrets and state, which stay at the ward.
+NOT_SYNCED = {"search_text", "password_hash", "session_epoch"}
 
 
 def _json_value(value):

@@ -12,16 +12,15 @@ from flask import session as flask_session
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, login_manager
-from ..models import User
+from ..models import User, account_for_session
 from ..text import nfc
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 @login_manager.user_loader
-def load_user(user_uuid: str) -> User | None:
-    user = db.session.get(User, user_uuid)
-    return user if user is not None and user.active else None
+def load_user(session_key: str) -> User | None:
+    return account_for_session(db.session, User, session_key)
 
 
 def roles_required(*roles: str):
@@ -79,7 +78,8 @@ class LoginThrottle:
             self.failures.pop(("account", username), None)
 
 
-def add_login_views(blueprint: Blueprint, session, model, home_endpoint: str) -> None:
+def add_login_views(blueprint: Blueprint, session, model, home_endpoint: str,
+                    on_logout_everywhere=None) -> None:
     """Register ``login`` and ``logout`` on ``blueprint`` for accounts of ``model``.
 
     The ward (officials) and the hub (city staff) log in the same way, so one function serves
@@ -123,5 +123,24 @@ def add_login_views(blueprint: Blueprint, session, model, home_endpoint: str) ->
         flash("Đã đăng xuất.", "info")
         return redirect(url_for(f"{blueprint.name}.login"))
 
+    @blueprint.route("/logout-everywhere", methods=["POST"])
+    @login_required
+    def logout_everywhere():
+        """End every session of this account, on every PC (a lost or shared computer)."""
+        user = current_user._get_current_object()  # loaded from ``session`` by the user loader
+        user.session_epoch = (user.session_epoch or 0) + 1
+        if on_logout_everywhere:
+            on_logout_everywhere(user)
+        session.commit()
+        logout_user()
+        flash("Đã đăng xuất khỏi mọi máy.", "info")
+        return redirect(url_for(f"{blueprint.name}.login"))
 
-add_login_views(bp, db.session, User, "dossiers.home")
+
+def _audit_logout_everywhere(user: User) -> None:
+    from ..audit import audit
+
+    audit("user.logout_everywhere", user.username)
+
+
+add_login_views(bp, db.session, User, "dossiers.home", _audit_logout_everywhere)
