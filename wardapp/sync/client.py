@@ -178,7 +178,10 @@ def record_acknowledgement(answer: dict, first_seq: int, last_seq: int) -> dict:
         state = sync_state()
         if last_seq <= state.acked_seq:  # an old answer (a USB summary carried back late)
             return summary
-        db.session.execute(sa.update(Outbox).where(Outbox.seq <= last_seq,
+        # Only the rows past the old checkpoint: a range scan of this batch, not of the
+        # ward's whole history.
+        db.session.execute(sa.update(Outbox).where(Outbox.seq > state.acked_seq,
+                                                   Outbox.seq <= last_seq,
                                                    Outbox.acked_at_utc.is_(None))
                            .values(acked_at_utc=now))
         state.acked_seq = last_seq
@@ -198,7 +201,8 @@ def set_acked(seq: int) -> None:
     with write_transaction():
         state = sync_state()
         if seq > state.acked_seq:
-            db.session.execute(sa.update(Outbox).where(Outbox.seq <= seq,
+            db.session.execute(sa.update(Outbox).where(Outbox.seq > state.acked_seq,
+                                                       Outbox.seq <= seq,
                                                        Outbox.acked_at_utc.is_(None))
                                .values(acked_at_utc=utcnow()))
         state.acked_seq = seq
