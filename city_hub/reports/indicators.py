@@ -75,7 +75,7 @@ def _resolved(w: Window):
 
 
 def _closed_as(status: int):
-    return lambda w: sa.and_(d.closed_at >= w.start, d.closed_at < w.end, d.status == status)
+    return lambda w: sa.and_(d.status == status, d.closed_at >= w.start, d.closed_at < w.end)
 
 
 def _pending(w: Window):
@@ -87,38 +87,38 @@ COUNTS = [
     Count("carried_over", "Tồn kỳ trước chuyển sang", lambda w: sa.and_(
         d.received_at < w.start, sa.or_(FINISHED_AT.is_(None), FINISHED_AT >= w.start))),
     Count("received", "Tiếp nhận mới trong kỳ", _received),
-    Count("received_desk", "Trực tiếp", lambda w: sa.and_(_received(w), d.channel == "desk")),
-    Count("received_postal", "Qua bưu chính", lambda w: sa.and_(_received(w),
-                                                                d.channel == "postal")),
+    Count("received_desk", "Trực tiếp", lambda w: sa.and_(d.channel == "desk", _received(w))),
+    Count("received_postal", "Qua bưu chính", lambda w: sa.and_(d.channel == "postal",
+                                                                _received(w))),
     Count("received_online_partial", "Trực tuyến một phần (mức độ 3)",
-          lambda w: sa.and_(_received(w), d.channel == "online_partial")),
+          lambda w: sa.and_(d.channel == "online_partial", _received(w))),
     Count("received_online_full", "Trực tuyến toàn trình (mức độ 4)",
-          lambda w: sa.and_(_received(w), d.channel == "online_full")),
+          lambda w: sa.and_(d.channel == "online_full", _received(w))),
     Count("resolved", "Đã giải quyết", _resolved),
-    Count("resolved_early", "Trước hạn", lambda w: sa.and_(_resolved(w),
-                                                           d.timeliness == "early")),
-    Count("resolved_on_time", "Đúng hạn", lambda w: sa.and_(_resolved(w),
-                                                            d.timeliness == "on_time")),
-    Count("resolved_late", "Quá hạn", lambda w: sa.and_(_resolved(w), d.timeliness == "late")),
+    Count("resolved_early", "Trước hạn", lambda w: sa.and_(d.timeliness == "early",
+                                                           _resolved(w))),
+    Count("resolved_on_time", "Đúng hạn", lambda w: sa.and_(d.timeliness == "on_time",
+                                                            _resolved(w))),
+    Count("resolved_late", "Quá hạn", lambda w: sa.and_(d.timeliness == "late", _resolved(w))),
     Count("resolved_in_time", "Trước hạn và đúng hạn", lambda w: sa.and_(
-        _resolved(w), d.timeliness.in_(("early", "on_time"))), shown=False),
+        d.timeliness.in_(("early", "on_time")), _resolved(w)), shown=False),
     Count("pending", "Đang giải quyết", _pending),
     Count("pending_overdue", "Đang giải quyết, quá hạn", lambda w: sa.and_(
         _pending(w), d.due_at < w.as_of)),
     Count("refused", "Từ chối giải quyết", _closed_as(3)),
     Count("withdrawn", "Công dân rút hồ sơ", _closed_as(7)),
     Count("level3_dossiers", "Hồ sơ của thủ tục mức độ 3", lambda w: sa.and_(
-        _received(w), p.online_level == "partial"), shown=False),
+        p.online_level == "partial", _received(w)), shown=False),
     Count("level3_online", "Hồ sơ trực tuyến của thủ tục mức độ 3", lambda w: sa.and_(
-        _received(w), p.online_level == "partial", d.channel == "online_partial"), shown=False),
+        d.channel == "online_partial", p.online_level == "partial", _received(w)), shown=False),
     Count("level4_dossiers", "Hồ sơ của thủ tục mức độ 4", lambda w: sa.and_(
-        _received(w), p.online_level == "full"), shown=False),
+        p.online_level == "full", _received(w)), shown=False),
     Count("level4_online", "Hồ sơ trực tuyến của thủ tục mức độ 4", lambda w: sa.and_(
-        _received(w), p.online_level == "full", d.channel == "online_full"), shown=False),
+        d.channel == "online_full", p.online_level == "full", _received(w)), shown=False),
     Count("postal", "Qua dịch vụ bưu chính công ích (nhận hoặc trả)", lambda w: sa.and_(
-        _received(w), sa.or_(d.channel == "postal", d.return_method == "postal"))),
+        sa.or_(d.channel == "postal", d.return_method == "postal"), _received(w))),
     Count("apologies", "Quá hạn có phiếu xin lỗi", lambda w: sa.and_(
-        _resolved(w), d.timeliness == "late", d.due_at_revised.is_not(None))),
+        d.timeliness == "late", d.due_at_revised.is_not(None), _resolved(w))),
     Count("resolved_measured", "Đã giải quyết, có số ngày", lambda w: sa.and_(
         _resolved(w), d.working_days_used.is_not(None)), shown=False),
     Count("working_days_used", "Tổng ngày làm việc đã dùng", lambda w: sa.and_(
@@ -156,6 +156,10 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 
 def sum_expression(count: Count, window: Window):
-    """The SQL that counts (or sums) one indicator inside a GROUP BY."""
-    value = 1 if count.value is None else count.value
-    return sa.func.sum(sa.case((count.condition(window), value), else_=0)).label(count.code)
+    """The SQL that counts (or sums) one indicator inside a GROUP BY, as an aggregate FILTER:
+    the aggregate is stepped only for the rows that meet the condition. Conditions put their
+    cheap tests (channel, status) before the time comparisons, which are the dear ones."""
+    condition = count.condition(window)
+    if count.value is None:
+        return sa.func.count().filter(condition).label(count.code)
+    return sa.func.coalesce(sa.func.sum(count.value).filter(condition), 0).label(count.code)
