@@ -45,6 +45,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     else:
         app.config.update(test_config)
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # The report's plan sits near PostgreSQL's JIT threshold; compiling costs more than the
+        # query itself (bench/README.md, Reports).
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                              {"connect_args": {"options": "-c jit=off"}})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance_path)
     # The hub's own templates first, then the ward's shared ones (login form, account bar).
