@@ -13,7 +13,7 @@ import click
 import sqlalchemy as sa
 from click_default_group import DefaultGroup
 
-from wardapp.cli import password_ok
+from wardapp.cli import new_password_option, password_ok
 from wardapp.models import utcnow
 from wardapp.sync.protocol import package_key
 
@@ -278,8 +278,7 @@ def user_disable(username, instance):
 
 @user.command("reset-password")
 @click.argument("username")
-@click.option("--password", prompt="Mật khẩu mới", hide_input=True, confirmation_prompt=True,
-              callback=lambda c, p, v: password_ok(v), help="Mật khẩu mới (ít nhất 10 ký tự).")
+@new_password_option
 @instance_option
 def user_reset_password(username, password, instance):
     """Đặt lại mật khẩu (và mở khóa) một tài khoản cán bộ thành phố."""

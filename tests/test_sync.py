@@ -407,29 +407,42 @@ def test_time_budget_makes_progress_across_runs(app, hub):
     assert run(hub) == EXIT_OK and hub_matches_ward(hub)
 
 
-def test_restored_ward_database_is_stopped_and_rekeyed(app, hub, tmp_path):
-    """T16, G1: a ward restored from an old backup is refused loudly; rekey recovers all."""
-    import shutil
+def take_backup(folder):
+    """An online copy of the ward database (what a nightly backup holds)."""
     import sqlite3
 
+    backup = folder / "backup.sqlite"
+    src, dst = sqlite3.connect(db.engine.url.database), sqlite3.connect(backup)
+    src.backup(dst)
+    src.close(), dst.close()
+    return backup
+
+
+def restore_backup(backup):
+    """Put ``backup`` back in place of the live database, as an admin would after a crash."""
+    import shutil
+    from pathlib import Path
+
+    live = Path(db.engine.url.database)
+    db.session.remove()
+    db.engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        live.with_name(live.name + suffix).unlink(missing_ok=True)
+    shutil.copy(backup, live)
+
+
+def test_restored_ward_database_is_stopped_and_rekeyed(app, hub, tmp_path):
+    """T16, G1: a ward restored from an old backup is refused loudly; rekey recovers all."""
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
     from wardapp.sync.client import rekey
 
     write_dossiers(2)
-    backup = tmp_path / "backup.sqlite"
-    src = sqlite3.connect(db.engine.url.database)
-    dst = sqlite3.connect(backup)
-    src.backup(dst)
-    src.close(), dst.close()
+    backup = take_backup(tmp_path)
     write_dossiers(2)
     assert run(hub) == EXIT_OK
     # The PC dies; yesterday's backup is restored and the desk writes on.
-    db.session.remove()
-    db.engine.dispose()
-    for suffix in ("-wal", "-shm"):
-        (tmp_path / f"ward.sqlite{suffix}").unlink(missing_ok=True)
-    shutil.copy(backup, db.engine.url.database)
+    restore_backup(backup)
     write_dossiers(1)
     assert run(hub) == EXIT_STOPPED
     assert sync_state().last_error_code == "NODE_REGRESSED"
@@ -650,21 +663,11 @@ def test_restored_database_that_wrote_past_the_checkpoint_is_stopped(app, hub, t
     """T16, G1: restored from a backup, the desk writes more records than it lost, so its outbox
     head passes the hub's checkpoint again; the record at that number differs, and hello
     stops the sync before those records are skipped as "already acknowledged"."""
-    import shutil
-    import sqlite3
-
     write_dossiers(1)
-    backup = tmp_path / "backup.sqlite"
-    src, dst = sqlite3.connect(db.engine.url.database), sqlite3.connect(backup)
-    src.backup(dst)
-    src.close(), dst.close()
+    backup = take_backup(tmp_path)
     write_dossiers(1)
     assert run(hub) == EXIT_OK
-    db.session.remove()
-    db.engine.dispose()
-    for suffix in ("-wal", "-shm"):
-        (tmp_path / f"ward.sqlite{suffix}").unlink(missing_ok=True)
-    shutil.copy(backup, db.engine.url.database)
+    restore_backup(backup)
     write_dossiers(3)  # more than was lost: the head passes the hub's checkpoint
     assert outbox_head() > hub.ward().acked_seq
     assert run(hub) == EXIT_STOPPED

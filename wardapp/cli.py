@@ -56,6 +56,11 @@ def _agency_code_ok(value: str | None) -> str | None:
     return value
 
 
+new_password_option = click.option(
+    "--password", prompt="Mật khẩu mới", hide_input=True, confirmation_prompt=True,
+    callback=lambda c, p, v: password_ok(v), help="Mật khẩu mới (ít nhất 10 ký tự).")
+
+
 def initialise(instance: str, unit_code: str, admin_username: str, admin_password: str,
                admin_name: str = "Quản trị viên", agency_code: str | None = None):
     """Create the instance folder, database, reference data, ward identity and first admin."""
@@ -217,8 +222,7 @@ def user_disable(username, instance):
 
 @user.command("reset-password")
 @click.argument("username")
-@click.option("--password", prompt="Mật khẩu mới", hide_input=True, confirmation_prompt=True,
-              callback=lambda c, p, v: password_ok(v), help="Mật khẩu mới (ít nhất 10 ký tự).")
+@new_password_option
 @instance_option
 def user_reset_password(username, password, instance):
     """Đặt lại mật khẩu (và mở khóa) một tài khoản."""
