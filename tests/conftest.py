@@ -27,7 +27,7 @@ ACCOUNTS = {
 }
 
 
-def make_ward(instance_path, ward_code=WARD, **config) -> "Flask":
+def make_ward(instance_path, ward_code=WARD, **config):
     """An initialised ward database in ``instance_path`` with one account per role."""
     app = create_app({"TESTING": True, "SECRET_KEY": "test", **config},
                      instance_path=str(instance_path))

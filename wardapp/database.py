@@ -7,7 +7,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import sqlite_utils
-from flask import current_app
 from flask_migrate import upgrade as alembic_upgrade
 from sqlalchemy import event
 

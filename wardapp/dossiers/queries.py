@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..database import FTS_TABLE
 from ..extensions import db
 from ..models import Dossier, Procedure
-from ..text import fold, search_terms
+from ..text import search_terms
 from ..workdays import WorkCalendar, local_datetime, to_local
 from .lifecycle import OPEN_STATUSES, RUNNING_STATUSES
 

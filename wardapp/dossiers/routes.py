@@ -6,7 +6,7 @@ import secrets
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..auth import roles_required
 from ..extensions import db, htmx
