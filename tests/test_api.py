@@ -104,3 +104,14 @@ def test_api_404_is_json(client, token):
     response = client.get("/api/v1/nothing", headers=headers(token))
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "http_404"
+
+
+def test_token_scopes_limit_what_it_may_do(client):
+    reader = issue_token(account("letan"), "Bảng thông tin", scopes=("read",))
+    db.session.commit()
+    h = headers(reader)
+    assert client.get("/api/v1/procedures", headers=h).status_code == 200
+    refused = client.post("/api/v1/dossiers", json=intake_data(), headers=h)
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "insufficient_scope"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 0

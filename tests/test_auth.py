@@ -75,12 +75,14 @@ def test_token_list_and_revoke(tmp_path):
 
     runner, instance = _init(tmp_path)
     token = runner.invoke(cli, ["token", "create", "--user", "hoa", "--name", "Cổng DVC",
+                                "--scope", "read", "--scope", "intake",
                                 "--instance", instance]).output.strip()
     client = create_app(instance_path=instance).test_client()
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/procedures", headers=headers).status_code == 200
     listed = runner.invoke(cli, ["token", "list", "--instance", instance]).output
     assert "Cổng DVC" in listed and token not in listed and "hiệu lực" in listed
+    assert "[intake read]" in listed
     assert runner.invoke(cli, ["token", "revoke", "1", "--instance", instance]).exit_code == 0
     assert client.get("/api/v1/procedures", headers=headers).status_code == 401
     assert "thu hồi" in runner.invoke(cli, ["token", "list", "--instance", instance]).output

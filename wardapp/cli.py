@@ -18,7 +18,7 @@ from click_default_group import DefaultGroup
 from . import DATABASE_FILE, create_app, write_secret_key
 from .audit import audit
 from .extensions import db
-from .models import ROLES, SyncNode, Unit, User
+from .models import API_SCOPES, ROLES, SyncNode, Unit, User
 
 instance_option = click.option(
     "--instance", "instance", envvar="WARDAPP_INSTANCE", default="instance", show_default=True,
@@ -255,15 +255,18 @@ def token():
 @token.command("create")
 @click.option("--user", "username", required=True, help="Tài khoản mà API thay mặt.")
 @click.option("--name", required=True, help="Tên gợi nhớ, ví dụ: Cổng dịch vụ công tỉnh.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(list(API_SCOPES)),
+              help="Quyền của mã (có thể lặp lại; mặc định: tất cả).")
 @instance_option
-def token_create(username, name, instance):
+def token_create(username, name, scopes, instance):
     """Tạo mã truy cập (chỉ hiển thị một lần)."""
     from .api import issue_token
 
+    scopes = scopes or tuple(API_SCOPES)
     app = open_app(instance)
     with app.app_context():
-        value = issue_token(_account(username), name)
-        audit("token.create", name, account=username.casefold())
+        value = issue_token(_account(username), name, scopes)
+        audit("token.create", name, account=username.casefold(), scopes=" ".join(scopes))
         db.session.commit()
     click.echo(value)
 
@@ -280,7 +283,7 @@ def token_list(instance):
         for item in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
             state = f"thu hồi {vn_datetime(item.revoked_at)}" if item.revoked_at else "hiệu lực"
             click.echo(f"{item.id:>4}  {item.name:<30} {item.user.username:<14} "
-                       f"tạo {vn_datetime(item.created_at)}  {state}")
+                       f"[{item.scopes}] tạo {vn_datetime(item.created_at)}  {state}")
 
 
 @token.command("revoke")

@@ -227,8 +227,18 @@ class User(UserMixin, db.Model):
             return check_password_hash(self.password_hash, password)
 
 
+API_SCOPES = {
+    "read": "Đọc danh mục và hồ sơ",
+    "intake": "Tiếp nhận hồ sơ",
+    "steps": "Thực hiện bước xử lý",
+}
+
+
 class ApiToken(db.Model):
-    """A bearer token for the JSON API, stored as a SHA-256 digest and revocable."""
+    """A bearer token for the JSON API, stored as a SHA-256 digest, scoped and revocable.
+
+    A token can do only what its scopes name, and never more than its account's roles allow.
+    """
 
     __tablename__ = "api_token"
     id: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
@@ -237,6 +247,8 @@ class ApiToken(db.Model):
     user_uuid: so.Mapped[str] = so.mapped_column(sa.ForeignKey("user.uuid"))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     revoked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    scopes: so.Mapped[str] = so.mapped_column(sa.String(120), default="read intake steps",
+                                              server_default="read intake steps")
 
     user: so.Mapped[User] = so.relationship()
 

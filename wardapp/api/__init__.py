@@ -12,7 +12,7 @@ from ..dossiers.lifecycle import STEPS
 from ..dossiers.service import DossierError, receive_dossier, record_step, this_ward
 from ..errors import error_response
 from ..extensions import db
-from ..models import ApiToken, Dossier, Procedure, User
+from ..models import API_SCOPES, ApiToken, Dossier, Procedure, User
 from ..outbox import snapshot
 from .openapi import openapi_document
 
@@ -23,11 +23,18 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User, name: str) -> str:
-    """Create a token for ``user``; the plain value is returned once and stored only hashed."""
+def issue_token(user: User, name: str, scopes=tuple(API_SCOPES)) -> str:
+    """Create a token for ``user`` limited to ``scopes``; the plain value is returned once and
+    stored only hashed."""
     token = "wt_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(name=name, token_sha256=token_digest(token), user_uuid=user.uuid))
+    db.session.add(ApiToken(name=name, token_sha256=token_digest(token), user_uuid=user.uuid,
+                            scopes=" ".join(sorted(set(scopes)))))
     return token
+
+
+# The scope each endpoint needs.
+ENDPOINT_SCOPES = {"api.procedures": "read", "api.get_dossier": "read",
+                   "api.create_dossier": "intake", "api.add_event": "steps"}
 
 
 @bp.before_request
@@ -44,6 +51,10 @@ def authenticate():
     if api_token is None or not api_token.user.active:
         return error_response(401, "Mã truy cập không hợp lệ hoặc đã bị thu hồi.",
                               code="unauthorized")
+    needed = ENDPOINT_SCOPES.get(request.endpoint)
+    if needed and needed not in api_token.scopes.split():
+        return error_response(403, f"Mã truy cập không có quyền «{API_SCOPES[needed]}».",
+                              code="insufficient_scope")
     g.api_user = api_token.user
     return None
 
