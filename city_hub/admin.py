@@ -14,7 +14,7 @@ from wardapp.text import nfc
 
 from .auth import admin_required
 from .extensions import db
-from .models import Quarantine, Ward
+from .models import HubAudit, Quarantine, Ward, hub_audit
 from .refdata import latest_snapshot, publish
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -30,7 +30,8 @@ def wards():
     rows = [(w, quarantined.get(w.code, 0),
              w.last_seen_utc is None or now - w.last_seen_utc > SILENT_AFTER)
             for w in db.session.scalars(sa.select(Ward).order_by(Ward.code))]
-    return render_template("admin/wards.html", rows=rows)
+    trail = db.session.scalars(sa.select(HubAudit).order_by(HubAudit.at.desc()).limit(100))
+    return render_template("admin/wards.html", rows=rows, trail=list(trail))
 
 
 @bp.route("/refdata", methods=["GET", "POST"])
@@ -43,6 +44,7 @@ def refdata():
             changed = edit_snapshot(snapshot, request.form)
             with write_transaction(db.session):
                 published = publish(snapshot)
+                hub_audit("refdata.publish", f"phiên bản {published.version}", change=changed)
         except (ReferenceDataError, ValueError) as e:
             flash(f"Chưa công bố: {e}", "warning")
         else:

@@ -19,7 +19,7 @@ from wardapp.sync.protocol import package_key
 
 from . import create_app, upgrade_schema
 from .extensions import db
-from .models import Quarantine, Ward
+from .models import Quarantine, Ward, hub_audit
 
 instance_option = click.option(
     "--instance", "instance", envvar="CITY_HUB_INSTANCE", default="hub-instance",
@@ -114,6 +114,7 @@ def ward_add(code, instance):
         record = Ward(code=code, name=names[code])
         token = _issue_credential(record)
         db.session.add(record)
+        hub_audit("ward.add", code)
         db.session.commit()
     click.echo(f"Đã đăng ký {names[code]} ({code}). Khóa đồng bộ (chỉ hiện một lần):")
     click.echo(token)
@@ -127,6 +128,7 @@ def ward_rotate(code, instance):
     app = open_hub(instance)
     with app.app_context():
         token = _issue_credential(_get_ward(code))
+        hub_audit("ward.rotate", code)
         db.session.commit()
     click.echo(token)
 
@@ -140,6 +142,7 @@ def ward_revoke(code, instance):
     with app.app_context():
         record = _get_ward(code)
         record.active = False
+        hub_audit("ward.revoke", code)
         db.session.commit()
     click.echo(f"Đã thu hồi khóa đồng bộ của {code}.")
 
@@ -152,6 +155,7 @@ def ward_allow_rekey(code, instance):
     app = open_hub(instance)
     with app.app_context():
         _get_ward(code).rekey_allowed = True
+        hub_audit("ward.allow_rekey", code)
         db.session.commit()
     click.echo(f"{code}: lần đồng bộ tới được phép dùng cơ sở dữ liệu mới.")
 
@@ -223,6 +227,7 @@ def refdata_publish(snapshot_file, instance):
             published = publish(json.load(snapshot_file))
         except (ReferenceDataError, ValueError) as e:
             raise click.ClickException(f"Danh mục không hợp lệ: {e}")
+        hub_audit("refdata.publish", f"phiên bản {published.version}")
         db.session.commit()
         click.echo(f"Đã công bố danh mục phiên bản {published.version}.")
 
@@ -251,6 +256,7 @@ def user_add(username, full_name, role, password, instance):
         account = HubUser(username=username.casefold(), full_name=full_name, role=role)
         account.set_password(password)
         db.session.add(account)
+        hub_audit("user.add", account.username, role=role)
         db.session.commit()
     click.echo(f"Đã thêm {username} ({role}).")
 
@@ -272,6 +278,7 @@ def user_disable(username, instance):
     app = open_hub(instance)
     with app.app_context():
         _hub_account(username).active = False
+        hub_audit("user.disable", username.casefold())
         db.session.commit()
     click.echo(f"Đã khóa tài khoản {username}.")
 
@@ -287,6 +294,7 @@ def user_reset_password(username, password, instance):
         account = _hub_account(username)
         account.set_password(password)
         account.active = True
+        hub_audit("user.reset_password", account.username)
         db.session.commit()
     click.echo(f"Đã đặt lại mật khẩu cho {username}.")
 

@@ -121,6 +121,28 @@ class HubUser(UserMixin, db.Model):
     check_password = User.check_password
 
 
+class HubAudit(db.Model):
+    """Who changed a ward credential, a city account or the reference data at the hub, and when."""
+
+    __tablename__ = "hub_audit"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
+    at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: so.Mapped[str] = so.mapped_column(sa.String(120))
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    target: so.Mapped[str] = so.mapped_column(sa.String(200))
+    details: so.Mapped[dict] = so.mapped_column(JSONText, default=dict)
+
+
+def hub_audit(action: str, target: str, actor: str | None = None, **details) -> None:
+    """Record a change at the hub in the caller's transaction (the admin's CLI by default)."""
+    from flask_login import current_user
+
+    if actor is None:
+        actor = current_user.username if current_user and current_user.is_authenticated \
+            else "dòng lệnh quản trị"
+    db.session.add(HubAudit(actor=actor, action=action, target=target[:200], details=details))
+
+
 class RefProcedure(db.Model):
     """The procedure catalogue of the newest published snapshot, as rows the reports join to
     (a procedure's online level decides which dossiers an online rate counts)."""

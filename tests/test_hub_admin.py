@@ -47,6 +47,8 @@ def test_override_published_as_a_new_snapshot(admin_client):
     assert "Đã công bố danh mục phiên bản 2" in response.text
     version, body = snapshot(app)
     assert version == 2
+    trail = client.get("/admin/wards").text
+    assert "refdata.publish" in trail and "quantri" in trail and "ngày 31/12/2026" in trail
     assert body["calendar_overrides"] == [{"day": "2026-12-31", "is_working_day": False,
                                            "reason": "Quyết định nghỉ bù của UBND tỉnh"}]
     client.post("/admin/refdata", data={"action": "remove_override", "day": "2026-12-31"})

@@ -27,3 +27,11 @@ def test_ward_credentials(tmp_path):
     listed = runner.invoke(cli, ["ward", "list", *instance])
     assert "ĐÃ THU HỒI" in listed.output and "IM LẶNG" in listed.output
     assert runner.invoke(cli, ["ward", "allow-rekey", "30281", *instance]).exit_code == 1
+    from city_hub import create_app
+    from city_hub.extensions import db
+    from city_hub.models import HubAudit
+
+    with create_app(instance_path=str(tmp_path / "hub")).app_context():
+        actions = [a.action for a in db.session.query(HubAudit).order_by(HubAudit.id)]
+        db.engine.dispose()
+    assert actions == ["ward.add", "ward.rotate", "ward.revoke"]
