@@ -135,12 +135,10 @@ class HubAudit(db.Model):
 
 def hub_audit(action: str, target: str, actor: str | None = None, **details) -> None:
     """Record a change at the hub in the caller's transaction (the admin's CLI by default)."""
-    from flask_login import current_user
+    from wardapp.audit import current_actor
 
-    if actor is None:
-        actor = current_user.username if current_user and current_user.is_authenticated \
-            else "dòng lệnh quản trị"
-    db.session.add(HubAudit(actor=actor, action=action, target=target[:200], details=details))
+    db.session.add(HubAudit(actor=actor or current_actor(), action=action, target=target[:200],
+                            details=details))
 
 
 class RefProcedure(db.Model):

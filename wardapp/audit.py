@@ -24,16 +24,20 @@ ACTIONS = {
 }
 
 
+def current_actor() -> str:
+    """Who is acting: the logged-in account, or the admin at the PC's command line."""
+    if current_user and current_user.is_authenticated:
+        return current_user.username
+    return "dòng lệnh quản trị"
+
+
 def audit(action: str, target: str, *, actor: str | None = None, **details) -> AuditEntry:
     """Record ``action`` on ``target`` in the caller's transaction (committed with the change).
 
     :param actor: who did it; by default the logged-in official, or the ward PC's command line.
     """
-    if actor is None:
-        actor = current_user.username if current_user and current_user.is_authenticated \
-            else "dòng lệnh quản trị"
     node = db.session.get(SyncNode, 1)
-    entry = AuditEntry(ward_code=node.ward_code, actor=actor, action=action,
+    entry = AuditEntry(ward_code=node.ward_code, actor=actor or current_actor(), action=action,
                        target=target[:200], details=details)
     db.session.add(entry)
     return entry
