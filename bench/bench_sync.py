@@ -26,7 +26,7 @@ Every run works on fresh copies of the wards and a fresh hub, under ``bench/out/
   (2) the city's 9-month backlog: 13 wards, 93,316 dossiers, pushed by 13 concurrent
       ``wardapp sync --no-delay`` processes to a fresh hub; wall time until the last exits, the
       hub's peak RSS (VmHWM) and the CPU time of the hub, the wards and everything else;
-  (3) the hub's apply rate: in-process, the batches a ward would send (``next_batch``, 500
+  (3) the hub's apply rate: in-process, the batches a ward would send (``make_batch``, 1,000
       records) applied with ``apply_batch`` in one write transaction each, as the push route
       does, against a fresh hub database; then the rows ``apply_batch`` wrote, as it wrote them
       (INSERT of new records, UPDATE of newer versions), with one plain ``executemany`` per table
@@ -753,12 +753,12 @@ def run_city(builds: list[dict], specs: list[dict], run_root: Path) -> dict:
 # --- (3) apply rate and (4) bytes on the wire -------------------------------------------------
 
 def ward_batches(instance: Path) -> tuple[str, list[dict], list[int], float, float]:
-    """The batches the ward would push (``next_batch`` after each ack), their gzip sizes, and the
-    seconds spent making them (``next_batch``) and compressing them (``encode``)."""
+    """The batches the ward would push (``make_batch`` after each ack), their gzip sizes, and the
+    seconds spent making them (``make_batch``) and compressing them (``encode``)."""
     from wardapp import create_app
     from wardapp.extensions import db
-    from wardapp.sync.client import next_batch, ward_identity
-    from wardapp.sync.protocol import encode
+    from wardapp.sync.client import make_batch, ward_identity
+    from wardapp.sync.protocol import BATCH_RECORDS, encode
 
     app = create_app(instance_path=str(instance))
     batches, sizes = [], []
@@ -768,11 +768,12 @@ def ward_batches(instance: Path) -> tuple[str, list[dict], list[int], float, flo
         after = 0
         while True:
             t0 = time.perf_counter()
-            batch = next_batch(after)
+            made = make_batch(after, BATCH_RECORDS)
             t1 = time.perf_counter()
-            if batch is None:
+            if made is None:
                 break
-            sizes.append(len(encode(batch)))
+            batch = made[0]
+            sizes.append(len(encode(*made)))
             encode_s += time.perf_counter() - t1
             make_s += t1 - t0
             batches.append(batch)
@@ -808,9 +809,8 @@ def apply_all(app, code: str, batches: list[dict], capture: list | None = None,
 
     original_flush = hub_apply._BatchWriter.flush
 
-    def flush(writer):  # keep the rows apply_batch writes, to replay them with executemany
-        capture.append(({t: list(rows.values()) for t, rows in writer.inserts.items()},
-                        {t: list(rows.values()) for t, rows in writer.updates.items()}))
+    def flush(writer):  # keep the statements apply_batch runs, to replay them with executemany
+        capture.extend(writer.statements())
         original_flush(writer)
 
     if capture is not None:
@@ -839,38 +839,18 @@ def apply_all(app, code: str, batches: list[dict], capture: list | None = None,
 
 
 def plain_executemany(app, captured: list) -> tuple[float, int]:
-    """The captured rows, stored as SQLAlchemy stores them, written with one ``executemany`` per
-    table and statement (inserts first, then updates in batch order) in one transaction."""
+    """The captured statements with their rows (already in stored form), written with one
+    ``executemany`` per table and statement (inserts first, then updates) in one transaction."""
     from city_hub.extensions import db
-    from city_hub.models import RECORD_TABLES
 
     with app.app_context():
-        dialect = db.engine.dialect
         path = db.engine.url.database
         db.engine.dispose()
-    statements = []
-    rows_written = 0
-    for kind in ("insert", "update"):
-        for name, table in RECORD_TABLES.items():
-            columns = [c.name for c in table.columns]
-            processors = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
-            rows = [r for inserts, updates in captured
-                    for r in (inserts if kind == "insert" else updates)[name]]
-            if not rows:
-                continue
-            if kind == "insert":
-                sql = (f'INSERT INTO "{name}" ({", ".join(columns)}) '
-                       f'VALUES ({", ".join("?" * len(columns))})')
-                order = columns
-            else:
-                order = [c for c in columns if c != "uuid"] + ["uuid"]
-                sql = (f'UPDATE "{name}" SET {", ".join(f"{c} = ?" for c in order[:-1])} '
-                       "WHERE uuid = ?")
-            procs = dict(zip(columns, processors))
-            params = [tuple(procs[c](r[c]) if procs[c] and r[c] is not None else r[c]
-                            for c in order) for r in rows]
-            statements.append((sql, params))
-            rows_written += len(params)
+    merged: dict[str, list] = {}
+    for sql, rows in captured:
+        merged.setdefault(sql, []).extend(rows)
+    statements = sorted(merged.items(), key=lambda item: not item[0].startswith("INSERT"))
+    rows_written = sum(len(rows) for _, rows in statements)
     conn = sqlite3.connect(path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
         conn.execute(f"PRAGMA {pragma}")  # the hub's own connection settings
@@ -1028,7 +1008,7 @@ def apply_lines(a: dict) -> list[str]:
         (f"      (best of {len(a['apply_runs'])}: apply_batch {apply_runs} s; executemany "
          f"{exec_runs} s; {a['apply_s'] / a['records'] * 1e6:.0f} vs "
          f"{a['exec_s'] / a['records'] * 1e6:.1f} µs per record)"),
-        (f"      (same batches: ward's next_batch {a['make_s']:.2f} s and gzip encode "
+        (f"      (same batches: ward's make_batch {a['make_s']:.2f} s and gzip encode "
          f"{a['encode_s']:.2f} s; hub's gunzip + JSON decode {a['decode_s']:.2f} s, not in "
          "apply_batch)"),
         (f"  (4) bytes on the wire: {a['wire_bytes']:,} B of gzip for {a['records']:,} records = "

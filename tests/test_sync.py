@@ -400,7 +400,7 @@ def test_clock_skew_is_only_a_warning(app, hub, monkeypatch):
 
 def test_time_budget_makes_progress_across_runs(app, hub):
     """T18 (small): a run out of time ends partial; the next carries on from the checkpoint."""
-    write_dossiers(300)  # 1,200 outbox rows: three batches
+    write_dossiers(600)  # 2,400 outbox rows: three batches of 1,000 at most
     ticks = iter(range(0, 10**6, 100))
     assert run(hub, time_budget=150, clock=lambda: next(ticks)) == EXIT_PARTIAL
     assert 0 < sync_state().acked_seq < outbox_head()

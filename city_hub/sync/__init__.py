@@ -13,7 +13,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 from wardapp.database import write_transaction
 from wardapp.models import utcnow
 from wardapp.sync.faults import fault
-from wardapp.sync.protocol import MAX_BATCH_BYTES, ProtocolError, decode, reconcile_digest
+from wardapp.sync.protocol import (MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ProtocolError, decode,
+                                   reconcile_digest)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, Ward
@@ -103,7 +104,7 @@ def hello():
                     "accept_protocol": list(current_app.config["SYNC_ACCEPT_PROTOCOL"]),
                     "accept_schema": list(current_app.config["SYNC_ACCEPT_SCHEMA"]),
                     "refdata_version": snapshot.version if snapshot else 0,
-                    "warnings": warnings})
+                    "max_batch_records": MAX_BATCH_RECORDS, "warnings": warnings})
 
 
 def check_identity(ward: Ward, body: dict) -> None:

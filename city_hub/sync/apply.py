@@ -8,6 +8,7 @@ names another ward is a conflict and goes to quarantine.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from wardapp.models import utcnow
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (OUTCOMES, PROTOCOL_VERSION, ProtocolError, RecordRejected,
-                                   check_batch, clean_record, record_digest)
+                                   check_batch, record_shape)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward
@@ -41,7 +42,7 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
     """
     check_versions(batch.get("protocol_version", PROTOCOL_VERSION), batch.get("schema_version"),
                    config)
-    check_batch(batch)
+    data_texts = check_batch(batch)
     if batch.get("ward_code") not in (None, ward.code):
         raise ProtocolError("WARD_MISMATCH", "Lô dữ liệu ghi mã phường, xã khác với thông tin "
                                              "xác thực.", 403)
@@ -65,8 +66,8 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
     rejects = []
     batch_writer = _BatchWriter(ward.code, now)
     batch_writer.preload(batch["records"])
-    for record in batch["records"]:
-        outcome, code, message = batch_writer.classify(record)
+    for record, data_text in zip(batch["records"], data_texts):
+        outcome, code, message = batch_writer.classify(record, data_text)
         counts[outcome] += 1
         if outcome in ("rejected", "conflicts"):
             rejects.append({"seq": record["seq"], "table": str(record.get("table"))[:40],
@@ -86,7 +87,7 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
                                source=source, answer=answer))
     if last > ward.acked_seq:
         ward.acked_seq = last
-        ward.acked_record_sha256 = record_digest(batch["records"][-1].get("data"))
+        ward.acked_record_sha256 = hashlib.sha256(data_texts[-1].encode()).hexdigest()
     ward.last_push_ok_utc = now
     ward.last_error = None
     if ward.head_reported_utc and last >= ward.reported_head_seq:
@@ -100,25 +101,16 @@ class _BatchWriter:
 
     Records are taken in sequence order, and a record may change twice within one batch (a dossier
     received, then handed over), so each record is judged against the state the batch itself has
-    reached, kept in ``self.state``.
+    reached, kept in ``self.state``; only the last version of a record in the batch is written.
     """
 
     def __init__(self, ward_code: str, now: dt.datetime):
         self.ward_code = ward_code
         self.now = now
+        self.writers = _table_writers(db.session.get_bind().dialect)
         self.state: dict[tuple[str, str], tuple[int, str, str]] = {}
-        self.inserts: dict[str, dict[str, dict]] = {t: {} for t in RECORD_TABLES}
-        self.updates: dict[str, dict[str, dict]] = {t: {} for t in RECORD_TABLES}
-        self.loaded: set[str] = set()
-
-    def _current(self, table: str, uuid: str):
-        if (table, uuid) not in self.state and uuid not in self.loaded:
-            t = RECORD_TABLES[table]
-            row = db.session.execute(sa.select(t.c.version, t.c.sync_sha256, t.c.ward_code)
-                                     .where(t.c.uuid == uuid)).first()
-            if row is not None:
-                self.state[(table, uuid)] = tuple(row)
-        return self.state.get((table, uuid))
+        self.inserts: dict[str, dict[str, tuple]] = {t: {} for t in RECORD_TABLES}
+        self.updates: dict[str, dict[str, tuple]] = {t: {} for t in RECORD_TABLES}
 
     def preload(self, records: list[dict]) -> None:
         """Read the current version of every record of the batch in one query per table."""
@@ -131,22 +123,23 @@ class _BatchWriter:
             for row in db.session.execute(sa.select(t.c.uuid, t.c.version, t.c.sync_sha256,
                                                     t.c.ward_code).where(t.c.uuid.in_(uuids))):
                 self.state[(table, row.uuid)] = (row.version, row.sync_sha256, row.ward_code)
-            self.loaded.update(uuids)
 
-    def classify(self, record: dict) -> tuple[str, str, str]:
+    def classify(self, record: dict, data_text: str) -> tuple[str, str, str]:
+        """Judge one record (``data_text`` is the canonical JSON of its data) and keep its row."""
         table, uuid, version = record.get("table"), record.get("uuid"), record.get("version")
         try:
             if record.get("op") != "upsert":
                 raise RecordRejected("UNSUPPORTED_OP", "Chỉ nhận thao tác upsert.")
-            data = clean_record(table, record.get("data"))
-            if data["uuid"] != uuid or data["version"] != version:
+            values = record_shape(table).clean(record.get("data"))
+            writer = self.writers[table]
+            if values[writer.uuid_at] != uuid or values[writer.version_at] != version:
                 raise RecordRejected("INVALID", "Mã hoặc phiên bản bản ghi không khớp phong bì.")
         except RecordRejected as e:
             return "rejected", e.code, e.message
-        if data["ward_code"] != self.ward_code:
+        if values[writer.ward_at] != self.ward_code:
             return "conflicts", "WRONG_WARD", "Bản ghi ghi mã phường, xã khác với đơn vị gửi."
-        digest = record_digest(record["data"])
-        current = self._current(table, uuid)
+        digest = hashlib.sha256(data_text.encode()).hexdigest()
+        current = self.state.get((table, uuid))
         if current is not None:
             current_version, current_digest, owner = current
             if owner != self.ward_code:
@@ -158,7 +151,7 @@ class _BatchWriter:
                     return "unchanged", "", ""
                 return "conflicts", "VERSION_CONFLICT", \
                     "Cùng phiên bản nhưng nội dung khác với bản đã nhận."
-        row = {**data, "sync_sha256": digest, "sync_seq": record["seq"], "synced_utc": self.now}
+        row = writer.row(values, digest, record["seq"], self.now)
         self.state[(table, uuid)] = (version, digest, self.ward_code)
         if current is None or uuid in self.inserts[table]:
             self.inserts[table][uuid] = row
@@ -166,12 +159,70 @@ class _BatchWriter:
         self.updates[table][uuid] = row
         return "updated", "", ""
 
-    def flush(self) -> None:
-        for name, table in RECORD_TABLES.items():
+    def statements(self) -> list[tuple[str, list[tuple]]]:
+        """The SQL and parameter rows that write the batch: inserts, then updates."""
+        out = []
+        for name, writer in self.writers.items():
             if self.inserts[name]:
-                db.session.execute(sa.insert(table), list(self.inserts[name].values()))
+                out.append((writer.insert_sql, list(self.inserts[name].values())))
             if self.updates[name]:
-                rows = list(self.updates[name].values())
-                stmt = sa.update(table).where(table.c.uuid == sa.bindparam("b_uuid")).values(
-                    {c.name: sa.bindparam(f"b_{c.name}") for c in table.columns if c.name != "uuid"})
-                db.session.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+                out.append((writer.update_sql, [writer.update_params(r)
+                                                for r in self.updates[name].values()]))
+        return out
+
+    def flush(self) -> None:
+        cursor = db.session.connection().connection.cursor()
+        try:
+            for sql, rows in self.statements():
+                cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
+
+class _TableWriter:
+    """One record table's INSERT and UPDATE for the database driver's own ``executemany``.
+
+    The rows are checked already, so SQLAlchemy's per-row parameter handling is skipped; the
+    values pass through the same bind processors SQLAlchemy would apply, so the stored form is
+    the same as an ORM or Core write.
+    """
+
+    def __init__(self, table: sa.Table, names: list[str], dialect):
+        columns = [*names, "sync_sha256", "sync_seq", "synced_utc"]
+        assert sorted(columns) == sorted(c.name for c in table.columns), table.name
+        binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                 for name in columns]
+        self.binds = [(at, bind) for at, bind in enumerate(binds) if bind is not None]
+        self.uuid_at, self.version_at, self.ward_at = (
+            names.index("uuid"), names.index("version"), names.index("ward_code"))
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.insert_sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
+                           f"VALUES ({', '.join([mark] * len(columns))})")
+        self._key_at = columns.index("uuid")
+        self.update_sql = (f"UPDATE {quote(table.name)} SET "
+                           + ", ".join(f"{quote(c)} = {mark}" for c in columns if c != "uuid")
+                           + f" WHERE {quote('uuid')} = {mark}")
+
+    def row(self, values: list, digest: str, seq: int, now: dt.datetime) -> tuple:
+        values = [*values, digest, seq, now]
+        for at, bind in self.binds:
+            if values[at] is not None:
+                values[at] = bind(values[at])
+        return tuple(values)
+
+    def update_params(self, row: tuple) -> tuple:
+        at = self._key_at
+        return row[:at] + row[at + 1:] + (row[at],)
+
+
+_WRITERS: dict[tuple[str, str], dict[str, _TableWriter]] = {}
+
+
+def _table_writers(dialect) -> dict[str, _TableWriter]:
+    """The record tables' writers for a database driver, made once."""
+    key = (dialect.name, dialect.driver)
+    if key not in _WRITERS:
+        _WRITERS[key] = {name: _TableWriter(table, record_shape(name).names, dialect)
+                         for name, table in RECORD_TABLES.items()}
+    return _WRITERS[key]

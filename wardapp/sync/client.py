@@ -26,9 +26,9 @@ from ..extensions import db
 from ..models import Outbox, SyncNode, SyncReject, SyncState, utcnow
 from ..refdata import ReferenceDataError, apply_snapshot
 from .faults import fault
-from .protocol import (MAX_BATCH_BYTES, MAX_BATCH_RECORDS, PROTOCOL_VERSION, SYNCED_MODELS,
-                       WIRE_SCHEMA_VERSION, ProtocolError, canonical_json, check_summary, encode,
-                       reconcile_digest, record_digest, records_digest)
+from .protocol import (BATCH_RECORDS, LEGACY_BATCH_RECORDS, MAX_BATCH_BYTES, PROTOCOL_VERSION,
+                       SYNCED_MODELS, WIRE_SCHEMA_VERSION, ProtocolError, canonical_json,
+                       check_summary, encode, reconcile_digest, record_digest, records_text)
 
 log = logging.getLogger("wardapp.sync")
 
@@ -146,12 +146,20 @@ def hello_body() -> dict:
             "ward_utc": utcnow().isoformat()}
 
 
-def next_batch(after_seq: int) -> dict | None:
-    """The next contiguous batch after ``after_seq``: at most 500 records and about 1 MB gzipped."""
+def next_batch(after_seq: int, limit: int = LEGACY_BATCH_RECORDS) -> dict | None:
+    """The next contiguous batch after ``after_seq``: at most ``limit`` records and about 1 MB
+    gzipped."""
+    made = make_batch(after_seq, limit)
+    return made and made[0]
+
+
+def make_batch(after_seq: int, limit: int) -> tuple[dict, str] | None:
+    """:func:`next_batch` and the canonical JSON of its records (made once, for the digest and
+    the body)."""
     rows = db.session.execute(
         sa.select(Outbox.seq, Outbox.table_name, Outbox.record_uuid, Outbox.op,
                   Outbox.record_version, Outbox.payload)
-        .where(Outbox.seq > after_seq).order_by(Outbox.seq).limit(MAX_BATCH_RECORDS)).all()
+        .where(Outbox.seq > after_seq).order_by(Outbox.seq).limit(limit)).all()
     records, raw_bytes = [], 0
     for row in rows:
         raw_bytes += len(row.payload)
@@ -163,10 +171,12 @@ def next_batch(after_seq: int) -> dict | None:
     if not records:
         return None
     node = ward_identity()
+    text, _ = records_text(records)
     return {"ward_code": node.ward_code, "db_instance_id": node.db_instance_id,
             "protocol_version": PROTOCOL_VERSION, "schema_version": WIRE_SCHEMA_VERSION,
             "first_seq": records[0]["seq"], "last_seq": records[-1]["seq"],
-            "count": len(records), "sha256": records_digest(records), "records": records}
+            "count": len(records), "sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "records": records}, text
 
 
 def record_acknowledgement(answer: dict, first_seq: int, last_seq: int) -> dict:
@@ -238,6 +248,7 @@ class SyncRun:
         self.client, self.time_budget, self.progress, self.clock = \
             client, time_budget, progress, clock
         self.pushed = 0
+        self.batch_records = LEGACY_BATCH_RECORDS  # until the hub says it takes more
         self.run_id = uuid.uuid4().hex[:12]
 
     def log(self, level: int, event: str, **fields) -> None:
@@ -276,6 +287,9 @@ class SyncRun:
             self.log(logging.INFO, "checkpoint_healed", local=sync_state().acked_seq,
                      hub=hub_acked)
             set_acked(hub_acked)
+        hub_max = answer.get("max_batch_records")
+        if isinstance(hub_max, int) and not isinstance(hub_max, bool) and hub_max > 0:
+            self.batch_records = min(BATCH_RECORDS, hub_max)
         with write_transaction():
             sync_state().hub_warnings = answer.get("warnings") or []
         return answer
@@ -296,10 +310,10 @@ class SyncRun:
     def push_all(self, started: float) -> bool:
         waiting = outbox_head() - sync_state().acked_seq
         damaged = 0
-        while (batch := next_batch(sync_state().acked_seq)) is not None:
+        while (made := make_batch(sync_state().acked_seq, self.batch_records)) is not None:
             if self.clock() - started > self.time_budget:
                 return False
-            body = encode(batch)
+            batch, body = made[0], encode(*made)
             response = self.client.call(
                 "POST", "push", data=body, headers={
                     "Content-Type": "application/json", "Content-Encoding": "gzip",
