@@ -266,7 +266,7 @@ def derive_columns(db_path: Path) -> int:
         data = json.loads(payload)
         if data.get("resolved_at") is not None:
             data["working_days_used"] = changed[uuid]
-            text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+            text = bwd.payload_text(data)
             updates.append((text, hashlib.sha256(text.encode()).hexdigest(), seq))
     conn.executemany("UPDATE outbox SET payload = ?, payload_sha256 = ? WHERE seq = ?", updates)
     conn.execute("COMMIT")
@@ -373,7 +373,8 @@ def schema_fingerprint() -> str:
     config.set_main_option("script_location", MIGRATIONS_DIR)
     heads = sorted(ScriptDirectory.from_config(config).get_heads())
     columns = {name: [c.name for c in wire_columns(name)] for name in SYNCED_MODELS}
-    return hashlib.sha256(json.dumps([heads, columns]).encode()).hexdigest()[:12]
+    payload_form = bwd.payload_text({"b": [1, "ư"], "a": None})
+    return hashlib.sha256(json.dumps([heads, columns, payload_form]).encode()).hexdigest()[:12]
 
 
 def ward_specs(profile: str, force: bool) -> tuple[dict, list[dict]]:

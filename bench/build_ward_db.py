@@ -369,10 +369,20 @@ def copy_rows(t: Template, weeks: int, code: str, logbook: int, rng: random.Rand
             record = event_uuids[position]
             p.update(uuid=record, dossier_uuid=d_uuid, at=iso[p["at"]],
                      data=shift_data(p["data"], iso))
-        text = json.dumps(p, ensure_ascii=False, sort_keys=True)
+        text = payload_text(p)
         outbox_rows.append((table, record, "upsert", version, text,
                             hashlib.sha256(text.encode()).hexdigest(), db_time[when]))
     return dossier_row, event_rows, outbox_rows
+
+
+def payload_text(value) -> str:
+    """An outbox payload as the measured code stores it (``--code-at`` may measure a release
+    from before payloads were stored canonical)."""
+    try:
+        from wardapp.outbox import canonical_text
+    except ImportError:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return canonical_text(value)
 
 
 def shift_data(data: dict, iso: dict) -> dict:
@@ -406,7 +416,7 @@ def renumber_seed_logbook(conn: sqlite3.Connection, year_counts: dict[int, int],
                 "(SELECT value FROM json_each(?))", (json.dumps(seed),)):
             p = json.loads(payload)
             p["logbook_number"] += count
-            text = json.dumps(p, ensure_ascii=False, sort_keys=True)
+            text = payload_text(p)
             updates.append((text, hashlib.sha256(text.encode()).hexdigest(), seq))
         conn.executemany("UPDATE outbox SET payload = ?, payload_sha256 = ? WHERE seq = ?", updates)
         moved += len(seed)

@@ -398,6 +398,52 @@ def test_clock_skew_is_only_a_warning(app, hub, monkeypatch):
     assert hub_matches_ward(hub)
 
 
+def batch_ranges(hub) -> list[tuple[int, int]]:
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import ImportBatch
+
+    with hub.app.app_context():
+        return [(b.first_seq, b.last_seq) for b in hub_db.session.scalars(
+            sa.select(ImportBatch).order_by(ImportBatch.first_seq))]
+
+
+@pytest.mark.parametrize("hub_takes, sent", [(300, 300), (None, 500), (5000, 1000)])
+def test_batch_size_is_what_the_hub_takes(app, hub, monkeypatch, hub_takes, sent):
+    """A hub says at hello how many records a batch may hold; a hub that does not say (an older
+    release) gets the 500 every release takes; a ward never sends more than 1,000."""
+    import city_hub.sync
+
+    monkeypatch.setattr(city_hub.sync, "MAX_BATCH_RECORDS", hub_takes)
+    write_dossiers(600)  # 2,400 outbox rows
+    assert run(hub) == EXIT_OK and hub_matches_ward(hub)
+    ranges = batch_ranges(hub)
+    assert max(last - first + 1 for first, last in ranges) == sent
+    assert ranges[-1][1] == outbox_head()
+
+
+def test_rows_written_before_canonical_payloads_sync_the_same(app, hub):
+    """Outbox rows from before payloads were stored canonical (json.dumps' blanks) travel and
+    hash exactly as new ones: the hub's record digests equal the ward's."""
+    write_dossiers(3)
+    for row in db.session.scalars(sa.select(Outbox)):
+        row.payload = json.dumps(json.loads(row.payload), ensure_ascii=False, sort_keys=True)
+    db.session.commit()
+    assert ": " in db.session.scalar(sa.select(Outbox.payload).limit(1))
+    write_dossiers(1)  # and new, canonical rows after them
+    assert run(hub) == EXIT_OK and hub_matches_ward(hub)
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import RECORD_TABLES
+
+    t = RECORD_TABLES["dossier"]
+    with hub.app.app_context():
+        held = {uuid: digest for uuid, digest in
+                hub_db.session.execute(sa.select(t.c.uuid, t.c.sync_sha256))}
+    latest = {row.record_uuid: row.payload for row in db.session.scalars(
+        sa.select(Outbox).where(Outbox.table_name == "dossier").order_by(Outbox.seq))}
+    assert len(held) == len(latest) == 4
+    assert held == {uuid: record_digest(json.loads(payload)) for uuid, payload in latest.items()}
+
+
 def test_time_budget_makes_progress_across_runs(app, hub):
     """T18 (small): a run out of time ends partial; the next carries on from the checkpoint."""
     write_dossiers(600)  # 2,400 outbox rows: three batches of 1,000 at most

@@ -20,6 +20,25 @@ from .models import Outbox, utcnow
 # Derived columns the hub rebuilds itself, and login secrets and state, which stay at the ward.
 NOT_SYNCED = {"search_text", "password_hash", "session_epoch"}
 
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def canonical_text(value) -> str:
+    """Canonical JSON (sorted keys, no blanks, Vietnamese kept as UTF-8): the one form a record is
+    stored in the outbox, sent in and hashed in, so a batch is made without re-encoding."""
+    return _CANONICAL.encode(value)
+
+
+def canonical_payload(payload: str) -> str:
+    """An outbox payload in canonical form. Rows written before release 0.2 kept ``json.dumps``'
+    default blanks; they are told by the blank after the first key (a column name, which holds
+    no quote) and re-encoded."""
+    if payload.startswith('{"'):
+        end = payload.find('"', 2)
+        if payload.startswith(": ", end + 1):
+            return canonical_text(json.loads(payload))
+    return payload
+
 
 def _json_value(value):
     if isinstance(value, dt.datetime):
@@ -63,7 +82,7 @@ def _append_outbox_rows(session, flush_context):
 
 def outbox_row(record, now: dt.datetime) -> dict:
     """The outbox row that carries ``record``'s current version to the hub."""
-    payload = json.dumps(snapshot(record), ensure_ascii=False, sort_keys=True)
+    payload = canonical_text(snapshot(record))
     return {
         "table_name": type(record).__tablename__,
         "record_uuid": record.uuid,

@@ -24,11 +24,12 @@ import sqlalchemy as sa
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Outbox, SyncNode, SyncReject, SyncState, utcnow
+from ..outbox import canonical_payload
 from ..refdata import ReferenceDataError, apply_snapshot
 from .faults import fault
 from .protocol import (BATCH_RECORDS, LEGACY_BATCH_RECORDS, MAX_BATCH_BYTES, PROTOCOL_VERSION,
                        SYNCED_MODELS, WIRE_SCHEMA_VERSION, ProtocolError, canonical_json,
-                       check_summary, encode, reconcile_digest, record_digest, records_text)
+                       check_summary, encode, reconcile_digest, record_text)
 
 log = logging.getLogger("wardapp.sync")
 
@@ -147,36 +148,35 @@ def hello_body() -> dict:
 
 
 def next_batch(after_seq: int, limit: int = LEGACY_BATCH_RECORDS) -> dict | None:
-    """The next contiguous batch after ``after_seq``: at most ``limit`` records and about 1 MB
-    gzipped."""
+    """The next contiguous batch after ``after_seq`` as one JSON-ready dict (see
+    :func:`make_batch`)."""
     made = make_batch(after_seq, limit)
-    return made and made[0]
+    return made and {**made[0], "records": json.loads(made[1])}
 
 
 def make_batch(after_seq: int, limit: int) -> tuple[dict, str] | None:
-    """:func:`next_batch` and the canonical JSON of its records (made once, for the digest and
-    the body)."""
+    """The next contiguous batch after ``after_seq`` (at most ``limit`` records and about 1 MB
+    gzipped): its envelope, and the canonical JSON of its records made straight from the stored
+    payloads, which are canonical already (nothing is decoded and encoded again)."""
     rows = db.session.execute(
         sa.select(Outbox.seq, Outbox.table_name, Outbox.record_uuid, Outbox.op,
                   Outbox.record_version, Outbox.payload)
         .where(Outbox.seq > after_seq).order_by(Outbox.seq).limit(limit)).all()
-    records, raw_bytes = [], 0
+    parts, raw_bytes = [], 0
     for row in rows:
         raw_bytes += len(row.payload)
-        if records and raw_bytes > 4 * MAX_BATCH_BYTES:  # JSON of records gzips about 4–8×
+        if parts and raw_bytes > 4 * MAX_BATCH_BYTES:  # JSON of records gzips about 4–8×
             break
-        records.append({"seq": row.seq, "table": row.table_name, "uuid": row.record_uuid,
-                        "op": row.op, "version": row.record_version,
-                        "data": json.loads(row.payload)})
-    if not records:
+        parts.append(record_text(canonical_payload(row.payload), row.op, row.seq,
+                                 row.table_name, row.record_uuid, row.record_version))
+    if not parts:
         return None
     node = ward_identity()
-    text, _ = records_text(records)
+    text = "[" + ",".join(parts) + "]"
     return {"ward_code": node.ward_code, "db_instance_id": node.db_instance_id,
             "protocol_version": PROTOCOL_VERSION, "schema_version": WIRE_SCHEMA_VERSION,
-            "first_seq": records[0]["seq"], "last_seq": records[-1]["seq"],
-            "count": len(records), "sha256": hashlib.sha256(text.encode()).hexdigest(),
-            "records": records}, text
+            "first_seq": rows[0].seq, "last_seq": rows[len(parts) - 1].seq, "count": len(parts),
+            "sha256": hashlib.sha256(text.encode()).hexdigest()}, text
 
 
 def record_acknowledgement(answer: dict, first_seq: int, last_seq: int) -> dict:
@@ -301,7 +301,8 @@ class SyncRun:
         if not hub_acked or not hub_digest:
             return
         payload = db.session.scalar(sa.select(Outbox.payload).where(Outbox.seq == hub_acked))
-        if payload is None or record_digest(json.loads(payload)) != hub_digest:
+        if payload is None or \
+                hashlib.sha256(canonical_payload(payload).encode()).hexdigest() != hub_digest:
             raise SyncFailed(EXIT_STOPPED, "NODE_REGRESSED", "Dữ liệu của phường khác với dữ liệu "
                              "thành phố đã nhận ở cùng số thứ tự (cơ sở dữ liệu đã được khôi phục). "
                              "Đồng bộ dừng lại; quản trị chạy quy trình cấp lại khóa.",
@@ -393,9 +394,9 @@ def export_package(out_dir: Path, config: SyncConfig) -> Path | None:
     from .protocol import package_key
 
     batches, after = [], sync_state().acked_seq
-    while (batch := next_batch(after)) is not None:
-        batches.append(batch)
-        after = batch["last_seq"]
+    while (made := make_batch(after, LEGACY_BATCH_RECORDS)) is not None:
+        batches.append(made)
+        after = made[0]["last_seq"]
     if not batches:
         return None
     node = ward_identity()

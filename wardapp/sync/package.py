@@ -23,12 +23,13 @@ MEMBER = re.compile(r"^batch-(\d{1,12})-(\d{1,12})\.json\.gz$")
 MAX_MEMBERS = 5000
 
 
-def write_package(out_dir: Path, batches: list[dict], *, ward_code: str, db_instance_id: str,
-                  key: str) -> Path:
-    """Write ``batches`` (contiguous, in order) as one signed package in ``out_dir``."""
+def write_package(out_dir: Path, batches: list[tuple[dict, str]], *, ward_code: str,
+                  db_instance_id: str, key: str) -> Path:
+    """Write ``batches`` (contiguous, in order; each an envelope and its records' JSON, as
+    :func:`~wardapp.sync.client.make_batch` makes them) as one signed package in ``out_dir``."""
     members, blobs = [], []
-    for batch in batches:
-        blob = encode(batch)
+    for batch, records_json in batches:
+        blob = encode(batch, records_json)
         name = f"batch-{batch['first_seq']:012d}-{batch['last_seq']:012d}.json.gz"
         members.append({"name": name, "first_seq": batch["first_seq"],
                         "last_seq": batch["last_seq"], "count": batch["count"],

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from ..models import AuditEntry, Dossier, DossierEvent, JSONText, User, UTCDateTime
-from ..outbox import NOT_SYNCED
+from ..outbox import NOT_SYNCED, canonical_text
 
 PROTOCOL_VERSION = 1
 WIRE_SCHEMA_VERSION = 1
@@ -53,7 +53,7 @@ def wire_columns(table_name: str) -> list[sa.Column]:
     return [c for c in SYNCED_MODELS[table_name].__table__.columns if c.name not in NOT_SYNCED]
 
 
-_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+_canonical = canonical_text
 
 
 def canonical_json(value) -> bytes:
@@ -73,12 +73,18 @@ _ENVELOPE = frozenset(("data", "op", "seq", "table", "uuid", "version"))
 _string = json.encoder.encode_basestring  # what the canonical encoder writes for a str
 
 
+def record_text(data_text: str, op: str, seq: int, table: str, uuid: str, version: int) -> str:
+    """The canonical JSON of one record of a batch, around its data's canonical JSON."""
+    return (f'{{"data":{data_text},"op":{_string(op)},"seq":{seq},"table":{_string(table)},'
+            f'"uuid":{_string(uuid)},"version":{version}}}')
+
+
 def records_text(records: list[dict]) -> tuple[str, list[str]]:
     """The canonical JSON of a batch's records and of each record's data, made in one pass.
 
-    Serialising is most of the cost of a batch on both sides, so each record's data is encoded
-    once and serves the batch digest, the body (on the ward) and the record digest (at the hub).
-    Equal to ``canonical_json(records)`` and ``canonical_json(record["data"])``.
+    Serialising is most of the cost of a batch, so each record's data is encoded once and serves
+    both the batch digest and the record digest. Equal to ``canonical_json(records)`` and
+    ``canonical_json(record["data"])``.
     """
     parts, data_texts = [], []
     for record in records:
@@ -88,22 +94,21 @@ def records_text(records: list[dict]) -> tuple[str, list[str]]:
                                          ("op", "seq", "table", "uuid", "version"))
         if (record.keys() == _ENVELOPE and type(op) is str and type(seq) is int
                 and type(table) is str and type(uuid) is str and type(version) is int):
-            parts.append(f'{{"data":{data_text},"op":{_string(op)},"seq":{seq},'
-                         f'"table":{_string(table)},"uuid":{_string(uuid)},"version":{version}}}')
+            parts.append(record_text(data_text, op, seq, table, uuid, version))
         else:  # anything unusual: the encoder's own form
             parts.append(_canonical(record))
     return "[" + ",".join(parts) + "]", data_texts
 
 
 def encode(body: dict, records_json: str | None = None) -> bytes:
-    """Gzip the canonical JSON of ``body``; ``records_json``, if given, is the already made
-    canonical JSON of ``body["records"]`` (see :func:`records_text`)."""
+    """Gzip the canonical JSON of ``body``; with ``records_json`` (the canonical JSON of the
+    records, already made), that is the body's ``records``."""
     if records_json is None:
         text = _canonical(body)
     else:
         text = "{" + ",".join(_canonical(k) + ":" + (records_json if k == "records"
                                                      else _canonical(body[k]))
-                              for k in sorted(body)) + "}"
+                              for k in sorted([*body, "records"])) + "}"
     return gzip.compress(text.encode(), compresslevel=6, mtime=0)
 
 
