@@ -991,7 +991,6 @@ class Writer(threading.Thread):
 
 def build(backends: list[Backend], key: dict, dossiers: int) -> None:
     """Make each backend's hub (tests.conftest.make_hub), then fill all of them in one pass."""
-    import sqlalchemy as sa
 
     from city_hub.extensions import db
     from city_hub.models import HubUser, Ward

@@ -753,16 +753,16 @@ def run_city(builds: list[dict], specs: list[dict], run_root: Path) -> dict:
 
 # --- (3) apply rate and (4) bytes on the wire -------------------------------------------------
 
-def ward_batches(instance: Path) -> tuple[str, list[dict], list[int], float, float]:
-    """The batches the ward would push (``make_batch`` after each ack), their gzip sizes, and the
-    seconds spent making them (``make_batch``) and compressing them (``encode``)."""
+def ward_batches(instance: Path) -> tuple[str, list[bytes], float, float]:
+    """The gzip bodies the ward would push (``make_batch`` after each ack), and the seconds spent
+    making the batches (``make_batch``) and compressing them (``encode``)."""
     from wardapp import create_app
     from wardapp.extensions import db
     from wardapp.sync.client import make_batch, ward_identity
     from wardapp.sync.protocol import BATCH_RECORDS, encode
 
     app = create_app(instance_path=str(instance))
-    batches, sizes = [], []
+    bodies = []
     make_s = encode_s = 0.0
     with app.app_context():
         code = ward_identity().ward_code
@@ -773,15 +773,13 @@ def ward_batches(instance: Path) -> tuple[str, list[dict], list[int], float, flo
             t1 = time.perf_counter()
             if made is None:
                 break
-            batch = made[0]
-            sizes.append(len(encode(*made)))
+            bodies.append(encode(*made))
             encode_s += time.perf_counter() - t1
             make_s += t1 - t0
-            batches.append(batch)
-            after = batch["last_seq"]
+            after = made[0]["last_seq"]
         db.session.remove()
         db.engine.dispose()
-    return code, batches, sizes, make_s, encode_s
+    return code, bodies, make_s, encode_s
 
 
 def fresh_hub_app(instance: Path, code: str):
@@ -800,9 +798,10 @@ def fresh_hub_app(instance: Path, code: str):
     return app
 
 
-def apply_all(app, code: str, batches: list[dict], capture: list | None = None,
+def apply_all(app, code: str, batches: list[tuple[dict, bytes]], capture: list | None = None,
               profiler: cProfile.Profile | None = None) -> float:
-    """Apply the batches as the push route does (one write transaction each); seconds taken."""
+    """Apply the decoded batches (each with the JSON text it was parsed from) as the push route
+    does (one write transaction each); seconds taken."""
     from city_hub.extensions import db
     from city_hub.models import Ward
     from city_hub.sync import apply as hub_apply
@@ -811,8 +810,7 @@ def apply_all(app, code: str, batches: list[dict], capture: list | None = None,
     original_flush = hub_apply._BatchWriter.flush
 
     def flush(writer):  # keep the statements apply_batch runs, to replay them with executemany
-        capture.extend(writer.statements())
-        original_flush(writer)
+        capture.extend(original_flush(writer))
 
     if capture is not None:
         hub_apply._BatchWriter.flush = flush
@@ -824,9 +822,10 @@ def apply_all(app, code: str, batches: list[dict], capture: list | None = None,
             if profiler:
                 profiler.enable()
             started = time.perf_counter()
-            for batch in batches:
+            for batch, text in batches:
                 with write_transaction(db.session):
-                    answer = hub_apply.apply_batch(ward, batch, source="http", config=app.config)
+                    answer = hub_apply.apply_batch(ward, batch, source="http", config=app.config,
+                                                   text=text)
                 if answer["summary"]["rejected"] or answer["summary"]["conflicts"]:
                     raise RuntimeError(f"batch {batch['first_seq']}: {answer}")
             seconds = time.perf_counter() - started
@@ -869,18 +868,17 @@ def plain_executemany(app, captured: list) -> tuple[float, int]:
 def measure_apply(built_dir: Path, run_root: Path, profile: bool, rounds: int = 3) -> dict:
     """(3) and (4) on one ward's batches; the apply and the plain write are each run ``rounds``
     times on fresh hub databases and the fastest run of each counts (the machine is shared)."""
-    from wardapp.sync.protocol import decode, encode
+    from wardapp.sync.protocol import decode_with_text
 
     instance = fresh_ward(built_dir, run_root / "ward-apply")
-    code, batches, sizes, make_s, encode_s = ward_batches(instance)
-    records = sum(b["count"] for b in batches)
-    raw = sum(len(json.dumps(b, ensure_ascii=False).encode()) for b in batches)
-    bodies = [encode(b) for b in batches]
+    code, bodies, make_s, encode_s = ward_batches(instance)
+    sizes = [len(body) for body in bodies]
     started = time.perf_counter()
-    for body in bodies:
-        decode(body)
+    batches = [decode_with_text(body) for body in bodies]
     decode_s = time.perf_counter() - started
     del bodies
+    records = sum(b["count"] for b, _ in batches)
+    raw = sum(len(text) for _, text in batches)
 
     apply_runs, exec_runs = [], []
     for _ in range(rounds):

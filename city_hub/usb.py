@@ -8,7 +8,7 @@ from pathlib import Path
 from wardapp.database import write_transaction
 from wardapp.models import utcnow
 from wardapp.sync.package import check_signature, read_manifest, read_member, signed_summary
-from wardapp.sync.protocol import ProtocolError, decode
+from wardapp.sync.protocol import ProtocolError, decode_with_text
 
 from .extensions import db
 from .models import Ward
@@ -62,9 +62,9 @@ def import_package(path: Path, config) -> ImportResult:
             check_identity(ward, {"db_instance_id": manifest.get("db_instance_id"),
                                   "outbox_head_seq": manifest.get("last_seq")})
             for member in manifest["members"]:
-                batch = decode(read_member(archive, member))
+                batch, text = decode_with_text(read_member(archive, member))
                 with write_transaction(db.session):
-                    answer = apply_batch(ward, batch, source="usb", config=config)
+                    answer = apply_batch(ward, batch, source="usb", config=config, text=text)
                 result.applied.append({"first_seq": batch["first_seq"],
                                        "last_seq": batch["last_seq"], "answer": answer})
         except ProtocolError as e:

@@ -16,6 +16,7 @@ The examples are random (no saved database); a failure prints the steps that rep
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -42,7 +43,8 @@ from wardapp.models import Outbox
 from wardapp.sync.client import (EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun,
                                  export_package, import_summary, local_reconcile, sync_state)
 from wardapp.outbox import canonical_payload
-from wardapp.sync.protocol import OUTCOMES, SYNCED_MODELS, canonical_json, records_text
+from wardapp.sync.protocol import (OUTCOMES, SYNCED_MODELS, ProtocolError, canonical_json,
+                                   check_batch, encode, record_text, records_digest)
 
 from .conftest import WARD, Hub, LiveServer, account, intake_data, make_hub
 
@@ -476,26 +478,61 @@ def test_push_truncated_once_is_resent_within_the_run(ward_and_hub):
     assert code == EXIT_OK, sync_state().last_error
 
 
-# --- The one-pass serialisation matches the canonical encoder for any record ---------------------
+# --- Batches are made and checked without encoding records twice --------------------------------
 
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.text() | \
     st.floats(allow_nan=False, allow_infinity=False)
 JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(), inner, max_size=4), max_leaves=12)
-ENVELOPE_VALUES = {"seq": st.integers(), "op": st.text() | st.integers(),
-                   "table": st.text() | st.none(), "uuid": st.text() | st.booleans(),
-                   "version": st.integers() | st.booleans() | st.text()}
-RECORDS = st.lists(st.fixed_dictionaries(
-    {"data": JSON_VALUES}, optional={**ENVELOPE_VALUES, "extra": JSON_VALUES}), max_size=5)
+RECORDS = st.lists(st.fixed_dictionaries({
+    "data": st.dictionaries(st.text(), JSON_VALUES, max_size=5), "op": st.text(),
+    "table": st.text(), "uuid": st.text(), "version": st.integers()}), min_size=1, max_size=5)
+
+
+def numbered(records: list[dict], first: int = 7) -> dict:
+    for offset, record in enumerate(records):
+        record["seq"] = first + offset
+    return {"first_seq": first, "last_seq": first + len(records) - 1, "count": len(records),
+            "ward_code": WARD, "records": records, "sha256": records_digest(records)}
 
 
 @given(RECORDS)
-def test_records_text_is_the_canonical_json(records):
-    """The batch digest and each record digest are taken over this text, made in one pass on
-    both sides: it must be exactly what the canonical encoder makes, for any record."""
-    text, data_texts = records_text(records)
+def test_a_batch_made_from_stored_payloads_is_the_canonical_json(records):
+    """The ward splices each stored payload into its record's text and the records' text into
+    the body; the hub checks the digest over that slice of the body. Both must be exactly what
+    the canonical encoder makes, for any record, or digests would differ between the sides."""
+    batch = numbered(records)
+    parts = [record_text(canonical_json(r["data"]).decode(), r["op"], r["seq"], r["table"],
+                         r["uuid"], r["version"]) for r in records]
+    text = "[" + ",".join(parts) + "]"
     assert text == canonical_json(records).decode()
-    assert data_texts == [canonical_json(r["data"]).decode() for r in records]
+    envelope = {k: v for k, v in batch.items() if k != "records"}
+    body = gzip.decompress(encode(envelope, text))
+    assert body == canonical_json(batch)
+    check_batch(json.loads(body), body)
+
+
+@given(RECORDS, st.sampled_from(["blanks", "tampered", "doubled"]))
+def test_a_batch_not_in_canonical_form_is_checked_by_its_records(records, change):
+    """A body in another form is checked by encoding its records; one whose records differ from
+    what was hashed is refused, even when the bytes around them are shaped to mislead."""
+    batch = numbered(records)
+    if change == "blanks":  # another encoder's honest output: accepted
+        body = json.dumps(batch, ensure_ascii=False, sort_keys=True).encode()
+        check_batch(json.loads(body), body)
+        return
+    if change == "tampered":
+        forged = json.loads(json.dumps(batch))
+        forged["records"][0]["version"] += 1
+        body = canonical_json(forged)
+    else:  # the hashed records first, the applied ones in a second "records" member
+        other = json.loads(json.dumps(records))
+        other[0]["version"] += 1
+        canonical = canonical_json(batch).decode()
+        body = canonical.replace(',"sha256":', ',"records":' + canonical_json(other).decode()
+                                 + ',"sha256":', 1).encode()
+    with pytest.raises(ProtocolError):
+        check_batch(json.loads(body), body)
 
 
 @given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), JSON_VALUES, max_size=6))

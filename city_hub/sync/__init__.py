@@ -13,8 +13,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 from wardapp.database import write_transaction
 from wardapp.models import utcnow
 from wardapp.sync.faults import fault
-from wardapp.sync.protocol import (MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ProtocolError, decode,
-                                   reconcile_digest)
+from wardapp.sync.protocol import (MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ProtocolError,
+                                   decode_with_text, reconcile_digest)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, Ward
@@ -142,10 +142,11 @@ def push():
     raw = request.get_data(cache=False)
     if len(raw) > 2 * MAX_BATCH_BYTES:
         raise ProtocolError("TOO_LARGE", "Lô dữ liệu quá lớn.", 413)
-    batch = decode(raw)
+    batch, text = decode_with_text(raw)
     try:
         with write_transaction(db.session):
-            answer = apply_batch(g.ward, batch, source="http", config=current_app.config)
+            answer = apply_batch(g.ward, batch, source="http", config=current_app.config,
+                                 text=text)
     except ProtocolError as e:
         if e.code not in ("GAP",):
             _record_error(f"{e.code}: {e.message}")

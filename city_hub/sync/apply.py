@@ -8,7 +8,6 @@ names another ward is a conflict and goes to quarantine.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ import sqlalchemy as sa
 from wardapp.models import utcnow
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (OUTCOMES, PROTOCOL_VERSION, ProtocolError, RecordRejected,
-                                   check_batch, record_shape)
+                                   check_batch, record_digest, record_shape)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward
@@ -34,15 +33,16 @@ def check_versions(protocol_version, schema_version, config) -> None:
             409, accept_protocol=[low_p, high_p], accept_schema=[low_s, high_s])
 
 
-def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
-    """Apply one batch for ``ward`` and return the answer (stored for replays).
+def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | None = None) -> dict:
+    """Apply one batch for ``ward`` and return the answer (stored for replays); ``text`` is the
+    JSON it was parsed from (its digest is checked over it).
 
     Raises :class:`ProtocolError` for a malformed batch (400), a reused range with other content
     (409 SEQ_REUSED) or a batch that skips ahead (409 GAP); nothing is applied then.
     """
     check_versions(batch.get("protocol_version", PROTOCOL_VERSION), batch.get("schema_version"),
                    config)
-    data_texts = check_batch(batch)
+    check_batch(batch, text)
     if batch.get("ward_code") not in (None, ward.code):
         raise ProtocolError("WARD_MISMATCH", "Lô dữ liệu ghi mã phường, xã khác với thông tin "
                                              "xác thực.", 403)
@@ -66,8 +66,8 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
     rejects = []
     batch_writer = _BatchWriter(ward.code, now)
     batch_writer.preload(batch["records"])
-    for record, data_text in zip(batch["records"], data_texts):
-        outcome, code, message = batch_writer.classify(record, data_text)
+    for record in batch["records"]:
+        outcome, code, message = batch_writer.classify(record)
         counts[outcome] += 1
         if outcome in ("rejected", "conflicts"):
             rejects.append({"seq": record["seq"], "table": str(record.get("table"))[:40],
@@ -87,7 +87,7 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config) -> dict:
                                source=source, answer=answer))
     if last > ward.acked_seq:
         ward.acked_seq = last
-        ward.acked_record_sha256 = hashlib.sha256(data_texts[-1].encode()).hexdigest()
+        ward.acked_record_sha256 = record_digest(batch["records"][-1].get("data"))
     ward.last_push_ok_utc = now
     ward.last_error = None
     if ward.head_reported_utc and last >= ward.reported_head_seq:
@@ -101,14 +101,17 @@ class _BatchWriter:
 
     Records are taken in sequence order, and a record may change twice within one batch (a dossier
     received, then handed over), so each record is judged against the state the batch itself has
-    reached, kept in ``self.state``; only the last version of a record in the batch is written.
+    reached, kept in ``self.state``; only the last version of a record in the batch is written,
+    and a record's digest is made only when it is written or compared.
     """
 
     def __init__(self, ward_code: str, now: dt.datetime):
         self.ward_code = ward_code
         self.now = now
         self.writers = _table_writers(db.session.get_bind().dialect)
-        self.state: dict[tuple[str, str], tuple[int, str, str]] = {}
+        # (table, uuid) -> (version, digest, owner): read from the hub, or (version, None, owner)
+        # for a version this batch brings, whose record is kept in self.inserts or self.updates
+        self.state: dict[tuple[str, str], tuple[int, str | None, str]] = {}
         self.inserts: dict[str, dict[str, tuple]] = {t: {} for t in RECORD_TABLES}
         self.updates: dict[str, dict[str, tuple]] = {t: {} for t in RECORD_TABLES}
 
@@ -124,8 +127,8 @@ class _BatchWriter:
                                                     t.c.ward_code).where(t.c.uuid.in_(uuids))):
                 self.state[(table, row.uuid)] = (row.version, row.sync_sha256, row.ward_code)
 
-    def classify(self, record: dict, data_text: str) -> tuple[str, str, str]:
-        """Judge one record (``data_text`` is the canonical JSON of its data) and keep its row."""
+    def classify(self, record: dict) -> tuple[str, str, str]:
+        """Judge one record and keep what is to be written."""
         table, uuid, version = record.get("table"), record.get("uuid"), record.get("version")
         try:
             if record.get("op") != "upsert":
@@ -138,7 +141,6 @@ class _BatchWriter:
             return "rejected", e.code, e.message
         if values[writer.ward_at] != self.ward_code:
             return "conflicts", "WRONG_WARD", "Bản ghi ghi mã phường, xã khác với đơn vị gửi."
-        digest = hashlib.sha256(data_text.encode()).hexdigest()
         current = self.state.get((table, uuid))
         if current is not None:
             current_version, current_digest, owner = current
@@ -147,16 +149,19 @@ class _BatchWriter:
             if version < current_version:
                 return "stale", "", ""
             if version == current_version:
-                if digest == current_digest:
+                if current_digest is None:  # brought by this batch
+                    kept = self.inserts[table].get(uuid) or self.updates[table][uuid]
+                    current_digest = record_digest(kept[1])
+                if record_digest(record["data"]) == current_digest:
                     return "unchanged", "", ""
                 return "conflicts", "VERSION_CONFLICT", \
                     "Cùng phiên bản nhưng nội dung khác với bản đã nhận."
-        row = writer.row(values, digest, record["seq"], self.now)
-        self.state[(table, uuid)] = (version, digest, self.ward_code)
+        kept = (values, record["data"], record["seq"])
+        self.state[(table, uuid)] = (version, None, self.ward_code)
         if current is None or uuid in self.inserts[table]:
-            self.inserts[table][uuid] = row
+            self.inserts[table][uuid] = kept
             return ("inserted" if current is None else "updated"), "", ""
-        self.updates[table][uuid] = row
+        self.updates[table][uuid] = kept
         return "updated", "", ""
 
     def statements(self) -> list[tuple[str, list[tuple]]]:
@@ -164,19 +169,23 @@ class _BatchWriter:
         out = []
         for name, writer in self.writers.items():
             if self.inserts[name]:
-                out.append((writer.insert_sql, list(self.inserts[name].values())))
+                out.append((writer.insert_sql, [writer.row(*kept, self.now)
+                                                for kept in self.inserts[name].values()]))
             if self.updates[name]:
-                out.append((writer.update_sql, [writer.update_params(r)
-                                                for r in self.updates[name].values()]))
+                out.append((writer.update_sql, [writer.update_params(writer.row(*kept, self.now))
+                                                for kept in self.updates[name].values()]))
         return out
 
-    def flush(self) -> None:
+    def flush(self) -> list[tuple[str, list[tuple]]]:
+        """Write the batch; returns the statements run (the benchmark replays them)."""
+        statements = self.statements()
         cursor = db.session.connection().connection.cursor()
         try:
-            for sql, rows in self.statements():
+            for sql, rows in statements:
                 cursor.executemany(sql, rows)
         finally:
             cursor.close()
+        return statements
 
 
 class _TableWriter:
@@ -204,8 +213,9 @@ class _TableWriter:
                            + ", ".join(f"{quote(c)} = {mark}" for c in columns if c != "uuid")
                            + f" WHERE {quote('uuid')} = {mark}")
 
-    def row(self, values: list, digest: str, seq: int, now: dt.datetime) -> tuple:
-        values = [*values, digest, seq, now]
+    def row(self, values: list, data: dict, seq: int, now: dt.datetime) -> tuple:
+        """The stored row of a record: its checked values, then its digest and sync columns."""
+        values = [*values, record_digest(data), seq, now]
         for at, bind in self.binds:
             if values[at] is not None:
                 values[at] = bind(values[at])

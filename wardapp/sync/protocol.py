@@ -69,7 +69,6 @@ def record_digest(data) -> str:
     return hashlib.sha256(canonical_json(data)).hexdigest()
 
 
-_ENVELOPE = frozenset(("data", "op", "seq", "table", "uuid", "version"))
 _string = json.encoder.encode_basestring  # what the canonical encoder writes for a str
 
 
@@ -77,27 +76,6 @@ def record_text(data_text: str, op: str, seq: int, table: str, uuid: str, versio
     """The canonical JSON of one record of a batch, around its data's canonical JSON."""
     return (f'{{"data":{data_text},"op":{_string(op)},"seq":{seq},"table":{_string(table)},'
             f'"uuid":{_string(uuid)},"version":{version}}}')
-
-
-def records_text(records: list[dict]) -> tuple[str, list[str]]:
-    """The canonical JSON of a batch's records and of each record's data, made in one pass.
-
-    Serialising is most of the cost of a batch, so each record's data is encoded once and serves
-    both the batch digest and the record digest. Equal to ``canonical_json(records)`` and
-    ``canonical_json(record["data"])``.
-    """
-    parts, data_texts = [], []
-    for record in records:
-        data_text = _canonical(record.get("data"))
-        data_texts.append(data_text)
-        op, seq, table, uuid, version = (record.get(k) for k in
-                                         ("op", "seq", "table", "uuid", "version"))
-        if (record.keys() == _ENVELOPE and type(op) is str and type(seq) is int
-                and type(table) is str and type(uuid) is str and type(version) is int):
-            parts.append(record_text(data_text, op, seq, table, uuid, version))
-        else:  # anything unusual: the encoder's own form
-            parts.append(_canonical(record))
-    return "[" + ",".join(parts) + "]", data_texts
 
 
 def encode(body: dict, records_json: str | None = None) -> bytes:
@@ -114,6 +92,11 @@ def encode(body: dict, records_json: str | None = None) -> bytes:
 
 def decode(raw: bytes, limit: int = MAX_INFLATED_BYTES) -> dict:
     """Inflate and parse a gzip JSON body, refusing more than ``limit`` bytes inflated."""
+    return decode_with_text(raw, limit)[0]
+
+
+def decode_with_text(raw: bytes, limit: int = MAX_INFLATED_BYTES) -> tuple[dict, bytes]:
+    """:func:`decode`, and the inflated JSON text (a batch's digest is checked over it)."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         data = inflater.decompress(raw, limit + 1)
@@ -126,7 +109,7 @@ def decode(raw: bytes, limit: int = MAX_INFLATED_BYTES) -> dict:
         raise ProtocolError("BAD_PAYLOAD", "Dữ liệu nén hoặc JSON không hợp lệ.") from None
     if not isinstance(body, dict):
         raise ProtocolError("BAD_PAYLOAD", "Nội dung phải là một đối tượng JSON.")
-    return body
+    return body, data
 
 
 def _int(body: dict, name: str, minimum: int = 0) -> int:
@@ -136,12 +119,13 @@ def _int(body: dict, name: str, minimum: int = 0) -> int:
     return value
 
 
-def check_batch(batch: dict) -> list[str]:
-    """Check a batch's envelope: contiguous sequence numbers, count and digest; returns the
-    canonical JSON of each record's data (for the record digests).
+def check_batch(batch: dict, text: bytes | None = None) -> None:
+    """Check a batch's envelope: contiguous sequence numbers, count and digest.
 
-    Records themselves are checked one by one when applied, so that one bad record is rejected
-    without blocking the rest.
+    ``text`` is the JSON the batch was parsed from. A ward writes it canonical, so the records'
+    canonical JSON is a slice of it and the digest is checked over those bytes without encoding
+    the records again; any other text is checked by encoding them. Records themselves are checked
+    one by one when applied, so that one bad record is rejected without blocking the rest.
     """
     first, last, count = _int(batch, "first_seq", 1), _int(batch, "last_seq", 1), \
         _int(batch, "count", 1)
@@ -153,10 +137,32 @@ def check_batch(batch: dict) -> list[str]:
     for offset, record in enumerate(records):
         if not isinstance(record, dict) or record.get("seq") != first + offset:
             raise ProtocolError("BAD_PAYLOAD", "Số thứ tự các bản ghi không liên tục.")
-    text, data_texts = records_text(records)
-    if batch.get("sha256") != hashlib.sha256(text.encode()).hexdigest():
+    claimed = batch.get("sha256")
+    records_json = text and _records_slice(batch, text)
+    if records_json and hashlib.sha256(records_json).hexdigest() == claimed:
+        return
+    if claimed != records_digest(records):
         raise ProtocolError("BAD_PAYLOAD", "Mã băm của lô không khớp (dữ liệu hỏng hoặc bị cắt).")
-    return data_texts
+
+
+def _records_slice(batch: dict, text: bytes) -> bytes | None:
+    """The bytes of ``text`` that begin with the records, if ``text`` is the canonical JSON of
+    ``batch`` around them (None otherwise).
+
+    Every other member is encoded again and must frame the slice exactly, and ``"records":``
+    (only ever a key: a quote inside a string is escaped) must occur once, so the records were
+    parsed from the start of the slice and the slice decides them: bytes that hash to the claimed
+    digest prove the same records a ward hashed, as encoding them again would.
+    """
+    keys = sorted(batch)
+    at = keys.index("records")
+    head = "{" + "".join(_canonical(k) + ":" + _canonical(batch[k]) + "," for k in keys[:at])
+    tail = "".join("," + _canonical(k) + ":" + _canonical(batch[k]) for k in keys[at + 1:])
+    head_bytes, tail_bytes = (head + '"records":').encode(), (tail + "}").encode()
+    if text.startswith(head_bytes) and text.endswith(tail_bytes) \
+            and text.count(b'"records":') == 1:
+        return text[len(head_bytes):len(text) - len(tail_bytes)]
+    return None
 
 
 OUTCOMES = ("inserted", "updated", "unchanged", "stale", "rejected", "conflicts")
@@ -184,9 +190,9 @@ def check_summary(answer: dict, first_seq: int, last_seq: int) -> dict:
     return summary
 
 
-def _checker(column: sa.Column) -> Callable:
+def _checker(column: sa.Column) -> Callable | None:
     """The check of one wire column's value: returns it typed as the model holds it, or raises
-    TypeError/ValueError."""
+    TypeError/ValueError. None for a string column, the commonest, checked inline."""
     kind = column.type
     if isinstance(kind, JSONText):
         return _json_value
@@ -199,13 +205,7 @@ def _checker(column: sa.Column) -> Callable:
     if isinstance(kind, sa.Date):
         return dt.date.fromisoformat
     if isinstance(kind, (sa.String, sa.Text)):
-        longest = getattr(kind, "length", None) or 10**6
-
-        def string(value):
-            if type(value) is not str or len(value) > longest:
-                raise TypeError
-            return value
-        return string
+        return None
     raise AssertionError(f"no wire check for {column.name}: {kind!r}")
 
 
@@ -239,9 +239,10 @@ class RecordShape:
     is the inner loop of applying a batch."""
 
     def __init__(self, table_name: str):
-        self.names = [c.name for c in wire_columns(table_name)]
-        self._checks = [(c.name, _checker(c), bool(c.primary_key or not c.nullable))
-                        for c in wire_columns(table_name)]
+        columns = wire_columns(table_name)
+        self.names = [c.name for c in columns]
+        self._checks = [(c.name, _checker(c), getattr(c.type, "length", None) or 10**6,
+                         bool(c.primary_key or not c.nullable)) for c in columns]
 
     def clean(self, data) -> list:
         """The record's values in column order, typed, or :class:`RecordRejected` naming the
@@ -250,17 +251,20 @@ class RecordShape:
         if not isinstance(data, dict):
             raise RecordRejected("INVALID", "Bản ghi phải là một đối tượng JSON.")
         values = []
-        for name, check, required in self._checks:
+        for name, check, longest, required in self._checks:
             value = data.get(name)
             if value is None:
                 if required:
                     raise RecordRejected("INVALID", f"Thiếu trường bắt buộc {name}.")
-                values.append(None)
-                continue
-            try:
-                values.append(check(value))
-            except (TypeError, ValueError):
-                raise RecordRejected("INVALID", f"Trường {name} không hợp lệ.") from None
+            elif check is None:
+                if type(value) is not str or len(value) > longest:
+                    raise RecordRejected("INVALID", f"Trường {name} không hợp lệ.")
+            else:
+                try:
+                    value = check(value)
+                except (TypeError, ValueError):
+                    raise RecordRejected("INVALID", f"Trường {name} không hợp lệ.") from None
+            values.append(value)
         return values
 
 
