@@ -63,7 +63,7 @@ def backup_sqlite(source: Path, target: Path) -> None:
         part.unlink(missing_ok=True)
         raise
     finally:
-        copy.close()
+        copy.close()  # closing twice is harmless; the copy must be closed before the unlink
         live.close()
     os.replace(part, target)
 

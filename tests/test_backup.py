@@ -8,14 +8,13 @@ import json
 import sqlite3
 from pathlib import Path
 
-import pytest
 import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 
 from wardapp import backup as backups
 from wardapp import write_secret_key
-from wardapp.backup import BackupError, read_manifest, retained, take_backup
+from wardapp.backup import read_manifest, retained, take_backup
 from wardapp.cli import cli
 from wardapp.database import current_revision
 from wardapp.extensions import db
@@ -304,3 +303,22 @@ def test_records_endpoint_serves_only_the_wards_own_records(app, hub):
     assert records_page(hub, "ws_wrong", table="dossier").status_code == 401
     assert local_reconcile()["dossier"]["count"] == 3
     assert json.dumps(rest)  # plain JSON all the way
+
+
+def test_restore_over_a_damaged_database(app, tmp_path):
+    """The disk is dying: the live file is too damaged to open. The restore still checks the
+    backup, moves the damaged files aside (kept for a specialist) and puts the copy in place."""
+    instance = instance_of(app)
+    write_dossiers(2)
+    made = take_backup(db.engine.url.database, tmp_path / "usb", instance_path=str(instance))
+    db.session.remove()
+    db.engine.dispose()
+    live = Path(db.engine.url.database)
+    data = bytearray(live.read_bytes())
+    data[0:100] = bytes(100)  # the header is gone
+    live.write_bytes(bytes(data))
+    result = wardapp(instance, "restore", str(made.path), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Không sao lưu được dữ liệu hiện tại" in result.output
+    assert fresh_count(Dossier) == 2
+    assert list(live.parent.glob("ward.sqlite.hong-*"))

@@ -23,6 +23,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from .models import utcnow
 from .workdays import to_local
 
 MANIFEST = "manifest.json"
@@ -38,10 +39,6 @@ COUNTED_TABLES = ("unit", "procedure", "calendar_override", "sync_node", "user",
 
 class BackupError(Exception):
     """A backup or restore that did not happen; the message is for the admin, in Vietnamese."""
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def open_copy(path: Path) -> sqlite3.Connection:

@@ -455,7 +455,7 @@ def restore(backup_file, yes, instance):
     không mất, không trùng hồ sơ."""
     from .backup import BackupError, backup_dir, check_backup_file, restore_file, take_backup
     from .database import database_path, known_revisions
-    from .sync.client import HubClient, SyncFailed
+    from .sync.client import HubClient, SyncConfig, SyncFailed
 
     live = Path(instance) / DATABASE_FILE
     if not live.exists():
@@ -463,7 +463,11 @@ def restore(backup_file, yes, instance):
                                    "wardapp init --unit <mã> --from-hub <địa chỉ> trước.")
     app = create_app(instance_path=instance)
     with app.app_context():
-        ward_code = db.session.get(SyncNode, 1).ward_code
+        try:
+            ward_code = db.session.get(SyncNode, 1).ward_code
+        except sa.exc.DatabaseError:  # too damaged to read (a dying disk): the backup decides
+            db.session.rollback()
+            ward_code = None
         try:
             info = check_backup_file(Path(backup_file), known_revisions=known_revisions(),
                                      ward_code=ward_code)
@@ -486,7 +490,7 @@ def restore(backup_file, yes, instance):
         audit("ward.restore", Path(backup_file).name, outbox_head=info["outbox_head"])
         db.session.commit()
         click.echo(f"Đã khôi phục {Path(backup_file).name}.")
-        config = _sync_config_or_none(instance)
+        config = SyncConfig.load(instance)
         if config is None:
             return
         try:
@@ -494,12 +498,6 @@ def restore(backup_file, yes, instance):
         except SyncFailed as e:
             click.echo(f"Chưa đối chiếu được với máy chủ thành phố ({e.message}). Khi có kết "
                        "nối, chạy: wardapp sync recover", err=True)
-
-
-def _sync_config_or_none(instance: str):
-    from .sync.client import SyncConfig
-
-    return SyncConfig.load(instance)
 
 
 def _report_recovery(client, ward_code: str, *, always: bool = False) -> None:
