@@ -322,3 +322,24 @@ def test_restore_over_a_damaged_database(app, tmp_path):
     assert "Không sao lưu được dữ liệu hiện tại" in result.output
     assert fresh_count(Dossier) == 2
     assert list(live.parent.glob("ward.sqlite.hong-*"))
+
+
+def test_recover_later_reports_dossiers_whose_code_was_taken_meanwhile(app, hub, tmp_path):
+    """Restored while the hub was out of reach, the desk received a dossier before recovering:
+    its code is one the hub already holds for a dossier the backup lacks. Recovery keeps the
+    local dossier, leaves the hub's out and says so, rather than overwrite either."""
+    instance = instance_of(app)
+    write_dossiers(1)
+    made = take_backup(db.engine.url.database, tmp_path / "usb", instance_path=str(instance))
+    SyncConfig(hub.url, hub.token).save(str(instance))
+    write_dossiers(1)
+    assert run(hub) == EXIT_OK
+    SyncConfig("http://127.0.0.1:9", hub.token).save(str(instance))  # the link is down
+    result = wardapp(instance, "restore", str(made.path), "--yes")
+    assert result.exit_code == 0 and "wardapp sync recover" in result.output
+    write_dossiers(1)  # takes the code of the hub's second dossier
+    SyncConfig(hub.url, hub.token).save(str(instance))
+    result = wardapp(instance, "sync", "recover", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "3 bản ghi xung đột" in result.output  # the dossier and its two events
+    assert fresh_count(Dossier) == 2

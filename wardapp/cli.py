@@ -497,7 +497,8 @@ def restore(backup_file, yes, instance):
             _report_recovery(HubClient(config), ward_code)
         except SyncFailed as e:
             click.echo(f"Chưa đối chiếu được với máy chủ thành phố ({e.message}). Khi có kết "
-                       "nối, chạy: wardapp sync recover", err=True)
+                       "nối, chạy wardapp sync recover, trước khi tiếp nhận hồ sơ mới (số hồ sơ "
+                       "mới có thể trùng với hồ sơ chỉ thành phố còn giữ).", err=True)
 
 
 def _report_recovery(client, ward_code: str, *, always: bool = False) -> None:
@@ -514,7 +515,8 @@ def _report_recovery(client, ward_code: str, *, always: bool = False) -> None:
     refused = sum(c["conflicts"] for c in recovered.merged.values())
     click.echo(f"Đã lấy lại từ máy chủ thành phố {added.get('dossier', 0)} hồ sơ và "
                f"{added.get('dossier_event', 0)} bước xử lý mà bản sao lưu không có"
-               + (f" ({refused} bản ghi trùng khóa bị bỏ qua)" if refused else "") + "; "
+               + (f" ({refused} bản ghi xung đột với dữ liệu ghi tại máy nên không lấy về; "
+                  "thành phố vẫn giữ)" if refused else "") + "; "
                f"cấp mã cơ sở dữ liệu mới, {recovered.queued} bản ghi chờ gửi lại.")
     click.echo(f"Nhờ thành phố chạy `city-hub ward allow-rekey {ward_code}` rồi chạy "
                "`wardapp sync`.")

@@ -80,9 +80,13 @@ class TableMerge:
     kept local, and refused (another ward's, malformed, or taking a unique key held locally).
     """
 
-    def __init__(self, name: str, ward_code: str):
+    def __init__(self, name: str, ward_code: str, held: dict[str, dict[str, int]]):
+        """:param held: the records already merged of the tables merged before (parents)."""
         self.name, self.ward_code = name, ward_code
         self.table = SYNCED_MODELS[name].__table__
+        # A record whose parent was refused (an event of a dossier left out) is refused too.
+        self.parents = {fk.parent.name: held[fk.column.table.name]
+                        for fk in self.table.foreign_keys if fk.column.table.name in held}
         self.counts = dict.fromkeys(("added", "updated", "kept", "conflicts"), 0)
         table = self.table
         self.local = {row.uuid: row.version for row in
@@ -126,7 +130,9 @@ class TableMerge:
         uuid = record["uuid"]
         if record["ward_code"] != self.ward_code or any(
                 holders.get(tuple(record[k] for k in key), uuid) != uuid
-                for key, holders in self.taken.items()):
+                for key, holders in self.taken.items()) or any(
+                record[column] is not None and record[column] not in parents
+                for column, parents in self.parents.items()):
             self.counts["conflicts"] += 1
             return None
         if uuid in self.local and self.local[uuid] >= record["version"]:
@@ -153,12 +159,12 @@ def recover_from_hub(client: HubClient, *, always: bool = False) -> Recovery:
     if not always and history_matches(checkpoint):
         return Recovery(checkpoint.acked_seq, None, 0)
     ward_code = db.session.get(SyncNode, 1).ward_code
-    merged = {}
+    merged, held = {}, {}
     with write_transaction():  # one transaction: no merged record is ever without its outbox row
         for name in SYNCED_MODELS:  # accounts, dossiers, events, audit: parents first
-            merge = TableMerge(name, ward_code)
+            merge = TableMerge(name, ward_code, held)
             for _, page in hub_pages(client, name, expected=checkpoint):
                 merge.add(page)
-            merged[name] = merge.counts
+            merged[name], held[name] = merge.counts, merge.local
         queued = queue_everything_again(checkpoint.acked_seq)
     return Recovery(checkpoint.acked_seq, merged, queued)
