@@ -115,6 +115,9 @@ def init(unit_code, agency_code, admin_username, admin_password, hub_url, token,
     """Khởi tạo dữ liệu cho một phường, xã: cơ sở dữ liệu, danh mục, tài khoản quản trị;
     với --from-hub, dựng lại máy mới từ dữ liệu của đơn vị trên máy chủ thành phố."""
     if hub_url:
+        if agency_code:
+            raise click.BadParameter("Không dùng cùng --from-hub: mã cơ quan lấy theo danh mục "
+                                     "của thành phố.", param_hint="--agency-code")
         token = token or click.prompt("Khóa đồng bộ", hide_input=True)
         provision_from_hub(instance, unit_code, hub_url, token.strip(), admin_username,
                            admin_password)
@@ -159,13 +162,14 @@ def provision_from_hub(instance: str, unit_code: str, hub_url: str, token: str,
             with write_transaction():
                 db.session.add(SyncNode(id=1, ward_code=unit_code))
             recovered = recover_from_hub(client, always=True)
-        except SyncFailed as e:
+        except (SyncFailed, sa.exc.SQLAlchemyError) as e:  # start again from nothing
             db.session.rollback()
             db.session.remove()
             db.engine.dispose()
             for leftover in Path(instance).glob(DATABASE_FILE + "*"):
                 leftover.unlink()
-            raise click.ClickException(f"Không lấy được dữ liệu từ máy chủ thành phố: {e.message}")
+            raise click.ClickException("Không dựng lại được từ máy chủ thành phố: "
+                                       f"{getattr(e, 'message', e)}")
         SyncConfig(hub_url, token).save(instance)
         admin = db.session.scalar(sa.select(User).where(User.username == admin_username.casefold()))
         if admin is None:
