@@ -146,8 +146,8 @@ def take_backup(db_path: str | Path, target: Path, *, instance_path: str, reason
     target = Path(target)
     try:
         result = _take(Path(db_path), target, reason, keep_daily, keep_monthly, now)
-    except BackupError as e:
-        update_state(instance_path, backup_dir=str(target),
+    except BackupError as e:  # the folder is remembered only once a copy has landed there
+        update_state(instance_path,
                      last_failure={"at_utc": now.isoformat(), "message": str(e)})
         raise
     update_state(instance_path, backup_dir=str(target), last_backup=result.entry,
