@@ -105,7 +105,8 @@ HUB_MATRIX = {
 HUB_TOKEN_ONLY = {"sync.hello": ("POST", "/api/sync/v1/hello"),
                   "sync.push": ("POST", "/api/sync/v1/push"),
                   "sync.refdata": ("GET", "/api/sync/v1/refdata"),
-                  "sync.reconcile": ("GET", "/api/sync/v1/reconcile")}
+                  "sync.reconcile": ("GET", "/api/sync/v1/reconcile"),
+                  "sync.records": ("GET", "/api/sync/v1/records?table=dossier")}
 
 
 @pytest.fixture

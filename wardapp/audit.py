@@ -21,6 +21,8 @@ ACTIONS = {
     "sync.configure": "Cấu hình đồng bộ",
     "sync.rekey": "Cấp lại mã cơ sở dữ liệu (đồng bộ)",
     "ward.init": "Khởi tạo phường, xã",
+    "ward.provision": "Dựng lại máy mới từ máy chủ thành phố",
+    "ward.restore": "Khôi phục từ bản sao lưu",
 }
 
 

@@ -17,6 +17,7 @@ from click_default_group import DefaultGroup
 
 from . import DATABASE_FILE, create_app, write_secret_key
 from .audit import audit
+from .database import write_transaction
 from .extensions import db
 from .models import API_SCOPES, ROLES, SyncNode, Unit, User
 
@@ -32,9 +33,14 @@ def open_app(instance: str, *, must_exist: bool = True):
     if must_exist and not (Path(instance) / DATABASE_FILE).exists():
         raise click.ClickException(
             f"Chưa khởi tạo dữ liệu tại {instance}. Chạy: wardapp init --unit <mã đơn vị> --instance {instance}")
+    from .backup import BackupError
+
     app = create_app(instance_path=instance)
     with app.app_context():
-        upgrade_schema()
+        try:
+            upgrade_schema()
+        except BackupError as e:
+            raise click.ClickException(f"Chưa nâng cấp cơ sở dữ liệu vì chưa sao lưu được: {e}")
     return app
 
 
@@ -100,14 +106,88 @@ def initialise(instance: str, unit_code: str, admin_username: str, admin_passwor
 @click.option("--admin-password", prompt="Mật khẩu quản trị", hide_input=True,
               confirmation_prompt=True, callback=lambda c, p, v: password_ok(v),
               help="Mật khẩu quản trị (ít nhất 10 ký tự); hỏi nếu không nhập.")
+@click.option("--from-hub", "hub_url", callback=lambda c, p, v: _hub_url_ok(v),
+              help="Thay máy: lấy lại hồ sơ của đơn vị và danh mục từ máy chủ thành phố "
+                   "(cần khóa đồng bộ của đơn vị).")
+@click.option("--token", help="Khóa đồng bộ của đơn vị (cùng --from-hub; hỏi nếu không nhập).")
 @instance_option
-def init(unit_code, agency_code, admin_username, admin_password, instance):
-    """Khởi tạo dữ liệu cho một phường, xã: cơ sở dữ liệu, danh mục, tài khoản quản trị."""
+def init(unit_code, agency_code, admin_username, admin_password, hub_url, token, instance):
+    """Khởi tạo dữ liệu cho một phường, xã: cơ sở dữ liệu, danh mục, tài khoản quản trị;
+    với --from-hub, dựng lại máy mới từ dữ liệu của đơn vị trên máy chủ thành phố."""
+    if hub_url:
+        if agency_code:
+            raise click.BadParameter("Không dùng cùng --from-hub: mã cơ quan lấy theo danh mục "
+                                     "của thành phố.", param_hint="--agency-code")
+        token = token or click.prompt("Khóa đồng bộ", hide_input=True)
+        provision_from_hub(instance, unit_code, hub_url, token.strip(), admin_username,
+                           admin_password)
+        return
     _, ward = initialise(instance, unit_code, admin_username, admin_password,
                          agency_code=agency_code)
     click.echo(f"Đã khởi tạo {ward['name']} ({ward['code']}) tại {os.path.abspath(instance)}")
     click.echo(f"Danh mục: {ward['units']} đơn vị, {ward['procedures']} thủ tục. "
                f"Tài khoản quản trị: {admin_username}")
+
+
+def _hub_url_ok(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value):
+        raise click.BadParameter("Địa chỉ phải bắt đầu bằng http:// hoặc https://.")
+    return value.rstrip("/") if value else value
+
+
+def provision_from_hub(instance: str, unit_code: str, hub_url: str, token: str,
+                       admin_username: str, admin_password: str) -> None:
+    """A replacement PC: a new database filled from the hub's copy of this ward's records and
+    its current reference data, with a new identity numbered past all the hub has seen."""
+    from .sync.client import HubClient, SyncConfig, SyncFailed, apply_refdata
+    from .sync.recovery import recover_from_hub
+
+    if (Path(instance) / DATABASE_FILE).exists():
+        raise click.ClickException(f"Thư mục {instance} đã có dữ liệu; không khởi tạo lại.")
+    client = HubClient(SyncConfig(hub_url, token))
+    try:  # before anything is written: a wrong address or credential leaves no half instance
+        refdata = client.answer(client.call("GET", "refdata"))
+    except SyncFailed as e:
+        raise click.ClickException(f"Không lấy được dữ liệu từ máy chủ thành phố: {e.message}")
+    units = {u.get("code") for u in (refdata.get("snapshot") or {}).get("units", [])}
+    if unit_code not in units:
+        raise click.BadParameter(f"Không có đơn vị mã {unit_code} trong danh mục của thành phố.",
+                                 param_hint="--unit")
+    os.makedirs(instance, exist_ok=True)
+    write_secret_key(instance)
+    app = open_app(instance, must_exist=False)
+    with app.app_context():
+        try:
+            apply_refdata(refdata)
+            with write_transaction():
+                db.session.add(SyncNode(id=1, ward_code=unit_code))
+            recovered = recover_from_hub(client, always=True)
+        except (SyncFailed, sa.exc.SQLAlchemyError) as e:  # start again from nothing
+            db.session.rollback()
+            db.session.remove()
+            db.engine.dispose()
+            for leftover in Path(instance).glob(DATABASE_FILE + "*"):
+                leftover.unlink()
+            raise click.ClickException("Không dựng lại được từ máy chủ thành phố: "
+                                       f"{getattr(e, 'message', e)}")
+        SyncConfig(hub_url, token).save(instance)
+        admin = db.session.scalar(sa.select(User).where(User.username == admin_username.casefold()))
+        if admin is None:
+            admin = User(ward_code=unit_code, username=admin_username.casefold(),
+                         full_name="Quản trị viên", roles="admin")
+            db.session.add(admin)
+        admin.set_password(admin_password)
+        admin.active = True
+        audit("ward.provision", f"{unit_code} từ {hub_url}", hub_acked=recovered.hub_acked,
+              records=recovered.queued)
+        audit("user.reset_password", admin.username)
+        db.session.commit()
+        dossiers = recovered.merged["dossier"]["added"]
+    click.echo(f"Đã dựng lại đơn vị {unit_code} tại {os.path.abspath(instance)} từ máy chủ "
+               f"thành phố: {dossiers} hồ sơ, {recovered.queued} bản ghi chờ gửi lại.")
+    click.echo(f"Nhờ thành phố chạy `city-hub ward allow-rekey {unit_code}` rồi chạy "
+               "`wardapp sync`. Nếu còn bản sao lưu của máy cũ: `wardapp restore TỆP`. "
+               "Các tài khoản khác cần đặt lại mật khẩu (wardapp user reset-password).")
 
 
 @cli.command()
@@ -341,6 +421,127 @@ def export(table, out, instance):
     click.echo(f"Đã xuất {count} dòng của bảng {table}.", err=True)
 
 
+@cli.command()
+@click.option("--to", "target", type=click.Path(file_okay=False),
+              help="Thư mục sao lưu (ổ đĩa thứ hai hoặc USB); được nhớ cho các lần sau. "
+                   "Mặc định: lần trước, hoặc <instance>/backups.")
+@click.option("--keep-daily", default=7, show_default=True, type=click.IntRange(1),
+              help="Giữ bản sao của bao nhiêu ngày gần nhất.")
+@click.option("--keep-monthly", default=12, show_default=True, type=click.IntRange(0),
+              help="Giữ bản sao của bao nhiêu tháng gần nhất (bản cuối mỗi tháng).")
+@instance_option
+def backup(target, keep_daily, keep_monthly, instance):
+    """Sao lưu cơ sở dữ liệu khi đang chạy, kiểm tra bản sao, xóa bản cũ quá hạn giữ."""
+    from .backup import BackupError, backup_dir, take_backup
+    from .database import database_path
+
+    app = open_app(instance)
+    with app.app_context():
+        folder = backup_dir(instance, target or app.config.get("BACKUP_DIR"))
+        try:
+            made = take_backup(database_path(), folder, instance_path=instance,
+                               keep_daily=keep_daily, keep_monthly=keep_monthly)
+        except BackupError as e:
+            raise click.ClickException(str(e))
+    counts = made.entry["counts"]
+    click.echo(f"Đã sao lưu và kiểm tra: {made.path} ({counts.get('dossier', 0)} hồ sơ, "
+               f"{counts.get('outbox', 0)} bản ghi đồng bộ, toàn vẹn: ok).")
+    if made.removed:
+        click.echo(f"Đã xóa {len(made.removed)} bản sao quá hạn giữ.")
+
+
+@cli.command()
+@click.argument("backup_file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Không hỏi lại.")
+@instance_option
+def restore(backup_file, yes, instance):
+    """Khôi phục từ một bản sao lưu (kiểm tra trước), rồi đối chiếu với máy chủ thành phố để
+    không mất, không trùng hồ sơ."""
+    from .backup import BackupError, backup_dir, check_backup_file, restore_file, take_backup
+    from .database import database_path, known_revisions
+    from .sync.client import HubClient, SyncConfig, SyncFailed
+
+    live = Path(instance) / DATABASE_FILE
+    if not live.exists():
+        raise click.ClickException(f"Chưa khởi tạo dữ liệu tại {instance}. Trên máy mới: "
+                                   "wardapp init --unit <mã> --from-hub <địa chỉ> trước.")
+    app = create_app(instance_path=instance)
+    with app.app_context():
+        try:
+            ward_code = db.session.get(SyncNode, 1).ward_code
+        except sa.exc.DatabaseError:  # too damaged to read (a dying disk): the backup decides
+            db.session.rollback()
+            ward_code = None
+        try:
+            info = check_backup_file(Path(backup_file), known_revisions=known_revisions(),
+                                     ward_code=ward_code)
+        except BackupError as e:
+            raise click.ClickException(f"Không khôi phục: {e}")
+        click.echo(f"Bản sao lưu hợp lệ: đơn vị {info['ward_code']}, "
+                   f"{info['counts'].get('dossier', 0)} hồ sơ, lược đồ {info['schema']}.")
+        if not yes:
+            click.confirm("Thay dữ liệu hiện tại bằng bản sao lưu này?", abort=True)
+        try:  # the data being replaced is kept too
+            take_backup(database_path(), backup_dir(instance, app.config.get("BACKUP_DIR")),
+                        instance_path=instance, reason="before-restore")
+        except BackupError as e:
+            click.echo(f"Không sao lưu được dữ liệu hiện tại ({e}); vẫn khôi phục.", err=True)
+        db.session.remove()
+        db.engine.dispose()
+        restore_file(Path(backup_file), Path(database_path()))
+    app = open_app(instance)  # a backup from an older release is upgraded here
+    with app.app_context():
+        audit("ward.restore", Path(backup_file).name, outbox_head=info["outbox_head"])
+        db.session.commit()
+        click.echo(f"Đã khôi phục {Path(backup_file).name}.")
+        config = SyncConfig.load(instance)
+        if config is None:
+            return
+        try:
+            _report_recovery(HubClient(config), ward_code)
+        except SyncFailed as e:
+            click.echo(f"Chưa đối chiếu được với máy chủ thành phố ({e.message}). Khi có kết "
+                       "nối, chạy wardapp sync recover, trước khi tiếp nhận hồ sơ mới (số hồ sơ "
+                       "mới có thể trùng với hồ sơ chỉ thành phố còn giữ).", err=True)
+
+
+def _report_recovery(client, ward_code: str, *, always: bool = False) -> None:
+    from .sync.recovery import recover_from_hub
+
+    recovered = recover_from_hub(client, always=always)
+    if not recovered.rekeyed:
+        click.echo(f"Dữ liệu khớp với máy chủ thành phố (đã nhận đến số {recovered.hub_acked}); "
+                   "đồng bộ tiếp tục như trước.")
+        return
+    audit("sync.rekey", str(recovered.hub_acked), queued=recovered.queued)
+    db.session.commit()
+    added = {t: c["added"] + c["updated"] for t, c in recovered.merged.items()}
+    refused = sum(c["conflicts"] for c in recovered.merged.values())
+    click.echo(f"Đã lấy lại từ máy chủ thành phố {added.get('dossier', 0)} hồ sơ và "
+               f"{added.get('dossier_event', 0)} bước xử lý mà bản sao lưu không có"
+               + (f" ({refused} bản ghi xung đột với dữ liệu ghi tại máy nên không lấy về; "
+                  "thành phố vẫn giữ)" if refused else "") + "; "
+               f"cấp mã cơ sở dữ liệu mới, {recovered.queued} bản ghi chờ gửi lại.")
+    click.echo(f"Nhờ thành phố chạy `city-hub ward allow-rekey {ward_code}` rồi chạy "
+               "`wardapp sync`.")
+
+
+@cli.command()
+@instance_option
+def check(instance):
+    """Kiểm tra toàn vẹn cơ sở dữ liệu (nên chạy hằng tuần); kết quả hiện trên trang đồng bộ."""
+    from .backup import check_integrity
+    from .database import database_path
+
+    app = open_app(instance)
+    with app.app_context():
+        problems = check_integrity(database_path(), instance)
+    if problems:
+        raise click.ClickException("Cơ sở dữ liệu có lỗi: " + "; ".join(problems)
+                                   + ". Khôi phục bản sao lưu gần nhất (wardapp restore).")
+    click.echo("Cơ sở dữ liệu toàn vẹn (integrity_check: ok).")
+
+
 @cli.group(cls=DefaultGroup, default="run", default_if_no_args=True)
 def sync():
     """Đồng bộ với máy chủ thành phố (mặc định: chạy một lần đồng bộ)."""
@@ -504,6 +705,26 @@ def sync_rekey(hub_acked, instance):
         db.session.commit()
     click.echo(f"Đã cấp mã cơ sở dữ liệu mới; {queued} bản ghi chờ gửi lại. Nhờ thành phố chạy "
                "`city-hub ward allow-rekey <mã>` rồi đồng bộ.")
+
+
+@sync.command("recover")
+@click.option("--yes", is_flag=True, help="Không hỏi lại.")
+@instance_option
+def sync_recover(yes, instance):
+    """Sau khi khôi phục bản sao lưu: lấy lại từ máy chủ thành phố hồ sơ của đơn vị mà bản sao
+    không có, cấp mã cơ sở dữ liệu mới và gửi lại mọi bản ghi."""
+    from .sync.client import HubClient, SyncFailed
+
+    config = _sync_config(instance)
+    if not yes:
+        click.confirm("Đối chiếu với máy chủ thành phố và cấp mã cơ sở dữ liệu mới nếu cần?",
+                      abort=True)
+    app = open_app(instance)
+    with app.app_context():
+        try:
+            _report_recovery(HubClient(config), db.session.get(SyncNode, 1).ward_code)
+        except SyncFailed as e:
+            raise click.ClickException(f"Không đối chiếu được với máy chủ thành phố: {e.message}")
 
 
 @sync.command("reconcile")

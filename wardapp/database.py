@@ -75,9 +75,39 @@ def at_head(migrations_dir: str, engine: sa.Engine) -> bool:
     return current == set(ScriptDirectory.from_config(config).get_heads())
 
 
+def current_revision(engine: sa.Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def known_revisions(migrations_dir: str = MIGRATIONS_DIR) -> set[str]:
+    """Every schema revision this release can upgrade from."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Config
+
+    config = Config()
+    config.set_main_option("script_location", migrations_dir)
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
 def upgrade_schema() -> None:
-    """Bring the database to the newest schema, then repair what migrations cannot see."""
+    """Bring the database to the newest schema, then repair what migrations cannot see.
+
+    A database that already holds data is copied and verified first (``backup.py``); if that
+    copy cannot be made, :class:`~wardapp.backup.BackupError` stops the upgrade before it starts.
+    """
     if not at_head(MIGRATIONS_DIR, db.engine):
+        revision = current_revision(db.engine)
+        if revision is not None:
+            from flask import current_app
+
+            from .backup import backup_dir, take_backup
+
+            instance = current_app.instance_path
+            take_backup(database_path(), backup_dir(instance, current_app.config.get("BACKUP_DIR")),
+                        instance_path=instance, reason=f"before-upgrade-from-{revision}")
         alembic_upgrade(directory=MIGRATIONS_DIR)
     ensure_search_index()
 

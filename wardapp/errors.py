@@ -17,6 +17,8 @@ MESSAGES = {
     422: "Dữ liệu không hợp lệ.",
     500: "Hệ thống gặp lỗi, thao tác chưa được ghi. Vui lòng thử lại hoặc báo quản trị.",
 }
+DISK_FULL = ("Ổ đĩa của máy đã đầy: thao tác chưa được ghi, dữ liệu cũ vẫn nguyên vẹn. "
+             "Báo quản trị giải phóng chỗ trống rồi thử lại.")
 
 
 def wants_json() -> bool:
@@ -49,4 +51,6 @@ def init_app(app: Flask, session) -> None:
     @app.errorhandler(InternalServerError)
     def internal_error(e):
         session.rollback()
+        if "database or disk is full" in str(getattr(e, "original_exception", "")):
+            return error_response(507, DISK_FULL, code="disk_full")
         return error_response(500)

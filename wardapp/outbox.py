@@ -40,7 +40,8 @@ def canonical_payload(payload: str) -> str:
     return payload
 
 
-def _json_value(value):
+def json_value(value):
+    """A column value as it travels in JSON (aware datetimes as UTC ISO text)."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).isoformat()
     if isinstance(value, dt.date):
@@ -52,7 +53,7 @@ def snapshot(record) -> dict:
     """The record as a JSON-ready dict of its columns, as sync sends it."""
     mapper = sa.inspect(record).mapper
     return {
-        attr.key: _json_value(getattr(record, attr.key))
+        attr.key: json_value(getattr(record, attr.key))
         for attr in mapper.column_attrs
         if attr.key not in NOT_SYNCED
     }

@@ -1,4 +1,5 @@
-"""The hub's sync API, ``/api/sync/v1`` (sync-design.md §5.4): hello, push, refdata, reconcile.
+"""The hub's sync API, ``/api/sync/v1`` (sync-design.md §5.4): hello, push, refdata, reconcile,
+and records (a ward's own records, to provision a replacement PC or mend a restored one).
 
 Authenticated by the ward's bearer token; the ward is whoever the token belongs to.
 """
@@ -12,6 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from wardapp.database import write_transaction
 from wardapp.models import utcnow
+from wardapp.outbox import json_value
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ProtocolError,
                                    decode_with_text, reconcile_digest)
@@ -179,3 +181,33 @@ def reconcile():
             sa.select(t.c.uuid, t.c.version).where(t.c.ward_code == g.ward.code)
             .order_by(t.c.uuid)))
         for name, t in RECORD_TABLES.items()}})
+
+
+RECORDS_PAGE_MAX = 5000
+
+
+@bp.get("/records")
+def records():
+    """One page of this ward's own records of one table, in uuid order (never another ward's).
+
+    With every page come the hub's checkpoint and the digest of the record there, so the ward
+    knows where its new numbering must start and whether its own history still matches the hub's.
+    """
+    table_name = request.args.get("table", "")
+    if table_name not in RECORD_TABLES:
+        raise ProtocolError("UNKNOWN_TABLE", f"Bảng phải là một trong: {', '.join(RECORD_TABLES)}.")
+    limit = request.args.get("limit", 1000, type=int)
+    if not 1 <= limit <= RECORDS_PAGE_MAX:
+        raise ProtocolError("BAD_PAYLOAD", f"limit phải từ 1 đến {RECORDS_PAGE_MAX}.")
+    after = request.args.get("after", "")
+    t = RECORD_TABLES[table_name]
+    wire = [c for c in t.columns if c.name not in ("sync_sha256", "sync_seq", "synced_utc")]
+    rows = db.session.execute(sa.select(*wire).where(t.c.ward_code == g.ward.code,
+                                                     t.c.uuid > after)
+                              .order_by(t.c.uuid).limit(limit)).all()
+    ward = db.session.get(Ward, g.ward.code)
+    return jsonify({"table": table_name, "acked_seq": ward.acked_seq,
+                    "acked_record_sha256": ward.acked_record_sha256,
+                    "records": [{k: json_value(v) for k, v in row._mapping.items()}
+                                for row in rows],
+                    "next_after": rows[-1].uuid if len(rows) == limit else None})

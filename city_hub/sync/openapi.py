@@ -49,5 +49,16 @@ def openapi_document() -> dict:
                               "304": {"description": "Đã có phiên bản này"}}}},
             "/reconcile": {"get": {"summary": "Số lượng và mã kiểm tra theo bảng",
                                    "responses": _answers(json_ok, 401)}},
+            "/records": {"get": {
+                "summary": "Bản ghi của chính phường, xã (cấp lại máy, sửa sau khôi phục)",
+                "parameters": [
+                    {"name": "table", "in": "query", "required": True,
+                     "schema": {"type": "string",
+                                "enum": ["user", "dossier", "dossier_event", "audit_log"]}},
+                    {"name": "after", "in": "query", "required": False,
+                     "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 5000}}],
+                "responses": _answers(json_ok, 400, 401)}},
         },
     }

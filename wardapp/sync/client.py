@@ -430,26 +430,33 @@ def import_summary(text: str, config: SyncConfig) -> tuple[int, dict | None]:
 def rekey(hub_acked_seq: int) -> int:
     """Recover a restored or cloned database: new identity, and every record sent again.
 
-    The database gets a new instance id, its outbox numbering jumps past everything the hub has
-    acknowledged, and a fresh outbox row is written for the current version of every record, so
-    records written after the backup (whose sequence numbers the hub had already seen) arrive,
-    and those the hub holds already come back ``unchanged``. Returns how many rows were queued.
+    Returns how many rows were queued (see :func:`queue_everything_again`).
+    """
+    with write_transaction():
+        return queue_everything_again(hub_acked_seq)
+
+
+def queue_everything_again(hub_acked_seq: int) -> int:
+    """In the caller's write transaction: a new database instance id, outbox numbering that
+    jumps past everything the hub has acknowledged, and a fresh outbox row for the current
+    version of every record, so records written after the backup (whose sequence numbers the
+    hub had already seen) arrive, and those the hub holds already come back ``unchanged``.
     """
     from ..models import new_uuid
     from ..outbox import outbox_row
 
     now = utcnow()
-    with write_transaction():
-        ward_identity().db_instance_id = new_uuid()
-        head = max(outbox_head(), hub_acked_seq)
-        db.session.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = 'outbox'"))
-        db.session.execute(sa.text("INSERT INTO sqlite_sequence(name, seq) VALUES ('outbox', :n)"),
-                           {"n": head})
-        rows = [outbox_row(record, now) for model in SYNCED_MODELS.values()
-                for record in db.session.scalars(sa.select(model))]
-        if rows:
-            db.session.execute(sa.insert(Outbox), rows)
-        state = sync_state()
-        state.acked_seq = hub_acked_seq
-        state.last_error = state.last_error_code = None
+    ward_identity().db_instance_id = new_uuid()
+    head = max(outbox_head(), hub_acked_seq)
+    db.session.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = 'outbox'"))
+    db.session.execute(sa.text("INSERT INTO sqlite_sequence(name, seq) VALUES ('outbox', :n)"),
+                       {"n": head})
+    rows = [outbox_row(record, now) for model in SYNCED_MODELS.values()
+            for record in db.session.scalars(
+                sa.select(model).execution_options(populate_existing=True))]
+    if rows:
+        db.session.execute(sa.insert(Outbox), rows)
+    state = sync_state()
+    state.acked_seq = hub_acked_seq
+    state.last_error = state.last_error_code = None
     return len(rows)

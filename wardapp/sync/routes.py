@@ -1,14 +1,19 @@
-"""The ward's sync panel: what waits, what last succeeded, what the hub refused.
+"""The ward's sync panel: what waits, what last succeeded, what the hub refused, and how the
+backups, the integrity check and the disks stand.
 
 "Last successful" push and pull are shown, never the last attempt, so a failing link cannot look
 healthy; the panel refreshes itself by htmx every 30 seconds.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template
 
 from ..auth import roles_required
+from ..backup import disk_warnings, read_state
+from ..database import database_path
 from ..extensions import db, htmx
 from ..models import SyncReject, utcnow
 from .client import SyncConfig, sync_state, waiting_records
@@ -44,7 +49,37 @@ def panel_context() -> dict:
         badge = ("synced", "Đã đồng bộ đầy đủ.")
     rejects = db.session.scalars(sa.select(SyncReject).order_by(SyncReject.id.desc()).limit(50))
     return {"state": state, "waiting": waiting, "oldest": oldest, "badge": badge,
-            "rejects": list(rejects), "now": utcnow()}
+            "rejects": list(rejects), "now": utcnow(), "health": health()}
+
+
+BACKUP_OVERDUE = dt.timedelta(days=2)
+CHECK_OVERDUE = dt.timedelta(days=8)
+
+
+def _when(entry: dict | None) -> dt.datetime | None:
+    value = (entry or {}).get("at_utc") or (entry or {}).get("taken_utc")
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def health() -> dict:
+    """Backups, the last integrity check and free disk, with what the admin must do about them."""
+    instance = current_app.instance_path
+    state = read_state(instance)
+    last, check = state.get("last_backup"), state.get("last_integrity_check")
+    last_at, check_at, now = _when(last), _when(check), utcnow()
+    warnings = disk_warnings(instance, database_path())
+    if state.get("last_failure"):
+        warnings.append(f"Lần sao lưu gần nhất không thành công: {state['last_failure']['message']}")
+    if last_at is None or now - last_at > BACKUP_OVERDUE:
+        warnings.append("Chưa sao lưu trong 2 ngày qua: chạy wardapp backup (nên lên lịch hằng "
+                        "ngày).")
+    if check and not check.get("ok"):
+        warnings.append("Kiểm tra toàn vẹn phát hiện lỗi: " + "; ".join(check.get("problems", []))
+                        + ". Khôi phục bản sao lưu gần nhất.")
+    elif check_at is None or now - check_at > CHECK_OVERDUE:
+        warnings.append("Chưa kiểm tra toàn vẹn cơ sở dữ liệu trong tuần qua: chạy wardapp check.")
+    return {"backup": last, "backup_at": last_at, "backup_dir": state.get("backup_dir"),
+            "check": check, "check_at": check_at, "warnings": warnings}
 
 
 @bp.route("/")

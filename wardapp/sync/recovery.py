@@ -1,0 +1,170 @@
+"""Mending a ward database from the hub's copy of the ward's own records.
+
+One procedure serves a restored backup and a replacement PC (sync-design.md §5, failure mode
+20): download the records the hub holds for this ward, keep whichever version of each record is
+newer (the hub's, or the one only this database has), then give the database a new identity
+whose outbox numbering starts after everything the hub has acknowledged, and queue every record
+again (:func:`~wardapp.sync.client.queue_everything_again`). The hub holds what it had, answers
+``unchanged`` for it, and receives what only this database knew, so nothing is lost or counted
+twice. Dossier codes and logbook numbers are taken as "the largest so far plus one", so with the
+hub's dossiers back in the table the next ones cannot collide with any earlier one.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+from ..database import write_transaction
+from ..dossiers.service import search_text_for
+from ..extensions import db
+from ..models import Outbox, SyncNode
+from .client import EXIT_FAILED, HubClient, SyncFailed, queue_everything_again
+from .protocol import SYNCED_MODELS, RecordRejected, clean_record, record_digest
+
+PAGE = 2000
+# Unique keys besides the uuid: a hub record that would take one held by another local record
+# is a conflict and is left out (reported), never written over the local one.
+UNIQUE_KEYS = {"user": (("username",),), "dossier": (("code",), ("request_key",)),
+               "dossier_event": (("dossier_uuid", "position"),), "audit_log": ()}
+UNUSABLE_PASSWORD = "!"  # accounts come without their password: an admin sets a new one
+
+
+@dataclass
+class Checkpoint:
+    """Where the hub stands for this ward: its acknowledged sequence and the record there."""
+
+    acked_seq: int
+    acked_record_sha256: str | None
+
+
+def hub_pages(client: HubClient, table: str, expected: Checkpoint | None = None):
+    """Yield ``(checkpoint, records)`` page by page for one table, so a ward of twenty years is
+    mended with one page in memory at a time. If the hub's checkpoint moves during the download
+    (the old PC is still syncing), it stops rather than mix two moments."""
+    after = ""
+    while True:
+        page = client.answer(client.call("GET", "records", params={
+            "table": table, "after": after, "limit": PAGE}))
+        if not isinstance(page.get("acked_seq"), int) or not isinstance(page.get("records"),
+                                                                        list):
+            raise SyncFailed(EXIT_FAILED, "BAD_ANSWER", "Máy chủ trả lời thiếu dữ liệu.")
+        checkpoint = Checkpoint(page["acked_seq"], page.get("acked_record_sha256"))
+        if expected is not None and checkpoint != expected:
+            raise SyncFailed(EXIT_FAILED, "HUB_MOVED", "Máy chủ vừa nhận thêm dữ liệu của "
+                             "phường trong lúc tải về (máy cũ vẫn đang đồng bộ?); thử lại.")
+        yield checkpoint, page["records"]
+        after = page.get("next_after")
+        if not after:
+            return
+
+
+def history_matches(hub: Checkpoint) -> bool:
+    """Whether this database's outbox holds, at the hub's checkpoint, the very record the hub
+    has there: then it is the hub's lineage, current or ahead, and needs no mending."""
+    if hub.acked_seq == 0:
+        return True
+    payload = db.session.scalar(sa.select(Outbox.payload).where(Outbox.seq == hub.acked_seq))
+    return payload is not None and record_digest(json.loads(payload)) == hub.acked_record_sha256
+
+
+class TableMerge:
+    """Writes into this database every hub record of one table it lacks or holds an older
+    version of, page by page.
+
+    Written with Core statements, so no outbox row is made here (:func:`queue_everything_again`
+    queues every record in the same transaction) and no version counter moves. Accounts keep
+    their local password; new ones get none. ``counts`` says how many were added, updated,
+    kept local, and refused (another ward's, malformed, or taking a unique key held locally).
+    """
+
+    def __init__(self, name: str, ward_code: str, held: dict[str, dict[str, int]]):
+        """:param held: the records already merged of the tables merged before (parents)."""
+        self.name, self.ward_code = name, ward_code
+        self.table = SYNCED_MODELS[name].__table__
+        # A record whose parent was refused (an event of a dossier left out) is refused too.
+        self.parents = {fk.parent.name: held[fk.column.table.name]
+                        for fk in self.table.foreign_keys if fk.column.table.name in held}
+        self.counts = dict.fromkeys(("added", "updated", "kept", "conflicts"), 0)
+        table = self.table
+        self.local = {row.uuid: row.version for row in
+                      db.session.execute(sa.select(table.c.uuid, table.c.version))}
+        self.taken = {key: {tuple(row[1:]): row[0] for row in db.session.execute(
+            sa.select(table.c.uuid, *(table.c[k] for k in key)))}
+            for key in UNIQUE_KEYS[name]}
+
+    def add(self, page: list[dict]) -> None:
+        inserts, updates = [], []
+        for data in page:
+            record = self._usable(data)
+            if record is None:
+                continue
+            uuid = record["uuid"]
+            if self.name == "dossier":
+                record["search_text"] = search_text_for(SimpleNamespace(**record))
+            if uuid in self.local:
+                updates.append(record)
+                self.counts["updated"] += 1
+            else:
+                if self.name == "user":
+                    record["password_hash"] = UNUSABLE_PASSWORD
+                inserts.append(record)
+                self.counts["added"] += 1
+            self.local[uuid] = record["version"]
+            for key, holders in self.taken.items():
+                holders[tuple(record[k] for k in key)] = uuid
+        if inserts:
+            db.session.execute(sa.insert(self.table), inserts)
+        for record in updates:
+            db.session.execute(sa.update(self.table).where(self.table.c.uuid == record["uuid"])
+                               .values(record))
+
+    def _usable(self, data) -> dict | None:
+        try:
+            record = clean_record(self.name, data)
+        except RecordRejected:
+            self.counts["conflicts"] += 1
+            return None
+        uuid = record["uuid"]
+        if record["ward_code"] != self.ward_code or any(
+                holders.get(tuple(record[k] for k in key), uuid) != uuid
+                for key, holders in self.taken.items()) or any(
+                record[column] is not None and record[column] not in parents
+                for column, parents in self.parents.items()):
+            self.counts["conflicts"] += 1
+            return None
+        if uuid in self.local and self.local[uuid] >= record["version"]:
+            self.counts["kept"] += 1
+            return None
+        return record
+
+
+@dataclass
+class Recovery:
+    hub_acked: int
+    merged: dict[str, dict[str, int]] | None
+    queued: int
+
+    @property
+    def rekeyed(self) -> bool:
+        return self.merged is not None
+
+
+def recover_from_hub(client: HubClient, *, always: bool = False) -> Recovery:
+    """Mend this database from the hub, then rekey it; or, if its history is the hub's (a
+    backup taken after the last sync), leave it be unless ``always`` (a new PC must rekey)."""
+    checkpoint, _ = next(hub_pages(client, "user"))
+    if not always and history_matches(checkpoint):
+        return Recovery(checkpoint.acked_seq, None, 0)
+    ward_code = db.session.get(SyncNode, 1).ward_code
+    merged, held = {}, {}
+    with write_transaction():  # one transaction: no merged record is ever without its outbox row
+        for name in SYNCED_MODELS:  # accounts, dossiers, events, audit: parents first
+            merge = TableMerge(name, ward_code, held)
+            for _, page in hub_pages(client, name, expected=checkpoint):
+                merge.add(page)
+            merged[name], held[name] = merge.counts, merge.local
+        queued = queue_everything_again(checkpoint.acked_seq)
+    return Recovery(checkpoint.acked_seq, merged, queued)
