@@ -179,6 +179,14 @@ def make_batch(after_seq: int, limit: int) -> tuple[dict, str] | None:
             "sha256": hashlib.sha256(text.encode()).hexdigest()}, text
 
 
+def holds_record_at(seq: int, digest: str | None) -> bool:
+    """Whether this outbox holds, at ``seq``, the very record whose digest the hub holds there
+    (the test of a shared history after a restore)."""
+    payload = db.session.scalar(sa.select(Outbox.payload).where(Outbox.seq == seq))
+    return payload is not None and \
+        hashlib.sha256(canonical_payload(payload).encode()).hexdigest() == digest
+
+
 def record_acknowledgement(answer: dict, first_seq: int, last_seq: int) -> dict:
     """Move the checkpoint for a verified answer, in one local transaction; returns the summary."""
     summary = check_summary(answer, first_seq, last_seq)
@@ -298,11 +306,7 @@ class SyncRun:
     def check_same_history(hub_acked: int, hub_digest) -> None:
         """Stop if this database holds another record where the hub's checkpoint stands: it was
         restored from a backup and wrote new records under numbers the hub already has."""
-        if not hub_acked or not hub_digest:
-            return
-        payload = db.session.scalar(sa.select(Outbox.payload).where(Outbox.seq == hub_acked))
-        if payload is None or \
-                hashlib.sha256(canonical_payload(payload).encode()).hexdigest() != hub_digest:
+        if hub_acked and hub_digest and not holds_record_at(hub_acked, hub_digest):
             raise SyncFailed(EXIT_STOPPED, "NODE_REGRESSED", "Dữ liệu của phường khác với dữ liệu "
                              "thành phố đã nhận ở cùng số thứ tự (cơ sở dữ liệu đã được khôi phục). "
                              "Đồng bộ dừng lại; quản trị chạy quy trình cấp lại khóa.",

@@ -277,6 +277,12 @@ def record_shape(table_name) -> RecordShape:
     return RECORD_SHAPES[table_name]
 
 
+def clean_record(table_name, data) -> dict:
+    """The record's checked values by column name (see :meth:`RecordShape.clean`)."""
+    shape = record_shape(table_name)
+    return dict(zip(shape.names, shape.clean(data)))
+
+
 def reconcile_digest(rows) -> dict:
     """Count and checksum of ``(uuid, version)`` rows sorted by uuid: equal on both sides when
     the hub holds exactly the ward's records."""

@@ -11,7 +11,6 @@ hub's dossiers back in the table the next ones cannot collide with any earlier o
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -20,9 +19,10 @@ import sqlalchemy as sa
 from ..database import write_transaction
 from ..dossiers.service import search_text_for
 from ..extensions import db
-from ..models import Outbox, SyncNode
-from .client import EXIT_FAILED, HubClient, SyncFailed, queue_everything_again
-from .protocol import SYNCED_MODELS, RecordRejected, clean_record, record_digest
+from ..models import SyncNode
+from .client import (EXIT_FAILED, HubClient, SyncFailed, holds_record_at,
+                     queue_everything_again)
+from .protocol import SYNCED_MODELS, RecordRejected, clean_record
 
 PAGE = 2000
 # Unique keys besides the uuid: a hub record that would take one held by another local record
@@ -64,10 +64,7 @@ def hub_pages(client: HubClient, table: str, expected: Checkpoint | None = None)
 def history_matches(hub: Checkpoint) -> bool:
     """Whether this database's outbox holds, at the hub's checkpoint, the very record the hub
     has there: then it is the hub's lineage, current or ahead, and needs no mending."""
-    if hub.acked_seq == 0:
-        return True
-    payload = db.session.scalar(sa.select(Outbox.payload).where(Outbox.seq == hub.acked_seq))
-    return payload is not None and record_digest(json.loads(payload)) == hub.acked_record_sha256
+    return hub.acked_seq == 0 or holds_record_at(hub.acked_seq, hub.acked_record_sha256)
 
 
 class TableMerge:
