@@ -16,7 +16,8 @@ import zlib
 
 import sqlalchemy as sa
 
-from ..models import AuditEntry, Dossier, DossierEvent, JSONText, User, UTCDateTime
+from ..models import (AuditEntry, Dossier, DossierEvent, Feedback, Inspection, JSONText, Letter,
+                      Rating, User, UTCDateTime)
 from ..outbox import NOT_SYNCED
 
 PROTOCOL_VERSION = 1
@@ -25,7 +26,8 @@ MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 1_000_000          # compressed, on the wire
 MAX_INFLATED_BYTES = 24 * 1024 * 1024  # a gzip bomb stops here
 SYNCED_MODELS = {"user": User, "dossier": Dossier, "dossier_event": DossierEvent,
-                 "audit_log": AuditEntry}
+                 "audit_log": AuditEntry, "letter": Letter, "rating": Rating,
+                 "feedback": Feedback, "inspection": Inspection}
 
 
 class ProtocolError(Exception):
@@ -167,7 +169,9 @@ def _check_value(column: sa.Column, value):
 def clean_record(table_name: str, data) -> dict:
     """The record's column values, typed, or :class:`RecordRejected` naming the first problem.
 
-    Unknown fields are ignored, so a newer ward may send columns an older hub does not know.
+    Unknown fields are ignored, so a newer ward may send columns an older hub does not know; a
+    column added later (it has a server default) that an older ward does not send yet takes its
+    default.
     """
     if table_name not in SYNCED_MODELS:
         raise RecordRejected("UNKNOWN_TABLE", f"Bảng {table_name!r} không được đồng bộ.")
@@ -176,6 +180,8 @@ def clean_record(table_name: str, data) -> dict:
     clean = {}
     for column in wire_columns(table_name):
         value = data.get(column.name)
+        if value is None and column.name not in data and column.server_default is not None:
+            value = column.default.arg
         if value is None:
             if column.primary_key or not column.nullable:
                 raise RecordRejected("INVALID", f"Thiếu trường bắt buộc {column.name}.")
