@@ -60,7 +60,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from wardapp import errors, formatting, set_security_headers
     from wardapp.database import configure_engine
 
-    from . import admin, auth, reports
+    from . import admin, auth, inspections, reports
     from .sync import bp as sync_bp
 
     db.init_app(app)
@@ -75,6 +75,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(auth.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(inspections.bp)
     formatting.init_app(app)
     errors.init_app(app, db.session)
     app.after_request(set_security_headers)

@@ -153,6 +153,8 @@ HUB_MATRIX = {
     "reports.chart": ("GET", "/reports/chart/on-time.svg?period=2025-11", {"viewer", "admin"}),
     "admin.wards": ("GET", "/admin/wards", {"admin"}),
     "admin.refdata": ("GET", "/admin/refdata", {"admin"}),
+    "inspections.index": ("GET", "/inspections/", {"viewer", "admin"}),
+    "inspections.record": ("POST", "/inspections/", {"admin"}),
     "auth.login": ("GET", "/auth/login", {"anonymous", "viewer", "admin"}),
     "auth.logout": ("POST", "/auth/logout", {"viewer", "admin"}),
     "auth.logout_everywhere": ("POST", "/auth/logout-everywhere", {"viewer", "admin"}),
