@@ -523,9 +523,10 @@ class InspectionLocked(ValueError):
 
 @sa.event.listens_for(Inspection, "before_update")
 def _refuse_edit_after_submission(mapper, connection, target: Inspection) -> None:
-    status = sa.inspect(target).attrs.status.history
-    was = (status.deleted or status.unchanged or [None])[0]
-    if was == "submitted":
+    """Asks the database, not the object (whose loaded state may be stale or expired)."""
+    table = Inspection.__table__
+    stored = connection.scalar(sa.select(table.c.status).where(table.c.uuid == target.uuid))
+    if stored == "submitted":
         raise InspectionLocked("a submitted inspection is locked; a correction is a new version")
 
 
