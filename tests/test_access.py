@@ -59,7 +59,8 @@ POST_DATA = {
     "inspections.save": lambda ids: {"action": "save"},
 }
 # The kiosk takes no login, for anyone: its page, and a rating (refused here: no fields).
-WARD_KIOSK = {"kiosk.start": ("GET", "/kiosk/", 200), "kiosk.rate": ("POST", "/kiosk/", 422)}
+WARD_KIOSK = {"kiosk.start": ("GET", "/kiosk/", 200), "kiosk.rate": ("POST", "/kiosk/", 422),
+              "kiosk.elsewhere": ("GET", "/kiosk/khong-co", 404)}
 # Routes open to everyone, and the token-only API (a browser session is not enough).
 WARD_OPEN = {"auth.login": ("GET", "/auth/login"), "static": ("GET", "/static/app.js"),
              "api.openapi": ("GET", "/api/v1/openapi.json")}

@@ -3,7 +3,7 @@ and the paper-form entry for officials."""
 from __future__ import annotations
 
 import segno
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -51,6 +51,13 @@ def rate():
     response = current_app.make_response(render_template("ratings/thanks.html"))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@kiosk_bp.route("/<path:rest>", methods=["GET", "POST"])
+def elsewhere(rest: str):
+    """Any other address under the kiosk: its own "not found", so the tablet stays in the kiosk
+    (an unmatched address would otherwise get the desk's error page)."""
+    abort(404)
 
 
 @kiosk_bp.errorhandler(CSRFError)
