@@ -123,6 +123,10 @@ def test_reform_records_sync_and_count_at_the_hub(app, hub):
     assert all(r["ratings"] == 0 and r["same_day"] == 0 for r in october["rows"])
     page = client.get("/reports/?period=2025-11").get_data(as_text=True)
     assert "Các mô hình cải cách hành chính" in page and "Tỷ lệ hài lòng" in page
+    # Per desk: both ratings were of civil-status dossiers ("Hộ tịch").
+    page = client.get("/reports/ward/30280?period=2025-11").get_data(as_text=True)
+    assert "Mức độ hài lòng theo quầy" in page and "<td>Hộ tịch</td>" in page
+    assert "<td class=\"num\">50,0 %</td>" in page and "<td class=\"num\">100,0 %</td>" in page
     # The hub sees the submitted self-inspection (the corrected version) and its ratings.
     page = client.get("/inspections/").get_data(as_text=True)
     assert "Năm 2025" in page and "12/13" in page and "1/13" in page

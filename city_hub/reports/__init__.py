@@ -16,7 +16,7 @@ from . import charts, export
 from .indicators import (AVERAGES, COUNT_BY_CODE, LABELS, RATES, REFORM_RATES, SHOWN_COUNTS,
                          SHOWN_RECORD_COUNTS)
 from .periods import Period, PeriodError, parse_period
-from .queries import aggregate, dossiers_behind, ward_report
+from .queries import aggregate, dossiers_behind, ratings_by_desk, ward_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -69,6 +69,8 @@ def ward(code: str):
     group = "procedure" if field_name else "field"
     rows = aggregate(period.window(), group, ward=code, field_name=field_name)
     return render_template("reports/breakdown.html", period=period, args=args, rows=rows,
+                           desks=ratings_by_desk(period.window(), code),
+                           reform_rates=REFORM_RATES,
                            ward=db.session.get(Ward, code), field_name=field_name, group=group,
                            counts=SHOWN_COUNTS, rates=RATES, averages=AVERAGES, labels=LABELS)
 

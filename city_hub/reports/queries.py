@@ -12,8 +12,8 @@ from wardapp.models import utcnow
 from ..extensions import db
 from ..models import Ward
 from .indicators import (AVERAGES, COUNT_BY_CODE, COUNTS, DOSSIER, PROCEDURE, RATES,
-                         RECORD_COUNT_BY_CODE, RECORD_COUNTS, REFORM_RATES, RecordCount, Window,
-                         rate, sum_expression, touches)
+                         RATING, RECORD_COUNT_BY_CODE, RECORD_COUNTS, REFORM_RATES, RecordCount,
+                         Window, rate, sum_expression, touches)
 
 GROUPINGS = {
     "ward": (DOSSIER.c.ward_code,),
@@ -101,6 +101,13 @@ def ward_report(window: Window) -> list[Row]:
     return rows
 
 
+def _record_aggregate(counts: list[RecordCount], window: Window, key, *where):
+    """One aggregate over the counts' table: each count as a FILTER, grouped by ``key``."""
+    return db.session.execute(sa.select(key.label("key"), *(
+        sa.func.count().filter(c.condition(window)).label(c.code) for c in counts))
+        .where(*where).group_by(key))
+
+
 def record_counts(window: Window) -> dict[str, dict[str, int]]:
     """Every count of :data:`RECORD_COUNTS` per ward: one aggregate per record table."""
     by_table: dict[str, list[RecordCount]] = {}
@@ -108,14 +115,20 @@ def record_counts(window: Window) -> dict[str, dict[str, int]]:
         by_table.setdefault(count.table.name, []).append(count)
     by_ward: dict[str, dict[str, int]] = {}
     for counts in by_table.values():
-        table = counts[0].table
-        stmt = sa.select(table.c.ward_code, *(
-            sa.func.count().filter(c.condition(window)).label(c.code) for c in counts)) \
-            .group_by(table.c.ward_code)
-        for row in db.session.execute(stmt):
-            by_ward.setdefault(row.ward_code, {}).update(
+        for row in _record_aggregate(counts, window, counts[0].table.c.ward_code):
+            by_ward.setdefault(row.key, {}).update(
                 {c.code: int(row._mapping[c.code] or 0) for c in counts})
     return by_ward
+
+
+def ratings_by_desk(window: Window, ward: str) -> list[Row]:
+    """A ward's ratings per desk (the field of the rated dossier's procedure), with their
+    satisfaction rates: reportable per desk, never per official."""
+    counts = [c for c in RECORD_COUNTS if c.table is RATING]
+    return [Row(row.key, row.key, {c.code: int(row._mapping[c.code] or 0) for c in counts})
+            for row in _record_aggregate(counts, window, RATING.c.desk,
+                                         RATING.c.ward_code == ward)
+            if row._mapping["ratings"]]
 
 
 def dossiers_behind(window: Window, indicator: str, *, ward: str | None = None,

@@ -34,7 +34,7 @@ def index():
 @roles_required(*RECORD_ROLES)
 def new():
     return render_template("feedback/new.html", values={}, errors={}, message=None,
-                           days=answer_days())
+                           days=current_days())
 
 
 @bp.route("/", methods=["POST"])
@@ -50,7 +50,9 @@ def create():
     return redirect(url_for("feedback.show", uuid=feedback.uuid))
 
 
-def current_days():
+def current_days() -> int | None:
+    """The configured time limit, or None while the setting is invalid (then recording is
+    refused with the reason, and the form just does not state a limit)."""
     try:
         return answer_days()
     except DossierError:
