@@ -8,7 +8,6 @@ import io
 import pytest
 
 from wardapp.dossiers.service import receive_dossier, record_step
-from wardapp.extensions import db
 from wardapp.feedback.service import answer_feedback, receive_feedback
 from wardapp.inspections.service import correct_inspection, start_inspection, submit_inspection
 from wardapp.letters.service import issue_letter
@@ -133,8 +132,8 @@ def test_reform_records_sync_and_count_at_the_hub(app, hub):
 
 
 def test_older_ward_without_the_new_dossier_columns_is_still_accepted(app, hub):
-    """A ward not yet upgraded sends dossiers without same_day and writing_assist: the hub
-    takes the columns' defaults instead of refusing its records."""
+    """A ward not yet upgraded (wire schema 1) sends dossiers without same_day and
+    writing_assist: the hub takes the columns' defaults instead of refusing its records."""
     from wardapp.sync.client import next_batch
     from wardapp.sync.protocol import records_digest
 
@@ -142,7 +141,7 @@ def test_older_ward_without_the_new_dossier_columns_is_still_accepted(app, hub):
 
     receive_dossier(intake_data(), actor=account("letan"))
     hello(hub)
-    batch = next_batch(0)
+    batch = dict(next_batch(0), schema_version=1)
     for record in batch["records"]:
         if record["table"] == "dossier":
             for name in ("same_day", "writing_assist", "prefill_consent"):

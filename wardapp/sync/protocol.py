@@ -21,7 +21,9 @@ from ..models import (AuditEntry, Dossier, DossierEvent, Feedback, Inspection, J
 from ..outbox import NOT_SYNCED
 
 PROTOCOL_VERSION = 1
-WIRE_SCHEMA_VERSION = 1
+# 2: the reform models' tables and dossier columns. A hub that knows only 1 refuses a ward at 2
+# whole (it would quarantine the new tables' records), so the hub is upgraded first.
+WIRE_SCHEMA_VERSION = 2
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 1_000_000          # compressed, on the wire
 MAX_INFLATED_BYTES = 24 * 1024 * 1024  # a gzip bomb stops here
