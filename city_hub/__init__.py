@@ -31,7 +31,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         SQLALCHEMY_DATABASE_URI=os.environ.get("CITY_HUB_DATABASE_URL")
         or "sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
         SYNC_ACCEPT_PROTOCOL=(1, 1),
-        SYNC_ACCEPT_SCHEMA=(1, 1),
+        # Wards not yet upgraded (1) still sync: the dossier columns they lack take defaults.
+        SYNC_ACCEPT_SCHEMA=(1, 2),
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=2),
@@ -60,7 +61,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     from wardapp import errors, formatting, set_security_headers
     from wardapp.database import configure_engine
 
-    from . import admin, auth, reports
+    from . import admin, auth, inspections, reports
     from .sync import bp as sync_bp
 
     db.init_app(app)
@@ -75,6 +76,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(auth.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(inspections.bp)
     formatting.init_app(app)
     errors.init_app(app, db.session)
     app.after_request(set_security_headers)

@@ -141,6 +141,21 @@ def hub_audit(action: str, target: str, actor: str | None = None, **details) -> 
                             details=details))
 
 
+class CityInspection(db.Model):
+    """The result of the city's direct inspection of a ward on the 13 contents (kiểm tra trực
+    tiếp), recorded at the hub beside the wards' own self-inspections."""
+
+    __tablename__ = "city_inspection"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
+    ward_code: so.Mapped[str] = so.mapped_column(sa.ForeignKey("ward.code"), index=True)
+    plan: so.Mapped[str] = so.mapped_column(sa.String(60))
+    inspected_on: so.Mapped[dt.date] = so.mapped_column(sa.Date)
+    rating: so.Mapped[str] = so.mapped_column(sa.String(10))  # keys of INSPECTION_RATINGS
+    findings: so.Mapped[str] = so.mapped_column(sa.Text)
+    recorded_by: so.Mapped[str] = so.mapped_column(sa.String(120))
+    recorded_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
 class RefProcedure(db.Model):
     """The procedure catalogue of the newest published snapshot, as rows the reports join to
     (a procedure's online level decides which dossiers an online rate counts)."""
@@ -159,7 +174,7 @@ class RefProcedure(db.Model):
 # so the report scans the index, not the table; plus resolution and closing times.
 REPORT_COLUMNS = ("ward_code", "received_at", "resolved_at", "closed_at", "channel",
                   "return_method", "timeliness", "status", "due_at", "due_at_revised",
-                  "procedure_code", "working_days_used")
+                  "procedure_code", "working_days_used", "same_day", "writing_assist")
 _REPORT_INDEXES = {"dossier": (
     sa.Index("ix_dossier_report", *REPORT_COLUMNS),
     sa.Index("ix_dossier_resolved", "resolved_at"),
@@ -168,7 +183,8 @@ _REPORT_INDEXES = {"dossier": (
 
 
 def _record_table(name: str) -> sa.Table:
-    columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+    columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
+                         server_default=c.server_default.arg if c.server_default else None)
                for c in wire_columns(name)]
     return sa.Table(
         name, db.metadata, *columns,

@@ -11,6 +11,7 @@ WARD_ROLES = {"anonymous": None, "receptionist": "letan", "officer": "chuyenvien
               "leader": "lanhdao", "admin": "quantri"}
 DESK = {"receptionist", "officer", "leader", "admin"}
 INTAKE = {"receptionist", "leader"}
+STAFF = {"receptionist", "officer", "leader"}
 # endpoint: (method, path, roles allowed); anonymous gets the login page (302), others 403.
 WARD_MATRIX = {
     "dossiers.home": ("GET", "/", DESK),
@@ -28,7 +29,38 @@ WARD_MATRIX = {
     "dossiers.print_form": ("GET", "/dossiers/{code}/print/01", DESK),
     "sync.panel": ("GET", "/sync/", {"leader", "admin"}),
     "audit.trail": ("GET", "/audit/", {"leader", "admin"}),
+    "dossiers.prefill": ("GET", "/dossiers/prefill?citizen_id=089095001234&prefill_consent=1",
+                         INTAKE),
+    "letters.issue": ("POST", "/dossiers/{resolved}/letter", STAFF),
+    "letters.print_letter": ("GET", "/dossiers/{lettered}/letter", DESK),
+    "ratings.paper": ("GET", "/ratings/paper", STAFF),
+    "feedback.index": ("GET", "/feedback/?list=overdue", DESK),
+    "feedback.new": ("GET", "/feedback/new", STAFF),
+    "feedback.create": ("POST", "/feedback/", STAFF),
+    "feedback.show": ("GET", "/feedback/{feedback}", DESK),
+    "feedback.assign": ("POST", "/feedback/{feedback}/assign", {"leader"}),
+    "feedback.answer": ("POST", "/feedback/{feedback}/answer", {"officer", "leader"}),
+    "inspections.index": ("GET", "/inspections/", {"officer", "leader"}),
+    "inspections.create": ("POST", "/inspections/", {"officer", "leader"}),
+    "inspections.show": ("GET", "/inspections/{inspection}", {"officer", "leader"}),
+    "inspections.save": ("POST", "/inspections/{inspection}", {"officer", "leader"}),
+    "inspections.correct": ("POST", "/inspections/{submitted}/correct", {"officer", "leader"}),
 }
+# What each POST sends (a valid request, so an allowed role gets through to a redirect).
+POST_DATA = {
+    "dossiers.create": lambda ids: intake_data(),
+    "dossiers.step": lambda ids: {"reason": "Công dân xin rút"},
+    "feedback.create": lambda ids: {"channel": "phone", "sender_name": "Lê Thị Lan",
+                                    "subject": "Thời hạn", "content": "Đề nghị rút ngắn.",
+                                    "regulation": "Thủ tục đăng ký khai sinh"},
+    "feedback.assign": lambda ids: {"assignee_uuid": ids["officer"]},
+    "feedback.answer": lambda ids: {"answer": "Đã tiếp thu."},
+    "inspections.create": lambda ids: {"plan": "Năm 2099"},
+    "inspections.save": lambda ids: {"action": "save"},
+}
+# The kiosk takes no login, for anyone: its page, and a rating (refused here: no fields).
+WARD_KIOSK = {"kiosk.start": ("GET", "/kiosk/", 200), "kiosk.rate": ("POST", "/kiosk/", 422),
+              "kiosk.elsewhere": ("GET", "/kiosk/khong-co", 404)}
 # Routes open to everyone, and the token-only API (a browser session is not enough).
 WARD_OPEN = {"auth.login": ("GET", "/auth/login"), "static": ("GET", "/static/app.js"),
              "api.openapi": ("GET", "/api/v1/openapi.json")}
@@ -40,29 +72,52 @@ WARD_TOKEN_ONLY = {"api.procedures": ("GET", "/api/v1/procedures"),
                    "api.add_event": ("POST", "/api/v1/dossiers/{code}/events")}
 
 
-def request(client, method, path, code):
-    path = path.format(code=code)
+def request(client, method, path, ids, endpoint=None):
+    path = path.format(**ids)
     if method == "GET":
         return client.get(path)
-    data = {"reason": "Công dân xin rút", **intake_data()} if path == "/dossiers" or \
-        "steps" in path else {}
-    return client.post(path, data=data)
+    return client.post(path, data=POST_DATA[endpoint](ids) if endpoint in POST_DATA else {})
+
+
+def records(app) -> dict:
+    """One of each record a route may name: an open dossier, a resolved one with and without
+    its letter, a feedback, a draft and a submitted self-inspection."""
+    from wardapp.dossiers.service import record_step
+    from wardapp.feedback.service import receive_feedback
+    from wardapp.inspections.service import start_inspection, submit_inspection
+    from wardapp.letters.service import issue_letter
+    from wardapp.models import INSPECTION_CONTENTS
+
+    app.config["CHAIRMAN_NAME"] = "Nguyễn Văn Chủ"
+    officer, leader = account("chuyenvien"), account("lanhdao")
+    ids = {"officer": officer.uuid}
+    ids["code"] = receive_dossier(intake_data(), actor=account("letan"))[0].code
+    for name in ("resolved", "lettered"):
+        ids[name] = receive_dossier(intake_data(), actor=account("letan"))[0].code
+        record_step(ids[name], "resolved", actor=officer)
+    issue_letter(ids["lettered"], actor=officer)
+    ids["feedback"] = receive_feedback(POST_DATA["feedback.create"](ids), actor=officer).uuid
+    ids["inspection"] = start_inspection("Năm 2024", actor=officer).uuid
+    ids["submitted"] = start_inspection("Năm 2023", actor=officer).uuid
+    submit_inspection(ids["submitted"], {f"rating_{c}": "pass" for c in INSPECTION_CONTENTS},
+                      actor=leader)
+    return ids
 
 
 def test_every_ward_route_is_in_the_matrix(app):
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
     assert endpoints == set(WARD_MATRIX) | set(WARD_OPEN) | set(WARD_LOGGED) | \
-        set(WARD_TOKEN_ONLY)
+        set(WARD_TOKEN_ONLY) | set(WARD_KIOSK)
 
 
 @pytest.mark.parametrize("role", list(WARD_ROLES))
 @pytest.mark.parametrize("endpoint", list(WARD_MATRIX))
 def test_ward_matrix(app, client, role, endpoint):
-    dossier, _ = receive_dossier(intake_data(), actor=account("letan"))
+    ids = records(app)
     if WARD_ROLES[role]:
         client.post("/auth/login", data={"username": WARD_ROLES[role], "password": PASSWORD})
     method, path, allowed = WARD_MATRIX[endpoint]
-    response = request(client, method, path, dossier.code)
+    response = request(client, method, path, ids, endpoint)
     if role == "anonymous":
         assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
     elif role in allowed:
@@ -74,15 +129,18 @@ def test_ward_matrix(app, client, role, endpoint):
 @pytest.mark.parametrize("role", list(WARD_ROLES))
 def test_ward_open_logged_and_token_routes(app, client, role):
     dossier, _ = receive_dossier(intake_data(), actor=account("letan"))
+    ids = {"code": dossier.code}
     if WARD_ROLES[role]:
         client.post("/auth/login", data={"username": WARD_ROLES[role], "password": PASSWORD})
     for method, path in WARD_OPEN.values():
-        with request(client, method, path, dossier.code) as response:
+        with request(client, method, path, ids) as response:
             assert response.status_code in (200, 302)
+    for method, path, status in WARD_KIOSK.values():
+        assert request(client, method, path, ids).status_code == status
     for method, path in WARD_TOKEN_ONLY.values():
-        assert request(client, method, path, dossier.code).status_code == 401
+        assert request(client, method, path, ids).status_code == 401
     for method, path in WARD_LOGGED.values():
-        assert request(client, method, path, dossier.code).status_code == 302
+        assert request(client, method, path, ids).status_code == 302
 
 
 HUB_ROLES = {"anonymous": None, "viewer": "xem", "admin": "quantri"}
@@ -96,6 +154,8 @@ HUB_MATRIX = {
     "reports.chart": ("GET", "/reports/chart/on-time.svg?period=2025-11", {"viewer", "admin"}),
     "admin.wards": ("GET", "/admin/wards", {"admin"}),
     "admin.refdata": ("GET", "/admin/refdata", {"admin"}),
+    "inspections.index": ("GET", "/inspections/", {"viewer", "admin"}),
+    "inspections.record": ("POST", "/inspections/", {"admin"}),
     "auth.login": ("GET", "/auth/login", {"anonymous", "viewer", "admin"}),
     "auth.logout": ("POST", "/auth/logout", {"viewer", "admin"}),
     "auth.logout_everywhere": ("POST", "/auth/logout-everywhere", {"viewer", "admin"}),

@@ -145,3 +145,46 @@ def test_bad_intake_shows_vietnamese_errors_in_place(page, server):
     assert "12 chữ số" in text and "chưa đủ thành phần" in text
     assert page.url.endswith("/dossiers/new")
     assert page.outside_requests == []
+
+
+def test_kiosk_rates_a_dossier(page, server):
+    """A citizen rates a dossier on the kiosk tablet: large choices, no login, no way out, once."""
+    login(page, server, "letan")
+    page.goto(f"{server}/dossiers/new")
+    page.select_option("#procedure-options", "1.000656")  # death registration
+    page.wait_for_selector("input[name=documents]")
+    for box in page.query_selector_all("#documents label:has(em) input[name=documents]"):
+        box.check()
+    page.fill("input[name=applicant_name]", "Lâm Thị Kiều")
+    page.fill("input[name=citizen_id]", "089170004321")
+    page.fill("input[name=address]", "Khóm 4, phường Mỹ Bình")
+    page.click("text=Tiếp nhận và cấp giấy hẹn")
+    page.wait_for_url(re.compile(r".*/dossiers/30280-\d{6}-\d{4}$"))
+    code = page.url.rsplit("/", 1)[1]
+    page.goto(f"{server}/dossiers/{code}/print/01")
+    assert page.locator(".rating-qr img").evaluate("img => img.naturalWidth") > 0
+    page.goto(f"{server}/")
+    logout(page)
+
+    page.set_viewport_size({"width": 800, "height": 1280})  # a tablet, upright
+    page.goto(f"{server}/kiosk/?code={code}")
+    assert page.locator("a").count() == 0
+    assert "Lâm Thị Kiều" not in page.content()
+    for criterion, level in (("overall", "very_satisfied"), ("attitude", "satisfied"),
+                             ("timeliness", "very_satisfied"), ("guidance", "satisfied")):
+        choice = page.locator(f"label.choice:has(input[name={criterion}][value={level}])")
+        assert choice.bounding_box()["height"] >= 56  # a finger's target
+        choice.click()
+    page.fill("textarea[name=comment]", "Cảm ơn cán bộ đã hướng dẫn tận tình.")
+    shot(page, "kiosk")
+    page.click("button:has-text('Gửi đánh giá')")
+    page.wait_for_selector(".kiosk-thanks")
+    page.click("button:has-text('Đánh giá hồ sơ khác')")
+    page.fill("input[name=code]", code)
+    for criterion in ("overall", "attitude", "timeliness", "guidance"):
+        page.locator(f"label.choice:has(input[name={criterion}][value=satisfied])").click()
+    page.click("button:has-text('Gửi đánh giá')")
+    assert "chỉ đánh giá một lần" in page.content()
+    assert page.outside_requests == []
+    # The refused second rating is a 409, which chromium logs; nothing else may be there.
+    assert [e for e in page.console_errors if "409 (CONFLICT)" not in e] == []

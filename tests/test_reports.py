@@ -224,7 +224,10 @@ def test_csv_and_excel_match_json(city):
         "ward_code", "ward_name", "received", "received_desk", "received_postal",
         "received_online_partial", "received_online_full", "resolved", "resolved_early",
         "resolved_on_time", "resolved_late", "on_time_rate", "pending", "pending_overdue",
-        "online_partial_rate", "online_full_rate", "postal", "apologies", "complete_through"]
+        "online_partial_rate", "online_full_rate", "postal", "apologies", "complete_through",
+        "same_day", "writing_assist", "letters_congratulation", "letters_condolence", "ratings",
+        "satisfaction_rate", "feedback_received", "feedback_answered",
+        "feedback_answered_on_time", "inspections_submitted"]
     assert [r["ward_code"] for r in table] == ["30280", "30283", "CITY"]
     for r in table:
         expected_row = rows[r["ward_code"]]

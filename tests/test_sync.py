@@ -318,7 +318,7 @@ def test_version_outside_window_applies_nothing(app, tmp_path):
     """T15, G7: the hub accepts only newer wards; nothing applied, outbox intact, exit 3."""
     from .conftest import Hub, LiveServer, make_hub
 
-    hub_app, tokens = make_hub(tmp_path / "newhub", SYNC_ACCEPT_SCHEMA=(2, 3))
+    hub_app, tokens = make_hub(tmp_path / "newhub", SYNC_ACCEPT_SCHEMA=(3, 4))
     with LiveServer(hub_app) as url:
         newer = Hub(hub_app, url, tokens["30280"])
         write_dossiers(1)

@@ -246,7 +246,8 @@ def test_hub_killed_before_commit_applies_nothing(app, hub_dir, hub_procs):
     assert remote_reconcile(again.url, hub_dir.token) == local_reconcile()
     integrity_ok(hub_db_path)
     assert_each_range_once(hub_db_path, head)
-    assert local_counts() == {"user": 4, "dossier": 7, "dossier_event": 14, "audit_log": 0}
+    assert local_counts() == {"user": 4, "dossier": 7, "dossier_event": 14, "audit_log": 0,
+                              "letter": 0, "rating": 0, "feedback": 0, "inspection": 0}
 
 
 # --- T3: hub killed after commit, before answering -------------------------------------------

@@ -33,6 +33,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=2),  # idle time before a new login
         JSON_SORT_KEYS=False,
         PAGE_SIZE=50,
+        CHAIRMAN_NAME="",          # the ward chairman who signs the letters
+        FEEDBACK_ANSWER_DAYS=10,   # working days to answer a feedback or petition
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -100,6 +102,11 @@ def register_blueprints(app: Flask) -> None:
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .dossiers import bp as dossiers_bp
+    from .feedback import bp as feedback_bp
+    from .inspections import bp as inspections_bp
+    from .letters import bp as letters_bp
+    from .ratings import bp as ratings_bp
+    from .ratings import kiosk_bp
     from .sync.routes import bp as sync_bp
 
     app.register_blueprint(auth_bp)
@@ -107,6 +114,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(sync_bp)
     app.register_blueprint(audit_bp)
+    for blueprint in (letters_bp, ratings_bp, kiosk_bp, feedback_bp, inspections_bp):
+        app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # token-authenticated, no browser session
 
 

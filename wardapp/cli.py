@@ -398,7 +398,8 @@ def reindex(instance):
 
 @cli.command("export")
 @click.argument("table", type=click.Choice(["dossier", "dossier_event", "procedure", "unit",
-                                            "user", "outbox"]))
+                                            "user", "outbox", "letter", "rating", "feedback",
+                                            "inspection"]))
 @click.option("--out", type=click.File("w", encoding="utf-8-sig"), default="-",
               help="Tệp CSV (mặc định: màn hình).")
 @instance_option

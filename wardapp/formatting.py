@@ -5,6 +5,7 @@ import datetime as dt
 
 from flask import Flask
 
+from . import models
 from .dossiers.lifecycle import CHANNELS, RETURN_METHODS, STATUS_LABELS, STEPS, TIMELINESS_LABELS
 from .workdays import to_local
 
@@ -63,3 +64,6 @@ def init_app(app: Flask) -> None:
     app.add_template_global(RETURN_METHODS, "RETURN_METHODS")
     app.add_template_global(TIMELINESS_LABELS, "TIMELINESS_LABELS")
     app.add_template_global({k: s.label for k, s in STEPS.items()}, "STEP_LABELS")
+    for name in ("LETTER_KINDS", "RATING_LEVELS", "RATING_CRITERIA", "RATING_CHANNELS",
+                 "FEEDBACK_CHANNELS", "INSPECTION_CONTENTS", "INSPECTION_RATINGS"):
+        app.add_template_global(getattr(models, name), name)

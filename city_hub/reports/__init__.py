@@ -13,9 +13,10 @@ from wardapp.workdays import to_local
 from ..extensions import db
 from ..models import Ward
 from . import charts, export
-from .indicators import AVERAGES, COUNT_BY_CODE, LABELS, RATES, SHOWN_COUNTS
+from .indicators import (AVERAGES, COUNT_BY_CODE, LABELS, RATES, REFORM_RATES, SHOWN_COUNTS,
+                         SHOWN_RECORD_COUNTS)
 from .periods import Period, PeriodError, parse_period
-from .queries import aggregate, dossiers_behind, ward_report
+from .queries import aggregate, dossiers_behind, ratings_by_desk, ward_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -47,6 +48,7 @@ def overview():
     rows = ward_report(period.window())
     return render_template("reports/overview.html", period=period, args=args, rows=rows,
                            counts=SHOWN_COUNTS, rates=RATES, averages=AVERAGES, labels=LABELS,
+                           record_counts=SHOWN_RECORD_COUNTS, reform_rates=REFORM_RATES,
                            presets=presets(to_local(utcnow()).date()))
 
 
@@ -67,6 +69,8 @@ def ward(code: str):
     group = "procedure" if field_name else "field"
     rows = aggregate(period.window(), group, ward=code, field_name=field_name)
     return render_template("reports/breakdown.html", period=period, args=args, rows=rows,
+                           desks=ratings_by_desk(period.window(), code),
+                           reform_rates=REFORM_RATES,
                            ward=db.session.get(Ward, code), field_name=field_name, group=group,
                            counts=SHOWN_COUNTS, rates=RATES, averages=AVERAGES, labels=LABELS)
 

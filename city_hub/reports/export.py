@@ -25,8 +25,17 @@ COLUMNS = [
     ("online_full_rate", "Tỷ lệ trực tuyến mức độ 4"),
     ("postal", "Bưu chính công ích (nhận hoặc trả)"), ("apologies", "Quá hạn có xin lỗi"),
     ("complete_through", "Số liệu đầy đủ đến"),
+    # The reform models (added after the first release, so after the columns above).
+    ("same_day", "Ngày không hẹn"), ("writing_assist", "Bàn viết hộ"),
+    ("letters_congratulation", "Thư chúc mừng"), ("letters_condolence", "Thư chia buồn"),
+    ("ratings", "Lượt đánh giá"), ("satisfaction_rate", "Tỷ lệ hài lòng"),
+    ("feedback_received", "Phản ánh, kiến nghị tiếp nhận"),
+    ("feedback_answered", "Phản ánh đã trả lời"),
+    ("feedback_answered_on_time", "Phản ánh trả lời đúng hạn"),
+    ("inspections_submitted", "Tự kiểm tra đã nộp"),
 ]
-RATE_COLUMNS = {"on_time_rate", "online_partial_rate", "online_full_rate"}
+RATE_COLUMNS = {"on_time_rate", "online_partial_rate", "online_full_rate", "satisfaction_rate"}
+TEXT_COLUMNS = ("ward_code", "ward_name", "complete_through")
 
 
 def record(row: Row) -> dict:
@@ -80,15 +89,16 @@ def to_xlsx(rows: list[Row], period: Period) -> bytes:
         total = row.key == "CITY"
         for col, (code, _) in enumerate(COLUMNS):
             kind = "percent" if code in RATE_COLUMNS else \
-                "text" if code in ("ward_code", "ward_name", "complete_through") else "number"
+                "text" if code in TEXT_COLUMNS else "number"
             style = bold[kind] if total else {"percent": percent, "number": number,
                                               "text": text}[kind]
             value = values[code]
             sheet.write(r, col, "" if value is None else value, style)
     sheet.set_column(0, 0, 10)
     sheet.set_column(1, 1, 24)
-    sheet.set_column(2, len(COLUMNS) - 2, 12)
-    sheet.set_column(len(COLUMNS) - 1, len(COLUMNS) - 1, 22)
+    sheet.set_column(2, len(COLUMNS) - 1, 12)
+    freshness = [code for code, _ in COLUMNS].index("complete_through")
+    sheet.set_column(freshness, freshness, 22)
     sheet.freeze_panes(3, 2)
     book.close()
     return out.getvalue()

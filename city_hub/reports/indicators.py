@@ -15,7 +15,18 @@ Definitions, for a period [start, end) of whole days in Asia/Ho_Chi_Minh:
   over all dossiers of those procedures; level 4 (full) likewise (the article's 35% and 87%);
 - postal: received or returned through the public postal service;
 - average working days used (pauses excluded, computed at the ward) against the statutory days
-  of the procedure, over the dossiers resolved in the period.
+  of the procedure, over the dossiers resolved in the period;
+- the city's reform models (domain.md §8.4, "local models"): same-day ("ngày không hẹn") =
+  dossiers received in the period that were returned on the day of receipt, its share over the
+  dossiers of same-day procedures received in the period; writing-assisted = dossiers received
+  in the period whose form the writing desk filled in.
+
+The reform models' other records are counted per ward from their own tables
+(:data:`RECORD_COUNTS`): letters issued in the period by kind; ratings given in the period and
+the satisfaction rate = (very satisfied + satisfied) / ratings, overall and per criterion;
+feedback received, answered, answered by its due time (fixed at the ward on receipt), and
+overdue (unanswered past its due time at the moment pending items are judged); self-inspections
+submitted in the period (first versions only: a correction is not a second inspection).
 """
 from __future__ import annotations
 
@@ -24,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+
+from wardapp.models import RATING_CRITERIA
 
 from ..models import RECORD_TABLES, RefProcedure
 
@@ -126,11 +139,18 @@ COUNTS = [
     Count("statutory_days", "Tổng ngày theo quy định", lambda w: sa.and_(
         _resolved(w), d.working_days_used.is_not(None)),
         value=sa.func.coalesce(p.duration_value, 0), shown=False),
+    Count("same_day", "Ngày không hẹn (trả ngay trong ngày)", lambda w: sa.and_(
+        d.same_day.is_(True), _received(w))),
+    Count("same_day_eligible", "Hồ sơ của thủ tục giải quyết trong ngày", lambda w: sa.and_(
+        p.duration_unit == "same_day", _received(w)), shown=False),
+    Count("writing_assist", "Bàn viết hộ", lambda w: sa.and_(
+        d.writing_assist.is_(True), _received(w))),
 ]
 RATES = [
     Rate("on_time_rate", "Tỷ lệ đúng hạn", "resolved_in_time", "resolved"),
     Rate("online_partial_rate", "Tỷ lệ trực tuyến mức độ 3", "level3_online", "level3_dossiers"),
     Rate("online_full_rate", "Tỷ lệ trực tuyến mức độ 4", "level4_online", "level4_dossiers"),
+    Rate("same_day_rate", "Tỷ lệ ngày không hẹn", "same_day", "same_day_eligible"),
 ]
 # Averages over the dossiers resolved in the period whose working days are known.
 AVERAGES = [
@@ -139,10 +159,63 @@ AVERAGES = [
     Rate("avg_statutory_days", "Ngày làm việc bình quân theo quy định", "statutory_days",
          "resolved_measured"),
 ]
+
+
+@dataclass(frozen=True)
+class RecordCount:
+    """Rows of a reform-model ``table`` meeting ``condition``, counted per ward."""
+
+    code: str
+    label: str
+    table: sa.Table
+    condition: Callable[[Window], sa.ColumnElement[bool]]
+    shown: bool = True
+
+
+LETTER, RATING, FEEDBACK, INSPECTION = (RECORD_TABLES[name] for name in (
+    "letter", "rating", "feedback", "inspection"))
+SATISFIED = ("very_satisfied", "satisfied")
+
+
+def _within(column, w: Window):
+    return sa.and_(column >= w.start, column < w.end)
+
+
+RECORD_COUNTS = [
+    RecordCount("letters_congratulation", "Thư chúc mừng", LETTER, lambda w: sa.and_(
+        LETTER.c.kind == "congratulation", _within(LETTER.c.issued_at, w))),
+    RecordCount("letters_condolence", "Thư chia buồn", LETTER, lambda w: sa.and_(
+        LETTER.c.kind == "condolence", _within(LETTER.c.issued_at, w))),
+    RecordCount("ratings", "Lượt đánh giá", RATING, lambda w: _within(RATING.c.rated_at, w)),
+    *(RecordCount(f"satisfied_{criterion}", f"Hài lòng: {label}", RATING,
+                  lambda w, column=RATING.c[criterion]: sa.and_(
+                      column.in_(SATISFIED), _within(RATING.c.rated_at, w)), shown=False)
+      for criterion, label in RATING_CRITERIA.items()),
+    RecordCount("feedback_received", "Phản ánh, kiến nghị tiếp nhận", FEEDBACK,
+                lambda w: _within(FEEDBACK.c.received_at, w)),
+    RecordCount("feedback_answered", "Đã trả lời", FEEDBACK,
+                lambda w: _within(FEEDBACK.c.answered_at, w)),
+    RecordCount("feedback_answered_on_time", "Trả lời đúng hạn", FEEDBACK, lambda w: sa.and_(
+        FEEDBACK.c.answered_at <= FEEDBACK.c.due_at, _within(FEEDBACK.c.answered_at, w))),
+    RecordCount("feedback_overdue", "Chưa trả lời, quá hạn", FEEDBACK, lambda w: sa.and_(
+        FEEDBACK.c.received_at < w.as_of, FEEDBACK.c.due_at < w.as_of,
+        sa.or_(FEEDBACK.c.answered_at.is_(None), FEEDBACK.c.answered_at >= w.as_of))),
+    RecordCount("inspections_submitted", "Tự kiểm tra đã nộp", INSPECTION, lambda w: sa.and_(
+        INSPECTION.c.status == "submitted", INSPECTION.c.revision == 1,
+        _within(INSPECTION.c.submitted_at, w))),
+]
+REFORM_RATES = [
+    Rate("satisfaction_rate", "Tỷ lệ hài lòng", "satisfied_overall", "ratings"),
+    *(Rate(f"satisfaction_{criterion}", f"Tỷ lệ hài lòng: {label.lower()}",
+           f"satisfied_{criterion}", "ratings")
+      for criterion, label in RATING_CRITERIA.items() if criterion != "overall"),
+]
 COUNT_BY_CODE = {c.code: c for c in COUNTS}
+RECORD_COUNT_BY_CODE = {c.code: c for c in RECORD_COUNTS}
+SHOWN_RECORD_COUNTS = [c for c in RECORD_COUNTS if c.shown]
 SHOWN_COUNTS = [c for c in COUNTS if c.shown]
-LABELS = {**{c.code: c.label for c in COUNTS},
-          **{r.code: r.label for r in RATES + AVERAGES}}
+LABELS = {**{c.code: c.label for c in COUNTS + RECORD_COUNTS},
+          **{r.code: r.label for r in RATES + AVERAGES + REFORM_RATES}}
 
 
 def touches(w: Window):
@@ -163,3 +236,4 @@ def sum_expression(count: Count, window: Window):
     if count.value is None:
         return sa.func.count().filter(condition).label(count.code)
     return sa.func.coalesce(sa.func.sum(count.value).filter(condition), 0).label(count.code)
+

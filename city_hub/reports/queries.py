@@ -11,8 +11,9 @@ from wardapp.models import utcnow
 
 from ..extensions import db
 from ..models import Ward
-from .indicators import (AVERAGES, COUNT_BY_CODE, COUNTS, DOSSIER, PROCEDURE, RATES, Window,
-                         rate, sum_expression, touches)
+from .indicators import (AVERAGES, COUNT_BY_CODE, COUNTS, DOSSIER, PROCEDURE, RATES,
+                         RATING, RECORD_COUNT_BY_CODE, RECORD_COUNTS, REFORM_RATES, RecordCount,
+                         Window, rate, sum_expression, touches)
 
 GROUPINGS = {
     "ward": (DOSSIER.c.ward_code,),
@@ -37,8 +38,10 @@ class Row:
     rates: dict[str, float | None] = field(default_factory=dict)
 
     def __post_init__(self):
+        # A breakdown by field or procedure holds only the dossier counts, not the reform
+        # models' records (those are counted per ward): their rates are left out there.
         self.rates = {r.code: rate(self.counts[r.numerator], self.counts[r.denominator])
-                      for r in RATES + AVERAGES}
+                      for r in RATES + AVERAGES + REFORM_RATES if r.numerator in self.counts}
 
 
 def _source():
@@ -73,23 +76,59 @@ def aggregate(window: Window, group: str, *, ward: str | None = None,
 
 
 def ward_report(window: Window) -> list[Row]:
-    """One row per registered ward (wards without dossiers included), then the city total."""
-    by_ward = {row.key: row for row in aggregate(window, "ward")}
+    """One row per registered ward (wards without dossiers included), then the city total;
+    each row holds the dossier counts and the reform models' record counts."""
+    by_ward = {row.key: row.counts for row in aggregate(window, "ward")}
+    records = record_counts(window)
     now = utcnow()
     rows = []
+
+    def counts_of(code: str) -> dict[str, int]:
+        return {**by_ward.pop(code, dict.fromkeys(COUNT_BY_CODE, 0)),
+                **dict.fromkeys(RECORD_COUNT_BY_CODE, 0), **records.pop(code, {})}
+
     for ward in db.session.scalars(sa.select(Ward).order_by(Ward.code)):
-        counts = by_ward.pop(ward.code).counts if ward.code in by_ward else \
-            dict.fromkeys(COUNT_BY_CODE, 0)
         complete = ward.complete_through_utc
-        rows.append(Row(ward.code, ward.name, counts, complete,
+        rows.append(Row(ward.code, ward.name, counts_of(ward.code), complete,
                         stale=complete is None or complete < min(window.end, now) - STALE_AFTER))
-    for orphan in by_ward.values():  # records of a ward since removed from the registry
-        rows.append(Row(orphan.key, orphan.key, orphan.counts, None, stale=True))
-    total = {c.code: sum(r.counts[c.code] for r in rows) for c in COUNTS}
+    for orphan in sorted(by_ward.keys() | records.keys()):  # a ward since removed
+        rows.append(Row(orphan, orphan, counts_of(orphan), None, stale=True))
+    total = {code: sum(r.counts[code] for r in rows)
+             for code in (*COUNT_BY_CODE, *RECORD_COUNT_BY_CODE)}
     freshest = [r.complete_through for r in rows if r.complete_through]
     rows.append(Row(CITY, "Toàn thành phố", total, min(freshest) if freshest else None,
                     stale=any(r.stale for r in rows)))
     return rows
+
+
+def _record_aggregate(counts: list[RecordCount], window: Window, key, *where):
+    """One aggregate over the counts' table: each count as a FILTER, grouped by ``key``."""
+    return db.session.execute(sa.select(key.label("key"), *(
+        sa.func.count().filter(c.condition(window)).label(c.code) for c in counts))
+        .where(*where).group_by(key))
+
+
+def record_counts(window: Window) -> dict[str, dict[str, int]]:
+    """Every count of :data:`RECORD_COUNTS` per ward: one aggregate per record table."""
+    by_table: dict[str, list[RecordCount]] = {}
+    for count in RECORD_COUNTS:
+        by_table.setdefault(count.table.name, []).append(count)
+    by_ward: dict[str, dict[str, int]] = {}
+    for counts in by_table.values():
+        for row in _record_aggregate(counts, window, counts[0].table.c.ward_code):
+            by_ward.setdefault(row.key, {}).update(
+                {c.code: int(row._mapping[c.code] or 0) for c in counts})
+    return by_ward
+
+
+def ratings_by_desk(window: Window, ward: str) -> list[Row]:
+    """A ward's ratings per desk (the field of the rated dossier's procedure), with their
+    satisfaction rates: reportable per desk, never per official."""
+    counts = [c for c in RECORD_COUNTS if c.table is RATING]
+    return [Row(row.key, row.key, {c.code: int(row._mapping[c.code] or 0) for c in counts})
+            for row in _record_aggregate(counts, window, RATING.c.desk,
+                                         RATING.c.ward_code == ward)
+            if row._mapping["ratings"]]
 
 
 def dossiers_behind(window: Window, indicator: str, *, ward: str | None = None,

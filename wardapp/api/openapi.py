@@ -38,6 +38,10 @@ _INTAKE = {
         "note": {"type": "string", "maxLength": 2000},
         "received_at": {"type": "string", "format": "date-time",
                         "description": "Defaults to now; never in the future, at most 30 days back"},
+        "writing_assist": {"type": "boolean",
+                           "description": "The writing desk filled in the form for the citizen"},
+        "prefill_consent": {"type": "boolean", "description": "The citizen agreed that their "
+                            "earlier dossiers at this ward prefill the form"},
     },
 }
 _STEP = {

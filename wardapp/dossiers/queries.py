@@ -54,7 +54,8 @@ def work_list_query(name: str, now: dt.datetime, calendar: WorkCalendar) -> sa.S
 
 
 def home_counters(now: dt.datetime) -> dict[str, int]:
-    """The figures on the home page: today, this month, on time this month, open, overdue."""
+    """The figures on the home page: today, this month, on time this month, open, overdue,
+    and today's dossiers returned without an appointment ("ngày không hẹn")."""
     local = to_local(now)
     today_start, today_end = _day_bounds(local.date())
     month_start = local_datetime(local.date().replace(day=1), dt.time(0, 0))
@@ -70,6 +71,8 @@ def home_counters(now: dt.datetime) -> dict[str, int]:
         Dossier.status.in_(OPEN_STATUSES)))
     overdue = db.session.scalar(sa.select(sa.func.count()).where(
         Dossier.status.in_(RUNNING_STATUSES), Dossier.due_at < now))
+    same_day_today = db.session.scalar(sa.select(sa.func.count()).where(
+        Dossier.same_day, Dossier.returned_at >= today_start, Dossier.returned_at < today_end))
     return {
         "received_today": received_today,
         "received_month": received_month,
@@ -77,6 +80,7 @@ def home_counters(now: dt.datetime) -> dict[str, int]:
         "on_time_month": by_timeliness.get("early", 0) + by_timeliness.get("on_time", 0),
         "open": open_count,
         "overdue": overdue,
+        "same_day_today": same_day_today,
     }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 
 import sqlalchemy as sa
@@ -16,7 +17,8 @@ from . import bp
 from .lifecycle import STEPS, steps_available
 from .queries import (WORK_LISTS, home_counters, search_dossiers, search_procedures,
                       work_list_query)
-from .service import DossierError, load_calendar, receive_dossier, record_step, this_ward
+from .service import (DossierError, earlier_applicant, load_calendar, receive_dossier,
+                      record_step, this_ward)
 
 DESK_ROLES = ("receptionist", "officer", "leader", "admin")
 PRINT_FORMS = {
@@ -26,6 +28,9 @@ PRINT_FORMS = {
     "04": "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
     "05": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
 }
+WRITTEN_FORM = "viet-ho"  # the application form the writing desk filled in, for signature
+# What the writing desk copies from a citizen's earlier dossier.
+PREFILLED = ("applicant_kind", "applicant_name", "phone", "email", "address")
 LOGBOOK_LIMIT = 5000
 # The event a form prints from; a form whose event has not happened cannot be printed.
 PRINT_FORM_EVENT = {"02": "supplement_requested", "03": "refused", "04": "apology"}
@@ -58,14 +63,16 @@ def new():
     return render_intake({}, {})
 
 
-def render_intake(values: dict, errors: dict, message: str | None = None, status: int = 200):
+def render_intake(values: dict, errors: dict, message: str | None = None, status: int = 200,
+                  prefill_note: str | None = None):
     procedures = search_procedures("")
     selected = db.session.get(Procedure, values.get("procedure_code") or "")
     values.setdefault("request_key", secrets.token_urlsafe(16))
     template = "dossiers/_intake_form.html" if htmx else "dossiers/new.html"
     return render_template(template, values=values, errors=errors, message=message,
                            procedures=procedures, selected=selected,
-                           received=set(values.get("documents") or [])), status
+                           received=set(values.get("documents") or []),
+                           prefill_note=prefill_note), status
 
 
 @bp.route("/dossiers", methods=["POST"])
@@ -82,6 +89,27 @@ def create():
     if htmx:
         return "", 204, {"HX-Redirect": target}
     return redirect(target)
+
+
+@bp.route("/dossiers/prefill")
+@roles_required(*STEPS["received"].roles)
+def prefill():
+    """The writing desk: fill the applicant's details from their newest earlier dossier at this
+    ward, found by citizen ID, only once the citizen's consent is ticked."""
+    values = request.args.to_dict()
+    values["documents"] = request.args.getlist("documents")
+    values.pop("csrf_token", None)
+    if not values.get("prefill_consent"):
+        return render_intake(values, {"prefill_consent": "Cần công dân đồng ý trước khi dùng "
+                                      "thông tin từ hồ sơ trước."})
+    earlier = earlier_applicant(re.sub(r"\s", "", values.get("citizen_id", ""))[:20])
+    if earlier is None:
+        return render_intake(values, {}, prefill_note="Không có hồ sơ trước của số định danh "
+                                                      "này tại phường, xã.")
+    for name in PREFILLED:
+        values[name] = getattr(earlier, name)
+    return render_intake(values, {}, prefill_note=f"Đã điền từ hồ sơ {earlier.code}; kiểm tra "
+                                                  "lại với công dân.")
 
 
 @bp.route("/procedures/options")
@@ -157,20 +185,25 @@ def search():
 
 def printable_forms(dossier: Dossier) -> dict[str, str]:
     kinds = {e.kind for e in dossier.events}
-    return {number: title for number, title in PRINT_FORMS.items()
-            if PRINT_FORM_EVENT.get(number, "received") in kinds}
+    forms = {number: title for number, title in PRINT_FORMS.items()
+             if PRINT_FORM_EVENT.get(number, "received") in kinds}
+    if dossier.writing_assist:
+        forms[WRITTEN_FORM] = "Tờ khai do Bàn viết hộ điền"
+    return forms
 
 
 @bp.route("/dossiers/<code>/print/<form>")
 @roles_required(*DESK_ROLES)
 def print_form(code: str, form: str):
     dossier = get_dossier_or_404(code)
-    if form not in printable_forms(dossier):
+    forms = printable_forms(dossier)
+    if form not in forms:
         abort(404)
     event_kind = PRINT_FORM_EVENT.get(form)
     event = next((e for e in reversed(dossier.events) if e.kind == event_kind), None)
-    return render_template(f"print/mau{form}.html", dossier=dossier, event=event,
-                           title=PRINT_FORMS[form], calendar=load_calendar())
+    template = "print/viet_ho.html" if form == WRITTEN_FORM else f"print/mau{form}.html"
+    return render_template(template, dossier=dossier, event=event,
+                           title=forms[form], calendar=load_calendar())
 
 
 @bp.route("/logbook")

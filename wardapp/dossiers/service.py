@@ -96,11 +96,15 @@ class IntakeForm:
     note: str
     received_at: dt.datetime
     request_key: str
+    writing_assist: bool = False
+    prefill_consent: bool = False
     errors: dict = field(default_factory=dict)
 
 
-def _text(data: Mapping, name: str, errors: dict, *, required: bool = False,
-          label: str = "") -> str:
+def clean_text(data: Mapping, name: str, errors: dict, *, required: bool = False,
+               label: str = "", limit: int | None = None) -> str:
+    """A text field, NFC-normalised; a problem goes into ``errors`` under ``name``."""
+    limit = limit or LIMITS.get(name)
     raw = data.get(name)
     if raw is not None and not isinstance(raw, str):
         errors[name] = f"{label} phải là chuỗi ký tự."
@@ -108,8 +112,8 @@ def _text(data: Mapping, name: str, errors: dict, *, required: bool = False,
     value = nfc(raw)
     if required and not value:
         errors[name] = f"Vui lòng nhập {label.lower()}."
-    elif name in LIMITS and len(value) > LIMITS[name]:
-        errors[name] = f"{label} dài quá {LIMITS[name]} ký tự."
+    elif limit and len(value) > limit:
+        errors[name] = f"{label} dài quá {limit} ký tự."
     elif any(ord(c) < 32 and c not in "\n\t" for c in value):
         errors[name] = f"{label} chứa ký tự điều khiển không hợp lệ."
     return value
@@ -121,17 +125,17 @@ def clean_intake(data: Mapping, *, now: dt.datetime) -> IntakeForm:
     ``documents`` is a list of the names of the procedure's documents that were received.
     """
     errors: dict[str, str] = {}
-    code = _text(data, "procedure_code", errors, required=True, label="Thủ tục")
+    code = clean_text(data, "procedure_code", errors, required=True, label="Thủ tục")
     procedure = db.session.get(Procedure, code) if code else None
     if code and (procedure is None or not procedure.active):
         errors["procedure_code"] = "Không có thủ tục này trong danh mục của phường, xã."
         procedure = None
 
-    kind = _text(data, "applicant_kind", errors, label="Loại người nộp") or "person"
+    kind = clean_text(data, "applicant_kind", errors, label="Loại người nộp") or "person"
     if kind not in ("person", "organisation"):
         errors["applicant_kind"] = "Người nộp phải là cá nhân hoặc tổ chức."
-    name = _text(data, "applicant_name", errors, required=True, label="Họ tên người nộp")
-    citizen_id = re.sub(r"\s", "", _text(data, "citizen_id", errors, label="Số định danh"))
+    name = clean_text(data, "applicant_name", errors, required=True, label="Họ tên người nộp")
+    citizen_id = re.sub(r"\s", "", clean_text(data, "citizen_id", errors, label="Số định danh"))
     if kind == "person":
         problem = citizen_id_problem(citizen_id, to_local(now).date()) if citizen_id else \
             "Vui lòng nhập số định danh cá nhân (CCCD) 12 chữ số."
@@ -139,21 +143,21 @@ def clean_intake(data: Mapping, *, now: dt.datetime) -> IntakeForm:
             errors["citizen_id"] = problem
     elif citizen_id and not ORG_ID.fullmatch(citizen_id):
         errors["citizen_id"] = "Mã số thuế / mã định danh tổ chức không hợp lệ."
-    phone = re.sub(r"[\s.]", "", _text(data, "phone", errors, label="Số điện thoại"))
+    phone = re.sub(r"[\s.]", "", clean_text(data, "phone", errors, label="Số điện thoại"))
     if phone and not PHONE.fullmatch(phone):
         errors["phone"] = "Số điện thoại không hợp lệ (10–11 chữ số, bắt đầu bằng 0 hoặc +84)."
-    email = _text(data, "email", errors, label="Email")
+    email = clean_text(data, "email", errors, label="Email")
     if email and not EMAIL.fullmatch(email):
         errors["email"] = "Địa chỉ email không hợp lệ."
-    address = _text(data, "address", errors, required=True, label="Địa chỉ")
+    address = clean_text(data, "address", errors, required=True, label="Địa chỉ")
 
-    channel = _text(data, "channel", errors, label="Hình thức nộp") or "desk"
+    channel = clean_text(data, "channel", errors, label="Hình thức nộp") or "desk"
     if channel not in CHANNELS:
         errors["channel"] = "Hình thức nộp hồ sơ không hợp lệ."
-    return_method = _text(data, "return_method", errors, label="Nơi nhận kết quả") or "desk"
+    return_method = clean_text(data, "return_method", errors, label="Nơi nhận kết quả") or "desk"
     if return_method not in RETURN_METHODS:
         errors["return_method"] = "Nơi nhận kết quả không hợp lệ."
-    return_address = _text(data, "return_address", errors, label="Địa chỉ nhận kết quả")
+    return_address = clean_text(data, "return_address", errors, label="Địa chỉ nhận kết quả")
     if return_method == "postal" and not return_address:
         return_address = address
     if procedure is not None:
@@ -162,18 +166,32 @@ def clean_intake(data: Mapping, *, now: dt.datetime) -> IntakeForm:
     documents = _clean_documents(data.get("documents"), procedure, errors)
     sets_count = _integer(data.get("sets_count", 1), 1, 20, "sets_count",
                           "Số bộ hồ sơ phải là số nguyên từ 1 đến 20.", errors)
-    note = _text(data, "note", errors, label="Ghi chú")
+    note = clean_text(data, "note", errors, label="Ghi chú")
     received_at = _received_at(data.get("received_at"), now, errors)
-    request_key = _text(data, "request_key", errors, required=True, label="Mã phiên nhập")
+    request_key = clean_text(data, "request_key", errors, required=True, label="Mã phiên nhập")
     if request_key and not REQUEST_KEY.fullmatch(request_key):
         errors["request_key"] = "Mã phiên nhập không hợp lệ."
+
+    writing_assist = clean_flag(data, "writing_assist", errors)
+    prefill_consent = clean_flag(data, "prefill_consent", errors)
 
     if errors:
         raise DossierError("Hồ sơ chưa được tiếp nhận: vui lòng sửa các mục được đánh dấu.",
                            code="validation_failed", fields=errors)
     return IntakeForm(procedure, kind, name, citizen_id, phone, email, address, channel,
                       return_method, return_address, documents, sets_count, note, received_at,
-                      request_key)
+                      request_key, writing_assist, prefill_consent)
+
+
+def clean_flag(data: Mapping, name: str, errors: dict) -> bool:
+    """A yes/no field: a checkbox of a form ("1", "on") or a JSON boolean of the API."""
+    raw = data.get(name)
+    if raw in (None, "", False, "0", "false"):
+        return False
+    if raw in (True, "1", "on", "true"):
+        return True
+    errors[name] = "Giá trị có/không không hợp lệ."
+    return False
 
 
 def _check_procedure_allows(procedure: Procedure, channel: str, return_method: str,
@@ -279,6 +297,7 @@ def receive_dossier(data: Mapping, *, actor: User,
             channel=form.channel, return_method=form.return_method,
             return_address=form.return_address, documents=form.documents,
             sets_count=form.sets_count, note=form.note, received_at=form.received_at,
+            writing_assist=form.writing_assist, prefill_consent=form.prefill_consent,
             received_by_uuid=actor.uuid, due_at_original=due, due_at=due,
             calendar_version=calendar.version, status=STEPS["received"].status_after,
             assignee_uuid=actor.uuid,
@@ -345,7 +364,7 @@ def record_step(dossier_code: str, kind: str, *, actor: User, now: dt.datetime |
         raise DossierError("Bước xử lý không hợp lệ.", code="unknown_step", status=400)
     _require_role(actor, step)
     errors: dict[str, str] = {}
-    reason = _text({"reason": reason}, "reason", errors, required=step.needs_reason,
+    reason = clean_text({"reason": reason}, "reason", errors, required=step.needs_reason,
                    label="Lý do, nội dung")
     if errors:
         raise DossierError(errors["reason"], code="validation_failed", fields=errors)
@@ -405,6 +424,7 @@ def _apply_step(dossier: Dossier, step, *, now, to_user_uuid, new_due_date, retu
             raise DossierError("Hình thức trả kết quả không hợp lệ.", code="validation_failed",
                                fields={"return_method": "Hình thức trả kết quả không hợp lệ."})
         dossier.returned_at = dossier.closed_at = now
+        dossier.same_day = is_same_day(dossier, now)
         return {"data": {"return_method": method},
                 "step_timeliness": timeliness(now, dossier.due_at_revised or dossier.due_at)}
     if kind in ("refused", "withdrawn"):
@@ -412,6 +432,22 @@ def _apply_step(dossier: Dossier, step, *, now, to_user_uuid, new_due_date, retu
         dossier.paused_at = None
         return {}
     raise AssertionError(kind)
+
+
+def is_same_day(dossier: Dossier, returned_at: dt.datetime) -> bool:
+    """"Ngày không hẹn": a same-day procedure's result handed back on the day of receipt, so the
+    citizen needed no appointment to come back."""
+    return dossier.procedure.duration_unit == "same_day" and \
+        to_local(dossier.received_at).date() == to_local(returned_at).date()
+
+
+def earlier_applicant(citizen_id: str) -> Dossier | None:
+    """The citizen's newest earlier dossier at this ward, whose details prefill a form written
+    for them (only with their consent, which the caller checks)."""
+    if not citizen_id:
+        return None
+    return db.session.scalar(sa.select(Dossier).where(Dossier.citizen_id == citizen_id)
+                             .order_by(Dossier.received_at.desc()).limit(1))
 
 
 def working_days_used(dossier: Dossier, resolved_at: dt.datetime, calendar: WorkCalendar) -> int:

@@ -17,18 +17,22 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from ..models import AuditEntry, Dossier, DossierEvent, JSONText, User, UTCDateTime
+from ..models import (AuditEntry, Dossier, DossierEvent, Feedback, Inspection, JSONText, Letter,
+                      Rating, User, UTCDateTime)
 from ..outbox import NOT_SYNCED, canonical_text
 
 PROTOCOL_VERSION = 1
-WIRE_SCHEMA_VERSION = 1
+# 2: the reform models' tables and dossier columns. A hub that knows only 1 refuses a ward at 2
+# whole (it would quarantine the new tables' records), so the hub is upgraded first.
+WIRE_SCHEMA_VERSION = 2
 LEGACY_BATCH_RECORDS = 500    # what every hub accepts (a hub that does not say otherwise at hello)
 BATCH_RECORDS = 1000          # what a ward sends when the hub accepts it
 MAX_BATCH_RECORDS = 2000      # what this hub accepts, told to wards at hello
 MAX_BATCH_BYTES = 1_000_000          # compressed, on the wire
 MAX_INFLATED_BYTES = 24 * 1024 * 1024  # a gzip bomb stops here
 SYNCED_MODELS = {"user": User, "dossier": Dossier, "dossier_event": DossierEvent,
-                 "audit_log": AuditEntry}
+                 "audit_log": AuditEntry, "letter": Letter, "rating": Rating,
+                 "feedback": Feedback, "inspection": Inspection}
 
 
 class ProtocolError(Exception):
@@ -242,17 +246,25 @@ class RecordShape:
         columns = wire_columns(table_name)
         self.names = [c.name for c in columns]
         self._checks = [(c.name, _checker(c), getattr(c.type, "length", None) or 10**6,
-                         bool(c.primary_key or not c.nullable)) for c in columns]
+                         bool(c.primary_key or not c.nullable),
+                         c.default.arg if c.server_default is not None else None)
+                        for c in columns]
 
     def clean(self, data) -> list:
         """The record's values in column order, typed, or :class:`RecordRejected` naming the
-        first problem. Unknown fields are ignored, so a newer ward may send columns an older hub
-        does not know."""
+        first problem.
+
+        Unknown fields are ignored, so a newer ward may send columns an older hub does not know;
+        a column added later (it has a server default) that an older ward does not send yet
+        takes its default.
+        """
         if not isinstance(data, dict):
             raise RecordRejected("INVALID", "Bản ghi phải là một đối tượng JSON.")
         values = []
-        for name, check, longest, required in self._checks:
+        for name, check, longest, required, default in self._checks:
             value = data.get(name)
+            if value is None and default is not None and name not in data:
+                value = default
             if value is None:
                 if required:
                     raise RecordRejected("INVALID", f"Thiếu trường bắt buộc {name}.")
