@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of the hub's sync API, served at ``/api/sync/v1/openapi.json``."""
 from __future__ import annotations
 
+from ..models import RECORD_TABLES
+
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
@@ -54,7 +56,7 @@ def openapi_document() -> dict:
                 "parameters": [
                     {"name": "table", "in": "query", "required": True,
                      "schema": {"type": "string",
-                                "enum": ["user", "dossier", "dossier_event", "audit_log"]}},
+                                "enum": list(RECORD_TABLES)}},
                     {"name": "after", "in": "query", "required": False,
                      "schema": {"type": "string"}},
                     {"name": "limit", "in": "query", "required": False,

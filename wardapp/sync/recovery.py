@@ -25,11 +25,17 @@ from .client import (EXIT_FAILED, HubClient, SyncFailed, holds_record_at,
 from .protocol import SYNCED_MODELS, RecordRejected, clean_record
 
 PAGE = 2000
-# Unique keys besides the uuid: a hub record that would take one held by another local record
-# is a conflict and is left out (reported), never written over the local one.
-UNIQUE_KEYS = {"user": (("username",),), "dossier": (("code",), ("request_key",)),
-               "dossier_event": (("dossier_uuid", "position"),), "audit_log": ()}
 UNUSABLE_PASSWORD = "!"  # accounts come without their password: an admin sets a new one
+
+
+def unique_keys(table: sa.Table) -> list[tuple[str, ...]]:
+    """A table's unique keys besides the uuid (from its model): a hub record that would take one
+    held by another local record is a conflict and is left out (reported), never written over
+    the local one."""
+    keys = [tuple(c.name for c in constraint.columns) for constraint in table.constraints
+            if isinstance(constraint, sa.UniqueConstraint)]
+    keys += [tuple(c.name for c in index.columns) for index in table.indexes if index.unique]
+    return [key for key in keys if key != ("uuid",)]
 
 
 @dataclass
@@ -90,7 +96,7 @@ class TableMerge:
                       db.session.execute(sa.select(table.c.uuid, table.c.version))}
         self.taken = {key: {tuple(row[1:]): row[0] for row in db.session.execute(
             sa.select(table.c.uuid, *(table.c[k] for k in key)))}
-            for key in UNIQUE_KEYS[name]}
+            for key in unique_keys(table)}
 
     def add(self, page: list[dict]) -> None:
         inserts, updates = [], []
