@@ -649,6 +649,28 @@ def test_full_disk_during_reference_pull_is_reported(app, prod_hub):
     assert "Ổ đĩa" in state.last_error
 
 
+def test_a_failure_that_cannot_be_recorded_is_logged_not_raised(app, monkeypatch, caplog):
+    """When the disk has no byte left even for noting a failure on the panel, sync still ends
+    with its exit code and a log line (the admin's scheduler sees both), not a traceback."""
+    import contextlib
+    import logging
+
+    from wardapp.sync import client as sync_client
+
+    @contextlib.contextmanager
+    def no_space(session=None):
+        raise sa.exc.OperationalError("UPDATE sync_state", {}, Exception("database or disk is full"))
+        yield
+
+    monkeypatch.setattr(sync_client, "write_transaction", no_space)
+    caplog.set_level(logging.INFO, logger="wardapp.sync")
+    run = SyncRun(HubClient(SyncConfig("http://127.0.0.1:9", "token"), retries=1, backoff=0,
+                            sleep=lambda s: None, timeout=2))
+    assert run.run() == EXIT_FAILED
+    events = [json.loads(r.getMessage())["event"] for r in caplog.records]
+    assert "failure_not_recorded" in events
+
+
 def table_counts() -> dict:
     return {name: db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(name)))
             for name in ("dossier", "dossier_event", "outbox")} | {

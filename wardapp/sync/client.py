@@ -266,9 +266,9 @@ class SyncRun:
 
     def run(self) -> int:
         started = self.clock()
-        with write_transaction():
-            sync_state().last_attempt_utc = utcnow()
         try:
+            with write_transaction():
+                sync_state().last_attempt_utc = utcnow()
             hello = self.hello()
             caught_up = self.push_all(started)
             self.pull(hello.get("refdata_version", 0))
@@ -361,11 +361,17 @@ class SyncRun:
         apply_refdata(self.client.answer(response))
 
     def record_failure(self, failure: SyncFailed) -> None:
+        """Log the failure and note it for the panel; a database that cannot take even that
+        (a disk with no byte left) leaves the log line as the only trace, never a traceback."""
         self.log(logging.WARNING, "failed", code=failure.code, message=failure.message)
-        with write_transaction():
-            state = sync_state()
-            state.last_error, state.last_error_code = failure.message, failure.code
-            state.consecutive_failures += 1
+        try:
+            with write_transaction():
+                state = sync_state()
+                state.last_error, state.last_error_code = failure.message, failure.code
+                state.consecutive_failures += 1
+        except sa.exc.OperationalError as e:
+            db.session.rollback()
+            self.log(logging.ERROR, "failure_not_recorded", error=str(e.orig))
 
     def record_success(self) -> None:
         with write_transaction():
