@@ -659,7 +659,8 @@ def test_a_failure_that_cannot_be_recorded_is_logged_not_raised(app, monkeypatch
 
     @contextlib.contextmanager
     def no_space(session=None):
-        raise sa.exc.OperationalError("UPDATE sync_state", {}, Exception("database or disk is full"))
+        raise sa.exc.OperationalError("UPDATE sync_state", {},
+                                      Exception("database or disk is full"))
         yield
 
     monkeypatch.setattr(sync_client, "write_transaction", no_space)

@@ -307,9 +307,9 @@ class SyncRun:
         """Stop if this database holds another record where the hub's checkpoint stands: it was
         restored from a backup and wrote new records under numbers the hub already has."""
         if hub_acked and hub_digest and not holds_record_at(hub_acked, hub_digest):
-            raise SyncFailed(EXIT_STOPPED, "NODE_REGRESSED", "Dữ liệu của phường khác với dữ liệu "
-                             "thành phố đã nhận ở cùng số thứ tự (cơ sở dữ liệu đã được khôi phục). "
-                             "Đồng bộ dừng lại; quản trị chạy quy trình cấp lại khóa.",
+            raise SyncFailed(EXIT_STOPPED, "NODE_REGRESSED", "Dữ liệu của phường khác với dữ "
+                             "liệu thành phố đã nhận ở cùng số thứ tự (cơ sở dữ liệu đã được khôi "
+                             "phục). Đồng bộ dừng lại; quản trị chạy quy trình cấp lại khóa.",
                              {"hub_acked_seq": hub_acked})
 
     def push_all(self, started: float) -> bool:
