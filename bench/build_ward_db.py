@@ -200,6 +200,14 @@ def load_templates(conn: sqlite3.Connection) -> list[Template]:
     return templates
 
 
+def boolean_columns(table: str) -> list[str]:
+    import sqlalchemy as sa
+
+    from wardapp.extensions import db
+
+    return [c.name for c in db.metadata.tables[table].columns if isinstance(c.type, sa.Boolean)]
+
+
 def previous_working_day(calendar, day: dt.date) -> dt.date:
     day -= dt.timedelta(days=1)
     while not calendar.is_working_day(day):
@@ -232,6 +240,8 @@ def close_template(t: Template, rng: random.Random, calendar, officers: list[str
         h["updated_at"] = at
         payload = {k: v for k, v in h.items() if k != "search_text"}
         payload["documents"] = json.loads(h["documents"])
+        for c in boolean_columns("dossier"):  # SQLite holds them as 0/1, the snapshot as JSON
+            payload[c] = None if payload[c] is None else bool(payload[c])
         event_payload = dict(event)
         t.outbox.append(["dossier_event", position, 1, event_payload, at])
         t.outbox.append(["dossier", None, h["version"], payload, at])
