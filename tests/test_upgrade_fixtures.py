@@ -48,6 +48,12 @@ def assert_nothing_lost(before: dict[str, set[tuple]], after: dict[str, set[tupl
         assert keys <= after[table], f"{table} lost {len(keys - after[table])} rows"
 
 
+def assert_every_model_table(metadata, after: dict[str, set[tuple]]) -> None:
+    """The upgrade made every table of the newest models, those an older fixture predates too."""
+    missing = set(metadata.tables) - set(after)
+    assert not missing, f"tables {sorted(missing)} are missing after the upgrade"
+
+
 def test_there_is_a_fixture_per_app_for_this_release():
     from city_hub import MIGRATIONS_DIR as HUB_MIGRATIONS
     from wardapp.database import MIGRATIONS_DIR, known_revisions
@@ -81,6 +87,7 @@ def test_ward_database_upgrades_without_losing_a_row(name, tmp_path):
         upgrade_schema()  # what start-up does: backup, migrate, rebuild the search index
         assert current_revision(db.engine) == max(known_revisions())
         assert_nothing_lost(before, row_keys(path))
+        assert_every_model_table(db.metadata, row_keys(path))
         upgraded = read_manifest(tmp_path / "ward" / "backups")
         if revision != max(known_revisions()):
             assert upgraded[0]["reason"] == f"before-upgrade-from-{revision}"
@@ -111,9 +118,11 @@ def test_hub_database_upgrades_without_losing_a_row(name, tmp_path):
     with app.app_context():
         upgrade_schema()
         assert current_revision(db.engine) == max(known_revisions(MIGRATIONS_DIR))
+        metadata = db.metadata
         db.session.remove()
         db.engine.dispose()
     assert_nothing_lost(before, row_keys(path))
+    assert_every_model_table(metadata, row_keys(path))
 
 
 def test_upgraded_ward_and_hub_of_the_newest_release_sync_on(tmp_path):
@@ -148,6 +157,8 @@ def test_upgraded_ward_and_hub_of_the_newest_release_sync_on(tmp_path):
         assert SyncRun(client).run() == EXIT_OK
         remote = client.answer(client.call("GET", "reconcile"))["tables"]
         assert remote == local_reconcile()
+        empty = sorted(table for table, digest in remote.items() if not digest["count"])
+        assert not empty, f"the newest fixtures hold no {empty} records: rebuild them"
         db.session.remove()
         db.engine.dispose()
     with hub.app_context():
