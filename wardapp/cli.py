@@ -67,13 +67,18 @@ new_password_option = click.option(
     callback=lambda c, p, v: password_ok(v), help="Mật khẩu mới (ít nhất 10 ký tự).")
 
 
+def refuse_existing(instance: str) -> None:
+    """Never initialise over a ward's data."""
+    if (Path(instance) / DATABASE_FILE).exists():
+        raise click.ClickException(f"Thư mục {instance} đã có dữ liệu; không khởi tạo lại.")
+
+
 def initialise(instance: str, unit_code: str, admin_username: str, admin_password: str,
                admin_name: str = "Quản trị viên", agency_code: str | None = None):
     """Create the instance folder, database, reference data, ward identity and first admin."""
     from .refdata import load_reference_data, read_json
 
-    if (Path(instance) / DATABASE_FILE).exists():
-        raise click.ClickException(f"Thư mục {instance} đã có dữ liệu; không khởi tạo lại.")
+    refuse_existing(instance)
     if unit_code not in {u["code"] for u in read_json("units.json")["units"]}:
         raise click.BadParameter(f"Không có đơn vị mã {unit_code} trong danh mục.",
                                  param_hint="--unit")
@@ -142,8 +147,7 @@ def provision_from_hub(instance: str, unit_code: str, hub_url: str, token: str,
     from .sync.client import HubClient, SyncConfig, SyncFailed, apply_refdata
     from .sync.recovery import recover_from_hub
 
-    if (Path(instance) / DATABASE_FILE).exists():
-        raise click.ClickException(f"Thư mục {instance} đã có dữ liệu; không khởi tạo lại.")
+    refuse_existing(instance)
     client = HubClient(SyncConfig(hub_url, token))
     try:  # before anything is written: a wrong address or credential leaves no half instance
         refdata = client.answer(client.call("GET", "refdata"))

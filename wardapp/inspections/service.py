@@ -35,6 +35,14 @@ def _load(uuid: str, expected_version: int | None) -> Inspection:
     return inspection
 
 
+def _draft(uuid: str, expected_version: int | None) -> Inspection:
+    """The inspection to write, refused if its version is submitted (locked)."""
+    inspection = _load(uuid, expected_version)
+    if inspection.status == "submitted":
+        raise DossierError(LOCKED, code="locked", status=409)
+    return inspection
+
+
 def _latest(plan: str) -> Inspection | None:
     return db.session.scalar(sa.select(Inspection).where(Inspection.plan == plan)
                              .order_by(Inspection.revision.desc()).limit(1))
@@ -81,9 +89,7 @@ def save_inspection(uuid: str, data: Mapping, *, actor: User,
         raise DossierError("Chưa lưu: vui lòng sửa các mục được đánh dấu.",
                            code="validation_failed", fields=errors)
     with write_transaction():
-        inspection = _load(uuid, expected_version)
-        if inspection.status == "submitted":
-            raise DossierError(LOCKED, code="locked", status=409)
+        inspection = _draft(uuid, expected_version)
         inspection.items = items
     return inspection
 
@@ -104,9 +110,7 @@ def submit_inspection(uuid: str, data: Mapping, *, actor: User, now: dt.datetime
         raise DossierError("Chưa nộp: vui lòng đánh giá đủ 13 nội dung.",
                            code="validation_failed", fields=errors)
     with write_transaction():
-        inspection = _load(uuid, expected_version)
-        if inspection.status == "submitted":
-            raise DossierError(LOCKED, code="locked", status=409)
+        inspection = _draft(uuid, expected_version)
         inspection.items = items
         inspection.status, inspection.submitted_at = "submitted", now
         inspection.signed_by_uuid = actor.uuid
