@@ -190,7 +190,8 @@ def demo(small, seed, port, processes, no_serve, instance):
     elif Path(instance).exists() and any(Path(instance).iterdir()):
         raise click.ClickException(f"{instance} không trống; chọn thư mục trống cho bản chạy thử.")
     preset = small_preset(seed) if small else article_preset(seed)
-    city = DemoCity(Path(instance), preset, base_port=port, processes=processes)
+    city = DemoCity(Path(instance), preset, base_port=port, processes=processes,
+                    echo=click.echo)
     try:
         plans = plan_city(preset)
         click.echo(f"Thành phố mẫu: {len(plans)} hồ sơ của {len(preset.units)} bộ phận một cửa, "
@@ -213,9 +214,7 @@ def demo(small, seed, port, processes, no_serve, instance):
             return
         city.start_desks()
         _print_city(city, preset, HUB_ACCOUNTS, time.monotonic() - started)
-        while all(child.poll() is None for child in city.children):
-            time.sleep(0.5)
-        raise click.ClickException(f"Một máy chủ đã dừng; xem nhật ký trong {instance}")
+        city.watch()
     except KeyboardInterrupt:
         click.echo("\nĐang dừng …")
     finally:

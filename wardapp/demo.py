@@ -137,7 +137,7 @@ class DemoCity:
                       for code, port in zip(preset.units, ports[1:])]
         self.passwords = demo_passwords()
         self.hub_passwords = {name: secrets.token_urlsafe(9) for name in HUB_ACCOUNTS}
-        self.children: list[subprocess.Popen] = []
+        self.children: dict[str, subprocess.Popen] = {}
         self.received = 0
 
     @property
@@ -199,12 +199,16 @@ class DemoCity:
 
     # --- serving --------------------------------------------------------------------------
 
-    def _start(self, args: list[str], log_name: str) -> None:
-        log = open(self.root / f"{log_name}.log", "ab")
-        self.children.append(subprocess.Popen(
+    def _start(self, args: list[str], name: str) -> None:
+        """Start one server; its output goes to ``<name>.log`` and its process id to
+        ``<name>.pid`` in the city's folder (to stop one desk, or the hub, by hand)."""
+        log = open(self.root / f"{name}.log", "ab")
+        child = subprocess.Popen(
             [sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True))  # Ctrl-C reaches us, not them
+            stdin=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C reaches us, not them
         log.close()
+        (self.root / f"{name}.pid").write_text(f"{child.pid}\n")
+        self.children[name] = child
 
     def start_hub(self) -> None:
         self._start(["-c", "from city_hub.cli import cli; cli()", "serve", "--port",
@@ -221,7 +225,7 @@ class DemoCity:
         deadline = time.monotonic() + timeout
         for url in urls:
             while True:
-                if any(child.poll() is not None for child in self.children):
+                if any(child.poll() is not None for child in self.children.values()):
                     raise RuntimeError(f"một tiến trình đã dừng; xem nhật ký trong {self.root}")
                 try:
                     if requests.get(url, timeout=2).status_code == 200:
@@ -232,12 +236,24 @@ class DemoCity:
                     raise RuntimeError(f"{url} không trả lời sau {timeout:.0f} s")
                 time.sleep(0.1)
 
+    def watch(self) -> None:
+        """Serve until Ctrl-C, telling when a server stops (the others go on: stopping the hub
+        by hand is how to see a desk work through an outage)."""
+        told: set[str] = set()
+        while True:
+            for name, child in self.children.items():
+                if child.poll() is not None and name not in told:
+                    told.add(name)
+                    self.echo(f"Máy chủ {name} đã dừng (mã {child.returncode}); "
+                              f"nhật ký: {self.root / (name + '.log')}")
+            time.sleep(0.5)
+
     def stop(self) -> None:
         """Stop every server (SIGTERM, then SIGKILL after 5 s)."""
-        for child in self.children:
+        for child in self.children.values():
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)
-        for child in self.children:
+        for child in self.children.values():
             try:
                 child.wait(timeout=5)
             except subprocess.TimeoutExpired:
