@@ -129,7 +129,7 @@ def city_preset(first: dt.date, last: dt.date, *, units: Sequence[str] = CITY_UN
     calendar = calendar or WorkCalendar()
     unknown = set(units) - UNIT_WEIGHTS.keys()
     if unknown:
-        raise ValueError(f"unknown units {sorted(unknown)}")
+        raise ValueError(f"không có đơn vị {', '.join(sorted(unknown))} trong danh mục")
     per_day = ARTICLE_QUOTAS.received / len(working_days(calendar, ARTICLE.first, ARTICLE.last))
     share = sum(UNIT_WEIGHTS[u] for u in units) / sum(UNIT_WEIGHTS.values())
     received = max(1, round(per_day * len(working_days(calendar, first, last)) * share * scale))
@@ -222,7 +222,7 @@ def plan_city(preset: Preset, procedures: dict[str, ProcedureInfo] | None = None
     days = [d for d in working_days(calendar, preset.first, preset.last)
             if local_datetime(d, dt.time(7, 30)) < preset.until]
     if not days:
-        raise ValueError("the period has no working day before the clock stops")
+        raise ValueError("kỳ đã chọn không có ngày làm việc nào")
 
     tet_days = lunar_new_years(range(days[0].year - 1, days[-1].year + 2))
     base = [day_weight(d, tet_days) for d in days]
@@ -252,16 +252,16 @@ def plan_city(preset: Preset, procedures: dict[str, ProcedureInfo] | None = None
 
     def pick(indices: list[int], count: int, what: str) -> list[int]:
         if count > len(indices):
-            raise ValueError(f"the plan cannot hold {count} {what} (only {len(indices)} fit)")
+            raise ValueError(f"kỳ quá ngắn hoặc quá ít hồ sơ để có {count} {what}")
         return rng.sample(indices, count)
 
     for level, channel, count in (("partial", "online_partial", q.level3_online),
                                   ("full", "online_full", q.level4_online)):
         at_level = [i for i, p in enumerate(plans) if procedures[p.procedure].online_level == level]
-        for i in pick(at_level, count, channel):
+        for i in pick(at_level, count, f"hồ sơ {channel}"):
             plans[i] = replace(plans[i], channel=channel)
     postal = [i for i, p in enumerate(plans) if procedures[p.procedure].postal_allowed]
-    for i in pick(postal, q.postal, "postal dossiers"):
+    for i in pick(postal, q.postal, "hồ sơ qua bưu chính"):
         if plans[i].channel == "desk" and rng.random() < 0.5:
             plans[i] = replace(plans[i], channel="postal")
         else:
@@ -275,7 +275,7 @@ def _assign_outcomes(plans: list[Planned], preset: Preset, procedures, calendar:
     late ones: from the dossiers with room for that before the clock stops. In time: the rest."""
     q = preset.quotas
     if q.pending < 0 or q.in_time > q.resolved:
-        raise ValueError("inconsistent quotas")
+        raise ValueError("chỉ tiêu không nhất quán")
     last_day = days[-1]
     multi_day = [i for i in range(len(plans) - 1, -1, -1)
                  if procedures[plans[i].procedure].duration_unit == "working_days"]
@@ -296,7 +296,7 @@ def _assign_outcomes(plans: list[Planned], preset: Preset, procedures, calendar:
     chosen = rng.sample(room, q.refused + q.withdrawn) if len(room) >= q.refused + q.withdrawn \
         else None
     if chosen is None:
-        raise ValueError("the plan cannot hold its refused and withdrawn dossiers")
+        raise ValueError("kỳ quá ngắn để có hồ sơ bị từ chối và rút")
     for n, i in enumerate(chosen):
         plans[i] = replace(plans[i], outcome="refused" if n < q.refused else "withdrawn")
     taken.update(chosen)
@@ -305,7 +305,7 @@ def _assign_outcomes(plans: list[Planned], preset: Preset, procedures, calendar:
                  and calendar.add_working_days(due_day(plans[i]), 3) <= last_day]
     late = q.resolved - q.in_time
     if late > len(late_room):
-        raise ValueError(f"the plan cannot hold {late} late dossiers")
+        raise ValueError(f"kỳ quá ngắn để có {late} hồ sơ quá hạn")
     for i in rng.sample(late_room, late):
         info = procedures[plans[i].procedure]
         plans[i] = replace(plans[i], outcome="late", apology=(
@@ -394,9 +394,9 @@ class WardRun:
         users = list(db.session.scalars(sa.select(User).where(User.active)))
         by_role = {role: [u for u in users if role in u.role_set]
                    for role in ("receptionist", "officer", "leader")}
-        missing = [role for role, found in by_role.items() if not found]
-        if missing:
-            raise ValueError(f"the ward needs an active account with each role: {missing}")
+        if not all(by_role.values()):
+            raise ValueError("cần ít nhất một tài khoản đang hoạt động cho mỗi vai trò tiếp nhận, "
+                             "chuyên viên, lãnh đạo (wardapp user add)")
         self.desk, self.officers, self.leader = by_role["receptionist"], by_role["officer"], \
             by_role["leader"][0]
         self.procedures = {p.code: p for p in db.session.scalars(sa.select(Procedure))}
@@ -410,7 +410,7 @@ class WardRun:
         clock: list[tuple[dt.datetime, int, Iterator[dt.datetime]]] = []
         for n, plan in enumerate(plans):
             if plan.unit != self.unit:
-                raise ValueError(f"a dossier of {plan.unit} in the plan of {self.unit}")
+                raise ValueError(f"hồ sơ của đơn vị {plan.unit} trong kế hoạch của {self.unit}")
             life = self._life(plan)
             clock.append((next(life), n, life))
         heapq.heapify(clock)
