@@ -9,7 +9,6 @@ Screenshots go to ``tests/screenshots/`` (git-ignored); the best are copied into
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import random
 import re

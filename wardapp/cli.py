@@ -6,7 +6,6 @@ several wards can run side by side on one machine.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import os
 import re
 import sys
@@ -140,7 +139,7 @@ def generate(first, last, scale, seed, instance):
     """Tạo hồ sơ mẫu cho phường, xã này (phần của nó trong thành phố mẫu), qua tầng nghiệp vụ.
 
     Mặc định là số liệu của bài báo (9 tháng đầu năm 2020); chỉ dùng cho phường chưa có hồ sơ."""
-    from .generator import ARTICLE, generate_ward, city_preset
+    from .generator import ARTICLE, city_preset, generate_ward
     from .models import Dossier
 
     app = open_app(instance)
@@ -148,13 +147,13 @@ def generate(first, last, scale, seed, instance):
         if db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)):
             raise click.ClickException("Phường này đã có hồ sơ; chỉ tạo hồ sơ mẫu cho phường "
                                        "chưa có hồ sơ nào.")
-        preset = ARTICLE
-        if first or last or scale != 1.0 or seed != ARTICLE.seed:
-            preset = city_preset((first or dt.datetime(2020, 1, 1)).date(),
-                                 (last or dt.datetime(2020, 9, 30)).date(), scale=scale,
-                                 seed=seed)
-        if preset.last < preset.first:
+        first = first.date() if first else ARTICLE.first
+        last = last.date() if last else ARTICLE.last
+        if last < first:
             raise click.BadParameter("Ngày cuối phải sau ngày đầu.", param_hint="--to")
+        preset = ARTICLE
+        if (first, last, scale, seed) != (ARTICLE.first, ARTICLE.last, 1.0, ARTICLE.seed):
+            preset = city_preset(first, last, scale=scale, seed=seed)
         try:
             with click.progressbar(length=1, label="Tạo hồ sơ mẫu") as bar:
                 def show(done):

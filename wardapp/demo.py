@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
@@ -71,11 +71,11 @@ def small_preset(seed: int = 2020, now: dt.datetime | None = None) -> Preset:
     (today is left to the people trying the demo)."""
     today = to_local(now or utcnow()).date()
     return city_preset(today - dt.timedelta(days=30), today - dt.timedelta(days=1), scale=0.2,
-                       seed=seed, name="small")
+                       seed=seed)
 
 
 def article_preset(seed: int = 2020) -> Preset:
-    return ARTICLE if seed == ARTICLE.seed else Preset(**{**ARTICLE.__dict__, "seed": seed})
+    return replace(ARTICLE, seed=seed)
 
 
 def free_port() -> int:

@@ -95,7 +95,6 @@ class Preset:
     """A city to generate: the days [first, last], the desks, what the report must show, and
     ``until``, the moment the simulated clock stops (steps after it are not taken)."""
 
-    name: str
     first: dt.date
     last: dt.date
     units: tuple[str, ...]
@@ -108,7 +107,7 @@ def _midnight_after(day: dt.date) -> dt.datetime:
     return local_datetime(day + dt.timedelta(days=1), dt.time(0, 0))
 
 
-ARTICLE = Preset("article", dt.date(2020, 1, 1), dt.date(2020, 9, 30), CITY_UNITS,
+ARTICLE = Preset(dt.date(2020, 1, 1), dt.date(2020, 9, 30), CITY_UNITS,
                  ARTICLE_QUOTAS, _midnight_after(dt.date(2020, 9, 30)))
 
 
@@ -123,7 +122,7 @@ def working_days(calendar: WorkCalendar, first: dt.date, last: dt.date) -> list[
 
 def city_preset(first: dt.date, last: dt.date, *, units: Sequence[str] = CITY_UNITS,
                 scale: float = 1.0, until: dt.datetime | None = None, seed: int = 2020,
-                calendar: WorkCalendar | None = None, name: str = "custom") -> Preset:
+                calendar: WorkCalendar | None = None) -> Preset:
     """A city at the article's daily pace and proportions for another period or set of desks,
     times ``scale``; ``until`` defaults to the end of ``last``."""
     calendar = calendar or WorkCalendar()
@@ -133,7 +132,7 @@ def city_preset(first: dt.date, last: dt.date, *, units: Sequence[str] = CITY_UN
     per_day = ARTICLE_QUOTAS.received / len(working_days(calendar, ARTICLE.first, ARTICLE.last))
     share = sum(UNIT_WEIGHTS[u] for u in units) / sum(UNIT_WEIGHTS.values())
     received = max(1, round(per_day * len(working_days(calendar, first, last)) * share * scale))
-    return Preset(name, first, last, tuple(units), ARTICLE_QUOTAS.scaled(received),
+    return Preset(first, last, tuple(units), ARTICLE_QUOTAS.scaled(received),
                   until or _midnight_after(last), seed)
 
 
@@ -348,8 +347,9 @@ APOLOGY_REASONS = (
     "Cán bộ thụ lý phải đi công tác đột xuất; xin lỗi ông/bà vì sự chậm trễ.",
 )
 # Steps the reform models (ratings, feedback, congratulation and condolence letters) add to a
-# dossier's life once they exist: each is called as ``step(run, dossier, rng, when)`` after the
-# result is returned. This is the one place the generator is to grow them.
+# dossier's life once they exist: each a generator function ``step(run, dossier, rng, when)``
+# called after the result is returned, yielding the moment of each of its own writes before
+# making it (as ``WardRun._life`` does). This is the one place the generator is to grow them.
 AFTER_RETURN_STEPS: tuple[Callable, ...] = ()
 
 
