@@ -100,9 +100,9 @@ def page(demo):
         browser.close()
 
 
-def shot(page, name):
+def shot(page, name, full_page=True):
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"demo-{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"demo-{name}.png"), full_page=full_page)
 
 
 def login(page, base, username, password, landing):
@@ -138,7 +138,7 @@ def test_a_desk_works_through_an_outage_and_the_city_sees_it(demo, page):
 
     login(page, hub, "xembaocao", pw["xembaocao"], re.compile(r".*/reports/"))
     page.goto(demo["report"])
-    shot(page, "hub-report")
+    shot(page, "hub-report", full_page=False)
     before = ward_received(page, report)
     assert before > 0
     logout(page)
@@ -204,10 +204,10 @@ def test_a_desk_works_through_an_outage_and_the_city_sees_it(demo, page):
 
     login(page, hub, "xembaocao", pw["xembaocao"], re.compile(r".*/reports/"))
     assert ward_received(page, report) == before + 1
-    shot(page, "hub-report-after")
+    shot(page, "hub-report-after", full_page=False)
     page.locator("tr", has_text="Phường Mỹ Bình").locator("td").nth(2).locator("a").click()
-    page.wait_for_selector(f"text={code}")
-    shot(page, "hub-drilldown")
+    page.locator(f"text={code}").scroll_into_view_if_needed()
+    shot(page, "hub-drilldown", full_page=False)
     assert page.outside_requests == []
 
     # Ctrl-C stops every process of the demo.

@@ -169,3 +169,17 @@ def test_demo_builds_and_syncs_the_small_city(tmp_path):
     assert city["resolved_early"] + city["resolved_on_time"] == preset.quotas.in_time
     assert city["postal"] == preset.quotas.postal
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted([*CITY_UNITS, "hub"])
+
+
+def test_demo_refuses_a_busy_port_before_doing_anything(tmp_path):
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = CliRunner().invoke(cli, ["demo", "--small", "--port", str(port - 3),
+                                          "--instance", str(tmp_path / "city")])
+    assert result.exit_code == 1
+    assert f"Cổng {port} đang được dùng" in result.output
+    assert not (tmp_path / "city" / "hub").exists()

@@ -192,6 +192,7 @@ def demo(small, seed, port, processes, no_serve, instance):
     city = DemoCity(Path(instance), preset, base_port=port, processes=processes,
                     echo=click.echo)
     try:
+        city.check_ports()
         plans = plan_city(preset)
         click.echo(f"Thành phố mẫu: {len(plans)} hồ sơ của {len(preset.units)} bộ phận một cửa, "
                    f"{preset.first:%d/%m/%Y}–{preset.last:%d/%m/%Y}; dữ liệu tại {instance}")
@@ -210,12 +211,15 @@ def demo(small, seed, port, processes, no_serve, instance):
             city.build(plans, on_progress)
         if no_serve:
             click.echo(f"Đã tạo và đồng bộ {city.received} hồ sơ tại {instance}")
+            _print_accounts(city, HUB_ACCOUNTS)
             return
         city.start_desks()
         _print_city(city, preset, HUB_ACCOUNTS, time.monotonic() - started)
         city.watch()
     except KeyboardInterrupt:
         click.echo("\nĐang dừng …")
+    except RuntimeError as e:
+        raise click.ClickException(str(e))
     finally:
         city.stop()
         if throw_away:
@@ -226,15 +230,20 @@ def _print_city(city, preset, hub_accounts, elapsed: float) -> None:
     period = f"from={preset.first.isoformat()}&to={preset.last.isoformat()}"
     click.echo(f"\nSẵn sàng sau {elapsed:.0f} s. Máy chủ thành phố: "
                f"{city.hub_url}reports/?{period}")
-    for username, (_, role) in hub_accounts.items():
-        click.echo(f"  {username:<11} {city.hub_passwords[username]}  ({role})")
     click.echo("Bộ phận một cửa:")
     for desk in city.desks:
         click.echo(f"  {desk.url:<24} {desk.name}")
-    click.echo("Tài khoản ở mọi bộ phận một cửa (tên đăng nhập / mật khẩu):")
+    _print_accounts(city, hub_accounts)
+    click.echo("Ctrl-C để dừng tất cả.")
+
+
+def _print_accounts(city, hub_accounts) -> None:
+    click.echo("Tài khoản ở máy chủ thành phố (tên đăng nhập / mật khẩu):")
+    for username, (_, role) in hub_accounts.items():
+        click.echo(f"  {username:<11} {city.hub_passwords[username]}  ({role})")
+    click.echo("Tài khoản ở mọi bộ phận một cửa:")
     for username, password in city.passwords.items():
         click.echo(f"  {username:<11} {password}")
-    click.echo("Ctrl-C để dừng tất cả (dữ liệu chạy thử sẽ bị xóa).")
 
 
 @cli.group()

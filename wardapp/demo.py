@@ -144,6 +144,15 @@ class DemoCity:
     def hub_url(self) -> str:
         return f"http://127.0.0.1:{self.hub_port}/"
 
+    def check_ports(self) -> None:
+        """Refuse at once, with the port named, when another program holds one of ours."""
+        for port in (self.hub_port, *(d.port for d in self.desks)):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    raise RuntimeError(f"Cổng {port} đang được dùng; chọn --port khác.") from None
+
     # --- building -------------------------------------------------------------------------
 
     def init_hub(self) -> None:
@@ -174,7 +183,10 @@ class DemoCity:
         """Set up, fill and sync every desk in worker processes; ``on_progress(kind, value)`` is
         called with ("dossiers", n), ("generated", code) and ("synced", code)."""
         context = multiprocessing.get_context("spawn")  # no inherited SQLite handles
-        queue = context.Manager().Queue()
+        with context.Manager() as manager:
+            self._build(plans, on_progress, context, manager.Queue())
+
+    def _build(self, plans, on_progress, context, queue) -> None:
         by_unit: dict[str, list[Planned]] = {d.code: [] for d in self.desks}
         for plan in plans:
             by_unit[plan.unit].append(plan)
