@@ -468,9 +468,8 @@ class WardRun:
                                       to_user_uuid=officer.uuid).due_at).date()
 
         if plan.outcome in ("refused", "withdrawn"):
-            at = self._working_moment(rng, self.calendar.add_working_days(
-                to_local(at).date(), rng.choice((0, 0, 1))), after=at)
-            at = min(at, self.until - dt.timedelta(minutes=1))
+            at = self._before_until(self._working_moment(rng, self.calendar.add_working_days(
+                to_local(at).date(), rng.choice((0, 0, 1))), after=at), after=at)
             yield at
             if plan.outcome == "refused":
                 self._step(code, "refused", at, officer, reason=rng.choice(REFUSAL_REASONS))
@@ -514,6 +513,10 @@ class WardRun:
         for step in AFTER_RETURN_STEPS:
             yield from step(self, dossier, rng, at)
 
+    def _before_until(self, wanted: dt.datetime, after: dt.datetime) -> dt.datetime:
+        """``wanted``, or, when the clock stops first, a moment between ``after`` and then."""
+        return wanted if wanted < self.until else after + (self.until - after) / 2
+
     def _in_time_moment(self, rng: random.Random, after: dt.datetime,
                         due_day: dt.date) -> dt.datetime:
         """A moment on or before the due day (and before the clock stops) to resolve at: most
@@ -523,14 +526,14 @@ class WardRun:
         closing = local_datetime(day, OFFICE_CLOSES) - dt.timedelta(minutes=10)
         if day == last or (after < closing and rng.random() < 0.5):
             if after + dt.timedelta(minutes=15) < closing:
-                return min(after + dt.timedelta(minutes=rng.randint(15, 150)), closing,
-                           self.until - dt.timedelta(minutes=1))
+                return self._before_until(min(
+                    after + dt.timedelta(minutes=rng.randint(15, 150)), closing), after)
         candidates = []
         while day < last:
             day = self.calendar.next_working_day(day)
             candidates.append(day)
         if not candidates:  # after closing on the last possible day: just before the clock stops
-            return min(after + dt.timedelta(minutes=5), self.until - dt.timedelta(minutes=1))
+            return self._before_until(after + dt.timedelta(minutes=5), after)
         chosen = candidates[min(int(rng.triangular(0, len(candidates), len(candidates))),
                                 len(candidates) - 1)]
         return self._working_moment(rng, chosen)
