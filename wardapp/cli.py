@@ -139,6 +139,7 @@ def generate(first, last, scale, seed, instance):
     """Tạo hồ sơ mẫu cho phường, xã này (phần của nó trong thành phố mẫu), qua tầng nghiệp vụ.
 
     Mặc định là số liệu của bài báo (9 tháng đầu năm 2020); chỉ dùng cho phường chưa có hồ sơ."""
+    from .dossiers.service import DossierError
     from .generator import ARTICLE, city_preset, generate_ward
     from .models import Dossier
 
@@ -162,6 +163,8 @@ def generate(first, last, scale, seed, instance):
                     bar, "length", max(n, 1)))
         except ValueError as e:
             raise click.ClickException(f"Không tạo được hồ sơ mẫu: {e}")
+        except DossierError as e:  # a catalogue that refuses what the plan holds
+            raise click.ClickException(f"Không tạo được hồ sơ mẫu: {e.message}")
     click.echo(f"Đã tạo {total} hồ sơ từ {preset.first:%d/%m/%Y} đến {preset.last:%d/%m/%Y}.")
 
 

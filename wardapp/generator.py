@@ -22,7 +22,7 @@ import heapq
 import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import sqlalchemy as sa
 
@@ -148,12 +148,14 @@ class ProcedureInfo:
     cutoff_15h: bool
 
 
-def catalogue() -> dict[str, ProcedureInfo]:
-    """The shipped procedure catalogue (what every desk and the hub start from)."""
-    return {p["code"]: ProcedureInfo(p["code"], p["field"], p["online_level"],
-                                     p["postal_allowed"], p["duration_value"],
-                                     p["duration_unit"], p["cutoff_15h"])
-            for p in read_json("procedures.json")["procedures"]}
+def catalogue(rows: Sequence[Procedure] | None = None) -> dict[str, ProcedureInfo]:
+    """The catalogue a plan draws from: a ward's active ``Procedure`` rows, or by default the
+    shipped catalogue (what every desk and the hub start from)."""
+    names = [f.name for f in fields(ProcedureInfo)]
+    if rows is None:
+        return {p["code"]: ProcedureInfo(*(p[n] for n in names))
+                for p in read_json("procedures.json")["procedures"]}
+    return {p.code: ProcedureInfo(*(getattr(p, n) for n in names)) for p in rows if p.active}
 
 
 @dataclass(frozen=True)
@@ -546,7 +548,8 @@ def generate_ward(preset: Preset, plans: Sequence[Planned] | None = None,
     ``on_plan`` hears how many dossiers the ward's share holds before the first is written."""
     unit = this_ward().ward_code
     if plans is None:
-        plans = plan_city(preset, calendar=load_calendar())
+        plans = plan_city(preset, catalogue(db.session.scalars(sa.select(Procedure)).all()),
+                          calendar=load_calendar())
     mine = [p for p in plans if p.unit == unit]
     if on_plan:
         on_plan(len(mine))
