@@ -103,16 +103,3 @@ def test_agency_code_heads_the_dossier_codes(tmp_path):
 def test_commands_need_an_initialised_instance(tmp_path):
     result = CliRunner().invoke(cli, ["user", "list", "--instance", str(tmp_path / "none")])
     assert result.exit_code == 1 and "wardapp init" in result.output
-
-
-def test_demo_builds_a_living_ward(tmp_path):
-    instance = str(tmp_path / "demo")
-    result = CliRunner().invoke(cli, ["demo", "--months", "1", "--no-serve",
-                                      "--instance", instance])
-    assert result.exit_code == 0, result.output
-    assert "lanhdao" in result.output
-    db = sqlite3.connect(Path(instance) / "ward.sqlite")
-    statuses = dict(db.execute("select status, count(*) from dossier group by status"))
-    assert statuses.get(10, 0) > 50           # most are returned
-    assert db.execute("select count(*) from outbox").fetchone()[0] > 200
-    db.close()

@@ -211,44 +211,126 @@ def serve(host, port, threads, instance):
 
 
 @cli.command()
-@click.option("--unit", "unit_code", default="30280", show_default=True, help="Mã phường, xã.")
-@click.option("--months", default=3, show_default=True, type=click.IntRange(1, 24),
-              help="Số tháng hồ sơ mẫu.")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]),
+              help="Ngày đầu (yyyy-mm-dd); mặc định theo bài báo: 01/01/2020.")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]),
+              help="Ngày cuối (yyyy-mm-dd), tính cả ngày đó; mặc định 30/09/2020.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 10),
+              help="Nhân số hồ sơ so với nhịp của bài báo.")
 @click.option("--seed", default=2020, show_default=True, type=int, help="Hạt giống ngẫu nhiên.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Cổng.")
-@click.option("--no-serve", is_flag=True, help="Chỉ tạo dữ liệu, không chạy máy chủ.")
 @instance_option
-def demo(unit_code, months, seed, port, no_serve, instance):
-    """Chạy thử một phường với vài tháng hồ sơ mẫu (dữ liệu tạo mới mỗi lần)."""
-    import shutil
-    import tempfile
+def generate(first, last, scale, seed, instance):
+    """Tạo hồ sơ mẫu cho phường, xã này (phần của nó trong thành phố mẫu), qua tầng nghiệp vụ.
 
-    import waitress
+    Mặc định là số liệu của bài báo (9 tháng đầu năm 2020); chỉ dùng cho phường chưa có hồ sơ."""
+    from .dossiers.service import DossierError
+    from .generator import ARTICLE, city_preset, generate_ward
+    from .models import Dossier
 
-    from .demo import create_demo_users, demo_passwords, generate_dossiers
-
-    if instance == "instance":  # the default: a throw-away folder, never a real ward's data
-        instance = tempfile.mkdtemp(prefix="wardapp-demo-")
-    elif (Path(instance) / DATABASE_FILE).exists():
-        raise click.ClickException(f"{instance} đã có dữ liệu; chọn thư mục trống cho bản chạy thử.")
-    logins = demo_passwords()
-    app, ward = initialise(instance, unit_code, "admin", logins["admin"])
+    app = open_app(instance)
     with app.app_context():
-        create_demo_users(ward["code"], logins)
-        with click.progressbar(length=months, label="Tạo hồ sơ mẫu") as bar:
-            total = generate_dossiers(months=months, seed=seed, progress=bar.update)
-    click.echo(f"{ward['name']}: {total} hồ sơ mẫu trong {months} tháng, dữ liệu tại {instance}")
-    click.echo("Tài khoản chạy thử (tên đăng nhập / mật khẩu):")
-    for username, password in logins.items():
-        click.echo(f"  {username:<10} {password}")
-    if no_serve:
-        return
-    click.echo(f"Mở http://127.0.0.1:{port}/ (Ctrl-C để dừng)")
+        if db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)):
+            raise click.ClickException("Phường này đã có hồ sơ; chỉ tạo hồ sơ mẫu cho phường "
+                                       "chưa có hồ sơ nào.")
+        first = first.date() if first else ARTICLE.first
+        last = last.date() if last else ARTICLE.last
+        if last < first:
+            raise click.BadParameter("Ngày cuối phải sau ngày đầu.", param_hint="--to")
+        preset = ARTICLE
+        if (first, last, scale, seed) != (ARTICLE.first, ARTICLE.last, 1.0, ARTICLE.seed):
+            preset = city_preset(first, last, scale=scale, seed=seed)
+        try:
+            with click.progressbar(length=1, label="Tạo hồ sơ mẫu") as bar:
+                def show(done):
+                    bar.update(done)
+                total = generate_ward(preset, progress=show, on_plan=lambda n: setattr(
+                    bar, "length", max(n, 1)))
+        except ValueError as e:
+            raise click.ClickException(f"Không tạo được hồ sơ mẫu: {e}")
+        except DossierError as e:  # a catalogue that refuses what the plan holds
+            raise click.ClickException(f"Không tạo được hồ sơ mẫu: {e.message}")
+    click.echo(f"Đã tạo {total} hồ sơ từ {preset.first:%d/%m/%Y} đến {preset.last:%d/%m/%Y}.")
+
+
+@cli.command()
+@click.option("--small", is_flag=True, help="Thành phố thu nhỏ: tháng gần nhất, 1/5 số hồ sơ.")
+@click.option("--seed", default=2020, show_default=True, type=int, help="Hạt giống ngẫu nhiên.")
+@click.option("--port", default=8080, show_default=True, type=int,
+              help="Cổng của máy chủ thành phố; 14 bộ phận một cửa dùng 14 cổng tiếp theo.")
+@click.option("--processes", default=2, show_default=True, type=click.IntRange(1, 16),
+              help="Số tiến trình tạo hồ sơ song song.")
+@click.option("--no-serve", is_flag=True, help="Chỉ tạo và đồng bộ dữ liệu rồi dừng (giữ thư mục).")
+@instance_option
+def demo(small, seed, port, processes, no_serve, instance):
+    """Chạy thử cả thành phố: máy chủ thành phố và 14 bộ phận một cửa với hồ sơ mẫu, đã đồng bộ."""
+    import tempfile
+    import time
+
+    from .demo import HUB_ACCOUNTS, DemoCity, article_preset, small_preset
+    from .generator import plan_city
+
+    started = time.monotonic()
+    throw_away = instance == "instance"  # the default: never a real ward's folder
+    if throw_away:
+        instance = tempfile.mkdtemp(prefix="longxuyen-demo-")
+    elif Path(instance).exists() and any(Path(instance).iterdir()):
+        raise click.ClickException(f"{instance} không trống; chọn thư mục trống cho bản chạy thử.")
+    preset = small_preset(seed) if small else article_preset(seed)
+    city = DemoCity(Path(instance), preset, base_port=port, processes=processes,
+                    echo=click.echo)
     try:
-        waitress.serve(app, host="127.0.0.1", port=port, threads=6, ident="wardapp")
+        city.check_ports()
+        plans = plan_city(preset)
+        click.echo(f"Thành phố mẫu: {len(plans)} hồ sơ của {len(preset.units)} bộ phận một cửa, "
+                   f"{preset.first:%d/%m/%Y}–{preset.last:%d/%m/%Y}; dữ liệu tại {instance}")
+        city.init_hub()
+        city.start_hub()
+        synced = []
+        with click.progressbar(length=len(plans), label="Tạo hồ sơ và đồng bộ",
+                               show_pos=True) as bar:
+            def on_progress(kind, value):
+                if kind == "dossiers":
+                    bar.update(value)
+                elif kind == "synced":
+                    synced.append(value)
+                    bar.label = f"Tạo hồ sơ, đã đồng bộ {len(synced)}/{len(city.desks)} đơn vị"
+                    bar.update(0)
+            city.build(plans, on_progress)
+        if no_serve:
+            click.echo(f"Đã tạo và đồng bộ {city.received} hồ sơ tại {instance}")
+            _print_accounts(city, HUB_ACCOUNTS)
+            return
+        city.start_desks()
+        _print_city(city, preset, HUB_ACCOUNTS, time.monotonic() - started)
+        city.watch()
+    except KeyboardInterrupt:
+        click.echo("\nĐang dừng …")
+    except RuntimeError as e:
+        raise click.ClickException(str(e))
     finally:
-        if instance.startswith(tempfile.gettempdir()):
-            shutil.rmtree(instance, ignore_errors=True)
+        city.stop()
+        if throw_away:
+            city.remove()
+
+
+def _print_city(city, preset, hub_accounts, elapsed: float) -> None:
+    period = f"from={preset.first.isoformat()}&to={preset.last.isoformat()}"
+    click.echo(f"\nSẵn sàng sau {elapsed:.0f} s. Máy chủ thành phố: "
+               f"{city.hub_url}reports/?{period}")
+    click.echo("Bộ phận một cửa:")
+    for desk in city.desks:
+        click.echo(f"  {desk.url:<24} {desk.name}")
+    _print_accounts(city, hub_accounts)
+    click.echo("Ctrl-C để dừng tất cả.")
+
+
+def _print_accounts(city, hub_accounts) -> None:
+    click.echo("Tài khoản ở máy chủ thành phố (tên đăng nhập / mật khẩu):")
+    for username, (_, role) in hub_accounts.items():
+        click.echo(f"  {username:<11} {city.hub_passwords[username]}  ({role})")
+    click.echo("Tài khoản ở mọi bộ phận một cửa:")
+    for username, password in city.passwords.items():
+        click.echo(f"  {username:<11} {password}")
 
 
 @cli.group()

@@ -1,42 +1,43 @@
-"""Realistic demo data for one ward, written through the service layer (as real work would be).
+"""The living city on one machine: the hub and the 14 desks (the city's own and the 13 wards'),
+each a separate process on a loopback port, filled by the city generator and synced.
 
-Everything is seeded, so a demo or a benchmark database is the same each time it is made.
+:class:`DemoCity` builds it in a throw-away folder. Worker processes (two by default, one per
+core) each set up wards, play their share of the plan through the service layer and sync them
+to the hub, which is already serving, so the hub applies one ward's records while the next is
+generated. Every password is fresh and random and printed once.
 """
 from __future__ import annotations
 
 import datetime as dt
-import random
+import multiprocessing
+import os
 import secrets
-import uuid
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-import sqlalchemy as sa
+import requests
 
-from .dossiers.service import load_calendar, receive_dossier, record_step, this_ward
 from .extensions import db
-from .models import Procedure, User, utcnow
-from .workdays import local_datetime, to_local
+from .generator import ARTICLE, Planned, Preset, WardRun, city_preset, plan_city
+from .models import User, utcnow
+from .workdays import to_local
 
-FAMILY = ("Nguyễn Trần Lê Phạm Huỳnh Võ Phan Trương Bùi Đặng Đỗ Ngô Hồ Dương Đinh Lâm "
-          "Châu Tô Lý Quách Thái Mai").split()
-MIDDLE_MALE = "Văn Hữu Minh Thanh Quốc Đức Công Hoàng Tấn Phước".split()
-MIDDLE_FEMALE = "Thị Ngọc Thanh Kim Mỹ Thu Bích Hồng Diễm Phương".split()
-GIVEN_MALE = ("An Bình Cường Dũng Đức Hải Hiếu Hòa Hùng Khang Khoa Lộc Long Minh Nam Nghĩa "
-              "Phát Phúc Quang Sang Tài Tâm Thành Thịnh Toàn Trí Trung Tuấn Vinh Việt").split()
-GIVEN_FEMALE = ("Anh Châu Diễm Dung Giang Hà Hạnh Hằng Hoa Hương Lan Linh Loan Mai My Ngân "
-                "Nhung Oanh Phượng Quyên Thảo Thư Trang Trinh Tuyết Uyên Vy Yến").split()
-STREETS = ("Trần Hưng Đạo|Hà Hoàng Hổ|Lý Thái Tổ|Nguyễn Thái Học|Hùng Vương|Tôn Đức Thắng|"
-           "Phạm Cự Lượng|Bùi Văn Danh|Ung Văn Khiêm|Lê Lợi|Nguyễn Huệ|Hai Bà Trưng|"
-           "Trần Quang Khải|Võ Thị Sáu|Nguyễn Trường Tộ|Lê Minh Ngươn").split("|")
-# How often each procedure comes to a ward desk; the rest share what is left.
-WEIGHTS = {"2.000815": 34, "1.001193": 10, "2.000635": 9, "2.000884": 8, "1.004873": 7,
-           "1.000656": 4, "1.000894": 4, "2.001035": 4, "2.000908": 2, "1.004859": 2}
 DEMO_ACCOUNTS = {
     "letan": ("Trần Thị Ngọc Hân", "receptionist"),
     "chuyenvien": ("Lê Văn Phúc", "officer"),
     "tuphap": ("Nguyễn Thị Mỹ Linh", "officer"),
     "lanhdao": ("Phạm Quốc Hùng", "leader"),
 }
+HUB_ACCOUNTS = {"xembaocao": ("Văn phòng HĐND và UBND thành phố", "viewer"),
+                "quantri": ("Quản trị hệ thống thành phố", "admin")}
 
 
 def demo_passwords() -> dict[str, str]:
@@ -52,153 +53,225 @@ def create_demo_users(ward_code: str, passwords: dict[str, str]) -> None:
     db.session.commit()
 
 
-class Generator:
-    """Makes one ward's working days of dossiers, each taken as far through its life as the
-    simulated clock allows by ``until`` (so the newest are still open)."""
-
-    def __init__(self, seed: int, until: dt.datetime):
-        self.rng = random.Random(seed)
-        self.until = until
-        self.calendar = load_calendar()
-        self.ward_name = this_ward().unit.name
-        procedures = list(db.session.scalars(sa.select(Procedure).where(Procedure.active)))
-        self.procedures = procedures
-        self.weights = [WEIGHTS.get(p.code, 1) for p in procedures]
-        users = list(db.session.scalars(sa.select(User).where(User.active)))
-        self.by_role = {role: [u for u in users if role in u.role_set]
-                        for role in ("receptionist", "officer", "leader")}
-
-    def person(self) -> tuple[str, str]:
-        rng = self.rng
-        female = rng.random() < 0.5
-        middle = rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)
-        given = rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)
-        name = f"{rng.choice(FAMILY)} {middle} {given}"
-        year = rng.randint(1950, 2004)
-        gender_century = (2 if year >= 2000 else 0) + female
-        citizen_id = f"089{gender_century}{year % 100:02d}{rng.randint(0, 999999):06d}"
-        return name, citizen_id
-
-    def day(self, day: dt.date) -> int:
-        """Receive and process one working day's dossiers; returns how many were received."""
-        rng = self.rng
-        minutes = sorted(rng.randint(0, 8 * 60) for _ in range(rng.randint(14, 30)))
-        count = 0
-        for minute in minutes:
-            at = local_datetime(day, dt.time(7, 30)) + dt.timedelta(
-                minutes=minute + (90 if minute > 210 else 0))  # lunch break 11:00–12:30
-            if at > self.until:
-                break
-            self.dossier(at)
-            count += 1
-        return count
-
-    def dossier(self, at: dt.datetime) -> None:
-        rng = self.rng
-        procedure = rng.choices(self.procedures, self.weights)[0]
-        name, citizen_id = self.person()
-        channel = "desk"
-        if procedure.online_level == "full" and rng.random() < 0.6:
-            channel = "online_full"
-        elif procedure.online_level in ("partial", "full") and rng.random() < 0.3:
-            channel = "online_partial"
-        elif procedure.postal_allowed and rng.random() < 0.07:
-            channel = "postal"
-        postal_return = procedure.postal_allowed and rng.random() < 0.08
-        desk = rng.choice(self.by_role["receptionist"])
-        dossier, _ = receive_dossier({
-            "request_key": uuid.UUID(int=rng.getrandbits(128)).hex,
-            "procedure_code": procedure.code,
-            "applicant_name": name, "citizen_id": citizen_id,
-            "phone": f"09{rng.randint(10000000, 99999999)}",
-            "address": f"Số {rng.randint(1, 250)} đường {rng.choice(STREETS)}, "
-                       f"khóm {rng.randint(1, 8)}, {self.ward_name}",
-            "channel": channel, "return_method": "postal" if postal_return else "desk",
-            "documents": [d["name"] for d in procedure.documents if d["required"]
-                          or rng.random() < 0.5],
-        }, actor=desk, now=at)
-        self.process(dossier.code, procedure, at, desk)
-
-    def process(self, code: str, procedure: Procedure, at: dt.datetime, desk: User) -> None:
-        """Walk a dossier through hand-over, maybe a supplement or an apology, to its result."""
-        rng = self.rng
-        officer = rng.choice(self.by_role["officer"])
-        leader = rng.choice(self.by_role["leader"])
-        dossier = None
-
-        def step(kind: str, when: dt.datetime, actor: User, **kwargs) -> bool:
-            nonlocal dossier
-            if when > self.until:
-                return False
-            dossier = record_step(code, kind, actor=actor, now=when, **kwargs)
-            return True
-
-        at += dt.timedelta(minutes=rng.randint(5, 40))
-        if not step("handed_over", at, desk, to_user_uuid=officer.uuid):
-            return
-        fate = rng.random()
-        if fate < 0.01:
-            step("withdrawn", at + dt.timedelta(hours=2), officer, reason="Công dân xin rút hồ sơ.")
-            return
-        if fate < 0.02:
-            step("refused", at + dt.timedelta(hours=3), officer,
-                 reason="Hồ sơ không thuộc thẩm quyền giải quyết của UBND cấp xã.")
-            return
-        due = dossier.due_at
-        if fate < 0.07:
-            at += dt.timedelta(hours=1)
-            if not step("supplement_requested", at, officer,
-                        reason="Bổ sung bản sao giấy tờ tùy thân của người được ủy quyền."):
-                return
-            at = self._working_time(to_local(at).date(), rng.randint(1, 4))
-            if not step("supplement_received", at, desk):
-                return
-            due = dossier.due_at
-        late = rng.random() < 0.03
-        if late and rng.random() < 0.6 and procedure.duration_unit == "working_days":
-            apology_at = due - dt.timedelta(days=1)
-            if apology_at > at:
-                new_day = self.calendar.add_working_days(to_local(due).date(), 2)
-                if not step("apology", apology_at, leader, new_due_date=new_day.isoformat(),
-                            reason="Cần xác minh thêm thông tin với cơ quan liên quan."):
-                    return
-        if procedure.duration_unit == "same_day":
-            resolved = at + dt.timedelta(minutes=rng.randint(20, 120))
-            if to_local(resolved).date() > to_local(due).date() or to_local(resolved).hour >= 17:
-                resolved = self._working_time(to_local(at).date(), 1, morning=True)
-        else:
-            spare = rng.choice((0, 0, 1, 1, 2))
-            resolve_day = self.calendar.add_working_days(to_local(at).date(), max(
-                self.calendar.working_days_between(to_local(at).date(), to_local(due).date())
-                - spare, 0))
-            resolved = local_datetime(resolve_day, dt.time(rng.randint(8, 16), rng.randint(0, 59)))
-        if late:
-            resolved = self._working_time(to_local(due).date(), rng.randint(1, 3))
-        resolved = max(resolved, at + dt.timedelta(minutes=10))
-        if not step("resolved", resolved, officer):
-            return
-        back = self._working_time(to_local(resolved).date(), rng.choice((0, 0, 1, 1, 2, 3)))
-        step("returned", max(back, resolved + dt.timedelta(minutes=15)), desk)
-
-    def _working_time(self, day: dt.date, working_days: int, morning: bool = False) -> dt.datetime:
-        target = self.calendar.add_working_days(day, working_days)
-        hour = self.rng.randint(7, 10) if morning else self.rng.randint(8, 16)
-        return local_datetime(target, dt.time(hour, self.rng.randint(0, 59)))
-
-
 def generate_dossiers(*, months: int, seed: int = 2020, until: dt.datetime | None = None,
                       progress: Callable[[int], None] | None = None) -> int:
-    """Fill the ward with ``months`` of working days up to ``until`` (default: now)."""
+    """Fill this ward alone with ``months`` of the city's pace up to ``until`` (default now);
+    the benchmarks' seed ward."""
+    from .dossiers.service import this_ward
+
     until = until or utcnow()
-    generator = Generator(seed, until)
     last = to_local(until).date()
     first = (last.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
-    total, day, month = 0, first, first.month
-    while day <= last:
-        if generator.calendar.is_working_day(day):
-            total += generator.day(day)
-        day += dt.timedelta(days=1)
-        if progress and day.month != month:
-            month = day.month
-            progress(1)
-    return total
+    preset = city_preset(first, last, units=(this_ward().ward_code,), until=until, seed=seed)
+    return WardRun(preset).run(plan_city(preset), progress)
+
+
+def small_preset(seed: int = 2020, now: dt.datetime | None = None) -> Preset:
+    """The quick city: the 30 days up to yesterday, every desk at a fifth of the article's pace
+    (today is left to the people trying the demo)."""
+    today = to_local(now or utcnow()).date()
+    return city_preset(today - dt.timedelta(days=30), today - dt.timedelta(days=1), scale=0.2,
+                       seed=seed)
+
+
+def article_preset(seed: int = 2020) -> Preset:
+    return replace(ARTICLE, seed=seed)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Desk:
+    code: str
+    name: str
+    instance: Path
+    port: int
+    token: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+
+def _ward_worker(desk: Desk, preset: Preset, plans: list[Planned], passwords: dict,
+                 hub_url: str, queue) -> tuple[str, int, int]:
+    """In a worker process: set up one desk, play its plan, sync it. Returns (code, dossiers,
+    sync exit code)."""
+    from .cli import initialise
+    from .sync.client import HubClient, SyncConfig, SyncRun
+
+    app, _ = initialise(str(desk.instance), desk.code, "admin", passwords["admin"])
+    config = SyncConfig(hub_url, desk.token)
+    config.save(str(desk.instance))
+    with app.app_context():
+        create_demo_users(desk.code, passwords)
+        received = WardRun(preset).run(plans, progress=lambda n: queue.put(("dossiers", n)))
+        queue.put(("generated", desk.code))
+        code = SyncRun(HubClient(config)).run()
+        db.session.remove()
+        db.engine.dispose()
+    queue.put(("synced", desk.code))
+    return desk.code, received, code
+
+
+class DemoCity:
+    """A hub and its desks in ``root``: build, serve, stop.
+
+    :param base_port: the hub's port; the desks take the following ones (0: any free ports).
+    """
+
+    def __init__(self, root: Path, preset: Preset, *, base_port: int = 8080, processes: int = 2,
+                 echo: Callable[[str], None] = print):
+        from .refdata import read_json
+
+        self.root, self.preset, self.processes, self.echo = Path(root), preset, processes, echo
+        names = {u["code"]: u["name"] for u in read_json("units.json")["units"]}
+        ports = [base_port + i for i in range(len(preset.units) + 1)] if base_port else \
+            [free_port() for _ in range(len(preset.units) + 1)]
+        self.hub_port = ports[0]
+        self.desks = [Desk(code, names[code], self.root / code, port)
+                      for code, port in zip(preset.units, ports[1:])]
+        self.passwords = demo_passwords()
+        self.hub_passwords = {name: secrets.token_urlsafe(9) for name in HUB_ACCOUNTS}
+        self.children: dict[str, subprocess.Popen] = {}
+        self.received = 0
+
+    @property
+    def hub_url(self) -> str:
+        return f"http://127.0.0.1:{self.hub_port}/"
+
+    def check_ports(self) -> None:
+        """Refuse at once, with the port named, when another program holds one of ours."""
+        for port in (self.hub_port, *(d.port for d in self.desks)):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    raise RuntimeError(f"Cổng {port} đang được dùng; chọn --port khác.") from None
+
+    # --- building -------------------------------------------------------------------------
+
+    def init_hub(self) -> None:
+        """The hub's database, its first catalogue, its two accounts and a credential per desk."""
+        from city_hub.cli import _issue_credential, open_hub
+        from city_hub.extensions import db as hub_db
+        from city_hub.models import HubUser, Ward
+        from city_hub.refdata import publish
+
+        from .refdata import snapshot_from_files
+
+        app = open_hub(str(self.root / "hub"))
+        with app.app_context():
+            publish(snapshot_from_files())
+            for username, (full_name, role) in HUB_ACCOUNTS.items():
+                account = HubUser(username=username, full_name=full_name, role=role)
+                account.set_password(self.hub_passwords[username])
+                hub_db.session.add(account)
+            for desk in self.desks:
+                ward = Ward(code=desk.code, name=desk.name)
+                desk.token = _issue_credential(ward)
+                hub_db.session.add(ward)
+            hub_db.session.commit()
+            hub_db.session.remove()
+            hub_db.engine.dispose()
+
+    def build(self, plans: list[Planned], on_progress: Callable[[str, object], None]) -> None:
+        """Set up, fill and sync every desk in worker processes; ``on_progress(kind, value)`` is
+        called with ("dossiers", n), ("generated", code) and ("synced", code)."""
+        context = multiprocessing.get_context("spawn")  # no inherited SQLite handles
+        with context.Manager() as manager:
+            self._build(plans, on_progress, context, manager.Queue())
+
+    def _build(self, plans, on_progress, context, queue) -> None:
+        by_unit: dict[str, list[Planned]] = {d.code: [] for d in self.desks}
+        for plan in plans:
+            by_unit[plan.unit].append(plan)
+        order = sorted(self.desks, key=lambda d: -len(by_unit[d.code]))  # biggest first
+        hub_api = self.hub_url.rstrip("/")
+        with ProcessPoolExecutor(self.processes, mp_context=context) as pool:
+            futures = [pool.submit(_ward_worker, desk, self.preset, by_unit[desk.code],
+                                   self.passwords, hub_api, queue) for desk in order]
+            pending = set(futures)
+            while pending:
+                while not queue.empty():
+                    on_progress(*queue.get())
+                pending = {f for f in pending if not f.done()}
+                time.sleep(0.1)
+            while not queue.empty():
+                on_progress(*queue.get())
+            for future in as_completed(futures):
+                code, received, sync_code = future.result()
+                self.received += received
+                if sync_code != 0:
+                    raise RuntimeError(f"đồng bộ {code} kết thúc với mã {sync_code}")
+
+    # --- serving --------------------------------------------------------------------------
+
+    def _start(self, args: list[str], name: str) -> None:
+        """Start one server; its output goes to ``<name>.log`` and its process id to
+        ``<name>.pid`` in the city's folder (to stop one desk, or the hub, by hand)."""
+        log = open(self.root / f"{name}.log", "ab")
+        child = subprocess.Popen(
+            [sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C reaches us, not them
+        log.close()
+        (self.root / f"{name}.pid").write_text(f"{child.pid}\n")
+        self.children[name] = child
+
+    def start_hub(self) -> None:
+        self._start(["-c", "from city_hub.cli import cli; cli()", "serve", "--port",
+                     str(self.hub_port), "--instance", str(self.root / "hub")], "hub")
+        self.wait_for([self.hub_url + "auth/login"])
+
+    def start_desks(self) -> None:
+        for desk in self.desks:
+            self._start(["-m", "wardapp", "serve", "--port", str(desk.port), "--threads", "4",
+                         "--instance", str(desk.instance)], desk.code)
+        self.wait_for([desk.url + "auth/login" for desk in self.desks])
+
+    def wait_for(self, urls: list[str], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for url in urls:
+            while True:
+                if any(child.poll() is not None for child in self.children.values()):
+                    raise RuntimeError(f"một tiến trình đã dừng; xem nhật ký trong {self.root}")
+                try:
+                    if requests.get(url, timeout=2).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} không trả lời sau {timeout:.0f} s")
+                time.sleep(0.1)
+
+    def watch(self) -> None:
+        """Serve until Ctrl-C, telling when a server stops (the others go on: stopping the hub
+        by hand is how to see a desk work through an outage)."""
+        told: set[str] = set()
+        while True:
+            for name, child in self.children.items():
+                if child.poll() is not None and name not in told:
+                    told.add(name)
+                    self.echo(f"Máy chủ {name} đã dừng (mã {child.returncode}); "
+                              f"nhật ký: {self.root / (name + '.log')}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Stop every server (SIGTERM, then SIGKILL after 5 s)."""
+        for child in self.children.values():
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in self.children.values():
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        self.children.clear()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)

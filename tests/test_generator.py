@@ -1,0 +1,185 @@
+"""The city generator: the article's figures exactly at full scale (the plan), realistic
+patterns, and a small city played through the service layer and synced to a real hub, whose
+report shows exactly what was planned."""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from wardapp.cli import cli
+from wardapp.generator import (ARTICLE, CITY_UNITS, WardRun, catalogue, city_preset, plan_city,
+                               working_days)
+from wardapp.workdays import WorkCalendar, to_local
+
+from .conftest import LiveServer, make_hub, make_ward
+
+
+def tally(plans) -> collections.Counter:
+    """What the hub's report counts, from the plan alone."""
+    procedures = catalogue()
+    counts = collections.Counter()
+    for p in plans:
+        level = procedures[p.procedure].online_level
+        counts["received"] += 1
+        counts[p.outcome] += 1
+        counts["level3_dossiers"] += level == "partial"
+        counts["level3_online"] += level == "partial" and p.channel == "online_partial"
+        counts["level4_dossiers"] += level == "full"
+        counts["level4_online"] += level == "full" and p.channel == "online_full"
+        counts["postal"] += "postal" in (p.channel, p.return_method)
+    return counts
+
+
+@pytest.fixture(scope="module")
+def article_plan():
+    return plan_city(ARTICLE)
+
+
+def test_article_plan_has_the_article_figures_exactly(article_plan):
+    counts = tally(article_plan)
+    assert counts["received"] == 93_316
+    assert counts["in_time"] == 88_311
+    assert counts["level3_online"] == 15_996 and counts["level4_online"] == 6_580
+    assert counts["postal"] == 6_176
+    resolved = counts["in_time"] + counts["late"]
+    assert round(88_311 / resolved, 2) == 0.97
+    assert round(counts["level3_online"] / counts["level3_dossiers"], 2) == 0.35
+    assert round(counts["level4_online"] / counts["level4_dossiers"], 2) == 0.87
+    assert set(p.unit for p in article_plan) == set(CITY_UNITS) and len(CITY_UNITS) == 14
+
+
+def test_article_plan_looks_like_a_year_at_the_desks(article_plan):
+    calendar = WorkCalendar()
+    per_day = collections.Counter(to_local(p.at).date() for p in article_plan)
+    assert all(calendar.is_working_day(day) for day in per_day)  # no intake on holidays
+    assert all(dt.time(7, 30) <= to_local(p.at).time() <= dt.time(17, 0) for p in article_plan)
+    open_days = working_days(calendar, ARTICLE.first, ARTICLE.last)
+    assert set(per_day) == set(open_days)
+
+    def mean(first, last):
+        days = [d for d in open_days if first <= d <= last]
+        return sum(per_day[d] for d in days) / len(days)
+
+    before_tet = mean(dt.date(2020, 1, 2), dt.date(2020, 1, 22))  # Tết: 23–29 January 2020
+    after_tet = mean(dt.date(2020, 1, 30), dt.date(2020, 2, 8))
+    ordinary = mean(dt.date(2020, 6, 1), dt.date(2020, 8, 31))
+    assert before_tet > ordinary > after_tet
+    assert mean(dt.date(2020, 4, 1), dt.date(2020, 4, 22)) < 0.6 * ordinary  # distancing
+    by_weekday = collections.Counter()
+    for day, count in per_day.items():
+        by_weekday[day.weekday()] += count
+    assert by_weekday[0] > by_weekday[4]
+    outcomes = collections.Counter(p.outcome for p in article_plan)
+    assert outcomes["refused"] and outcomes["withdrawn"] and outcomes["open"]
+    assert sum(p.supplement for p in article_plan) > 1000
+    assert sum(p.apology for p in article_plan) > 100
+    same_day = {c for c, info in catalogue().items() if info.duration_unit == "same_day"}
+    assert sum(p.procedure in same_day for p in article_plan) > 40_000
+
+
+def test_plan_is_reproducible_and_seeded():
+    preset = city_preset(dt.date(2020, 3, 2), dt.date(2020, 3, 13), units=("30280", "883"),
+                         scale=0.3)
+    assert plan_city(preset) == plan_city(preset)
+    other = city_preset(preset.first, preset.last, units=preset.units, scale=0.3, seed=7)
+    assert plan_city(other) != plan_city(preset)
+
+
+@pytest.mark.parametrize("units", [("30280", "883")])
+def test_small_city_synced_to_the_hub_reports_the_plan_exactly(tmp_path, units):
+    from city_hub.reports.periods import Period
+    from city_hub.reports.queries import ward_report
+    from wardapp.sync.client import HubClient, SyncConfig, SyncRun
+
+    # Six weeks around Tết 2020 at a tenth of the article's pace: supplements, apologies,
+    # refusals, withdrawals and dossiers still open at the end all occur.
+    preset = city_preset(dt.date(2020, 1, 2), dt.date(2020, 2, 14), units=units, scale=0.1)
+    plans = plan_city(preset)
+    hub_app, tokens = make_hub(tmp_path / "hub", wards=units)
+    with LiveServer(hub_app) as url:
+        for code in units:
+            (tmp_path / code).mkdir()
+            ward = make_ward(tmp_path / code, code)
+            with ward.app_context():
+                run = WardRun(preset)
+                assert run.run([p for p in plans if p.unit == code]) == \
+                    sum(p.unit == code for p in plans)
+                assert SyncRun(HubClient(SyncConfig(url, tokens[code]))).run() == 0
+    with hub_app.app_context():
+        rows = {row.key: row for row in ward_report(Period(preset.first, preset.last).window())}
+    city, q = rows["CITY"].counts, preset.quotas
+    assert city["received"] == q.received == len(plans)
+    assert city["resolved"] == q.resolved
+    assert city["resolved_early"] + city["resolved_on_time"] == q.in_time
+    assert city["resolved_late"] == q.resolved - q.in_time
+    assert (city["level3_dossiers"], city["level3_online"]) == (q.level3_dossiers,
+                                                                q.level3_online)
+    assert (city["level4_dossiers"], city["level4_online"]) == (q.level4_dossiers,
+                                                                q.level4_online)
+    assert city["postal"] == q.postal
+    assert (city["refused"], city["withdrawn"], city["pending"]) == (q.refused, q.withdrawn,
+                                                                     q.pending)
+    assert city["apologies"] > 0 and rows["883"].counts["received"] > 0
+
+
+def test_generate_command_fills_an_empty_ward_once(tmp_path):
+    from wardapp import write_secret_key
+
+    make_ward(tmp_path)
+    write_secret_key(str(tmp_path))
+    args = ["generate", "--from", "2020-03-02", "--to", "2020-03-06", "--scale", "0.5",
+            "--instance", str(tmp_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    preset = city_preset(dt.date(2020, 3, 2), dt.date(2020, 3, 6), scale=0.5)
+    expected = sum(p.unit == "30280" for p in plan_city(preset))
+    assert f"Đã tạo {expected} hồ sơ" in result.output
+    db = sqlite3.connect(Path(tmp_path) / "ward.sqlite")
+    assert db.execute("select count(*) from dossier").fetchone()[0] == expected
+    # one outbox row per version of each dossier and per event, as real work leaves
+    versions = db.execute("select sum(version) from dossier").fetchone()[0]
+    events = db.execute("select count(*) from dossier_event").fetchone()[0]
+    assert db.execute("select count(*) from outbox where table_name in "
+                      "('dossier', 'dossier_event')").fetchone()[0] == versions + events
+    db.close()
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 1 and "đã có hồ sơ" in again.output
+
+
+def test_demo_builds_and_syncs_the_small_city(tmp_path):
+    from city_hub import create_app as create_hub
+    from city_hub.reports.periods import Period
+    from city_hub.reports.queries import ward_report
+    from wardapp.demo import small_preset
+
+    root = tmp_path / "city"
+    result = CliRunner().invoke(cli, ["demo", "--small", "--no-serve", "--port", "0",
+                                      "--instance", str(root)])
+    assert result.exit_code == 0, result.output
+    preset = small_preset()
+    hub = create_hub({"TESTING": True}, instance_path=str(root / "hub"))
+    with hub.app_context():
+        city = ward_report(Period(preset.first, preset.last).window())[-1].counts
+    assert city["received"] == preset.quotas.received
+    assert city["resolved_early"] + city["resolved_on_time"] == preset.quotas.in_time
+    assert city["postal"] == preset.quotas.postal
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted([*CITY_UNITS, "hub"])
+
+
+def test_demo_refuses_a_busy_port_before_doing_anything(tmp_path):
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = CliRunner().invoke(cli, ["demo", "--small", "--port", str(port - 3),
+                                          "--instance", str(tmp_path / "city")])
+    assert result.exit_code == 1
+    assert f"Cổng {port} đang được dùng" in result.output
+    assert not (tmp_path / "city" / "hub").exists()
