@@ -285,6 +285,9 @@ def demo(small, seed, port, processes, no_serve, instance):
                    f"{preset.first:%d/%m/%Y}–{preset.last:%d/%m/%Y}; dữ liệu tại {instance}")
         city.init_hub()
         city.start_hub()
+        click.echo(f"Máy chủ thành phố đã chạy: {report_url(city, preset)} — số liệu tăng dần "
+                   f"khi từng bộ phận đồng bộ xong.")
+        _print_hub_accounts(city, HUB_ACCOUNTS)
         synced = []
         with click.progressbar(length=len(plans), label="Tạo hồ sơ và đồng bộ",
                                show_pos=True) as bar:
@@ -313,10 +316,13 @@ def demo(small, seed, port, processes, no_serve, instance):
             city.remove()
 
 
+def report_url(city, preset) -> str:
+    """The hub's report for the demo's period."""
+    return f"{city.hub_url}reports/?from={preset.first.isoformat()}&to={preset.last.isoformat()}"
+
+
 def _print_city(city, preset, hub_accounts, elapsed: float) -> None:
-    period = f"from={preset.first.isoformat()}&to={preset.last.isoformat()}"
-    click.echo(f"\nSẵn sàng sau {elapsed:.0f} s. Máy chủ thành phố: "
-               f"{city.hub_url}reports/?{period}")
+    click.echo(f"\nSẵn sàng sau {elapsed:.0f} s. Máy chủ thành phố: {report_url(city, preset)}")
     click.echo("Bộ phận một cửa:")
     for desk in city.desks:
         click.echo(f"  {desk.url:<24} {desk.name}")
@@ -324,10 +330,14 @@ def _print_city(city, preset, hub_accounts, elapsed: float) -> None:
     click.echo("Ctrl-C để dừng tất cả.")
 
 
-def _print_accounts(city, hub_accounts) -> None:
+def _print_hub_accounts(city, hub_accounts) -> None:
     click.echo("Tài khoản ở máy chủ thành phố (tên đăng nhập / mật khẩu):")
     for username, (_, role) in hub_accounts.items():
         click.echo(f"  {username:<11} {city.hub_passwords[username]}  ({role})")
+
+
+def _print_accounts(city, hub_accounts) -> None:
+    _print_hub_accounts(city, hub_accounts)
     click.echo("Tài khoản ở mọi bộ phận một cửa:")
     for username, password in city.passwords.items():
         click.echo(f"  {username:<11} {password}")
