@@ -91,6 +91,17 @@ def test_old_copies_are_pruned_after_a_new_one_is_verified(app, tmp_path):
     assert [f[5:13] for f in files] == ["20260303", "20260304", "20260305"]
 
 
+def test_a_second_copy_within_one_second_neither_overwrites_nor_is_pruned(app, tmp_path):
+    """A scheduled backup and an admin's own in the same second: the second gets its own file
+    and, being the newer copy of that day, is the one retention keeps."""
+    instance, now = instance_of(app), dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.timezone.utc)
+    first, second = (take_backup(db.engine.url.database, tmp_path / "usb", now=now,
+                                 instance_path=str(instance)) for _ in range(2))
+    assert first.path != second.path and second.removed == [first.path.name]
+    assert second.path.exists() and not first.path.exists()
+    assert [e["file"] for e in read_manifest(tmp_path / "usb")] == [second.path.name]
+
+
 def test_full_backup_disk_leaves_no_half_copy_and_old_copies_whole(app, tmp_path, monkeypatch):
     """Disk full during backup (``max_page_count`` on the copy): a clear message, no half copy,
     the older copies and the manifest untouched, and a backup once there is room again."""

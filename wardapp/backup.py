@@ -168,7 +168,11 @@ def _take(db_path: Path, target: Path, reason: str, keep_daily: int, keep_monthl
     if shutil.disk_usage(target).free < size * 1.2 + (1 << 20):
         raise BackupError(f"Không đủ chỗ trống trong {target} để sao lưu "
                           f"({size // (1 << 20) + 1} MB cần có); chưa ghi gì.")
-    name = f"ward-{to_local(now):%Y%m%d-%H%M%S}-{reason}.sqlite"
+    stem, copies = f"ward-{to_local(now):%Y%m%d-%H%M%S}-{reason}", 1
+    name = f"{stem}.sqlite"
+    while (target / name).exists():  # a second copy within the same second keeps the first
+        copies += 1
+        name = f"{stem}-{copies}.sqlite"
     final, part = target / name, target / (name + ".part")
     try:
         expected = _copy(db_path, part)
@@ -238,7 +242,9 @@ def retained(entries: list[dict], keep_daily: int, keep_monthly: int) -> list[di
     and every copy taken before an upgrade or a restore during those days. Those take no daily
     slot, so a restore never prunes the very copy it restores, and a later daily copy (holding
     the upgraded data) never pushes out the one taken before the upgrade."""
-    newest_first = sorted(entries, key=lambda e: e["taken_utc"], reverse=True)
+    # entries are in the order taken: of two with the same time, the later one is the newer
+    newest_first = [e for _, e in sorted(enumerate(entries), reverse=True,
+                                         key=lambda pair: (pair[1]["taken_utc"], pair[0]))]
     local_day = [to_local(dt.datetime.fromisoformat(e["taken_utc"])).date() for e in newest_first]
     keep, days, months = [], [], []
     for entry, day in zip(newest_first, local_day):
