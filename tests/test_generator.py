@@ -82,6 +82,13 @@ def test_article_plan_looks_like_a_year_at_the_desks(article_plan):
     assert sum(p.procedure in same_day for p in article_plan) > 40_000
 
 
+
+def test_a_make_up_saturday_is_an_intake_day():
+    """Saturday 22/08/2026 is worked (nghỉ bù for 2 September): desks receive dossiers then."""
+    preset = city_preset(dt.date(2026, 8, 17), dt.date(2026, 8, 28), units=("30280",))
+    days = collections.Counter(to_local(p.at).date() for p in plan_city(preset))
+    assert days[dt.date(2026, 8, 22)] > 0 and dt.date(2026, 8, 23) not in days
+
 def test_plan_is_reproducible_and_seeded():
     preset = city_preset(dt.date(2020, 3, 2), dt.date(2020, 3, 13), units=("30280", "883"),
                          scale=0.3)

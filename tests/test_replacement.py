@@ -20,7 +20,7 @@ from wardapp.extensions import db
 from wardapp.models import Dossier, SyncNode, User
 from wardapp.sync.client import (EXIT_OK, EXIT_STOPPED, HubClient, SyncConfig, SyncRun,
                                  local_reconcile, sync_state)
-from wardapp.workdays import local_datetime, to_local
+from wardapp.workdays import to_local
 
 from .conftest import PASSWORD, make_ward
 from .test_sync import QUIET, write_dossiers
@@ -30,20 +30,18 @@ ADMIN_PASSWORD = "mat-khau-may-moi"
 
 @pytest.fixture(scope="module")
 def year_ward(tmp_path_factory) -> Path:
-    """A ward database with a year of dossiers (one a working day, each walked through its
-    life by the demo generator, so the year crosses a logbook volume), built once."""
-    from wardapp.demo import Generator
+    """A ward database with a year of dossiers (about one a working day, each walked through
+    its life by the city generator, so the year crosses a logbook volume), built once."""
+    from wardapp.generator import WardRun, city_preset, plan_city
 
     path = tmp_path_factory.mktemp("year-ward")
     app = make_ward(path)
     with app.app_context():
         until = dt.datetime.now(dt.timezone.utc)
-        generator = Generator(seed=8, until=until)
-        day = to_local(until).date() - dt.timedelta(days=365)
-        while day < to_local(until).date():
-            if generator.calendar.is_working_day(day):
-                generator.dossier(local_datetime(day, dt.time(9, 30)))
-            day += dt.timedelta(days=1)
+        last = to_local(until).date()
+        preset = city_preset(last - dt.timedelta(days=365), last, units=("30280",),
+                             until=until, seed=8, scale=0.03)
+        WardRun(preset).run(plan_city(preset))
         db.session.remove()
         db.engine.dispose()
     return path / "ward.sqlite"
