@@ -169,6 +169,13 @@ def test_demo_builds_and_syncs_the_small_city(tmp_path):
     assert city["resolved_early"] + city["resolved_on_time"] == preset.quotas.in_time
     assert city["postal"] == preset.quotas.postal
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted([*CITY_UNITS, "hub"])
+    # The reform models came along, the letters signed by each desk's chairman, kept in its
+    # settings for the desks the demo serves.
+    assert city["letters_congratulation"] and city["ratings"] and city["writing_assist"]
+    assert city["feedback_received"] >= len(CITY_UNITS)
+    years = {d.year for d in working_days(WorkCalendar(), preset.first, preset.last)}
+    assert city["inspections_submitted"] == len(CITY_UNITS) * len(years)  # one a year
+    assert "CHAIRMAN_NAME = " in (root / "30280" / "config.py").read_text(encoding="utf-8")
 
 
 def test_demo_refuses_a_busy_port_before_doing_anything(tmp_path):
