@@ -11,6 +11,10 @@ It works in two stages:
 2. :class:`WardRun` plays one ward's share of the plan through ``receive_dossier`` and
    ``record_step`` in time order (a simulated clock over every open dossier), many steps per
    write transaction, and checks that the service classified each resolution as planned.
+   The reform models come along through their own services, from random streams of their own
+   so they leave every dossier as planned: writing assistance at intake, letters and ratings
+   after return (:data:`AFTER_RETURN_STEPS`), and the ward's feedback and yearly
+   self-inspections over the period (:meth:`WardRun._ward_lives`).
 
 Everything is drawn from ``random.Random`` seeded by the preset's seed and, per dossier, by its
 own seed, so the same preset gives the same city every time, whichever process plays which ward.
@@ -729,11 +733,10 @@ class WardRun:
         assigned = at
         if fate == "open":
             return
-        received_day = to_local(at).date()
         if fate == "late":
             answer_day = self.calendar.add_working_days(due_day, rng.randint(1, 5))
         else:
-            span = [received_day]
+            span = [to_local(assigned).date()]
             while span[-1] < due_day:
                 span.append(self.calendar.next_working_day(span[-1]))
             answer_day = span[min(int(rng.triangular(0, len(span), len(span) * 0.6)),
@@ -800,7 +803,8 @@ def generate_ward(preset: Preset, plans: Sequence[Planned] | None = None,
                   progress: Callable[[int], None] | None = None,
                   on_plan: Callable[[int], None] | None = None) -> int:
     """Generate this ward's share of ``preset`` (planning the city first unless given), naming
-    a chairman to sign the letters when the ward has none; ``on_plan`` hears how many dossiers the ward's share holds before the first is written."""
+    a chairman to sign the letters when the ward has none; ``on_plan`` hears how many dossiers
+    the ward's share holds before the first is written."""
     unit = this_ward().ward_code
     if plans is None:
         plans = plan_city(preset, catalogue(db.session.scalars(sa.select(Procedure)).all()),
