@@ -176,6 +176,13 @@ def test_demo_builds_and_syncs_the_small_city(tmp_path):
     assert city["resolved_early"] + city["resolved_on_time"] == preset.quotas.in_time
     assert city["postal"] == preset.quotas.postal
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted([*CITY_UNITS, "hub"])
+    # The reform models came along, the letters signed by each desk's chairman, kept in its
+    # settings for the desks the demo serves.
+    assert city["letters_congratulation"] and city["ratings"] and city["writing_assist"]
+    assert city["feedback_received"] >= len(CITY_UNITS)
+    years = {d.year for d in working_days(WorkCalendar(), preset.first, preset.last)}
+    assert city["inspections_submitted"] == len(CITY_UNITS) * len(years)  # one a year
+    assert "CHAIRMAN_NAME = " in (root / "30280" / "config.py").read_text(encoding="utf-8")
 
 
 def test_demo_refuses_a_busy_port_before_doing_anything(tmp_path):
@@ -190,3 +197,83 @@ def test_demo_refuses_a_busy_port_before_doing_anything(tmp_path):
     assert result.exit_code == 1
     assert f"Cổng {port} đang được dùng" in result.output
     assert not (tmp_path / "city" / "hub").exists()
+
+
+def ward_reform_counts() -> dict[str, int]:
+    """What the ward's own tables hold of the reform models (all inside the period)."""
+    import sqlalchemy as sa
+
+    from wardapp.extensions import db
+    from wardapp.models import RATING_CRITERIA, Dossier, Feedback, Inspection, Letter, Rating
+
+    def count(model, *where):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+    satisfied = ("very_satisfied", "satisfied")
+    return {
+        "letters_congratulation": count(Letter, Letter.kind == "congratulation"),
+        "letters_condolence": count(Letter, Letter.kind == "condolence"),
+        "ratings": count(Rating),
+        **{f"satisfied_{c}": count(Rating, getattr(Rating, c).in_(satisfied))
+           for c in RATING_CRITERIA},
+        "feedback_received": count(Feedback),
+        "feedback_answered": count(Feedback, Feedback.answered_at.is_not(None)),
+        "feedback_answered_on_time": count(Feedback, Feedback.answered_at <= Feedback.due_at),
+        "inspections_submitted": count(Inspection, Inspection.status == "submitted",
+                                       Inspection.revision == 1),
+        "writing_assist": count(Dossier, Dossier.writing_assist.is_(True),
+                                Dossier.prefill_consent.is_(True)),
+    }
+
+
+def test_reform_records_reach_the_hub_as_the_wards_hold_them_and_repeat(tmp_path):
+    """Letters, ratings, writing assistance, feedback and self-inspections are generated
+    through their services, leave the dossier figures as planned, reach the hub's report as the
+    wards hold them, and come out the same for the same seed."""
+    from city_hub.reports.periods import Period
+    from city_hub.reports.queries import ward_report
+    from wardapp.generator import ensure_chairman_name
+    from wardapp.sync.client import HubClient, SyncConfig, SyncRun
+
+    units = ("30280", "30313")
+    # Across a new year: each ward submits one self-inspection for 2020 and one for 2021.
+    preset = city_preset(dt.date(2020, 12, 1), dt.date(2021, 1, 29), units=units, scale=0.15)
+    plans = plan_city(preset)
+
+    def generate(root, sync_to=None):
+        held = {}
+        for code in units:
+            (root / code).mkdir(parents=True)
+            ward = make_ward(root / code, code)
+            with ward.app_context():
+                assert ensure_chairman_name()
+                WardRun(preset).run([p for p in plans if p.unit == code])
+                held[code] = ward_reform_counts()
+                if sync_to:
+                    assert SyncRun(HubClient(SyncConfig(*sync_to(code)))).run() == 0
+        return held
+
+    hub_app, tokens = make_hub(tmp_path / "hub", wards=units)
+    with LiveServer(hub_app) as url:
+        held = generate(tmp_path / "first", lambda code: (url, tokens[code]))
+    with hub_app.app_context():
+        rows = {row.key: row for row in ward_report(Period(preset.first, preset.last).window())}
+    for code in units:
+        hub = rows[code].counts
+        assert {k: hub[k] for k in held[code]} == held[code], code
+        assert rows[code].rates["satisfaction_rate"] == round(
+            held[code]["satisfied_overall"] / held[code]["ratings"], 4)
+        assert held[code]["inspections_submitted"] == 2  # one a year, by the leader
+    city, q = rows["CITY"].counts, preset.quotas
+    # The extras change no dossier figure of the plan.
+    assert (city["received"], city["resolved_early"] + city["resolved_on_time"],
+            city["level3_online"], city["level4_online"], city["postal"]) == (
+        q.received, q.in_time, q.level3_online, q.level4_online, q.postal)
+    # Realistic shares: letters for most birth, marriage and death registrations, mostly
+    # satisfied citizens with a few not, a little writing assistance, little feedback.
+    assert city["letters_congratulation"] > 0 and city["ratings"] > 0.1 * q.resolved
+    assert 0.85 < rows["CITY"].rates["satisfaction_rate"] < 1
+    assert 0 < city["writing_assist"] < 0.1 * q.received
+    assert 0 < city["feedback_received"] < 0.02 * q.received
+    # The same seed, the same city.
+    assert generate(tmp_path / "again") == held

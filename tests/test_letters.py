@@ -67,3 +67,25 @@ def test_letter_needs_the_chairman_setting_and_shows_why(app, client, auth):
     assert "CHAIRMAN_NAME" in response.get_data(as_text=True) and Letter.query.count() == 0
     assert client.get(f"/dossiers/{dossier.code}/letter").status_code == 404
     assert client.post("/dossiers/KHONG-CO/letter").status_code == 404
+
+
+def test_a_letter_is_not_a_new_dossier_version_in_the_outbox(app):
+    """The letter goes to the hub on its own; the dossier it names is not sent again."""
+    import sqlalchemy as sa
+
+    from wardapp.extensions import db
+    from wardapp.models import Outbox
+
+    app.config["CHAIRMAN_NAME"] = CHAIRMAN
+    dossier = resolved()
+
+    def rows(table):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)
+                                 .where(Outbox.table_name == table))
+
+    before = rows("dossier")
+    issue_letter(dossier.code, actor=account("chuyenvien"))
+    assert rows("dossier") == before and rows("letter") == 1
+    with pytest.raises(DossierError) as twice:  # the dossier knows its letter at once
+        issue_letter(dossier.code, actor=account("chuyenvien"))
+    assert twice.value.code == "duplicate"

@@ -26,7 +26,8 @@ from pathlib import Path
 import requests
 
 from .extensions import db
-from .generator import ARTICLE, Planned, Preset, WardRun, city_preset, plan_city
+from .generator import (ARTICLE, Planned, Preset, WardRun, city_preset, ensure_chairman_name,
+                        plan_city)
 from .models import User, utcnow
 from .workdays import to_local
 
@@ -63,6 +64,7 @@ def generate_dossiers(*, months: int, seed: int = 2020, until: dt.datetime | Non
     last = to_local(until).date()
     first = (last.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
     preset = city_preset(first, last, units=(this_ward().ward_code,), until=until, seed=seed)
+    ensure_chairman_name()
     return WardRun(preset).run(plan_city(preset), progress)
 
 
@@ -109,6 +111,7 @@ def _ward_worker(desk: Desk, preset: Preset, plans: list[Planned], passwords: di
     config.save(str(desk.instance))
     with app.app_context():
         create_demo_users(desk.code, passwords)
+        ensure_chairman_name()
         received = WardRun(preset).run(plans, progress=lambda n: queue.put(("dossiers", n)))
         queue.put(("generated", desk.code))
         code = SyncRun(HubClient(config)).run()

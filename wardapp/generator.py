@@ -11,6 +11,10 @@ It works in two stages:
 2. :class:`WardRun` plays one ward's share of the plan through ``receive_dossier`` and
    ``record_step`` in time order (a simulated clock over every open dossier), many steps per
    write transaction, and checks that the service classified each resolution as planned.
+   The reform models come along through their own services, from random streams of their own
+   so they leave every dossier as planned: writing assistance at intake, letters and ratings
+   after return (:data:`AFTER_RETURN_STEPS`), and the ward's feedback and yearly
+   self-inspections over the period (:meth:`WardRun._ward_lives`).
 
 Everything is drawn from ``random.Random`` seeded by the preset's seed and, per dossier, by its
 own seed, so the same preset gives the same city every time, whichever process plays which ward.
@@ -23,13 +27,18 @@ import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from .database import batched_writes
 from .dossiers.service import load_calendar, receive_dossier, record_step, this_ward
 from .extensions import db
-from .models import Dossier, Procedure, User
+from .feedback.service import answer_feedback, assign_feedback, receive_feedback
+from .inspections.service import save_inspection, start_inspection, submit_inspection
+from .letters.service import chairman_name, issue_letter
+from .models import INSPECTION_CONTENTS, LETTER_KINDS, RATING_CRITERIA, Dossier, Procedure, User
+from .ratings.service import record_rating
 from .refdata import read_json
 from .workdays import OFFICE_CLOSES, WorkCalendar, local_datetime, to_local
 
@@ -348,11 +357,164 @@ APOLOGY_REASONS = (
     "Cần xác minh thêm thông tin với cơ quan liên quan.",
     "Cán bộ thụ lý phải đi công tác đột xuất; xin lỗi ông/bà vì sự chậm trễ.",
 )
-# Steps the reform models (ratings, feedback, congratulation and condolence letters) add to a
-# dossier's life once they exist: each a generator function ``step(run, dossier, rng, when)``
-# called after the result is returned, yielding the moment of each of its own writes before
-# making it (as ``WardRun._life`` does). This is the one place the generator is to grow them.
-AFTER_RETURN_STEPS: tuple[Callable, ...] = ()
+# --- The reform models (domain.md §3, §8.2), through their own services -------------------
+# Each dossier's extras draw from their own stream (the dossier's seed with EXTRAS_SALT), so
+# the dossier itself, its steps and every count of the report are as without them.
+EXTRAS_SALT = 0x5EF0_2020
+WRITING_ASSIST_SHARE = 0.04  # desk dossiers written for the citizen at the "bàn viết hộ"
+LETTER_SHARE = 0.9           # resolved birth, marriage and death registrations given a letter
+RATING_SHARE = 0.25          # dossiers returned at the desk whose citizen rates the service
+KIOSK_SHARE = 0.7            # ... at the kiosk there and then; the rest fill in a paper form
+# Per criterion: very satisfied, satisfied, not satisfied (a late dossier's timeliness: LATE).
+RATING_SHARES = {"overall": (0.62, 0.35, 0.03), "attitude": (0.70, 0.28, 0.02),
+                 "timeliness": (0.60, 0.37, 0.03), "guidance": (0.58, 0.39, 0.03)}
+LATE_TIMELINESS = (0.10, 0.45, 0.45)
+AGREES_WITH_OVERALL = 0.6    # how often a criterion is rated as the overall impression
+RATING_COMMENTS = {
+    "very_satisfied": ("Cán bộ hướng dẫn tận tình, nhanh gọn.", "Rất hài lòng, cảm ơn phường.",
+                       "Nhận kết quả đúng hẹn, không phải đi lại nhiều lần."),
+    "satisfied": ("Thủ tục nhanh nhưng phải chờ lâu lúc đông người.",
+                  "Nên bố trí thêm ghế ngồi chờ.", "Đề nghị niêm yết rõ hơn mẫu tờ khai."),
+    "not_satisfied": ("Phải đi lại bổ sung giấy tờ nhiều lần.",
+                      "Trả kết quả trễ hẹn, đề nghị thông báo trước qua điện thoại.",
+                      "Chờ lâu, ít quầy tiếp nhận vào buổi sáng."),
+}
+LEVELS = ("very_satisfied", "satisfied", "not_satisfied")
+
+
+def _level(rng: random.Random, shares: Sequence[float]) -> str:
+    return rng.choices(LEVELS, shares)[0]
+
+
+def letter_step(run: WardRun, dossier: Dossier, rng: random.Random,
+                when: dt.datetime) -> Iterator[dt.datetime]:
+    """Most resolved birth and marriage registrations get a congratulation letter, death
+    registrations a condolence letter, handed over (or posted) with the result."""
+    if run.letters.get(dossier.procedure_code) is None or not run.chairman \
+            or rng.random() >= LETTER_SHARE:
+        return
+    code, desk = dossier.code, rng.choice(run.desk)
+    at = when + dt.timedelta(minutes=rng.randint(1, 8))
+    yield at
+    issue_letter(code, actor=desk, now=at)
+
+
+def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
+                when: dt.datetime) -> Iterator[dt.datetime]:
+    """A share of citizens who take their result at the desk rate the service: at the kiosk
+    right away, or on a paper form keyed in by the desk that day or the next ones."""
+    if dossier.return_method != "desk" or rng.random() >= RATING_SHARE:
+        return
+    code, late = dossier.code, dossier.timeliness == "late"
+    overall = _level(rng, LATE_TIMELINESS if late else RATING_SHARES["overall"])
+    data = {"overall": overall, "code": code}
+    for criterion in RATING_CRITERIA:
+        if criterion != "overall":
+            shares = LATE_TIMELINESS if late and criterion == "timeliness" \
+                else RATING_SHARES[criterion]
+            data[criterion] = overall if rng.random() < AGREES_WITH_OVERALL \
+                else _level(rng, shares)
+    if rng.random() < 0.12:
+        data["comment"] = rng.choice(RATING_COMMENTS[overall])
+    if rng.random() < KIOSK_SHARE:
+        at = when + dt.timedelta(minutes=rng.randint(1, 6))
+        yield at
+        record_rating(data, channel="kiosk", now=at)
+    else:
+        desk = rng.choice(run.desk)
+        at = run._working_moment(rng, run.calendar.add_working_days(
+            to_local(when).date(), rng.choice((0, 1, 1, 2))), after=when)
+        yield at
+        record_rating(data, channel="paper", actor=desk, now=at)
+
+
+# Steps the reform models add to a dossier's life: each a generator function
+# ``step(run, dossier, rng, when)`` called after the result is returned (``rng`` is the
+# dossier's extras stream), yielding the moment of each of its own writes before making it (as
+# ``WardRun._life`` does). Steps due after the clock stops are not taken.
+AFTER_RETURN_STEPS: tuple[Callable, ...] = (letter_step, rating_step)
+
+FEEDBACK_PER_DOSSIER = 1 / 500  # feedback and petitions (phản ánh, kiến nghị) a ward receives
+FEEDBACK_FATES = {"in_time": 0.8, "late": 0.1, "open": 0.1}
+FEEDBACK_CHANNEL_WEIGHTS = {"desk": 45, "phone": 20, "hotline": 20, "letter": 15}
+# subject, content, regulation referred to, procedure (or ""), answer
+FEEDBACK_TOPICS = (
+    ("Đề nghị giảm giấy tờ khi đăng ký thường trú",
+     "Khi đăng ký thường trú cho con, tôi được yêu cầu nộp bản sao sổ hộ khẩu dù dữ liệu đã có "
+     "trên cơ sở dữ liệu quốc gia về dân cư. Đề nghị không yêu cầu giấy tờ này.",
+     "Luật Cư trú 2020; Nghị định 62/2021/NĐ-CP", "",
+     "Từ ngày 01/7/2021, công dân không phải nộp sổ hộ khẩu; Bộ phận một cửa đã được nhắc "
+     "khai thác thông tin trên cơ sở dữ liệu quốc gia về dân cư."),
+    ("Thời hạn chứng thực hợp đồng chuyển nhượng",
+     "Đề nghị giải thích vì sao hợp đồng chuyển nhượng quyền sử dụng đất phải chờ đến ngày hôm "
+     "sau mới được chứng thực.",
+     "Nghị định 23/2015/NĐ-CP, Điều 37", "2.001035",
+     "Theo Điều 37 Nghị định 23/2015/NĐ-CP, hợp đồng được chứng thực trong ngày tiếp nhận; "
+     "trường hợp tiếp nhận sau 15 giờ thì chứng thực trong ngày làm việc tiếp theo."),
+    ("Phí chứng thực bản sao",
+     "Tôi chứng thực 10 bản sao cùng một giấy tờ nhưng bị thu phí từng bản. Đề nghị giải thích "
+     "mức thu.", "Thông tư 226/2016/TT-BTC", "2.000815",
+     "Mức thu 2.000 đồng/trang với trang thứ nhất, thứ hai; từ trang thứ ba thu 1.000 "
+     "đồng/trang, tối đa 200.000 đồng/bản. Bộ phận một cửa đã niêm yết lại bảng phí."),
+    ("Mẫu tờ khai đăng ký khai sinh khó điền",
+     "Mẫu tờ khai có nhiều mục khó hiểu với người lớn tuổi; đề nghị có hướng dẫn hoặc mẫu điền "
+     "sẵn.", "Thông tư 04/2020/TT-BTP", "1.001193",
+     "Phường đã niêm yết mẫu tờ khai điền sẵn và bố trí bàn viết hộ hỗ trợ người dân."),
+    ("Đề nghị trả kết quả qua bưu điện",
+     "Tôi làm việc xa nhà, đề nghị cho nhận kết quả xác nhận tình trạng hôn nhân qua bưu điện.",
+     "Quyết định 45/2016/QĐ-TTg", "1.004873",
+     "Thủ tục này đã được nhận và trả kết quả qua dịch vụ bưu chính công ích; ông/bà đăng ký "
+     "khi nộp hồ sơ và thanh toán cước theo bảng giá của Bưu điện."),
+    ("Giờ tiếp nhận hồ sơ buổi chiều",
+     "Đề nghị Bộ phận một cửa tiếp nhận hồ sơ đến 17 giờ thay vì ngưng nhận sớm.",
+     "Quyết định 1291/QĐ-UBND về thời gian làm việc", "",
+     "Bộ phận một cửa tiếp nhận hồ sơ đến 17 giờ các ngày làm việc; đã nhắc nhở công chức thực "
+     "hiện đúng giờ làm việc."),
+    ("Nộp hồ sơ trực tuyến bị báo lỗi",
+     "Tôi nộp hồ sơ đăng ký kết hôn trên Cổng dịch vụ công nhưng không tải được tệp đính kèm.",
+     "Nghị định 45/2020/NĐ-CP", "1.000894",
+     "Đã phối hợp bộ phận kỹ thuật khắc phục lỗi tải tệp; hướng dẫn ông/bà nộp lại, hồ sơ được "
+     "tiếp nhận trong ngày."),
+    ("Xác nhận thông tin cư trú",
+     "Đề nghị rút ngắn thời gian cấp giấy xác nhận thông tin về cư trú.",
+     "Thông tư 55/2021/TT-BCA", "",
+     "Thời hạn giải quyết theo quy định là 03 ngày làm việc; phường phấn đấu trả kết quả trong "
+     "ngày đối với hồ sơ đầy đủ."),
+)
+INSPECTION_FINDINGS = {
+    "good": ("Thực hiện tốt, không có trường hợp vi phạm.", "Duy trì thường xuyên, có sổ theo "
+             "dõi.", "Được người dân ghi nhận qua phiếu đánh giá."),
+    "pass": ("Cơ bản thực hiện đúng quy định.", "Thực hiện đạt yêu cầu; cần duy trì.",
+             "Còn vài trường hợp nhắc nhở, đã chấn chỉnh."),
+    "fail": ("Còn hồ sơ trễ hạn chưa có phiếu xin lỗi; đã yêu cầu khắc phục.",
+             "Niêm yết thủ tục chưa cập nhật kịp; giao công chức khắc phục trong tháng.",
+             "Có công chức đi trễ, đã nhắc nhở, kiểm điểm."),
+}
+INSPECTION_SHARES = {"good": 0.45, "pass": 0.5, "fail": 0.05}
+
+
+def chairman_for(unit_code: str) -> str:
+    """A plausible name for the chairman of a ward's People's Committee, the same every time."""
+    rng = random.Random(f"chairman:{unit_code}")
+    female = rng.random() < 0.25
+    return (f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)} "
+            f"{rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)}")
+
+
+def ensure_chairman_name() -> str:
+    """The letters' signer: the ward's ``CHAIRMAN_NAME``, or when it is empty a plausible name
+    written to the instance's ``config.py`` (and used at once)."""
+    from flask import current_app
+
+    name = chairman_name()
+    if not name:
+        name = chairman_for(this_ward().ward_code)
+        path = Path(current_app.instance_path) / "config.py"
+        with path.open("a", encoding="utf-8") as out:
+            out.write(f"\n# Chủ tịch UBND ký thư chúc mừng, thư chia buồn (dữ liệu mẫu)\n"
+                      f"CHAIRMAN_NAME = {name!r}\n")
+        current_app.config["CHAIRMAN_NAME"] = name
+    return name
 
 
 def person(rng: random.Random, on: dt.date) -> tuple[str, str]:
@@ -402,6 +564,9 @@ class WardRun:
         self.desk, self.officers, self.leader = by_role["receptionist"], by_role["officer"], \
             by_role["leader"][0]
         self.procedures = {p.code: p for p in db.session.scalars(sa.select(Procedure))}
+        self.letters = {code: p.letter for code, p in self.procedures.items()
+                        if p.letter in LETTER_KINDS}
+        self.chairman = chairman_name()  # no letters without a signer (ensure_chairman_name)
         self.received = 0
         self.steps = 0
 
@@ -415,6 +580,10 @@ class WardRun:
                 raise ValueError(f"hồ sơ của đơn vị {plan.unit} trong kế hoạch của {self.unit}")
             life = self._life(plan)
             clock.append((next(life), n, life))
+        for n, life in enumerate(self._ward_lives(len(plans)), start=len(plans)):
+            first = next(life, None)
+            if first is not None:
+                clock.append((first, n, life))
         heapq.heapify(clock)
         while clock and clock[0][0] < self.until:
             before = self.received
@@ -448,6 +617,7 @@ class WardRun:
     def _life(self, plan: Planned) -> Iterator[dt.datetime]:
         """One dossier's steps, each yielded as its moment, then taken."""
         rng = random.Random(plan.seed)
+        extras = random.Random(plan.seed ^ EXTRAS_SALT)
         info = self.procedures[plan.procedure]
         desk = rng.choice(self.desk)
         officer = rng.choice(self.officers)
@@ -462,6 +632,9 @@ class WardRun:
             "channel": plan.channel, "return_method": plan.return_method,
             "documents": [d["name"] for d in info.documents
                           if d["required"] or rng.random() < 0.4],
+            # the bàn viết hộ writes the form for the citizen, with their consent
+            **({"writing_assist": True, "prefill_consent": True} if plan.channel == "desk"
+               and extras.random() < WRITING_ASSIST_SHARE else {}),
         }, actor=desk, now=plan.at)
         self.received += 1
         code = dossier.code
@@ -514,7 +687,92 @@ class WardRun:
         yield at
         dossier = self._step(code, "returned", at, desk)
         for step in AFTER_RETURN_STEPS:
-            yield from step(self, dossier, rng, at)
+            yield from step(self, dossier, extras, at)
+
+    # --- The ward's own reform work over the period: feedback and self-inspections ------------
+
+    def _ward_lives(self, dossiers: int) -> list[Iterator[dt.datetime]]:
+        """Lives that belong to the ward, not to a dossier: feedback and petitions at a low rate
+        (about one for every 500 dossiers, at least one), and one self-inspection per year."""
+        rng = random.Random(f"{self.preset.seed}:{self.unit}:reform")
+        days = [d for d in working_days(self.calendar, self.preset.first, self.preset.last)
+                if local_datetime(d, dt.time(7, 30)) < self.until]
+        if not days or not dossiers:
+            return []
+        lives = []
+        for _ in range(max(1, round(dossiers * FEEDBACK_PER_DOSSIER))):
+            day = rng.choice(days)
+            lives.append(self._feedback_life(random.Random(rng.getrandbits(64)), day))
+        for year in sorted({d.year for d in days}):
+            in_year = [d for d in days if d.year == year]
+            lives.append(self._inspection_life(random.Random(rng.getrandbits(64)), year,
+                                               in_year))
+        return lives
+
+    def _feedback_life(self, rng: random.Random, day: dt.date) -> Iterator[dt.datetime]:
+        """One feedback: received, assigned by the leader, answered in time, late or not yet."""
+        subject, content, regulation, procedure, answer = rng.choice(FEEDBACK_TOPICS)
+        channel = rng.choices(list(FEEDBACK_CHANNEL_WEIGHTS),
+                              list(FEEDBACK_CHANNEL_WEIGHTS.values()))[0]
+        fate = rng.choices(list(FEEDBACK_FATES), list(FEEDBACK_FATES.values()))[0]
+        officer, desk = rng.choice(self.officers), rng.choice(self.desk)
+        name, _ = person(rng, day)
+        contact = f"0{rng.choice('39875')}{rng.randint(10000000, 99999999)}" \
+            if rng.random() < 0.7 else address(rng, self.unit_kind, self.unit_name)
+        at = self._working_moment(rng, day)
+        yield at
+        feedback = receive_feedback({
+            "sender_name": name, "sender_contact": contact, "subject": subject,
+            "content": content, "regulation": regulation, "channel": channel,
+            "procedure_code": procedure}, actor=desk, now=at)
+        uuid, due_at = feedback.uuid, feedback.due_at
+        due_day = to_local(due_at).date()
+        at = self._working_moment(rng, self.calendar.add_working_days(
+            to_local(at).date(), rng.choice((0, 1))), after=at)
+        yield at
+        assign_feedback(uuid, officer.uuid, actor=self.leader)
+        assigned = at
+        if fate == "open":
+            return
+        if fate == "late":
+            answer_day = self.calendar.add_working_days(due_day, rng.randint(1, 5))
+        else:
+            span = [to_local(assigned).date()]
+            while span[-1] < due_day:
+                span.append(self.calendar.next_working_day(span[-1]))
+            answer_day = span[min(int(rng.triangular(0, len(span), len(span) * 0.6)),
+                                  len(span) - 1)]
+        at = self._working_moment(rng, answer_day, after=at)
+        if fate == "in_time" and at > due_at:  # after closing on the due day
+            at = max(due_at - dt.timedelta(minutes=rng.randint(10, 90)),
+                     assigned + dt.timedelta(minutes=5))
+        yield at
+        answer_feedback(uuid, answer, actor=officer, now=at)
+
+    def _inspection_life(self, rng: random.Random, year: int,
+                         days: list[dt.date]) -> Iterator[dt.datetime]:
+        """The year's self-inspection on the 13 contents: drafted by an officer, submitted by the
+        leader towards the end of the year's part of the period."""
+        officer = rng.choice(self.officers)
+        submit_day = rng.choice(days[-max(1, len(days) // 10):])
+        draft_day = days[max(0, days.index(submit_day) - rng.randint(3, 10))]
+        ratings = {code: rng.choices(list(INSPECTION_SHARES),
+                                     list(INSPECTION_SHARES.values()))[0]
+                   for code in INSPECTION_CONTENTS}
+        form = {}
+        for code, rating in ratings.items():
+            form[f"rating_{code}"] = rating
+            form[f"finding_{code}"] = rng.choice(INSPECTION_FINDINGS[rating])
+        at = self._working_moment(rng, draft_day)
+        yield at
+        uuid = start_inspection(f"Năm {year}", actor=officer).uuid
+        half = {k: v for k, v in form.items() if k[-2:] <= "06"}
+        at = self._working_moment(rng, draft_day, after=at)
+        yield at
+        save_inspection(uuid, half, actor=officer)
+        at = self._working_moment(rng, submit_day, after=at)
+        yield at
+        submit_inspection(uuid, form, actor=self.leader, now=at)
 
     def _before_until(self, wanted: dt.datetime, after: dt.datetime) -> dt.datetime:
         """``wanted``, or, when the clock stops first, a moment between ``after`` and then."""
@@ -545,13 +803,15 @@ class WardRun:
 def generate_ward(preset: Preset, plans: Sequence[Planned] | None = None,
                   progress: Callable[[int], None] | None = None,
                   on_plan: Callable[[int], None] | None = None) -> int:
-    """Generate this ward's share of ``preset`` (planning the city first unless given);
-    ``on_plan`` hears how many dossiers the ward's share holds before the first is written."""
+    """Generate this ward's share of ``preset`` (planning the city first unless given), naming
+    a chairman to sign the letters when the ward has none; ``on_plan`` hears how many dossiers
+    the ward's share holds before the first is written."""
     unit = this_ward().ward_code
     if plans is None:
         plans = plan_city(preset, catalogue(db.session.scalars(sa.select(Procedure)).all()),
                           calendar=load_calendar())
     mine = [p for p in plans if p.unit == unit]
+    ensure_chairman_name()
     if on_plan:
         on_plan(len(mine))
     return WardRun(preset).run(mine, progress)

@@ -5,6 +5,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import write_transaction
 from ..extensions import db
@@ -56,8 +57,11 @@ def issue_letter(dossier_code: str, *, actor: User, now: dt.datetime | None = No
         if dossier.letter is not None:
             raise DossierError("Hồ sơ này đã có thư; in lại thư đã gửi thay vì tạo thư mới.",
                                code="duplicate", status=409)
-        letter = Letter(ward_code=dossier.ward_code, dossier=dossier, kind=kind,
+        letter = Letter(ward_code=dossier.ward_code, dossier_uuid=dossier.uuid, kind=kind,
                         recipient_name=dossier.applicant_name, signer_name=signer,
                         issued_at=now, issued_by_uuid=actor.uuid)
         db.session.add(letter)
+        # Linked without marking the dossier changed: a letter is not a new dossier version,
+        # so it must not send the dossier to the outbox again.
+        set_committed_value(dossier, "letter", letter)
     return letter
