@@ -84,20 +84,30 @@ def shot(page, name):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def fill_intake(page, procedure: str, name: str, citizen_id: str, address: str,
+                phone: str | None = None, search: str | None = None) -> None:
+    """Fill the intake form as a receptionist does: pick the procedure (typing ``search`` in the
+    picker first, if given), tick its required documents, type the applicant's details."""
+    if search:
+        page.fill("input[name=q]", search)
+        page.wait_for_selector(f"#procedure-options option[value='{procedure}']")
+    page.select_option("#procedure-options", procedure)
+    page.wait_for_selector("input[name=documents]")
+    for box in page.query_selector_all("#documents label:has(em) input[name=documents]"):
+        box.check()
+    page.fill("input[name=applicant_name]", name)
+    page.fill("input[name=citizen_id]", citizen_id)
+    if phone:
+        page.fill("input[name=phone]", phone)
+    page.fill("input[name=address]", address)
+
+
 def test_receive_hand_over_resolve_return(page, server):
     login(page, server, "letan")
     shot(page, "home")
     page.click("text=+ Tiếp nhận hồ sơ")
-    page.fill("input[name=q]", "khai sinh")
-    page.wait_for_selector("#procedure-options option[value='1.001193']")
-    page.select_option("#procedure-options", "1.001193")
-    page.wait_for_selector("input[name=documents]")
-    for box in page.query_selector_all("#documents label:has(em) input[name=documents]"):
-        box.check()
-    page.fill("input[name=applicant_name]", "Nguyễn Văn Đức")
-    page.fill("input[name=citizen_id]", "089095001234")
-    page.fill("input[name=phone]", "0912345678")
-    page.fill("input[name=address]", "Số 12 đường Hà Hoàng Hổ, khóm 3")
+    fill_intake(page, "1.001193", "Nguyễn Văn Đức", "089095001234",
+                "Số 12 đường Hà Hoàng Hổ, khóm 3", phone="0912345678", search="khai sinh")
     shot(page, "intake")
     page.click("text=Tiếp nhận và cấp giấy hẹn")
     page.wait_for_url(re.compile(r".*/dossiers/30280-\d{6}-0001$"))
@@ -151,13 +161,8 @@ def test_kiosk_rates_a_dossier(page, server):
     """A citizen rates a dossier on the kiosk tablet: large choices, no login, no way out, once."""
     login(page, server, "letan")
     page.goto(f"{server}/dossiers/new")
-    page.select_option("#procedure-options", "1.000656")  # death registration
-    page.wait_for_selector("input[name=documents]")
-    for box in page.query_selector_all("#documents label:has(em) input[name=documents]"):
-        box.check()
-    page.fill("input[name=applicant_name]", "Lâm Thị Kiều")
-    page.fill("input[name=citizen_id]", "089170004321")
-    page.fill("input[name=address]", "Khóm 4, phường Mỹ Bình")
+    fill_intake(page, "1.000656", "Lâm Thị Kiều", "089170004321",  # a death registration
+                "Khóm 4, phường Mỹ Bình")
     page.click("text=Tiếp nhận và cấp giấy hẹn")
     page.wait_for_url(re.compile(r".*/dossiers/30280-\d{6}-\d{4}$"))
     code = page.url.rsplit("/", 1)[1]

@@ -24,7 +24,7 @@ import pytest
 from wardapp.models import utcnow
 from wardapp.workdays import to_local
 
-from .test_browser import CHROMIUM, SCREENSHOTS  # noqa: F401  (skips the module without chromium)
+from .test_browser import CHROMIUM, SCREENSHOTS, fill_intake  # noqa: F401  (skips the module without chromium)
 
 pytestmark = pytest.mark.browser
 DESKS = 14
@@ -154,16 +154,9 @@ def test_a_desk_works_through_an_outage_and_the_city_sees_it(demo, page):
     login(page, ward, "letan", pw["letan"], f"{ward}/")
     shot(page, "ward-home")
     page.click("text=+ Tiếp nhận hồ sơ")
-    page.fill("input[name=q]", "khai sinh")
-    page.wait_for_selector("#procedure-options option[value='1.001193']")
-    page.select_option("#procedure-options", "1.001193")
-    page.wait_for_selector("input[name=documents]")
-    for box in page.query_selector_all("#documents label:has(em) input[name=documents]"):
-        box.check()
-    page.fill("input[name=applicant_name]", "Huỳnh Thị Ngọc Diễm")
-    page.fill("input[name=citizen_id]", "089301004567")
-    page.fill("input[name=phone]", "0918123456")
-    page.fill("input[name=address]", "Số 45 đường Trần Hưng Đạo, khóm 4, phường Mỹ Bình")
+    fill_intake(page, "1.001193", "Huỳnh Thị Ngọc Diễm", "089301004567",
+                "Số 45 đường Trần Hưng Đạo, khóm 4, phường Mỹ Bình", phone="0918123456",
+                search="khai sinh")
     page.click("text=Tiếp nhận và cấp giấy hẹn")
     page.wait_for_url(re.compile(rf".*/dossiers/30280-{today:%y%m%d}-\d{{4}}$"))
     code = page.url.rsplit("/", 1)[1]
