@@ -185,6 +185,67 @@ def test_demo_builds_and_syncs_the_small_city(tmp_path):
     assert "CHAIRMAN_NAME = " in (root / "30280" / "config.py").read_text(encoding="utf-8")
 
 
+def is_alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def children_of(pid: int) -> set[int]:
+    """The live processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_ctrl_c_while_the_city_is_being_built_stops_everything(tmp_path):
+    """Ctrl-C during the (long) build stops the hub and the worker processes at once, instead of
+    waiting for every desk to be generated."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wardapp", "demo", "--port", str(port), "--instance",
+         str(tmp_path / "city")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    workers: set[int] = set()
+    try:
+        for line in process.stdout:
+            if line.startswith("Tạo hồ sơ"):
+                break
+        time.sleep(3)  # the workers are generating desks now
+        workers = children_of(process.pid)
+        assert len(workers) >= 3  # the hub, the queue's manager, the pool's workers
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert "Đang dừng" in process.stdout.read()
+        deadline = time.monotonic() + 10
+        while (alive := {p for p in workers if is_alive(p)}) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not alive
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0
+    finally:  # a failure must not leave a city generating in the background
+        for pid in {p for p in workers | {process.pid} if is_alive(p)}:
+            os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
 def test_demo_refuses_a_busy_port_before_doing_anything(tmp_path):
     import socket
 

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -195,22 +194,30 @@ class DemoCity:
             by_unit[plan.unit].append(plan)
         order = sorted(self.desks, key=lambda d: -len(by_unit[d.code]))  # biggest first
         hub_api = self.hub_url.rstrip("/")
-        with ProcessPoolExecutor(self.processes, mp_context=context) as pool:
-            futures = [pool.submit(_ward_worker, desk, self.preset, by_unit[desk.code],
-                                   self.passwords, hub_api, queue) for desk in order]
-            pending = set(futures)
+        pool = context.Pool(self.processes)
+        try:
+            results = [pool.apply_async(_ward_worker, (desk, self.preset, by_unit[desk.code],
+                                                       self.passwords, hub_api, queue))
+                       for desk in order]
+            pending = results
             while pending:
                 while not queue.empty():
                     on_progress(*queue.get())
-                pending = {f for f in pending if not f.done()}
+                pending = [r for r in pending if not r.ready()]
                 time.sleep(0.1)
             while not queue.empty():
                 on_progress(*queue.get())
-            for future in as_completed(futures):
-                code, received, sync_code = future.result()
+            for result in results:
+                code, received, sync_code = result.get()
                 self.received += received
                 if sync_code != 0:
                     raise RuntimeError(f"đồng bộ {code} kết thúc với mã {sync_code}")
+            pool.close()
+        except BaseException:  # Ctrl-C or a failed desk: stop the workers now, not after them
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
 
     # --- serving --------------------------------------------------------------------------
 
