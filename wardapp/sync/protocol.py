@@ -90,7 +90,7 @@ def encode(body: dict, records_json: str | None = None) -> bytes:
     else:
         text = "{" + ",".join(_canonical(k) + ":" + (records_json if k == "records"
                                                      else _canonical(body[k]))
-                              for k in sorted([*body, "records"])) + "}"
+                              for k in sorted({*body, "records"})) + "}"
     return gzip.compress(text.encode(), compresslevel=6, mtime=0)
 
 
