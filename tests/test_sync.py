@@ -110,6 +110,24 @@ def test_replayed_batch_gets_its_stored_summary(app, hub):
     assert hub.count("dossier") == 2
 
 
+def test_records_of_any_json_shape_are_rejected_one_by_one(app, hub):
+    """A record whose envelope holds lists, objects or numbers where names belong is rejected
+    with a reason, the rest of the batch applied: never a 500."""
+    from wardapp.sync.protocol import records_digest
+
+    write_dossiers(2)
+    hello(hub)
+    batch = next_batch(0)
+    batch["records"][0]["table"] = ["dossier"]
+    batch["records"][1]["uuid"] = {"uuid": batch["records"][1]["uuid"]}
+    batch["records"][2]["version"] = "1"
+    batch["sha256"] = records_digest(batch["records"])
+    answer = push(hub, batch)
+    assert answer.status_code == 200, answer.text
+    summary = answer.json()["summary"]
+    assert summary["rejected"] == 3 and summary["received"] == batch["count"]
+
+
 def test_same_range_other_content_is_refused(app, hub):
     """SEQ_REUSED: a replay whose bytes differ is a restored or cloned ward, never applied."""
     write_dossiers(1)

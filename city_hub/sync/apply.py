@@ -119,7 +119,8 @@ class _BatchWriter:
         """Read the current version of every record of the batch in one query per table."""
         by_table: dict[str, list[str]] = {}
         for r in records:
-            if r.get("table") in RECORD_TABLES and isinstance(r.get("uuid"), str):
+            if isinstance(r.get("table"), str) and r["table"] in RECORD_TABLES \
+                    and isinstance(r.get("uuid"), str):
                 by_table.setdefault(r["table"], []).append(r["uuid"])
         for table, uuids in by_table.items():
             t = RECORD_TABLES[table]
