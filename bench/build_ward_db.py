@@ -223,6 +223,7 @@ def close_template(t: Template, rng: random.Random, calendar, officers: list[str
     h = t.hdr
     desk = h["received_by_uuid"]
     added = 0
+    booleans = boolean_columns("dossier")  # SQLite holds them as 0/1, the snapshot as JSON
 
     def work_time(day: dt.date) -> dt.datetime:
         return local_datetime(day, dt.time(rng.randint(8, 16), rng.randint(0, 59)))
@@ -240,7 +241,7 @@ def close_template(t: Template, rng: random.Random, calendar, officers: list[str
         h["updated_at"] = at
         payload = {k: v for k, v in h.items() if k != "search_text"}
         payload["documents"] = json.loads(h["documents"])
-        for c in boolean_columns("dossier"):  # SQLite holds them as 0/1, the snapshot as JSON
+        for c in booleans:
             payload[c] = None if payload[c] is None else bool(payload[c])
         event_payload = dict(event)
         t.outbox.append(["dossier_event", position, 1, event_payload, at])
