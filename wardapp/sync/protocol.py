@@ -57,11 +57,8 @@ def wire_columns(table_name: str) -> list[sa.Column]:
     return [c for c in SYNCED_MODELS[table_name].__table__.columns if c.name not in NOT_SYNCED]
 
 
-_canonical = canonical_text
-
-
 def canonical_json(value) -> bytes:
-    return _canonical(value).encode()
+    return canonical_text(value).encode()
 
 
 def records_digest(records: list[dict]) -> str:
@@ -82,15 +79,25 @@ def record_text(data_text: str, op: str, seq: int, table: str, uuid: str, versio
             f'"uuid":{_string(uuid)},"version":{version}}}')
 
 
+def _frame(body: dict) -> tuple[str, str]:
+    """The canonical JSON of ``body`` before and after its records' value (whatever ``body``
+    holds under ``records`` is left out): how a ward frames a batch and what the hub expects."""
+    def member(key: str) -> str:
+        return canonical_text(key) + ":" + canonical_text(body[key])
+
+    keys = sorted(k for k in body if k != "records")
+    head = "{" + "".join(member(k) + "," for k in keys if k < "records") + '"records":'
+    return head, "".join("," + member(k) for k in keys if k > "records") + "}"
+
+
 def encode(body: dict, records_json: str | None = None) -> bytes:
     """Gzip the canonical JSON of ``body``; with ``records_json`` (the canonical JSON of the
     records, already made), that is the body's ``records``."""
     if records_json is None:
-        text = _canonical(body)
+        text = canonical_text(body)
     else:
-        text = "{" + ",".join(_canonical(k) + ":" + (records_json if k == "records"
-                                                     else _canonical(body[k]))
-                              for k in sorted({*body, "records"})) + "}"
+        head, tail = _frame(body)
+        text = head + records_json + tail
     return gzip.compress(text.encode(), compresslevel=6, mtime=0)
 
 
@@ -158,14 +165,9 @@ def _records_slice(batch: dict, text: bytes) -> bytes | None:
     parsed from the start of the slice and the slice decides them: bytes that hash to the claimed
     digest prove the same records a ward hashed, as encoding them again would.
     """
-    keys = sorted(batch)
-    at = keys.index("records")
-    head = "{" + "".join(_canonical(k) + ":" + _canonical(batch[k]) + "," for k in keys[:at])
-    tail = "".join("," + _canonical(k) + ":" + _canonical(batch[k]) for k in keys[at + 1:])
-    head_bytes, tail_bytes = (head + '"records":').encode(), (tail + "}").encode()
-    if text.startswith(head_bytes) and text.endswith(tail_bytes) \
-            and text.count(b'"records":') == 1:
-        return text[len(head_bytes):len(text) - len(tail_bytes)]
+    head, tail = (part.encode() for part in _frame(batch))
+    if text.startswith(head) and text.endswith(tail) and text.count(b'"records":') == 1:
+        return text[len(head):len(text) - len(tail)]
     return None
 
 
