@@ -40,6 +40,8 @@ from pathlib import Path
 
 import requests
 
+from benchlib import code_version, proc_status  # bench/ is not a package: imported from its path
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 WARDAPP = ROOT / ".venv" / "bin" / "wardapp"
@@ -65,32 +67,10 @@ def db_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
-def code_version() -> str:
-    """The commit the server code is at, and whether the tree has uncommitted changes."""
-    try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
-                                "wardapp"], capture_output=True, text=True).stdout.strip()
-        return head + (" + uncommitted changes in wardapp/" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def proc_memory(pid: int) -> dict[str, int]:
-    """VmHWM (peak RSS) and VmRSS of a process, in bytes."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmHWM", "VmRSS"):
-            values[key] = int(rest.split()[0]) * 1024
-    return values
 
 
 def reset_peak(pid: int) -> bool:
@@ -279,7 +259,7 @@ def run_extras(server: Server, desk: Desk, logins: dict[str, str], today: dt.dat
     if not reset_peak(pid):
         return ["(cannot reset VmHWM on this kernel; extras skipped)"]
     slowest = concurrent_logins(server.base, logins)
-    peak = proc_memory(pid)["VmHWM"] / 1e6
+    peak = proc_status(pid)["VmHWM"] / 1e6
     lines.append(f"{len(logins)} accounts logging in at the same moment (x3): slowest login "
                  f"{slowest * 1000:.0f} ms, peak RSS {peak:.1f} MB   "
                  f"RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}")
@@ -290,7 +270,7 @@ def run_extras(server: Server, desk: Desk, logins: dict[str, str], today: dt.dat
         start = time.perf_counter()
         page = desk.get("/logbook", params={"from": f"{year}-01-01", "to": f"{year}-12-31"})
         times.append(time.perf_counter() - start)
-    peak = proc_memory(pid)["VmHWM"] / 1e6
+    peak = proc_status(pid)["VmHWM"] / 1e6
     lines.append(f"logbook Mẫu 06 for {year} (x3, {len(page.content) // 1024:,} KiB of HTML): "
                  f"{min(times) * 1000:.0f}-{max(times) * 1000:.0f} ms, peak RSS {peak:.1f} MB   "
                  f"RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}")
@@ -357,7 +337,7 @@ def main(argv=None) -> int:
     extras = []
     try:
         startup = server.start()
-        idle = proc_memory(server.proc.pid)
+        idle = proc_status(server.proc.pid)
         log(f"wardapp serve (pid {server.proc.pid}) answering on {server.base} after "
             f"{startup:.1f} s; RSS {mib(idle['VmRSS'])}")
         desk = Desk(server.base, "letan", logins["letan"])
@@ -413,7 +393,7 @@ def main(argv=None) -> int:
         measure("(d) search citizen ID",
                 lambda i: search(ids[i % len(ids)], "/dossiers/"),
                 args.n, args.warmup, results)
-        memory = proc_memory(server.proc.pid)
+        memory = proc_status(server.proc.pid)
         if not args.no_extras:
             extras = run_extras(server, desk, logins, today)
     finally:
@@ -423,7 +403,7 @@ def main(argv=None) -> int:
 
     log("")
     log(f"Results on {os.cpu_count()} CPUs, waitress {args.threads} threads, n={args.n} "
-        f"per scenario, code {code_version()} (ms):")
+        f"per scenario, code {code_version(('wardapp',))} (ms):")
     log(f"   {'scenario':<38} {'p50':>7} {'p95':>7} {'max':>7} {'>50ms':>6}   target")
     for name, times in results.items():
         s = sorted(times)

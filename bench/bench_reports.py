@@ -64,7 +64,6 @@ import secrets
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -75,6 +74,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 OUT = BENCH_DIR / "out" / "reports"
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH_DIR))
+
+import benchlib  # noqa: E402  (bench/ is not a package: imported from its path)
 
 BUILD_VERSION = 2  # bump when the way the hub is filled changes
 SEED = 2025
@@ -145,32 +147,6 @@ def log(*parts) -> None:
     print(*parts, flush=True)
 
 
-def code_version() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "city_hub", "wardapp"],
-                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
-        return head + (" + uncommitted changes in city_hub/ or wardapp/" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def other_benchmarks() -> list[str]:
-    """Command lines of other bench_* processes (the desk and sync benchmarks, another run)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except OSError:
-            continue
-        if "bench_" in cmd and "python" in cmd and "bench_reports.py" not in cmd:
-            found.append(f"{pid}: {cmd[:120]}")
-    return found
-
-
 def machine_load(seconds: float = 2.0) -> float:
     """CPUs kept busy by other processes than this one, on average over ``seconds``."""
     def total() -> int:
@@ -202,7 +178,7 @@ def busy_benchmarks(seconds: float = 3.0) -> list[str]:
     """The other bench_* processes that are working: using CPU themselves or through their
     children over ``seconds``. One that only waits (another benchmark's --wait-idle waiting for
     this one) does not count, so that two waiting benchmarks cannot wait for each other."""
-    others = other_benchmarks()
+    others = benchlib.other_benchmarks("bench_reports.py")
     if not others:
         return []
     before = _cpu_ticks()
@@ -880,6 +856,9 @@ class Loader:
         self.name = table_name
         self.columns = [c.name for c in table.columns]
         self.wire = [c.name for c in wire_columns(table_name)]
+        # What the hub fills in for a column an older ward does not send yet (RecordShape.clean)
+        self.later_defaults = {c.name: c.default.arg for c in wire_columns(table_name)
+                               if c.server_default is not None}
         self.required = {c.name for c in table.columns if not c.nullable}
         self.dates = [i for i, c in enumerate(table.columns) if isinstance(c.type, UTCDateTime)]
         self.json = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSONText)]
@@ -896,10 +875,12 @@ class Loader:
         if self.defaults is None:
             have = set(records[0])
             missing = [c for c in self.wire if c not in have]
-            if required := [c for c in missing if c in self.required]:
+            if required := [c for c in missing
+                            if c in self.required and c not in self.later_defaults]:
                 raise SystemExit(f"{self.name}: no generated value for NOT NULL column(s) "
                                  f"{required}; teach Generator about them")
-            self.defaults = dict.fromkeys(missing)  # nullable columns this script does not know
+            # columns this script does not know: nullable, or taking their default as at the hub
+            self.defaults = {c: self.later_defaults.get(c) for c in missing}
             extra = have - set(self.wire) - {"_seq", "_synced"}
             self.drop = sorted(extra)  # generated but not (or no longer) a column
         dumps, sha = json.dumps, hashlib.sha256
@@ -1886,7 +1867,7 @@ def main(argv=None) -> int:
     names = args.only or ["sqlite", "postgresql"]
     backends = [Backend(n, out, args.pg_url if n == "postgresql" else None) for n in names]
     started = time.perf_counter()
-    log(f"City report benchmark: code {code_version()}, {os.cpu_count()} CPUs, "
+    log(f"City report benchmark: code {benchlib.code_version()}, {os.cpu_count()} CPUs, "
         f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}")
     built = ensure_built(backends, args.dossiers, args.rebuild)
     for b in backends:

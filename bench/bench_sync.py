@@ -72,7 +72,9 @@ VENV_BIN = ROOT / ".venv" / "bin"
 OUT = BENCH_DIR / "out" / "sync"
 sys.path.insert(0, str(BENCH_DIR))
 
-import build_ward_db as bwd  # bench/ is not a package: imported from its path
+import benchlib  # bench/ is not a package: imported from its path
+import build_ward_db as bwd
+from benchlib import proc_status
 
 BUILD_VERSION = 3  # bump when the way the wards are made changes
 # The 13 units of Long Xuyên (11 phường, 2 xã), as in wardapp/refdata/units.json.
@@ -112,32 +114,7 @@ def code_version() -> str:
     if os.environ.get("BENCH_SYNC_CODE"):
         return (f"{os.environ['BENCH_SYNC_CODE']} (exported to "
                 f"{Path(os.environ['PYTHONPATH']).relative_to(ROOT)}, not the working tree)")
-    try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
-                                "wardapp", "city_hub"], capture_output=True, text=True,
-                               check=False).stdout
-        changed = sorted({line[3:].split("/")[0] for line in dirty.splitlines() if line.strip()})
-        return head + (f" + uncommitted changes in {', '.join(c + '/' for c in changed)}"
-                       if changed else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def other_benchmarks() -> list[str]:
-    """Command lines of other bench_* processes (the desk benchmark, another run of this one)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except OSError:
-            continue
-        if "bench_" in cmd and "python" in cmd and "bench_sync.py" not in cmd:
-            found.append(f"{pid}: {cmd}")
-    return found
+    return benchlib.code_version()
 
 
 # --- Building the wards ---------------------------------------------------------------------
@@ -437,18 +414,6 @@ def run_cli(*args: str, timeout: float = 120) -> str:
         raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): "
                            f"{done.stdout[-500:]} {done.stderr[-1500:]}")
     return done.stdout
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    """VmHWM/VmRSS in bytes, and CPU seconds (user + system) of a running process."""
-    status = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmHWM", "VmRSS"):
-            status[key] = int(value.split()[0]) * 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    status["cpu_s"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return status
 
 
 def machine_cpu_s() -> float:
@@ -1083,7 +1048,7 @@ def main(argv=None) -> int:
         return 0
     waited = time.monotonic()
     while True:
-        others, busy = other_benchmarks(), others_busy()
+        others, busy = benchlib.other_benchmarks("bench_sync.py"), others_busy()
         if not others and busy < 0.2:
             break
         log(f"   the machine is not idle: other processes use {busy:.2f} CPUs"
