@@ -191,3 +191,40 @@ def run_migrations(context, migrate_ext) -> None:
 def alembic_include_name(name, type_, parent_names) -> bool:
     """Keep autogenerate away from the FTS tables it does not model (it would drop them)."""
     return not (type_ == "table" and name and name.startswith(FTS_TABLE))
+
+
+class DriverTable:
+    """A table's INSERT and UPDATE for the database driver's own ``execute``/``executemany``.
+
+    Bulk writers (the hub applying a sync batch, the demo generator) skip SQLAlchemy's
+    per-statement work; the values still pass through the bind processors SQLAlchemy would
+    apply, so the stored form is the same as an ORM or Core write.
+
+    :param columns: the column names a row holds, in order; ``key`` must be one of them.
+    """
+
+    def __init__(self, table: sa.Table, columns: list[str], dialect, key: str = "uuid"):
+        self.columns = columns
+        binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                 for name in columns]
+        self.binds = [(at, bind) for at, bind in enumerate(binds) if bind is not None]
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.insert_sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
+                           f"VALUES ({', '.join([mark] * len(columns))})")
+        self.key_at = columns.index(key)
+        self.update_sql = (f"UPDATE {quote(table.name)} SET "
+                           + ", ".join(f"{quote(c)} = {mark}" for c in columns if c != key)
+                           + f" WHERE {quote(key)} = {mark}")
+
+    def bind(self, values: list) -> tuple:
+        """The driver's parameters for a row of Python values (``values`` is changed)."""
+        for at, bind in self.binds:
+            if values[at] is not None:
+                values[at] = bind(values[at])
+        return tuple(values)
+
+    def update_params(self, row: tuple) -> tuple:
+        """A bound row's parameters for :attr:`update_sql` (the key goes last)."""
+        at = self.key_at
+        return row[:at] + row[at + 1:] + (row[at],)

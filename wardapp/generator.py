@@ -8,9 +8,12 @@ It works in two stages:
    time or late, refused, withdrawn, or still open at the end), with a supplement pause or an
    apology where it has one. The plan meets the preset's :class:`Quotas` exactly, by
    construction: the article's figures (domain.md §0.3) come out of the hub's report to the unit.
-2. :class:`WardRun` plays one ward's share of the plan through ``receive_dossier`` and
-   ``record_step`` in time order (a simulated clock over every open dossier), many steps per
-   write transaction, and checks that the service classified each resolution as planned.
+2. :class:`WardRun` plays one ward's share of the plan in time order (a simulated clock over
+   every open dossier), many steps per write transaction, and checks that the service layer
+   classified each resolution as planned. Dossiers go through the desk's own intake and step
+   rules, stored by :class:`~wardapp.dossiers.replay.ReplayDesk` without the session's unit of
+   work (the same rows and outbox rows, a tenth of the CPU); ``tests/test_replay.py`` proves
+   the rows equal to those of the desk's service functions.
    The reform models come along through their own services, from random streams of their own
    so they leave every dossier as planned: writing assistance at intake, letters and ratings
    after return (:data:`AFTER_RETURN_STEPS`), and the ward's feedback and yearly
@@ -32,7 +35,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from .database import batched_writes
-from .dossiers.service import load_calendar, receive_dossier, record_step, this_ward
+from .dossiers.replay import ReplayDesk
+from .dossiers.service import load_calendar, this_ward
 from .extensions import db
 from .feedback.service import answer_feedback, assign_feedback, receive_feedback
 from .inspections.service import save_inspection, start_inspection, submit_inspection
@@ -545,7 +549,10 @@ class WardRun:
     ``until`` are not taken, so the newest dossiers are still open, as in a real office.
     """
 
-    def __init__(self, preset: Preset, steps_per_transaction: int = 2000):
+    def __init__(self, preset: Preset, steps_per_transaction: int = 2000, dossiers=None):
+        """:param dossiers: what receives the dossiers and takes their steps (``receive(data, *,
+            actor, now)`` and ``step(dossier, kind, *, actor, now, **fields)``, each returning
+            the dossier): a :class:`ReplayDesk` unless given."""
         self.preset = preset
         self.until = preset.until
         self.steps_per_transaction = steps_per_transaction
@@ -567,6 +574,7 @@ class WardRun:
         self.letters = {code: p.letter for code, p in self.procedures.items()
                         if p.letter in LETTER_KINDS}
         self.chairman = chairman_name()  # no letters without a signer (ensure_chairman_name)
+        self.dossiers = dossiers or ReplayDesk()
         self.received = 0
         self.steps = 0
 
@@ -600,8 +608,9 @@ class WardRun:
                 progress(self.received - before)
         return self.received
 
-    def _step(self, code: str, kind: str, when: dt.datetime, actor: User, **fields) -> Dossier:
-        return record_step(code, kind, actor=actor, now=when, **fields)
+    def _step(self, dossier: Dossier, kind: str, when: dt.datetime, actor: User,
+              **fields) -> Dossier:
+        return self.dossiers.step(dossier, kind, actor=actor, now=when, **fields)
 
     def _working_moment(self, rng: random.Random, day: dt.date, after: dt.datetime | None = None,
                         morning: bool = False) -> dt.datetime:
@@ -624,7 +633,7 @@ class WardRun:
         local_day = to_local(plan.at).date()
         yield plan.at
         name, citizen_id = person(rng, local_day)
-        dossier, _ = receive_dossier({
+        dossier = self.dossiers.receive({
             "request_key": uuid.UUID(int=rng.getrandbits(128)).hex,
             "procedure_code": plan.procedure, "applicant_name": name, "citizen_id": citizen_id,
             "phone": f"0{rng.choice('39875')}{rng.randint(10000000, 99999999)}",
@@ -637,32 +646,33 @@ class WardRun:
                and extras.random() < WRITING_ASSIST_SHARE else {}),
         }, actor=desk, now=plan.at)
         self.received += 1
-        code = dossier.code
         at = plan.at + dt.timedelta(minutes=rng.randint(3, 40))
         yield at
-        due_day = to_local(self._step(code, "handed_over", at, desk,
-                                      to_user_uuid=officer.uuid).due_at).date()
+        dossier = self._step(dossier, "handed_over", at, desk, to_user_uuid=officer.uuid)
+        due_day = to_local(dossier.due_at).date()
 
         if plan.outcome in ("refused", "withdrawn"):
             at = self._before_until(self._working_moment(rng, self.calendar.add_working_days(
                 to_local(at).date(), rng.choice((0, 0, 1))), after=at), after=at)
             yield at
             if plan.outcome == "refused":
-                self._step(code, "refused", at, officer, reason=rng.choice(REFUSAL_REASONS))
+                self._step(dossier, "refused", at, officer,
+                           reason=rng.choice(REFUSAL_REASONS))
             else:
-                self._step(code, "withdrawn", at, desk, reason="Công dân xin rút hồ sơ.")
+                self._step(dossier, "withdrawn", at, desk, reason="Công dân xin rút hồ sơ.")
             return
         if plan.supplement:
             at += dt.timedelta(minutes=rng.randint(30, 180))
             yield at
-            self._step(code, "supplement_requested", at, officer,
-                       reason=rng.choice(SUPPLEMENT_REASONS))
+            dossier = self._step(dossier, "supplement_requested", at, officer,
+                                 reason=rng.choice(SUPPLEMENT_REASONS))
             if plan.outcome == "open":
                 return
             at = self._working_moment(rng, self.calendar.add_working_days(
                 to_local(at).date(), rng.randint(1, 4)))
             yield at
-            due_day = to_local(self._step(code, "supplement_received", at, desk).due_at).date()
+            dossier = self._step(dossier, "supplement_received", at, desk)
+            due_day = to_local(dossier.due_at).date()
         if plan.outcome == "open":
             return
 
@@ -671,21 +681,22 @@ class WardRun:
             if plan.apology:
                 apology_at = self._working_moment(rng, due_day, after=at, morning=True)
                 yield apology_at
-                self._step(code, "apology", apology_at, self.leader,
-                           reason=rng.choice(APOLOGY_REASONS),
-                           new_due_date=resolve_day.isoformat())
+                dossier = self._step(dossier, "apology", apology_at, self.leader,
+                                     reason=rng.choice(APOLOGY_REASONS),
+                                     new_due_date=resolve_day.isoformat())
             at = self._working_moment(rng, resolve_day)
         else:
             at = self._in_time_moment(rng, at, due_day)
         yield at
-        dossier = self._step(code, "resolved", at, officer)
+        dossier = self._step(dossier, "resolved", at, officer)
         if (dossier.timeliness == "late") != (plan.outcome == "late"):
-            raise AssertionError(f"{code} resolved {dossier.timeliness}, planned {plan.outcome}")
+            raise AssertionError(f"{dossier.code} resolved {dossier.timeliness}, "
+                                 f"planned {plan.outcome}")
         back = 0 if rng.random() < SAME_DAY_RETURN else rng.randint(1, 3)
         at = self._working_moment(rng, self.calendar.add_working_days(to_local(at).date(), back),
                                   after=at)
         yield at
-        dossier = self._step(code, "returned", at, desk)
+        dossier = self._step(dossier, "returned", at, desk)
         for step in AFTER_RETURN_STEPS:
             yield from step(self, dossier, extras, at)
 

@@ -13,7 +13,8 @@ from flask import current_app
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import CalendarOverride, Dossier, DossierEvent, Procedure, SyncNode, User, utcnow
+from ..models import (CalendarOverride, Dossier, DossierEvent, Procedure, SyncNode, User, new_uuid,
+                      utcnow)
 from ..text import fold, nfc
 from ..workdays import LOCAL_TZ, WorkCalendar, local_datetime, timeliness, to_local
 from .lifecycle import CHANNELS, RETURN_METHODS, STEPS
@@ -274,7 +275,7 @@ def receive_dossier(data: Mapping, *, actor: User,
     twice (a double click, a retried API call) returns the first dossier instead of a duplicate.
     """
     now = now or utcnow()
-    _require_role(actor, STEPS["received"])
+    require_role(actor, STEPS["received"])
     form = clean_intake(data, now=now)
     with write_transaction():
         existing = db.session.scalar(
@@ -282,55 +283,76 @@ def receive_dossier(data: Mapping, *, actor: User,
         if existing is not None:
             return existing, False
         ward = this_ward()
-        calendar = load_calendar()
-        procedure = form.procedure
-        due = calendar.due_at(form.received_at, procedure.duration_value,
-                              procedure.duration_unit, procedure.cutoff_15h)
-        dossier = Dossier(
-            ward_code=ward.ward_code,
-            code=_next_code(ward.unit.agency_code, form.received_at),
-            logbook_number=_next_logbook_number(form.received_at),
-            request_key=form.request_key, procedure_code=procedure.code,
-            procedure_name=procedure.name, regime=procedure.regime,
-            applicant_kind=form.applicant_kind, applicant_name=form.applicant_name,
-            citizen_id=form.citizen_id, phone=form.phone, email=form.email, address=form.address,
-            channel=form.channel, return_method=form.return_method,
-            return_address=form.return_address, documents=form.documents,
-            sets_count=form.sets_count, note=form.note, received_at=form.received_at,
-            writing_assist=form.writing_assist, prefill_consent=form.prefill_consent,
-            received_by_uuid=actor.uuid, due_at_original=due, due_at=due,
-            calendar_version=calendar.version, status=STEPS["received"].status_after,
-            assignee_uuid=actor.uuid,
-        )
-        dossier.search_text = search_text_for(dossier)
+        prefix = code_prefix(ward.unit.agency_code, form.received_at)
+        dossier = new_dossier(form, actor=actor, ward_code=ward.ward_code,
+                              calendar=load_calendar(),
+                              code=numbered_code(prefix, last_code_number(prefix) + 1),
+                              logbook_number=last_logbook_number(form.received_at) + 1)
         db.session.add(dossier)
-        _append_event(dossier, "received", actor=actor, at=form.received_at, position=1)
     return dossier, True
 
 
-def _next_code(agency_code: str, received_at: dt.datetime) -> str:
-    """``<agency>-<yyMMdd>-<NNNN>``, numbered per unit per day of receipt (local date)."""
-    prefix = f"{agency_code}-{to_local(received_at):%y%m%d}-"
+def new_dossier(form: IntakeForm, *, actor: User, ward_code: str, calendar: WorkCalendar,
+                code: str, logbook_number: int) -> Dossier:
+    """The dossier a cleaned intake form makes, with its receipt event, not yet stored.
+
+    The rules of intake live here and the storing in the caller, so the desk (through the
+    session) and the demo generator (:mod:`wardapp.dossiers.replay`) make the same records.
+    """
+    procedure = form.procedure
+    due = calendar.due_at(form.received_at, procedure.duration_value,
+                          procedure.duration_unit, procedure.cutoff_15h)
+    dossier = Dossier(
+        uuid=new_uuid(), ward_code=ward_code, code=code, logbook_number=logbook_number,
+        request_key=form.request_key, procedure=procedure, procedure_code=procedure.code,
+        procedure_name=procedure.name, regime=procedure.regime,
+        applicant_kind=form.applicant_kind, applicant_name=form.applicant_name,
+        citizen_id=form.citizen_id, phone=form.phone, email=form.email, address=form.address,
+        channel=form.channel, return_method=form.return_method,
+        return_address=form.return_address, documents=form.documents,
+        sets_count=form.sets_count, note=form.note, received_at=form.received_at,
+        writing_assist=form.writing_assist, prefill_consent=form.prefill_consent,
+        received_by_uuid=actor.uuid, due_at_original=due, due_at=due,
+        calendar_version=calendar.version, status=STEPS["received"].status_after,
+        assignee_uuid=actor.uuid,
+    )
+    dossier.search_text = search_text_for(dossier)
+    _append_event(dossier, "received", actor=actor, at=form.received_at, position=1)
+    return dossier
+
+
+def code_prefix(agency_code: str, received_at: dt.datetime) -> str:
+    """Dossier codes are ``<agency>-<yyMMdd>-<NNNN>``, numbered per unit per local day of
+    receipt; this is the part before the number."""
+    return f"{agency_code}-{to_local(received_at):%y%m%d}-"
+
+
+def last_code_number(prefix: str) -> int:
+    """The highest number given under ``prefix`` so far (0 for none)."""
     last = db.session.scalar(
         sa.select(sa.func.max(Dossier.code)).where(Dossier.code.startswith(prefix, autoescape=True)))
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return int(last.rsplit("-", 1)[1]) if last else 0
+
+
+def numbered_code(prefix: str, number: int) -> str:
     if number > 9999:
         raise DossierError("Đã hết số thứ tự hồ sơ trong ngày (9999).", code="sequence_exhausted",
                            status=409)
     return f"{prefix}{number:04d}"
 
 
-def _next_logbook_number(received_at: dt.datetime) -> int:
-    """Line of the dossier logbook (Mẫu 06): one volume per calendar year."""
+def last_logbook_number(received_at: dt.datetime) -> int:
+    """The last line of the dossier logbook (Mẫu 06) of ``received_at``'s year: one volume per
+    calendar year (0 for a new volume)."""
     year = to_local(received_at).year
     start = local_datetime(dt.date(year, 1, 1), dt.time(0, 0))
     end = local_datetime(dt.date(year + 1, 1, 1), dt.time(0, 0))
     last = db.session.scalar(sa.select(sa.func.max(Dossier.logbook_number)).where(
         Dossier.received_at >= start, Dossier.received_at < end))
-    return (last or 0) + 1
+    return last or 0
 
 
-def _require_role(actor: User, step) -> None:
+def require_role(actor: User, step) -> None:
     if not actor.active or not (actor.role_set & step.roles):
         raise DossierError(f"Tài khoản của bạn không có quyền thực hiện bước «{step.label}».",
                            code="forbidden", status=403)
@@ -340,12 +362,12 @@ def _append_event(dossier: Dossier, kind: str, *, actor: User, at: dt.datetime,
                   position: int, to_user: User | None = None, reason: str = "",
                   data: dict | None = None, step_timeliness: str | None = None) -> DossierEvent:
     event = DossierEvent(
-        ward_code=dossier.ward_code, dossier=dossier, position=position, kind=kind, at=at,
+        uuid=new_uuid(), ward_code=dossier.ward_code, dossier=dossier, dossier_uuid=dossier.uuid,
+        position=position, kind=kind, at=at,
         actor_uuid=actor.uuid, to_user_uuid=to_user.uuid if to_user else None,
         status_after=dossier.status, reason=reason, data=data or {},
         step_timeliness=step_timeliness,
     )
-    db.session.add(event)
     return event
 
 
@@ -359,42 +381,59 @@ def record_step(dossier_code: str, kind: str, *, actor: User, now: dt.datetime |
         someone else changed in the meantime is refused rather than applied blind.
     """
     now = now or utcnow()
-    step = STEPS.get(kind)
-    if step is None or kind == "received":
-        raise DossierError("Bước xử lý không hợp lệ.", code="unknown_step", status=400)
-    _require_role(actor, step)
-    errors: dict[str, str] = {}
-    reason = clean_text({"reason": reason}, "reason", errors, required=step.needs_reason,
-                   label="Lý do, nội dung")
-    if errors:
-        raise DossierError(errors["reason"], code="validation_failed", fields=errors)
+    step, reason = step_request(kind, actor, reason)
     with write_transaction():
         dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == dossier_code)
                                     .execution_options(populate_existing=True))
         if dossier is None or dossier.ward_code != this_ward().ward_code:
             raise DossierError("Không tìm thấy hồ sơ này tại phường, xã.", code="not_found",
                                status=404)
-        if expected_version is not None and expected_version != dossier.version:
-            raise DossierError("Hồ sơ vừa được người khác cập nhật; hãy tải lại trang và thử lại.",
-                               code="stale", status=409)
-        if dossier.status not in step.allowed_from:
-            raise DossierError(step.refused_message, code="illegal_transition", status=409)
-        last_at = dossier.events[-1].at
-        if now < last_at:
-            raise DossierError("Thời điểm thực hiện sớm hơn bước trước của hồ sơ.",
-                               code="invalid_time", status=409)
-        extra = _apply_step(dossier, step, now=now, to_user_uuid=to_user_uuid,
-                            new_due_date=new_due_date, return_method=return_method)
-        if step.status_after is not None:
-            dossier.status = step.status_after
-        _append_event(dossier, kind, actor=actor, at=now, position=len(dossier.events) + 1,
-                      reason=reason, **extra)
+        db.session.add(take_step(dossier, step, actor=actor, now=now, calendar=load_calendar(),
+                                 reason=reason, to_user_uuid=to_user_uuid,
+                                 new_due_date=new_due_date, return_method=return_method,
+                                 expected_version=expected_version))
     return dossier
 
 
-def _apply_step(dossier: Dossier, step, *, now, to_user_uuid, new_due_date, return_method) -> dict:
+def step_request(kind: str, actor: User, reason: str | None) -> tuple:
+    """The step named ``kind``, checked against the actor's roles, and its cleaned reason."""
+    step = STEPS.get(kind)
+    if step is None or kind == "received":
+        raise DossierError("Bước xử lý không hợp lệ.", code="unknown_step", status=400)
+    require_role(actor, step)
+    errors: dict[str, str] = {}
+    reason = clean_text({"reason": reason}, "reason", errors, required=step.needs_reason,
+                        label="Lý do, nội dung")
+    if errors:
+        raise DossierError(errors["reason"], code="validation_failed", fields=errors)
+    return step, reason
+
+
+def take_step(dossier: Dossier, step, *, actor: User, now: dt.datetime, calendar: WorkCalendar,
+              reason: str = "", to_user_uuid: str | None = None, new_due_date: str | None = None,
+              return_method: str | None = None,
+              expected_version: int | None = None) -> DossierEvent:
+    """The rules of one step on a loaded dossier: refuse it, or change the dossier and append
+    the step's event. Storing is the caller's (as for :func:`new_dossier`)."""
+    if expected_version is not None and expected_version != dossier.version:
+        raise DossierError("Hồ sơ vừa được người khác cập nhật; hãy tải lại trang và thử lại.",
+                           code="stale", status=409)
+    if dossier.status not in step.allowed_from:
+        raise DossierError(step.refused_message, code="illegal_transition", status=409)
+    if now < dossier.events[-1].at:
+        raise DossierError("Thời điểm thực hiện sớm hơn bước trước của hồ sơ.",
+                           code="invalid_time", status=409)
+    extra = _apply_step(dossier, step, now=now, calendar=calendar, to_user_uuid=to_user_uuid,
+                        new_due_date=new_due_date, return_method=return_method)
+    if step.status_after is not None:
+        dossier.status = step.status_after
+    return _append_event(dossier, step.kind, actor=actor, at=now,
+                         position=len(dossier.events) + 1, reason=reason, **extra)
+
+
+def _apply_step(dossier: Dossier, step, *, now, calendar, to_user_uuid, new_due_date,
+                return_method) -> dict:
     """Update the header for ``step`` and return the extra fields of its event."""
-    calendar = load_calendar()
     kind = step.kind
     if kind == "handed_over":
         to_user = db.session.get(User, to_user_uuid) if to_user_uuid else None
