@@ -38,7 +38,7 @@ def bench_generate(ward: str, months: int | None) -> None:
     from wardapp.cli import initialise
     from wardapp.demo import create_demo_users, demo_passwords
     from wardapp.extensions import db
-    from wardapp.generator import ARTICLE, WardRun, plan_city
+    from wardapp.generator import ARTICLE, WardRun, ensure_chairman_name, plan_city
     from wardapp.models import Outbox
     from wardapp.workdays import local_datetime
 
@@ -55,6 +55,7 @@ def bench_generate(ward: str, months: int | None) -> None:
     app, _ = initialise(instance, ward, "admin", logins["admin"])
     with app.app_context():
         create_demo_users(ward, logins)
+        ensure_chairman_name()  # letters are written, as in the demo
         run = WardRun(preset)
         started = time.perf_counter()
         cpu = time.process_time()

@@ -18,7 +18,9 @@ from wardapp.dossiers.replay import ReplayDesk
 from wardapp.dossiers.service import DossierError, receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.generator import ARTICLE, WardRun, plan_city
+from wardapp.letters.service import issue_letter
 from wardapp.models import Dossier, User, utcnow
+from wardapp.ratings.service import record_rating
 from wardapp.workdays import local_datetime
 
 from .conftest import WARD, intake_data, make_ward, vn_time
@@ -38,6 +40,12 @@ class ServiceDesk:
 
     def step(self, dossier, kind, *, actor, now, **fields):
         return record_step(dossier.code, kind, actor=actor, now=now, **fields)
+
+    def issue_letter(self, dossier, *, actor, now):
+        return issue_letter(dossier.code, actor=actor, now=now)
+
+    def rate(self, dossier, data, *, channel, actor=None, now):
+        return record_rating(data, channel=channel, actor=actor, now=now)
 
 
 def write_time_columns() -> dict[str, set[str]]:

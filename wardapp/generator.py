@@ -40,9 +40,8 @@ from .dossiers.service import load_calendar, this_ward
 from .extensions import db
 from .feedback.service import answer_feedback, assign_feedback, receive_feedback
 from .inspections.service import save_inspection, start_inspection, submit_inspection
-from .letters.service import chairman_name, issue_letter
+from .letters.service import chairman_name
 from .models import INSPECTION_CONTENTS, LETTER_KINDS, RATING_CRITERIA, Dossier, Procedure, User
-from .ratings.service import record_rating
 from .refdata import read_json
 from .workdays import OFFICE_CLOSES, WorkCalendar, local_datetime, to_local
 
@@ -397,10 +396,10 @@ def letter_step(run: WardRun, dossier: Dossier, rng: random.Random,
     if run.letters.get(dossier.procedure_code) is None or not run.chairman \
             or rng.random() >= LETTER_SHARE:
         return
-    code, desk = dossier.code, rng.choice(run.desk)
+    desk = rng.choice(run.desk)
     at = when + dt.timedelta(minutes=rng.randint(1, 8))
     yield at
-    issue_letter(code, actor=desk, now=at)
+    run.dossiers.issue_letter(dossier, actor=desk, now=at)
 
 
 def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
@@ -423,13 +422,13 @@ def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
     if rng.random() < KIOSK_SHARE:
         at = when + dt.timedelta(minutes=rng.randint(1, 6))
         yield at
-        record_rating(data, channel="kiosk", now=at)
+        run.dossiers.rate(dossier, data, channel="kiosk", now=at)
     else:
         desk = rng.choice(run.desk)
         at = run._working_moment(rng, run.calendar.add_working_days(
             to_local(when).date(), rng.choice((0, 1, 1, 2))), after=when)
         yield at
-        record_rating(data, channel="paper", actor=desk, now=at)
+        run.dossiers.rate(dossier, data, channel="paper", actor=desk, now=at)
 
 
 # Steps the reform models add to a dossier's life: each a generator function
@@ -550,9 +549,8 @@ class WardRun:
     """
 
     def __init__(self, preset: Preset, steps_per_transaction: int = 2000, dossiers=None):
-        """:param dossiers: what receives the dossiers and takes their steps (``receive(data, *,
-            actor, now)`` and ``step(dossier, kind, *, actor, now, **fields)``, each returning
-            the dossier): a :class:`ReplayDesk` unless given."""
+        """:param dossiers: what receives the dossiers, takes their steps, issues their letters
+            and records their ratings, as :class:`ReplayDesk` does (the default)."""
         self.preset = preset
         self.until = preset.until
         self.steps_per_transaction = steps_per_transaction

@@ -8,6 +8,7 @@ deleted (a withdrawal or a disabled account is a new version), and the hook refu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 
@@ -51,12 +52,14 @@ def json_value(value):
 
 def snapshot(record) -> dict:
     """The record as a JSON-ready dict of its columns, as sync sends it."""
-    mapper = sa.inspect(record).mapper
-    return {
-        attr.key: json_value(getattr(record, attr.key))
-        for attr in mapper.column_attrs
-        if attr.key not in NOT_SYNCED
-    }
+    return {key: json_value(getattr(record, key)) for key in synced_keys(type(record))}
+
+
+@functools.cache
+def synced_keys(model) -> tuple[str, ...]:
+    """The attributes of a model that sync carries, sorted as canonical JSON orders them."""
+    return tuple(sorted(attr.key for attr in sa.inspect(model).column_attrs
+                        if attr.key not in NOT_SYNCED))
 
 
 def _is_outboxed(record) -> bool:

@@ -1,11 +1,13 @@
-"""Dossier intake and steps for the data generator, stored without the session's unit of work.
+"""Dossier intake, steps, letters and ratings for the data generator, stored without the
+session's unit of work.
 
-The generator plays tens of thousands of dossiers. Through the session each intake or step costs
-about 2 ms of CPU (loading the dossier, the flush, the outbox hook), which puts the article's
-city far beyond the demo's two minutes. :class:`ReplayDesk` applies the desk's own rules
-(:func:`~.service.clean_intake`, :func:`~.service.new_dossier`, :func:`~.service.step_request`,
-:func:`~.service.take_step`) to dossiers it keeps in memory, and writes what the unit of work
-would write, in the same transaction as the rest of the run:
+The generator plays tens of thousands of dossiers. Through the session each intake, step, letter
+or rating costs about 2 ms of CPU (loading the dossier, the flush, the outbox hook), which puts
+the article's city far beyond the demo's two minutes. :class:`ReplayDesk` applies the desk's own
+rules (:func:`~.service.clean_intake`, :func:`~.service.new_dossier`,
+:func:`~.service.step_request`, :func:`~.service.take_step`, and the letters' and ratings' own)
+to dossiers it keeps in memory, and writes what the unit of work would write, in the same
+transaction as the rest of the run:
 
 - the record's row, with the column defaults the flush would fill in; a dossier starts at
   version 1 and a step that changes it adds one and stamps ``updated_at``, as the mapper's
@@ -26,8 +28,10 @@ import sqlalchemy as sa
 
 from ..database import DriverTable
 from ..extensions import db
-from ..models import Dossier, DossierEvent, Outbox, User, utcnow
+from ..letters.service import letter_signer, new_letter
+from ..models import Dossier, Letter, Outbox, Rating, User, utcnow
 from ..outbox import outbox_row
+from ..ratings.service import clean_rating, new_rating, refuse_second_rating
 from ..workdays import to_local
 from .lifecycle import STEPS
 from .service import (clean_intake, code_prefix, last_code_number, last_logbook_number,
@@ -60,7 +64,8 @@ class _RecordTable:
 
 
 class ReplayDesk:
-    """Receive dossiers and take their steps with the desk's rules, storing the rows directly.
+    """Receive dossiers, take their steps, issue their letters and record their ratings with the
+    desk's rules, storing the rows directly.
 
     Only for a run that is the ward's one writer of dossiers (the generator's), since dossier
     codes and logbook lines are counted here after one look at the database per day and year.
@@ -69,15 +74,16 @@ class ReplayDesk:
     """
 
     def __init__(self):
-        dialect = db.session.get_bind().dialect
+        self.dialect = db.session.get_bind().dialect
         ward = this_ward()
         self.ward_code, self.agency_code = ward.ward_code, ward.unit.agency_code
         self.calendar = load_calendar()
-        self.dossiers = _RecordTable(Dossier, dialect)
-        self.events = _RecordTable(DossierEvent, dialect)
-        self.outbox = DriverTable(Outbox.__table__, OUTBOX_COLUMNS, dialect, key="record_uuid")
-        self.version_at = self.dossiers.keys.index("version")
-        self.updated_at = self.dossiers.keys.index(WRITE_TIME)
+        self.tables: dict[type, _RecordTable] = {}
+        self.outbox = DriverTable(Outbox.__table__, OUTBOX_COLUMNS, self.dialect,
+                                  key="record_uuid")
+        dossiers = self._table(Dossier)
+        self.version_at = dossiers.keys.index("version")
+        self.updated_at = dossiers.keys.index(WRITE_TIME)
         self.stored: dict[str, list] = {}  # dossier uuid -> the values of its stored row
         self.last_numbers: dict[str, int] = {}  # code prefix -> last number given
         self.last_lines: dict[int, int] = {}  # logbook year -> last line written
@@ -97,14 +103,7 @@ class ReplayDesk:
                               logbook_number=line)
         self.last_numbers[prefix], self.last_lines[year] = number, line
         dossier.version = 1
-        values = self.dossiers.values(dossier)
-        cursor = self._cursor()
-        cursor.execute(self.dossiers.driver.insert_sql, self.dossiers.driver.bind(list(values)))
-        self.stored[dossier.uuid] = values
-        event = dossier.events[0]
-        cursor.execute(self.events.driver.insert_sql,
-                       self.events.driver.bind(self.events.values(event)))
-        self._append_outbox(cursor, [dossier, event])
+        self._store_new(dossier, dossier.events[0])
         return dossier
 
     def step(self, dossier: Dossier, kind: str, *, actor: User, now: dt.datetime,
@@ -114,24 +113,63 @@ class ReplayDesk:
         event = take_step(dossier, step, actor=actor, now=now, calendar=self.calendar,
                           reason=reason, **fields)
         cursor = self._cursor()
-        cursor.execute(self.events.driver.insert_sql,
-                       self.events.driver.bind(self.events.values(event)))
+        self._insert(cursor, event)
         changed = [event]
-        values, stored = self.dossiers.values(dossier), self.stored[dossier.uuid]
+        table = self.tables[Dossier]
+        values, stored = table.values(dossier), self.stored[dossier.uuid]
         if values != stored:  # the session writes (and versions) only a changed dossier
             dossier.version = values[self.version_at] = stored[self.version_at] + 1
             dossier.updated_at = values[self.updated_at] = utcnow()
-            driver = self.dossiers.driver
+            driver = table.driver
             cursor.execute(driver.update_sql, driver.update_params(driver.bind(list(values))))
             self.stored[dossier.uuid] = values
             changed.append(dossier)
         self._append_outbox(cursor, changed)
         return dossier
 
+    def issue_letter(self, dossier: Dossier, *, actor: User, now: dt.datetime) -> Letter:
+        """:func:`~wardapp.letters.service.issue_letter` on a dossier this desk received."""
+        letter = new_letter(dossier, actor=actor, signer=letter_signer(actor), now=now)
+        self._store_new(letter)
+        return letter
+
+    def rate(self, dossier: Dossier, data: Mapping, *, channel: str, actor: User | None = None,
+             now: dt.datetime) -> Rating:
+        """:func:`~wardapp.ratings.service.record_rating` of a dossier this desk received
+        (``data``'s code is the dossier's)."""
+        form = clean_rating(data, channel=channel, actor=actor)
+        if form.code != dossier.code:
+            raise ValueError(f"a rating of {form.code} given with dossier {dossier.code}")
+        refuse_second_rating(dossier)
+        rating = new_rating(form, ward_code=self.ward_code, dossier=dossier, now=now)
+        self._store_new(rating)
+        return rating
+
+    def _table(self, model) -> _RecordTable:
+        if model not in self.tables:
+            self.tables[model] = _RecordTable(model, self.dialect)
+        return self.tables[model]
+
     def _cursor(self):
         return db.session.connection().connection.cursor()
 
-    def _append_outbox(self, cursor, records: list) -> None:
+    def _insert(self, cursor, record) -> list:
+        table = self._table(type(record))
+        values = table.values(record)
+        cursor.execute(table.driver.insert_sql, table.driver.bind(list(values)))
+        return values
+
+    def _store_new(self, *records) -> None:
+        """Insert new records with their outbox rows (a new dossier's values are kept, to tell
+        whether a step changed it)."""
+        cursor = self._cursor()
+        for record in records:
+            values = self._insert(cursor, record)
+            if isinstance(record, Dossier):
+                self.stored[record.uuid] = values
+        self._append_outbox(cursor, records)
+
+    def _append_outbox(self, cursor, records) -> None:
         now = utcnow()
         rows = [outbox_row(record, now) for record in records]
         cursor.executemany(self.outbox.insert_sql,

@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import LETTER_KINDS, Dossier, Letter, User, utcnow
+from ..models import LETTER_KINDS, Dossier, Letter, User, new_uuid, utcnow
 from ..dossiers.service import DossierError, this_ward
 
 ISSUER_ROLES = frozenset({"receptionist", "officer", "leader"})
@@ -33,6 +33,20 @@ def issue_letter(dossier_code: str, *, actor: User, now: dt.datetime | None = No
     """Record the letter for a resolved dossier whose procedure calls for one, or raise
     :class:`DossierError` and write nothing."""
     now = now or utcnow()
+    signer = letter_signer(actor)
+    with write_transaction():
+        dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == dossier_code))
+        if dossier is None or dossier.ward_code != this_ward().ward_code:
+            raise DossierError("Không tìm thấy hồ sơ này tại phường, xã.", code="not_found",
+                               status=404)
+        letter = new_letter(dossier, actor=actor, signer=signer, now=now)
+        db.session.add(letter)
+    return letter
+
+
+def letter_signer(actor: User) -> str:
+    """The chairman who signs a letter ``actor`` issues, or :class:`DossierError` when the
+    actor may not issue letters or no chairman is named."""
     if not (actor.active and actor.role_set & ISSUER_ROLES):
         raise DossierError("Tài khoản của bạn không có quyền gửi thư.", code="forbidden",
                            status=403)
@@ -40,28 +54,27 @@ def issue_letter(dossier_code: str, *, actor: User, now: dt.datetime | None = No
     if not signer:
         raise DossierError("Chưa khai báo tên Chủ tịch UBND ký thư (thiết lập CHAIRMAN_NAME); "
                            "nhờ quản trị khai báo.", code="not_configured", status=409)
-    with write_transaction():
-        dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == dossier_code))
-        if dossier is None or dossier.ward_code != this_ward().ward_code:
-            raise DossierError("Không tìm thấy hồ sơ này tại phường, xã.", code="not_found",
-                               status=404)
-        kind = dossier.procedure.letter
-        if kind not in LETTER_KINDS:
-            raise DossierError(f"Thủ tục «{dossier.procedure_name}» không có thư chúc mừng hay "
-                               "thư chia buồn: thư chúc mừng dành cho đăng ký khai sinh, kết "
-                               "hôn; thư chia buồn cho đăng ký khai tử.",
-                               code="letter_not_fitting", status=409)
-        if dossier.status not in RESULT_STATUSES:
-            raise DossierError("Chỉ gửi thư khi hồ sơ đã có kết quả.", code="illegal_transition",
-                               status=409)
-        if dossier.letter is not None:
-            raise DossierError("Hồ sơ này đã có thư; in lại thư đã gửi thay vì tạo thư mới.",
-                               code="duplicate", status=409)
-        letter = Letter(ward_code=dossier.ward_code, dossier_uuid=dossier.uuid, kind=kind,
-                        recipient_name=dossier.applicant_name, signer_name=signer,
-                        issued_at=now, issued_by_uuid=actor.uuid)
-        db.session.add(letter)
-        # Linked without marking the dossier changed: a letter is not a new dossier version,
-        # so it must not send the dossier to the outbox again.
-        set_committed_value(dossier, "letter", letter)
+    return signer
+
+
+def new_letter(dossier: Dossier, *, actor: User, signer: str, now: dt.datetime) -> Letter:
+    """The rules of a letter on a loaded dossier: the letter, not yet stored, or
+    :class:`DossierError`. The dossier is linked to it without being marked changed: a letter is
+    not a new dossier version, so it must not send the dossier to the outbox again."""
+    kind = dossier.procedure.letter
+    if kind not in LETTER_KINDS:
+        raise DossierError(f"Thủ tục «{dossier.procedure_name}» không có thư chúc mừng hay "
+                           "thư chia buồn: thư chúc mừng dành cho đăng ký khai sinh, kết "
+                           "hôn; thư chia buồn cho đăng ký khai tử.",
+                           code="letter_not_fitting", status=409)
+    if dossier.status not in RESULT_STATUSES:
+        raise DossierError("Chỉ gửi thư khi hồ sơ đã có kết quả.", code="illegal_transition",
+                           status=409)
+    if dossier.letter is not None:
+        raise DossierError("Hồ sơ này đã có thư; in lại thư đã gửi thay vì tạo thư mới.",
+                           code="duplicate", status=409)
+    letter = Letter(uuid=new_uuid(), ward_code=dossier.ward_code, dossier_uuid=dossier.uuid,
+                    kind=kind, recipient_name=dossier.applicant_name, signer_name=signer,
+                    issued_at=now, issued_by_uuid=actor.uuid)
+    set_committed_value(dossier, "letter", letter)
     return letter

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import RATING_CHANNELS, RATING_CRITERIA, RATING_LEVELS, Dossier, Rating, User, utcnow
 from ..dossiers.service import DossierError, clean_text, this_ward
+from ..models import (RATING_CHANNELS, RATING_CRITERIA, RATING_LEVELS, Dossier, Rating, User,
+                      new_uuid, utcnow)
 
 COMMENT_LIMIT = 1000
 PAPER_ROLES = frozenset({"receptionist", "officer", "leader"})
@@ -28,8 +30,31 @@ def record_rating(data: Mapping, *, channel: str, actor: User | None = None,
     :param channel: ``kiosk`` (anonymous, a dossier code required) or ``paper`` (keyed in by
         ``actor``; the form may carry no dossier code).
     """
-    assert channel in RATING_CHANNELS
     now = now or utcnow()
+    form = clean_rating(data, channel=channel, actor=actor)
+    with write_transaction():
+        ward = this_ward()
+        dossier = _dossier_to_rate(form.code, ward) if form.code else None
+        rating = new_rating(form, ward_code=ward.ward_code, dossier=dossier, now=now)
+        db.session.add(rating)
+    return rating
+
+
+@dataclass
+class RatingForm:
+    """A rating's fields after cleaning; built by :func:`clean_rating`."""
+
+    channel: str
+    levels: dict[str, str]
+    comment: str
+    code: str
+    actor: User | None
+
+
+def clean_rating(data: Mapping, *, channel: str, actor: User | None) -> RatingForm:
+    """Validate a rating form (the kiosk's or a keyed-in paper form); raise
+    :class:`DossierError` naming every problem."""
+    assert channel in RATING_CHANNELS
     errors: dict[str, str] = {}
     levels = {}
     for criterion, label in RATING_CRITERIA.items():
@@ -46,17 +71,17 @@ def record_rating(data: Mapping, *, channel: str, actor: User | None = None,
     if errors:
         raise DossierError("Chưa ghi nhận đánh giá: vui lòng sửa các mục được đánh dấu.",
                            code="validation_failed", fields=errors)
-    with write_transaction():
-        ward = this_ward()
-        dossier = None
-        if code:
-            dossier = _dossier_to_rate(code, ward)
-        rating = Rating(ward_code=ward.ward_code, dossier_uuid=dossier.uuid if dossier else None,
-                        desk=dossier.procedure.field if dossier else NO_DESK, channel=channel,
-                        comment=comment, rated_at=now,
-                        entered_by_uuid=actor.uuid if actor else None, **levels)
-        db.session.add(rating)
-    return rating
+    return RatingForm(channel, levels, comment, code, actor)
+
+
+def new_rating(form: RatingForm, *, ward_code: str, dossier: Dossier | None,
+               now: dt.datetime) -> Rating:
+    """The rating a cleaned form makes, of ``dossier`` (checked by the caller), not yet stored."""
+    return Rating(uuid=new_uuid(), ward_code=ward_code,
+                  dossier_uuid=dossier.uuid if dossier else None,
+                  desk=dossier.procedure.field if dossier else NO_DESK, channel=form.channel,
+                  comment=form.comment, rated_at=now,
+                  entered_by_uuid=form.actor.uuid if form.actor else None, **form.levels)
 
 
 def _dossier_to_rate(code: str, ward) -> Dossier:
@@ -70,9 +95,14 @@ def _dossier_to_rate(code: str, ward) -> Dossier:
         raise DossierError("Không tìm thấy hồ sơ có mã này; vui lòng kiểm tra lại mã trên giấy "
                            "hẹn.", code="not_found", fields={"code": "Không có hồ sơ này."},
                            status=422)
+    refuse_second_rating(dossier)
+    return dossier
+
+
+def refuse_second_rating(dossier: Dossier) -> None:
+    """Each dossier is rated once."""
     already = db.session.scalar(sa.select(Rating.uuid).where(Rating.dossier_uuid == dossier.uuid))
     if already is not None:
         raise DossierError("Hồ sơ này đã được đánh giá; mỗi hồ sơ chỉ đánh giá một lần. Xin "
                            "cảm ơn!", code="duplicate", fields={"code": "Đã đánh giá."},
                            status=409)
-    return dossier
