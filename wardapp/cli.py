@@ -298,7 +298,7 @@ def demo(small, seed, port, processes, no_serve, instance):
                     synced.append(value)
                     bar.label = f"Tạo hồ sơ, đã đồng bộ {len(synced)}/{len(city.desks)} đơn vị"
                     bar.update(0)
-            city.build(plans, on_progress)
+            city.build(plans, on_progress, serve=not no_serve)
         if no_serve:
             click.echo(f"Đã tạo và đồng bộ {city.received} hồ sơ tại {instance}")
             _print_accounts(city, HUB_ACCOUNTS)

@@ -181,14 +181,24 @@ class DemoCity:
             hub_db.session.remove()
             hub_db.engine.dispose()
 
-    def build(self, plans: list[Planned], on_progress: Callable[[str, object], None]) -> None:
+    def build(self, plans: list[Planned], on_progress: Callable[[str, object], None], *,
+              serve: bool = True) -> None:
         """Set up, fill and sync every desk in worker processes; ``on_progress(kind, value)`` is
-        called with ("dossiers", n), ("generated", code) and ("synced", code)."""
+        called with ("dossiers", n), ("generated", code) and ("synced", code).
+
+        :param serve: start each desk's server as soon as its desk is synced, so their start-up
+            overlaps the other desks' building.
+        """
         context = multiprocessing.get_context("spawn")  # no inherited SQLite handles
         with context.Manager() as manager:
-            self._build(plans, on_progress, context, manager.Queue())
+            self._build(plans, on_progress, context, manager.Queue(), serve)
 
-    def _build(self, plans, on_progress, context, queue) -> None:
+    def _build(self, plans, on_progress, context, queue, serve) -> None:
+        def tell(kind, value):
+            if kind == "synced" and serve:
+                self.start_desk(next(d for d in self.desks if d.code == value))
+            on_progress(kind, value)
+
         by_unit: dict[str, list[Planned]] = {d.code: [] for d in self.desks}
         for plan in plans:
             by_unit[plan.unit].append(plan)
@@ -202,11 +212,11 @@ class DemoCity:
             pending = results
             while pending:
                 while not queue.empty():
-                    on_progress(*queue.get())
+                    tell(*queue.get())
                 pending = [r for r in pending if not r.ready()]
                 time.sleep(0.1)
             while not queue.empty():
-                on_progress(*queue.get())
+                tell(*queue.get())
             for result in results:
                 code, received, sync_code = result.get()
                 self.received += received
@@ -237,10 +247,15 @@ class DemoCity:
                      str(self.hub_port), "--instance", str(self.root / "hub")], "hub")
         self.wait_for([self.hub_url + "auth/login"])
 
+    def start_desk(self, desk: Desk) -> None:
+        self._start(["-m", "wardapp", "serve", "--port", str(desk.port), "--threads", "4",
+                     "--instance", str(desk.instance)], desk.code)
+
     def start_desks(self) -> None:
+        """Start the desks not started yet, and wait until every desk answers."""
         for desk in self.desks:
-            self._start(["-m", "wardapp", "serve", "--port", str(desk.port), "--threads", "4",
-                         "--instance", str(desk.instance)], desk.code)
+            if desk.code not in self.children:
+                self.start_desk(desk)
         self.wait_for([desk.url + "auth/login" for desk in self.desks])
 
     def wait_for(self, urls: list[str], timeout: float = 60) -> None:

@@ -57,10 +57,11 @@ class _RecordTable:
     def values(self, record) -> list:
         """The record's values, with the Python-side defaults a flush would fill in set first
         (an attribute left as None takes its column's default, as on INSERT)."""
+        loaded = record.__dict__  # a record made here holds every value it has there
         for key, default in self.defaults:
-            if getattr(record, key) is None:
+            if loaded.get(key) is None:
                 setattr(record, key, default.arg if default.is_scalar else default.arg(None))
-        return [getattr(record, key) for key in self.keys]
+        return [loaded.get(key) for key in self.keys]
 
 
 class ReplayDesk:
