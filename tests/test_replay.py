@@ -161,3 +161,24 @@ def test_replay_applies_the_desks_rules(app):
     rows = db.session.execute(sa.text("SELECT table_name, record_version FROM outbox "
                                       "WHERE table_name LIKE 'dossier%'")).all()
     assert sorted(rows) == [("dossier", 1), ("dossier_event", 1)]
+
+
+def test_replay_refuses_a_second_rating_and_an_early_letter(app):
+    app.config["CHAIRMAN_NAME"] = "Nguyễn Văn Bình"
+    desk = ReplayDesk()
+    receptionist = db.session.scalar(sa.select(User).where(User.username == "letan"))
+    now = vn_time(2026, 11, 24, 9)
+    dossier = desk.receive(intake_data(), actor=receptionist, now=now)
+    with pytest.raises(DossierError) as refused:  # a birth registration, not resolved yet
+        desk.issue_letter(dossier, actor=receptionist, now=now)
+    assert refused.value.code == "illegal_transition"
+    rating = {"code": dossier.code, "overall": "satisfied", "attitude": "satisfied",
+              "timeliness": "satisfied", "guidance": "very_satisfied"}
+    desk.rate(dossier, rating, channel="kiosk", now=now)
+    with pytest.raises(DossierError) as refused:
+        desk.rate(dossier, rating, channel="kiosk", now=now)
+    assert refused.value.code == "duplicate"
+    db.session.commit()
+    rows = db.session.execute(sa.text("SELECT table_name FROM outbox WHERE table_name IN "
+                                      "('rating', 'letter')")).scalars().all()
+    assert rows == ["rating"]
