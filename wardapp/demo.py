@@ -1,14 +1,16 @@
 """The living city on one machine: the hub and the 14 desks (the city's own and the 13 wards'),
 each a separate process on a loopback port, filled by the city generator and synced.
 
-:class:`DemoCity` builds it in a throw-away folder. Worker processes (two by default, one per
-core) each set up wards, play their share of the plan through the service layer and sync them
-to the hub, which is already serving, so the hub applies one ward's records while the next is
-generated. Every password is fresh and random and printed once.
+:class:`DemoCity` builds it in a throw-away folder. Generating processes (two by default, one
+per core) each set up wards and play their share of the plan through the service layer; one
+more process syncs each ward to the hub, which is already serving, as soon as it is generated,
+so the hub applies one ward's records while the next ones are generated and no core waits for
+the hub. Every password is fresh and random and printed once.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import multiprocessing
 import os
 import secrets
@@ -98,26 +100,37 @@ class Desk:
         return f"http://127.0.0.1:{self.port}/"
 
 
-def _ward_worker(desk: Desk, preset: Preset, plans: list[Planned], passwords: dict,
-                 hub_url: str, queue) -> tuple[str, int, int]:
-    """In a worker process: set up one desk, play its plan, sync it. Returns (code, dossiers,
-    sync exit code)."""
+def _generate_desk(desk: Desk, preset: Preset, plans: list[Planned], passwords: dict,
+                   hub_url: str, queue) -> tuple[str, int]:
+    """In a generating process: set up one desk and play its plan. Returns (code, dossiers)."""
     from .cli import initialise
-    from .sync.client import HubClient, SyncConfig, SyncRun
+    from .sync.client import SyncConfig
 
     app, _ = initialise(str(desk.instance), desk.code, "admin", passwords["admin"])
-    config = SyncConfig(hub_url, desk.token)
-    config.save(str(desk.instance))
+    SyncConfig(hub_url, desk.token).save(str(desk.instance))
     with app.app_context():
         create_demo_users(desk.code, passwords)
         ensure_chairman_name()
         received = WardRun(preset).run(plans, progress=lambda n: queue.put(("dossiers", n)))
-        queue.put(("generated", desk.code))
-        code = SyncRun(HubClient(config)).run()
+        db.session.remove()
+        db.engine.dispose()
+    queue.put(("generated", desk.code))
+    return desk.code, received
+
+
+def _sync_desk(desk: Desk, queue) -> tuple[str, int]:
+    """In the syncing process: push one generated desk to the hub, as its scheduled task would.
+    Returns (code, sync exit code)."""
+    from . import create_app
+    from .sync.client import HubClient, SyncConfig, SyncRun
+
+    app = create_app(instance_path=str(desk.instance))
+    with app.app_context():
+        code = SyncRun(HubClient(SyncConfig.load(str(desk.instance)))).run()
         db.session.remove()
         db.engine.dispose()
     queue.put(("synced", desk.code))
-    return desk.code, received, code
+    return desk.code, code
 
 
 class DemoCity:
@@ -204,30 +217,42 @@ class DemoCity:
             by_unit[plan.unit].append(plan)
         order = sorted(self.desks, key=lambda d: -len(by_unit[d.code]))  # biggest first
         hub_api = self.hub_url.rstrip("/")
-        pool = context.Pool(self.processes)
+        generating = context.Pool(self.processes)
+        syncing = context.Pool(1)  # the hub applies one push at a time anyway
+        syncs = []  # appended by the pool's result thread as each desk is generated
+
+        def sync_when_generated(result, desk):
+            syncs.append(syncing.apply_async(_sync_desk, (desk, queue)))
+
         try:
-            results = [pool.apply_async(_ward_worker, (desk, self.preset, by_unit[desk.code],
-                                                       self.passwords, hub_api, queue))
-                       for desk in order]
-            pending = results
-            while pending:
+            generated = [generating.apply_async(
+                _generate_desk, (desk, self.preset, by_unit[desk.code], self.passwords, hub_api,
+                                 queue), callback=functools.partial(sync_when_generated, desk=desk))
+                for desk in order]
+            while not (all(r.ready() for r in generated) and len(syncs) == len(generated)
+                       and all(r.ready() for r in syncs)):
                 while not queue.empty():
                     tell(*queue.get())
-                pending = [r for r in pending if not r.ready()]
+                for result in generated + syncs:
+                    if result.ready() and not result.successful():
+                        result.get()  # raises the worker's error here
                 time.sleep(0.1)
             while not queue.empty():
                 tell(*queue.get())
-            for result in results:
-                code, received, sync_code = result.get()
-                self.received += received
+            self.received += sum(r.get()[1] for r in generated)
+            for result in syncs:
+                code, sync_code = result.get()
                 if sync_code != 0:
                     raise RuntimeError(f"đồng bộ {code} kết thúc với mã {sync_code}")
-            pool.close()
+            generating.close()
+            syncing.close()
         except BaseException:  # Ctrl-C or a failed desk: stop the workers now, not after them
-            pool.terminate()
+            generating.terminate()
+            syncing.terminate()
             raise
         finally:
-            pool.join()
+            generating.join()
+            syncing.join()
 
     # --- serving --------------------------------------------------------------------------
 
