@@ -154,9 +154,23 @@ def ensure_search_index(rebuild: bool = False) -> None:
             rebuild = True
         if rebuild:
             dossiers.rebuild_fts()
+        _narrow_update_trigger(conn)
         conn.commit()
     finally:
         conn.close()
+
+
+def _narrow_update_trigger(conn: sqlite3.Connection) -> None:
+    """Re-index a dossier only when its search text changes, not at each step of its life.
+
+    sqlite-utils' update trigger fires on every UPDATE of the row, and each lifecycle step updates
+    the dossier; this makes it ``AFTER UPDATE OF search_text``, in place, on new and old wards."""
+    (sql,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'dossier_au'").fetchone()
+    narrow = sql.replace('AFTER UPDATE ON "dossier"', 'AFTER UPDATE OF "search_text" ON "dossier"')
+    if narrow != sql:
+        conn.execute("DROP TRIGGER dossier_au")
+        conn.execute(narrow)
 
 
 def run_migrations(context, migrate_ext) -> None:
