@@ -280,11 +280,12 @@ def demo(small, seed, port, processes, no_serve, instance):
                     echo=click.echo)
     try:
         city.check_ports()
+        city.init_hub()
+        city.start_hub(wait=False)  # it comes up while the city is planned
         plans = plan_city(preset)
         click.echo(f"Thành phố mẫu: {len(plans)} hồ sơ của {len(preset.units)} bộ phận một cửa, "
                    f"{preset.first:%d/%m/%Y}–{preset.last:%d/%m/%Y}; dữ liệu tại {instance}")
-        city.init_hub()
-        city.start_hub()
+        city.wait_for_hub()
         click.echo(f"Máy chủ thành phố đã chạy: {report_url(city, preset)} — số liệu tăng dần "
                    f"khi từng bộ phận đồng bộ xong.")
         _print_hub_accounts(city, HUB_ACCOUNTS)

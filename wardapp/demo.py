@@ -267,9 +267,14 @@ class DemoCity:
         (self.root / f"{name}.pid").write_text(f"{child.pid}\n")
         self.children[name] = child
 
-    def start_hub(self) -> None:
+    def start_hub(self, wait: bool = True) -> None:
+        """Start the hub's server (``wait=False``: return at once; :meth:`wait_for_hub` later)."""
         self._start(["-c", "from city_hub.cli import cli; cli()", "serve", "--port",
                      str(self.hub_port), "--instance", str(self.root / "hub")], "hub")
+        if wait:
+            self.wait_for_hub()
+
+    def wait_for_hub(self) -> None:
         self.wait_for([self.hub_url + "auth/login"])
 
     def start_desk(self, desk: Desk) -> None:
