@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import shutil
 import sqlite3
 from dataclasses import replace
 
@@ -115,7 +114,11 @@ def two_runs(tmp_path_factory):
     runs = {}
     for label, dossiers in (("service", ServiceDesk), ("replay", ReplayDesk)):
         instance = tmp_path_factory.mktemp(label)
-        shutil.copy(template / "ward.sqlite", instance / "ward.sqlite")
+        source, target = (sqlite3.connect(path) for path in (template / "ward.sqlite",
+                                                              instance / "ward.sqlite"))
+        source.backup(target)  # the template's last writes may still be in its WAL file
+        source.close()
+        target.close()
         runs[label] = play(instance, dossiers, preset, plans)
         runs[label]["rows"] = dump(instance / "ward.sqlite")
     return runs
