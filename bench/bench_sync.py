@@ -28,10 +28,10 @@ Every run works on fresh copies of the wards and a fresh hub, under ``bench/out/
       hub's peak RSS (VmHWM) and the CPU time of the hub, the wards and everything else;
   (3) the hub's apply rate: in-process, the batches a ward would send (``make_batch``, 1,000
       records, superseded versions as placeholders) applied with ``apply_batch`` in one write
-      transaction each, as the push route does, against a fresh hub database; then the rows ``apply_batch`` wrote, as it wrote them
-      (INSERT of new records, UPDATE of newer versions), with one plain ``executemany`` per table
-      and statement in one transaction into another fresh hub database. The ratio of the rates
-      (best of three runs of each);
+      transaction each, as the push route does, against a fresh hub database; then the rows
+      ``apply_batch`` wrote, as it wrote them (INSERT of new records, UPDATE of newer versions),
+      with one plain ``executemany`` per table and statement in one transaction into another
+      fresh hub database. The ratio of the rates (best of three runs of each);
   (4) bytes on the wire per record: the gzip batch bodies (``protocol.encode``) of (3) summed,
       divided by the records.
 

@@ -2,8 +2,9 @@
 
 Each batch is applied in one transaction with version-conditional upserts and answered with an
 import summary whose counts add up: ``received = inserted + updated + unchanged + stale +
-rejected + conflicts`` (a superseded placeholder counts as stale or rejected). The ward comes from its credential, never from the batch: a record that
-names another ward is a conflict and goes to quarantine.
+rejected + conflicts`` (a superseded placeholder counts as stale or rejected). The ward comes
+from its credential, never from the batch: a record that names another ward is a conflict and
+goes to quarantine.
 """
 from __future__ import annotations
 
