@@ -121,21 +121,21 @@ def test_new_hub_gets_placeholders_counted_stale(app, hub):
     assert hub.count("dossier") == 6 and hub_matches_ward(hub)
 
 
-def test_hub_ends_as_after_full_records(app, hub, old_hub):
+def test_hub_ends_as_after_full_records(app, hub, old_hub, monkeypatch):
     """The same outbox pushed with placeholders to a new hub and in full to an old one leaves
-    the same rows in both, byte for byte, across several batches and two runs."""
+    the same rows in both, byte for byte, across many small batches and two runs."""
+    import city_hub.sync
+
+    monkeypatch.setattr(city_hub.sync, "MAX_BATCH_RECORDS", 7)  # both hubs say so at hello
     busy_dossiers(4)
-    sync_client.LEGACY_BATCH_RECORDS, before = 7, sync_client.LEGACY_BATCH_RECORDS
-    try:
-        new_wire, old_wire = Wire(), Wire()
-        assert run(hub, session=new_wire.session) == EXIT_OK
-        busy_dossiers(3)  # more versions of new dossiers, and a later run
-        record_step(write_dossiers(1)[0], "resolved", actor=account("chuyenvien"))
-        assert run(hub, session=new_wire.session) == EXIT_OK
-        # The ward then syncs, from the start, with a hub that does not read placeholders.
-        assert run(old_hub, session=old_wire.session) == EXIT_OK
-    finally:
-        sync_client.LEGACY_BATCH_RECORDS = before
+    new_wire, old_wire = Wire(), Wire()
+    assert run(hub, session=new_wire.session) == EXIT_OK
+    busy_dossiers(3)  # more versions of new dossiers, and a later run
+    record_step(write_dossiers(1)[0], "resolved", actor=account("chuyenvien"))
+    assert run(hub, session=new_wire.session) == EXIT_OK
+    # The ward then syncs, from the start, with a hub that does not read placeholders.
+    assert run(old_hub, session=old_wire.session) == EXIT_OK
+    assert len(new_wire.batches) > 5 and max(b["count"] for b in new_wire.batches) == 7
     assert new_wire.placeholders() and not old_wire.placeholders()
     assert hub_tables(hub) == hub_tables(old_hub)
     assert hub_matches_ward(hub) and hub_matches_ward(old_hub)
@@ -201,7 +201,7 @@ def test_only_a_hub_whose_window_reaches_2_gets_placeholders(accept, reads):
 
 
 def placeholder_batch() -> tuple[dict, dict]:
-    """A batch with placeholders, and its first placeholder (changed by the caller)."""
+    """A batch with placeholders, and its first placeholder, for the caller to change."""
     batch = next_batch(0, placeholders=True)
     first = next(r for r in batch["records"] if "superseded" in r)
     return batch, first
