@@ -22,7 +22,7 @@ from wardapp.sync.protocol import (OUTCOMES, PLACEHOLDER_PROTOCOL, PROTOCOL_VERS
                                    records_digest)
 
 from .conftest import WARD, Hub, LiveServer, account, make_hub
-from .test_sync import client_for, hello, hub_matches_ward, push, run, write_dossiers
+from .test_sync import hello, hub_matches_ward, push, run, write_dossiers
 
 
 class Wire:
