@@ -27,11 +27,11 @@ Every run works on fresh copies of the wards and a fresh hub, under ``bench/out/
       ``wardapp sync --no-delay`` processes to a fresh hub; wall time until the last exits, the
       hub's peak RSS (VmHWM) and the CPU time of the hub, the wards and everything else;
   (3) the hub's apply rate: in-process, the batches a ward would send (``make_batch``, 1,000
-      records) applied with ``apply_batch`` in one write transaction each, as the push route
-      does, against a fresh hub database; then the rows ``apply_batch`` wrote, as it wrote them
-      (INSERT of new records, UPDATE of newer versions), with one plain ``executemany`` per table
-      and statement in one transaction into another fresh hub database. The ratio of the rates
-      (best of three runs of each);
+      records, superseded versions as placeholders) applied with ``apply_batch`` in one write
+      transaction each, as the push route does, against a fresh hub database; then the rows
+      ``apply_batch`` wrote, as it wrote them (INSERT of new records, UPDATE of newer versions),
+      with one plain ``executemany`` per table and statement in one transaction into another
+      fresh hub database. The ratio of the rates (best of three runs of each);
   (4) bytes on the wire per record: the gzip batch bodies (``protocol.encode``) of (3) summed,
       divided by the records.
 
@@ -719,13 +719,19 @@ def run_city(builds: list[dict], specs: list[dict], run_root: Path) -> dict:
 # --- (3) apply rate and (4) bytes on the wire -------------------------------------------------
 
 def ward_batches(instance: Path) -> tuple[str, list[bytes], float, float]:
-    """The gzip bodies the ward would push (``make_batch`` after each ack), and the seconds spent
-    making the batches (``make_batch``) and compressing them (``encode``)."""
+    """The gzip bodies the ward would push to this hub (``make_batch`` after each ack, with
+    superseded placeholders where the code makes them), and the seconds spent making the batches
+    (``make_batch``) and compressing them (``encode``)."""
+    import inspect
+
     from wardapp import create_app
     from wardapp.extensions import db
     from wardapp.sync.client import make_batch, ward_identity
     from wardapp.sync.protocol import BATCH_RECORDS, encode
 
+    # --code-at an older commit: its make_batch sends full records only
+    compact = {"placeholders": True} if "placeholders" in inspect.signature(
+        make_batch).parameters else {}
     app = create_app(instance_path=str(instance))
     bodies = []
     make_s = encode_s = 0.0
@@ -734,7 +740,7 @@ def ward_batches(instance: Path) -> tuple[str, list[bytes], float, float]:
         after = 0
         while True:
             t0 = time.perf_counter()
-            made = make_batch(after, BATCH_RECORDS)
+            made = make_batch(after, BATCH_RECORDS, **compact)
             t1 = time.perf_counter()
             if made is None:
                 break
@@ -843,6 +849,7 @@ def measure_apply(built_dir: Path, run_root: Path, profile: bool, rounds: int = 
     decode_s = time.perf_counter() - started
     del bodies
     records = sum(b["count"] for b, _ in batches)
+    placeholders = sum("superseded" in r for b, _ in batches for r in b["records"])
     raw = sum(len(text) for _, text in batches)
 
     apply_runs, exec_runs = [], []
@@ -854,7 +861,8 @@ def measure_apply(built_dir: Path, run_root: Path, profile: bool, rounds: int = 
                                                  captured)
         exec_runs.append(exec_s)
         del captured
-    result = {"records": records, "batches": len(batches), "apply_s": min(apply_runs),
+    result = {"records": records, "placeholders": placeholders, "batches": len(batches),
+              "apply_s": min(apply_runs),
               "apply_runs": apply_runs, "exec_s": min(exec_runs), "exec_runs": exec_runs,
               "rows_written": rows_written, "wire_bytes": sum(sizes),
               "raw_bytes": raw, "make_s": make_s, "encode_s": encode_s,
@@ -965,7 +973,8 @@ def apply_lines(a: dict) -> list[str]:
     exec_runs = ", ".join(f"{x:.2f}" for x in a["exec_runs"])
     return [
         (f"  (3) hub apply rate, ward {a['ward']}: {a['records']:,} records in {a['batches']} "
-         f"batches; apply_batch {a['apply_s']:.2f} s = {sync_rate:,.0f} records/s; plain "
+         f"batches ({a['placeholders']:,} of them superseded placeholders); apply_batch "
+         f"{a['apply_s']:.2f} s = {sync_rate:,.0f} records/s; plain "
          f"executemany of the {a['rows_written']:,} rows it wrote {a['exec_s']:.2f} s = "
          f"{plain_rate:,.0f} records/s; ratio {ratio:.2f}"
          f"   target >= {TARGET_RATIO} {mark(ratio >= TARGET_RATIO)}"),

@@ -30,7 +30,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=os.environ.get("CITY_HUB_DATABASE_URL")
         or "sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
-        SYNC_ACCEPT_PROTOCOL=(1, 1),
+        # 2: batches with superseded placeholders (wardapp.sync.protocol); wards at 1 still sync.
+        SYNC_ACCEPT_PROTOCOL=(1, 2),
         # Wards not yet upgraded (1) still sync: the dossier columns they lack take defaults.
         SYNC_ACCEPT_SCHEMA=(1, 2),
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,

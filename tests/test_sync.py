@@ -317,19 +317,26 @@ def test_uuid_owned_by_another_ward_is_a_conflict(app, hub):
 
 
 def test_poison_record_is_rejected_and_the_rest_applied(app, hub):
-    """T19: one bad record does not block the queue; the ward lists it with the reason."""
+    """T19: one bad record does not block the queue; the ward lists it with the reason. The
+    poisoned version is the dossier's newest, so its earlier version, sent as a superseded
+    placeholder, is rejected with it: the hub has no version of it to keep."""
     write_dossiers(2)
-    bad = db.session.scalar(sa.select(Outbox).where(Outbox.table_name == "dossier"))
+    bad = db.session.scalar(sa.select(Outbox).where(Outbox.table_name == "dossier")
+                            .order_by(Outbox.record_version.desc(), Outbox.seq))
     payload = json.loads(bad.payload)
     payload["received_at"] = "not a time"
     bad.payload = json.dumps(payload)
     db.session.commit()
     assert run(hub) == EXIT_OK
     summary = sync_state().last_summary
-    assert summary["rejected"] == 1 and summary["received"] == outbox_head()
-    reject = db.session.scalar(sa.select(SyncReject))
-    assert reject.record_uuid == bad.record_uuid and "received_at" in reject.message
-    assert hub.count("dossier") == 2  # the later version of that dossier still arrived
+    assert summary["rejected"] == 2 and summary["received"] == outbox_head()
+    rejects = {r.code: r for r in db.session.scalars(sa.select(SyncReject))}
+    assert rejects.keys() == {"INVALID", "NO_SUCCESSOR"}
+    assert rejects["INVALID"].record_uuid == bad.record_uuid
+    assert "received_at" in rejects["INVALID"].message
+    assert rejects["NO_SUCCESSOR"].record_uuid == bad.record_uuid
+    assert rejects["NO_SUCCESSOR"].record_version == bad.record_version - 1
+    assert hub.count("dossier") == 1 and hub.count("dossier_event") == 4  # the rest arrived
 
 
 def test_version_outside_window_applies_nothing(app, tmp_path):

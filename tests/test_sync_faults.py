@@ -278,7 +278,8 @@ def test_hub_killed_after_commit_answers_the_retry_from_its_store(app, hub_dir, 
     assert state.acked_seq == head == 24  # 4 accounts + 5 dossiers × (2 versions + 2 events)
     [stored] = assert_each_range_once(hub_db_path, head)
     assert state.last_summary == {"first_seq": 1, "last_seq": head, **stored["summary"]}
-    assert stored["summary"]["inserted"] == 4 + 5 + 10 and stored["summary"]["updated"] == 5
+    # Each dossier's first version went as a superseded placeholder (the hub reads them).
+    assert stored["summary"]["inserted"] == 4 + 5 + 10 and stored["summary"]["stale"] == 5
     assert remote_reconcile(restarts[0].url, hub_dir.token) == local_reconcile()
     integrity_ok(hub_db_path)
 

@@ -1,6 +1,7 @@
 """Sync as a state machine (hypothesis): random ward writes, sync runs through a faulty network,
 USB round trips and clean runs, against one real hub on waitress (sync-design.md §5.7, §5.8).
 
+Runs push superseded placeholders (the hub reads them), and USB packages carry them or not.
 After every step: the ward's checkpoint never runs ahead of the hub's and the hub's never goes
 back (G4); every import summary the hub stored balances, each range is stored once and nothing
 is counted twice (G2, G9); the hub holds no record, and no version, that the ward does not hold,
@@ -44,7 +45,8 @@ from wardapp.sync.client import (EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, Sy
                                  export_package, import_summary, local_reconcile, sync_state)
 from wardapp.outbox import canonical_payload
 from wardapp.sync.protocol import (OUTCOMES, SYNCED_MODELS, ProtocolError, canonical_json,
-                                   check_batch, encode, record_text, records_digest)
+                                   check_batch, encode, record_text, records_digest,
+                                   superseded)
 
 from .conftest import WARD, Hub, LiveServer, account, intake_data, make_hub
 
@@ -361,14 +363,14 @@ class WardAndHub(RuleBasedStateMachine):
         assert code == EXIT_OK, sync_state().last_error
         assert self.remote_reconcile() == local_reconcile()
 
-    @rule(reimport=st.booleans(), bring_back=st.booleans())
-    def usb_round_trip(self, reimport, bring_back):
+    @rule(reimport=st.booleans(), bring_back=st.booleans(), compact=st.booleans())
+    def usb_round_trip(self, reimport, bring_back, compact):
         from city_hub.extensions import db as hub_db
         from city_hub.usb import import_package
 
         out = self.dir / "usb"
         out.mkdir(exist_ok=True)
-        path = export_package(out, self.config)
+        path = export_package(out, self.config, placeholders=compact)
         if path is None:
             return
         ward_acked, hub_acked = sync_state().acked_seq, hub_view(self.hub)["acked"]
@@ -496,14 +498,19 @@ def numbered(records: list[dict], first: int = 7) -> dict:
             "ward_code": WARD, "records": records, "sha256": records_digest(records)}
 
 
-@given(RECORDS)
-def test_a_batch_made_from_stored_payloads_is_the_canonical_json(records):
+@given(RECORDS, st.lists(st.booleans(), min_size=5, max_size=5))
+def test_a_batch_made_from_stored_payloads_is_the_canonical_json(records, placeholders):
     """The ward splices each stored payload into its record's text and the records' text into
     the body; the hub checks the digest over that slice of the body. Both must be exactly what
-    the canonical encoder makes, for any record, or digests would differ between the sides."""
+    the canonical encoder makes, for any record and any superseded placeholder, or digests would
+    differ between the sides."""
+    for record, placeholder in zip(records, placeholders):
+        if placeholder:
+            del record["data"]
+            record["superseded"] = True
     batch = numbered(records)
-    parts = [record_text(canonical_json(r["data"]).decode(), r["op"], r["seq"], r["table"],
-                         r["uuid"], r["version"]) for r in records]
+    parts = [record_text(canonical_json(r["data"]).decode() if "data" in r else None, r["op"],
+                         r["seq"], r["table"], r["uuid"], r["version"]) for r in records]
     text = "[" + ",".join(parts) + "]"
     assert text == canonical_json(records).decode()
     envelope = {k: v for k, v in batch.items() if k != "records"}
@@ -533,6 +540,18 @@ def test_a_batch_not_in_canonical_form_is_checked_by_its_records(records, change
                                  + ',"sha256":', 1).encode()
     with pytest.raises(ProtocolError):
         check_batch(json.loads(body), body)
+
+
+@given(st.lists(st.none() | st.tuples(st.sampled_from("abc"), st.integers(1, 4), st.booleans()),
+                max_size=12))
+def test_superseded_is_a_later_successor_with_a_higher_version(entries):
+    """The rule the ward sends placeholders by and the hub counts them stale by, against its
+    definition read literally."""
+    assert superseded(entries) == [
+        entry is not None and any(
+            later is not None and later[2] and later[0] == entry[0] and later[1] > entry[1]
+            for later in entries[at + 1:])
+        for at, entry in enumerate(entries)]
 
 
 @given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), JSON_VALUES, max_size=6))

@@ -752,15 +752,19 @@ def sync_status(instance):
 @sync.command("export")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, exists=True),
               help="Thư mục trên USB.")
+@click.option("--compact", is_flag=True,
+              help="Phiên bản đã có bản mới hơn trong cùng lô chỉ ghi phần giữ chỗ (gói nhỏ "
+                   "hơn). Chỉ dùng khi máy chủ thành phố nhận giao thức 2; máy chủ cũ từ chối "
+                   "cả gói.")
 @instance_option
-def sync_export(out_dir, instance):
+def sync_export(out_dir, compact, instance):
     """Ghi mọi bản ghi chưa được xác nhận ra một gói trên USB (khi mất kết nối nhiều ngày)."""
     from .sync.client import export_package
 
     config = _sync_config(instance)
     app = open_app(instance)
     with app.app_context():
-        path = export_package(Path(out_dir), config)
+        path = export_package(Path(out_dir), config, placeholders=compact)
     if path is None:
         click.echo("Không có bản ghi nào chờ gửi.")
     else:

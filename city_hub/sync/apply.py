@@ -2,8 +2,9 @@
 
 Each batch is applied in one transaction with version-conditional upserts and answered with an
 import summary whose counts add up: ``received = inserted + updated + unchanged + stale +
-rejected + conflicts``. The ward comes from its credential, never from the batch: a record that
-names another ward is a conflict and goes to quarantine.
+rejected + conflicts`` (a superseded placeholder counts as stale or rejected). The ward comes
+from its credential, never from the batch: a record that names another ward is a conflict and
+goes to quarantine.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from wardapp.models import utcnow
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (OUTCOMES, PROTOCOL_VERSION, ProtocolError, RecordRejected,
-                                   check_batch, record_digest, record_shape)
+                                   check_batch, record_digest, record_shape, superseded)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward
@@ -66,8 +67,8 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | N
     rejects = []
     batch_writer = _BatchWriter(ward.code, now)
     batch_writer.preload(batch["records"])
-    for record in batch["records"]:
-        outcome, code, message = batch_writer.classify(record)
+    for record, (outcome, code, message) in zip(batch["records"],
+                                                batch_writer.judge(batch["records"])):
         counts[outcome] += 1
         if outcome in ("rejected", "conflicts"):
             rejects.append({"seq": record["seq"], "table": str(record.get("table"))[:40],
@@ -128,8 +129,41 @@ class _BatchWriter:
                                                     t.c.ward_code).where(t.c.uuid.in_(uuids))):
                 self.state[(table, row.uuid)] = (row.version, row.sync_sha256, row.ward_code)
 
+    def judge(self, records: list[dict]) -> list[tuple[str, str, str]]:
+        """The outcome of every record of the batch, in its order: each full record judged
+        against the state the batch has reached (:meth:`classify`), then each placeholder by
+        the full records after it.
+
+        A placeholder is ``stale`` only if a later full record of the batch brings the same
+        record at a higher version and was taken as this ward's (not rejected, not another
+        ward's): then the hub ends as a batch of full records would have left it. Otherwise it
+        is rejected with its reason: nothing at the hub vouches for the version it stands for.
+        """
+        judged: list[tuple[str, str, str] | None] = []
+        entries: list[tuple[tuple, int, bool] | None] = []
+        for record in records:
+            if "superseded" in record:
+                try:
+                    entries.append((_placeholder_key(record), record["version"], False))
+                    judged.append(None)
+                except RecordRejected as e:
+                    entries.append(None)
+                    judged.append(("rejected", e.code, e.message))
+                continue
+            outcome = self.classify(record)
+            judged.append(outcome)
+            owned = outcome[0] != "rejected" and outcome[1] not in ("WRONG_WARD", "UUID_TAKEN")
+            entries.append(((record["table"], record["uuid"]), record["version"], True)
+                           if owned else None)
+        for at, is_superseded in enumerate(superseded(entries)):
+            if judged[at] is None:
+                judged[at] = ("stale", "", "") if is_superseded else (
+                    "rejected", "NO_SUCCESSOR", "Bản ghi giữ chỗ không có phiên bản mới hơn hợp "
+                    "lệ của cùng bản ghi, cùng phường, xã ở sau nó trong lô.")
+        return judged
+
     def classify(self, record: dict) -> tuple[str, str, str]:
-        """Judge one record and keep what is to be written."""
+        """Judge one full record and keep what is to be written."""
         table, uuid, version = record.get("table"), record.get("uuid"), record.get("version")
         try:
             if record.get("op") != "upsert":
@@ -187,6 +221,21 @@ class _BatchWriter:
         finally:
             cursor.close()
         return statements
+
+
+def _placeholder_key(record: dict) -> tuple[str, str]:
+    """The (table, uuid) a well-formed superseded placeholder stands for, or
+    :class:`RecordRejected` naming what is wrong with it."""
+    table, uuid, version = record.get("table"), record.get("uuid"), record.get("version")
+    if record["superseded"] is not True or "data" in record:
+        raise RecordRejected("INVALID", "Bản ghi giữ chỗ phải có superseded = true và không kèm "
+                                        "dữ liệu.")
+    if record.get("op") != "upsert":
+        raise RecordRejected("UNSUPPORTED_OP", "Chỉ nhận thao tác upsert.")
+    record_shape(table)
+    if not isinstance(uuid, str) or type(version) is not int:
+        raise RecordRejected("INVALID", "Mã hoặc phiên bản của bản ghi giữ chỗ không hợp lệ.")
+    return table, uuid
 
 
 class _TableWriter:

@@ -27,9 +27,10 @@ from ..models import Outbox, SyncNode, SyncReject, SyncState, utcnow
 from ..outbox import canonical_payload
 from ..refdata import ReferenceDataError, apply_snapshot
 from .faults import fault
-from .protocol import (BATCH_RECORDS, LEGACY_BATCH_RECORDS, MAX_BATCH_BYTES, PROTOCOL_VERSION,
-                       SYNCED_MODELS, WIRE_SCHEMA_VERSION, ProtocolError, canonical_json,
-                       check_summary, encode, reconcile_digest, record_text)
+from .protocol import (BATCH_RECORDS, LEGACY_BATCH_RECORDS, MAX_BATCH_BYTES,
+                       PLACEHOLDER_PROTOCOL, PROTOCOL_VERSION, SYNCED_MODELS,
+                       WIRE_SCHEMA_VERSION, ProtocolError, canonical_json, check_summary, encode,
+                       reconcile_digest, record_text, superseded)
 
 log = logging.getLogger("wardapp.sync")
 
@@ -147,35 +148,48 @@ def hello_body() -> dict:
             "ward_utc": utcnow().isoformat()}
 
 
-def next_batch(after_seq: int, limit: int = LEGACY_BATCH_RECORDS) -> dict | None:
+def next_batch(after_seq: int, limit: int = LEGACY_BATCH_RECORDS, *,
+               placeholders: bool = False) -> dict | None:
     """The next contiguous batch after ``after_seq`` as one JSON-ready dict (see
     :func:`make_batch`)."""
-    made = make_batch(after_seq, limit)
+    made = make_batch(after_seq, limit, placeholders=placeholders)
     return made and {**made[0], "records": json.loads(made[1])}
 
 
-def make_batch(after_seq: int, limit: int) -> tuple[dict, str] | None:
+def make_batch(after_seq: int, limit: int, *,
+               placeholders: bool = False) -> tuple[dict, str] | None:
     """The next contiguous batch after ``after_seq`` (at most ``limit`` records and about 1 MB
     gzipped): its envelope, and the canonical JSON of its records made straight from the stored
-    payloads, which are canonical already (nothing is decoded and encoded again)."""
+    payloads, which are canonical already (nothing is decoded and encoded again).
+
+    With ``placeholders`` (a hub that reads them), a version that a later row of this batch
+    supersedes goes without its data (see :mod:`.protocol`): the hub would only count it stale.
+    The batch is cut first, so whether a row is superseded depends on this batch alone.
+    """
     rows = db.session.execute(
         sa.select(Outbox.seq, Outbox.table_name, Outbox.record_uuid, Outbox.op,
                   Outbox.record_version, Outbox.payload)
         .where(Outbox.seq > after_seq).order_by(Outbox.seq).limit(limit)).all()
-    parts, raw_bytes = [], 0
+    raw_bytes, count = 0, 0
     for row in rows:
         raw_bytes += len(row.payload)
-        if parts and raw_bytes > 4 * MAX_BATCH_BYTES:  # JSON of records gzips about 4–8×
+        if count and raw_bytes > 4 * MAX_BATCH_BYTES:  # JSON of records gzips about 4–8×
             break
-        parts.append(record_text(canonical_payload(row.payload), row.op, row.seq,
-                                 row.table_name, row.record_uuid, row.record_version))
-    if not parts:
+        count += 1
+    if not count:
         return None
+    rows = rows[:count]
+    dropped = superseded([((r.table_name, r.record_uuid), r.record_version, True) for r in rows]) \
+        if placeholders else [False] * count
+    text = "[" + ",".join(
+        record_text(None if drop else canonical_payload(row.payload), row.op, row.seq,
+                    row.table_name, row.record_uuid, row.record_version)
+        for row, drop in zip(rows, dropped)) + "]"
     node = ward_identity()
-    text = "[" + ",".join(parts) + "]"
     return {"ward_code": node.ward_code, "db_instance_id": node.db_instance_id,
-            "protocol_version": PROTOCOL_VERSION, "schema_version": WIRE_SCHEMA_VERSION,
-            "first_seq": rows[0].seq, "last_seq": rows[len(parts) - 1].seq, "count": len(parts),
+            "protocol_version": PLACEHOLDER_PROTOCOL if placeholders else PROTOCOL_VERSION,
+            "schema_version": WIRE_SCHEMA_VERSION,
+            "first_seq": rows[0].seq, "last_seq": rows[-1].seq, "count": count,
             "sha256": hashlib.sha256(text.encode()).hexdigest()}, text
 
 
@@ -243,6 +257,14 @@ def apply_refdata(document: dict) -> int:
     return version
 
 
+def accepts_placeholders(accept_protocol) -> bool:
+    """Whether a hub's protocol window, as it says at hello, takes batches with superseded
+    placeholders; a hub that says nothing (or nonsense) gets full records."""
+    return isinstance(accept_protocol, list) and len(accept_protocol) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in accept_protocol) and \
+        accept_protocol[0] <= PLACEHOLDER_PROTOCOL <= accept_protocol[1]
+
+
 class SyncRun:
     """One run of ``wardapp sync``: hello, push until caught up or out of time, then pull.
 
@@ -257,6 +279,7 @@ class SyncRun:
             client, time_budget, progress, clock
         self.pushed = 0
         self.batch_records = LEGACY_BATCH_RECORDS  # until the hub says it takes more
+        self.placeholders = False  # until the hub says at hello that it reads them
         self.run_id = uuid.uuid4().hex[:12]
 
     def log(self, level: int, event: str, **fields) -> None:
@@ -298,6 +321,7 @@ class SyncRun:
         hub_max = answer.get("max_batch_records")
         if isinstance(hub_max, int) and not isinstance(hub_max, bool) and hub_max > 0:
             self.batch_records = min(BATCH_RECORDS, hub_max)
+        self.placeholders = accepts_placeholders(answer.get("accept_protocol"))
         with write_transaction():
             sync_state().hub_warnings = answer.get("warnings") or []
         return answer
@@ -315,7 +339,8 @@ class SyncRun:
     def push_all(self, started: float) -> bool:
         waiting = outbox_head() - sync_state().acked_seq
         damaged = 0
-        while (made := make_batch(sync_state().acked_seq, self.batch_records)) is not None:
+        while (made := make_batch(sync_state().acked_seq, self.batch_records,
+                                  placeholders=self.placeholders)) is not None:
             if self.clock() - started > self.time_budget:
                 return False
             batch, body = made[0], encode(*made)
@@ -398,13 +423,19 @@ def waiting_records() -> tuple[int, dt.datetime | None]:
     return count, oldest
 
 
-def export_package(out_dir: Path, config: SyncConfig) -> Path | None:
-    """Write everything the hub has not acknowledged into a signed USB package (None if none)."""
+def export_package(out_dir: Path, config: SyncConfig, *,
+                   placeholders: bool = False) -> Path | None:
+    """Write everything the hub has not acknowledged into a signed USB package (None if none).
+
+    No hello comes before a package, so nothing says what the hub reads: ``placeholders`` is the
+    admin's word that it is a hub of protocol 2 (a hub of 1 refuses such a package whole).
+    """
     from .package import write_package
     from .protocol import package_key
 
     batches, after = [], sync_state().acked_seq
-    while (made := make_batch(after, LEGACY_BATCH_RECORDS)) is not None:
+    while (made := make_batch(after, LEGACY_BATCH_RECORDS,
+                              placeholders=placeholders)) is not None:
         batches.append(made)
         after = made[0]["last_seq"]
     if not batches:

@@ -4,7 +4,8 @@ A package is a zip of ``manifest.json`` and one gzip batch per member. The manif
 member with its range and sha256 and is signed (HMAC) with the ward's package key, so the hub can
 tell a tampered, truncated or foreign package from a good one without any network. The hub
 applies each batch through the same function as a push and writes a signed summary that the
-ward imports to move its checkpoint.
+ward imports to move its checkpoint. Batches with superseded placeholders travel as on the wire;
+the manifest then says protocol 2, so a hub that cannot read them refuses the whole package.
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import zipfile
 from pathlib import Path
 
 from ..models import utcnow
-from .protocol import (MAX_INFLATED_BYTES, PROTOCOL_VERSION, WIRE_SCHEMA_VERSION, ProtocolError,
-                       encode, sign, verify)
+from .protocol import (MAX_INFLATED_BYTES, WIRE_SCHEMA_VERSION, ProtocolError, encode, sign,
+                       verify)
 
 MANIFEST = "manifest.json"
 MEMBER = re.compile(r"^batch-(\d{1,12})-(\d{1,12})\.json\.gz$")
@@ -35,8 +36,11 @@ def write_package(out_dir: Path, batches: list[tuple[dict, str]], *, ward_code: 
                         "last_seq": batch["last_seq"], "count": batch["count"],
                         "sha256": hashlib.sha256(blob).hexdigest()})
         blobs.append(blob)
+    # The package needs what its batches need: a hub that cannot read placeholders refuses a
+    # package that may hold them before applying anything.
     manifest = {"format": "wardapp-sync-package", "ward_code": ward_code,
-                "db_instance_id": db_instance_id, "protocol_version": PROTOCOL_VERSION,
+                "db_instance_id": db_instance_id,
+                "protocol_version": max(batch["protocol_version"] for batch, _ in batches),
                 "schema_version": WIRE_SCHEMA_VERSION, "created_utc": utcnow().isoformat(),
                 "first_seq": members[0]["first_seq"], "last_seq": members[-1]["last_seq"],
                 "members": members}

@@ -4,6 +4,17 @@ A batch is a contiguous run of outbox rows. Its ``sha256`` is taken over the can
 its records, so truncation and corruption are caught after decompression, and the same range sent
 twice with other bytes is told apart from an honest replay. The record columns are the ward's own
 model columns, so a record's shape is defined once, by :mod:`wardapp.models`.
+
+A record is ``{seq, table, uuid, op, version, data}``. A long backlog carries several versions of
+the same record (a dossier received, handed over, resolved, returned), and the hub keeps only
+the newest, so a ward may send a version that a later record *of the same batch* supersedes as a
+placeholder instead: ``{seq, table, uuid, op, version, "superseded": true}``, with no ``data``.
+The hub counts a placeholder ``stale`` when a later record of the batch, owned by the same ward,
+brings the same record at a higher version, and rejects it otherwise; a batch is thus complete by
+itself and its digest covers placeholders as any record. A batch that may hold placeholders says
+protocol ``PLACEHOLDER_PROTOCOL`` (2), which a hub that cannot read them refuses whole (it accepts
+1 only) instead of rejecting them one by one; hello still says 1, so every hub talks to every
+ward, and a ward sends placeholders only to a hub whose ``accept_protocol`` at hello reaches 2.
 """
 from __future__ import annotations
 
@@ -21,7 +32,8 @@ from ..models import (AuditEntry, Dossier, DossierEvent, Feedback, Inspection, J
                       Rating, User, UTCDateTime)
 from ..outbox import NOT_SYNCED, canonical_text
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 1          # what a ward says at hello and in a batch of full records
+PLACEHOLDER_PROTOCOL = 2      # a batch that may hold superseded placeholders (see above)
 # 2: the reform models' tables and dossier columns. A hub that knows only 1 refuses a ward at 2
 # whole (it would quarantine the new tables' records), so the hub is upgraded first.
 WIRE_SCHEMA_VERSION = 2
@@ -73,10 +85,36 @@ def record_digest(data) -> str:
 _string = json.encoder.encode_basestring  # what the canonical encoder writes for a str
 
 
-def record_text(data_text: str, op: str, seq: int, table: str, uuid: str, version: int) -> str:
-    """The canonical JSON of one record of a batch, around its data's canonical JSON."""
+def record_text(data_text: str | None, op: str, seq: int, table: str, uuid: str,
+                version: int) -> str:
+    """The canonical JSON of one record of a batch, around its data's canonical JSON; with
+    ``data_text`` None, of its superseded placeholder (no ``data``)."""
+    if data_text is None:
+        return (f'{{"op":{_string(op)},"seq":{seq},"superseded":true,"table":{_string(table)},'
+                f'"uuid":{_string(uuid)},"version":{version}}}')
     return (f'{{"data":{data_text},"op":{_string(op)},"seq":{seq},"table":{_string(table)},'
             f'"uuid":{_string(uuid)},"version":{version}}}')
+
+
+def superseded(entries: list[tuple[tuple, int, bool] | None]) -> list[bool]:
+    """For each entry ``(key, version, succeeds)`` of a batch, in sequence order, whether a later
+    entry with the same key and ``succeeds`` brings a higher version (None entries take no part).
+
+    The one rule of both sides: the ward sends a placeholder where this holds over all its rows,
+    and the hub counts a placeholder stale where it holds over the full records it accepted from
+    the ward, so the two cannot drift apart. Nothing past the batch is looked at.
+    """
+    newest: dict[tuple, int] = {}
+    flags = [False] * len(entries)
+    for at in range(len(entries) - 1, -1, -1):
+        if entries[at] is None:
+            continue
+        key, version, succeeds = entries[at]
+        later = newest.get(key)
+        flags[at] = later is not None and later > version
+        if succeeds and (later is None or version > later):
+            newest[key] = version
+    return flags
 
 
 def _frame(body: dict) -> tuple[str, str]:
