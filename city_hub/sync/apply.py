@@ -13,6 +13,7 @@ import json
 
 import sqlalchemy as sa
 
+from wardapp.database import DriverTable
 from wardapp.models import utcnow
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (OUTCOMES, PROTOCOL_VERSION, ProtocolError, RecordRejected,
@@ -238,42 +239,20 @@ def _placeholder_key(record: dict) -> tuple[str, str]:
     return table, uuid
 
 
-class _TableWriter:
-    """One record table's INSERT and UPDATE for the database driver's own ``executemany``.
-
-    The rows are checked already, so SQLAlchemy's per-row parameter handling is skipped; the
-    values pass through the same bind processors SQLAlchemy would apply, so the stored form is
-    the same as an ORM or Core write.
-    """
+class _TableWriter(DriverTable):
+    """One record table's INSERT and UPDATE for the database driver's own ``executemany``: the
+    rows are checked already, so SQLAlchemy's per-row parameter handling is skipped."""
 
     def __init__(self, table: sa.Table, names: list[str], dialect):
         columns = [*names, "sync_sha256", "sync_seq", "synced_utc"]
         assert sorted(columns) == sorted(c.name for c in table.columns), table.name
-        binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                 for name in columns]
-        self.binds = [(at, bind) for at, bind in enumerate(binds) if bind is not None]
+        super().__init__(table, columns, dialect)
         self.uuid_at, self.version_at, self.ward_at = (
             names.index("uuid"), names.index("version"), names.index("ward_code"))
-        quote = dialect.identifier_preparer.quote
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.insert_sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
-                           f"VALUES ({', '.join([mark] * len(columns))})")
-        self._key_at = columns.index("uuid")
-        self.update_sql = (f"UPDATE {quote(table.name)} SET "
-                           + ", ".join(f"{quote(c)} = {mark}" for c in columns if c != "uuid")
-                           + f" WHERE {quote('uuid')} = {mark}")
 
     def row(self, values: list, data: dict, seq: int, now: dt.datetime) -> tuple:
         """The stored row of a record: its checked values, then its digest and sync columns."""
-        values = [*values, record_digest(data), seq, now]
-        for at, bind in self.binds:
-            if values[at] is not None:
-                values[at] = bind(values[at])
-        return tuple(values)
-
-    def update_params(self, row: tuple) -> tuple:
-        at = self._key_at
-        return row[:at] + row[at + 1:] + (row[at],)
+        return self.bind([*values, record_digest(data), seq, now])
 
 
 _WRITERS: dict[tuple[str, str], dict[str, _TableWriter]] = {}
