@@ -230,6 +230,10 @@ class DriverTable:
         self.update_sql = (f"UPDATE {quote(table.name)} SET "
                            + ", ".join(f"{quote(c)} = {mark}" for c in columns if c != key)
                            + f" WHERE {quote(key)} = {mark}")
+        self._update_parts = (f"UPDATE {quote(table.name)} SET ", f" = {mark}",
+                              f" WHERE {quote(key)} = {mark}", quote)
+        self._updates: dict[tuple[int, ...], str] = {}
+        self._bind_at = dict(self.binds)
 
     def bind(self, values: list) -> tuple:
         """The driver's parameters for a row of Python values (``values`` is changed)."""
@@ -242,3 +246,18 @@ class DriverTable:
         """A bound row's parameters for :attr:`update_sql` (the key goes last)."""
         at = self.key_at
         return row[:at] + row[at + 1:] + (row[at],)
+
+    def update_of(self, changed: tuple[int, ...], values: list) -> tuple[str, tuple]:
+        """The UPDATE of only the ``changed`` columns (their positions in a row of Python
+        values) and its parameters, as the ORM writes a changed record: only those values are
+        bound."""
+        sql = self._updates.get(changed)
+        if sql is None:
+            start, equals, where, quote = self._update_parts
+            sql = self._updates[changed] = (
+                start + ", ".join(quote(self.columns[at]) + equals for at in changed) + where)
+        params = []
+        for at in (*changed, self.key_at):
+            value, bind = values[at], self._bind_at.get(at)
+            params.append(bind(value) if bind is not None and value is not None else value)
+        return sql, tuple(params)

@@ -433,6 +433,9 @@ class Rating(db.Model):
     entered_by_uuid: so.Mapped[str | None] = so.mapped_column(sa.ForeignKey("user.uuid"))
     version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
 
+    dossier: so.Mapped[Dossier | None] = so.relationship(
+        backref=so.backref("rating", uselist=False, lazy="select"))
+
 
 FEEDBACK_CHANNELS = {"desk": "Trực tiếp tại Bộ phận một cửa", "phone": "Điện thoại",
                      "hotline": "Đường dây nóng", "letter": "Thư, văn bản"}

@@ -118,11 +118,12 @@ class ReplayDesk:
         changed = [event]
         table = self.tables[Dossier]
         values, stored = table.values(dossier), self.stored[dossier.uuid]
-        if values != stored:  # the session writes (and versions) only a changed dossier
+        columns = [at for at, (new, old) in enumerate(zip(values, stored)) if new != old]
+        if columns:  # the session writes (and versions) only a changed dossier's changed columns
             dossier.version = values[self.version_at] = stored[self.version_at] + 1
             dossier.updated_at = values[self.updated_at] = utcnow()
-            driver = table.driver
-            cursor.execute(driver.update_sql, driver.update_params(driver.bind(list(values))))
+            columns = tuple(sorted({*columns, self.version_at, self.updated_at}))
+            cursor.execute(*table.driver.update_of(columns, values))
             self.stored[dossier.uuid] = values
             changed.append(dossier)
         self._append_outbox(cursor, changed)

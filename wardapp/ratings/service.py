@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import write_transaction
 from ..extensions import db
@@ -76,12 +77,16 @@ def clean_rating(data: Mapping, *, channel: str, actor: User | None) -> RatingFo
 
 def new_rating(form: RatingForm, *, ward_code: str, dossier: Dossier | None,
                now: dt.datetime) -> Rating:
-    """The rating a cleaned form makes, of ``dossier`` (checked by the caller), not yet stored."""
-    return Rating(uuid=new_uuid(), ward_code=ward_code,
-                  dossier_uuid=dossier.uuid if dossier else None,
-                  desk=dossier.procedure.field if dossier else NO_DESK, channel=form.channel,
-                  comment=form.comment, rated_at=now,
-                  entered_by_uuid=form.actor.uuid if form.actor else None, **form.levels)
+    """The rating a cleaned form makes, of ``dossier`` (checked by the caller), not yet stored.
+    The dossier is linked to it without being marked changed (a rating is no dossier version)."""
+    rating = Rating(uuid=new_uuid(), ward_code=ward_code,
+                    dossier_uuid=dossier.uuid if dossier else None,
+                    desk=dossier.procedure.field if dossier else NO_DESK, channel=form.channel,
+                    comment=form.comment, rated_at=now,
+                    entered_by_uuid=form.actor.uuid if form.actor else None, **form.levels)
+    if dossier is not None:
+        set_committed_value(dossier, "rating", rating)
+    return rating
 
 
 def _dossier_to_rate(code: str, ward) -> Dossier:
@@ -101,8 +106,7 @@ def _dossier_to_rate(code: str, ward) -> Dossier:
 
 def refuse_second_rating(dossier: Dossier) -> None:
     """Each dossier is rated once."""
-    already = db.session.scalar(sa.select(Rating.uuid).where(Rating.dossier_uuid == dossier.uuid))
-    if already is not None:
+    if dossier.rating is not None:
         raise DossierError("Hồ sơ này đã được đánh giá; mỗi hồ sơ chỉ đánh giá một lần. Xin "
                            "cảm ơn!", code="duplicate", fields={"code": "Đã đánh giá."},
                            status=409)
