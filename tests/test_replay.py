@@ -11,6 +11,8 @@ from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wardapp import create_app
 from wardapp.dossiers.replay import ReplayDesk
@@ -185,3 +187,18 @@ def test_replay_refuses_a_second_rating_and_an_early_letter(app):
     rows = db.session.execute(sa.text("SELECT table_name FROM outbox WHERE table_name IN "
                                       "('rating', 'letter')")).scalars().all()
     assert rows == ["rating"]
+
+
+@given(st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1),
+                    timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=7)),
+                                               dt.timezone(dt.timedelta(hours=-9, minutes=-30))])))
+def test_the_fused_datetime_bind_stores_what_sqlalchemy_would(value):
+    """The bulk writers' one-step SQLite text of an aware datetime is SQLAlchemy's own."""
+    from sqlalchemy.dialects import sqlite
+
+    from wardapp.database import bind_processor
+    from wardapp.models import UTCDateTime
+
+    dialect = sqlite.dialect()
+    chained = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert bind_processor(UTCDateTime(), dialect)(value) == chained(value)

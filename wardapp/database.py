@@ -207,6 +207,14 @@ def alembic_include_name(name, type_, parent_names) -> bool:
     return not (type_ == "table" and name and name.startswith(FTS_TABLE))
 
 
+def bind_processor(column_type, dialect):
+    """What SQLAlchemy does to a value of ``column_type`` before the driver gets it: the type's
+    own fused processor when it has one, else SQLAlchemy's chain (None: nothing to do)."""
+    fused = getattr(column_type, "fused_bind_processor", None)
+    processor = fused(dialect) if fused is not None else None
+    return processor or column_type.dialect_impl(dialect).bind_processor(dialect)
+
+
 class DriverTable:
     """A table's INSERT and UPDATE for the database driver's own ``execute``/``executemany``.
 
@@ -219,8 +227,7 @@ class DriverTable:
 
     def __init__(self, table: sa.Table, columns: list[str], dialect, key: str = "uuid"):
         self.columns = columns
-        binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                 for name in columns]
+        binds = [bind_processor(table.c[name].type, dialect) for name in columns]
         self.binds = [(at, bind) for at, bind in enumerate(binds) if bind is not None]
         quote = dialect.identifier_preparer.quote
         mark = "?" if dialect.paramstyle == "qmark" else "%s"

@@ -49,6 +49,20 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         return value.replace(tzinfo=dt.timezone.utc)
 
+    def fused_bind_processor(self, dialect):
+        """For bulk writers (:class:`~wardapp.database.DriverTable`): on SQLite, the text
+        SQLAlchemy would store (this type's naive UTC value in its DATETIME format) made in one
+        step, at half the cost of the two processors; elsewhere None."""
+        if dialect.name != "sqlite":
+            return None
+
+        def sqlite_text(value: dt.datetime) -> str:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given where an aware one is required")
+            return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(
+                " ", "microseconds")
+        return sqlite_text
+
 
 class JSONText(sa.types.TypeDecorator):
     """A JSON value kept as readable UTF-8 text (Vietnamese stays legible in sqlite3 and exports)."""
