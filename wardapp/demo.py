@@ -2,10 +2,10 @@
 each a separate process on a loopback port, filled by the city generator and synced.
 
 :class:`DemoCity` builds it in a throw-away folder. Generating processes (two by default, one
-per core) each set up wards and play their share of the plan through the service layer; one
-more process syncs each ward to the hub, which is already serving, as soon as it is generated,
-so the hub applies one ward's records while the next ones are generated and no core waits for
-the hub. Every password is fresh and random and printed once.
+per core, at a lower priority) each set up wards and play their share of the plan through the
+service layer; two more processes sync each ward to the hub, which is already serving, as soon as
+it is generated, so the hub applies one ward's records while the next ones are generated and no
+core waits for the hub. Every password is fresh and random and printed once.
 """
 from __future__ import annotations
 
@@ -225,8 +225,11 @@ class DemoCity:
             by_unit[plan.unit].append(plan)
         order = sorted(self.desks, key=lambda d: -len(by_unit[d.code]))  # biggest first
         hub_api = self.hub_url.rstrip("/")
-        generating = context.Pool(self.processes)
-        syncing = context.Pool(1)  # the hub applies one push at a time anyway
+        # Generating yields the processor to syncing, so the hub keeps pace and the last desks
+        # are not left waiting for it at the end.
+        generating = context.Pool(self.processes, initializer=os.nice, initargs=(10,))
+        # Two desks sync at once: one builds its next batch while the hub applies the other's.
+        syncing = context.Pool(2)
         syncs = []  # appended by the pool's result thread as each desk is generated
 
         def sync_when_generated(result, desk):
