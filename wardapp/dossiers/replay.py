@@ -54,13 +54,14 @@ class _RecordTable:
                          if a.columns[0].default is not None]
         self.driver = DriverTable(model.__table__, [a.columns[0].name for a in attrs], dialect)
 
-    def values(self, record) -> list:
-        """The record's values, with the Python-side defaults a flush would fill in set first
-        (an attribute left as None takes its column's default, as on INSERT)."""
+    def values(self, record, *, new: bool) -> list:
+        """The record's values; for a ``new`` one, with the Python-side defaults an INSERT
+        would fill in set first (an attribute left as None takes its column's default)."""
         loaded = record.__dict__  # a record made here holds every value it has there
-        for key, default in self.defaults:
-            if loaded.get(key) is None:
-                setattr(record, key, default.arg if default.is_scalar else default.arg(None))
+        if new:
+            for key, default in self.defaults:
+                if loaded.get(key) is None:
+                    setattr(record, key, default.arg if default.is_scalar else default.arg(None))
         return [loaded.get(key) for key in self.keys]
 
 
@@ -117,7 +118,7 @@ class ReplayDesk:
         self._insert(cursor, event)
         changed = [event]
         table = self.tables[Dossier]
-        values, stored = table.values(dossier), self.stored[dossier.uuid]
+        values, stored = table.values(dossier, new=False), self.stored[dossier.uuid]
         columns = [at for at, (new, old) in enumerate(zip(values, stored)) if new != old]
         if columns:  # the session writes (and versions) only a changed dossier's changed columns
             dossier.version = values[self.version_at] = stored[self.version_at] + 1
@@ -157,7 +158,7 @@ class ReplayDesk:
 
     def _insert(self, cursor, record) -> list:
         table = self._table(type(record))
-        values = table.values(record)
+        values = table.values(record, new=True)
         cursor.execute(table.driver.insert_sql, table.driver.bind(list(values)))
         return values
 
