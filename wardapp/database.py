@@ -234,13 +234,12 @@ class DriverTable:
         self.insert_sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
                            f"VALUES ({', '.join([mark] * len(columns))})")
         self.key_at = columns.index(key)
-        self.update_sql = (f"UPDATE {quote(table.name)} SET "
-                           + ", ".join(f"{quote(c)} = {mark}" for c in columns if c != key)
-                           + f" WHERE {quote(key)} = {mark}")
         self._update_parts = (f"UPDATE {quote(table.name)} SET ", f" = {mark}",
                               f" WHERE {quote(key)} = {mark}", quote)
         self._updates: dict[tuple[int, ...], str] = {}
         self._bind_at = dict(self.binds)
+        self.update_sql = self._update_sql(tuple(at for at in range(len(columns))
+                                                 if at != self.key_at))
 
     def bind(self, values: list) -> tuple:
         """The driver's parameters for a row of Python values (``values`` is changed)."""
@@ -258,13 +257,17 @@ class DriverTable:
         """The UPDATE of only the ``changed`` columns (their positions in a row of Python
         values) and its parameters, as the ORM writes a changed record: only those values are
         bound."""
+        params = []
+        for at in (*changed, self.key_at):
+            value, bind = values[at], self._bind_at.get(at)
+            params.append(bind(value) if bind is not None and value is not None else value)
+        return self._update_sql(changed), tuple(params)
+
+    def _update_sql(self, changed: tuple[int, ...]) -> str:
+        """``UPDATE … SET`` the columns at ``changed`` ``WHERE`` the key, made once per set."""
         sql = self._updates.get(changed)
         if sql is None:
             start, equals, where, quote = self._update_parts
             sql = self._updates[changed] = (
                 start + ", ".join(quote(self.columns[at]) + equals for at in changed) + where)
-        params = []
-        for at in (*changed, self.key_at):
-            value, bind = values[at], self._bind_at.get(at)
-            params.append(bind(value) if bind is not None and value is not None else value)
-        return sql, tuple(params)
+        return sql
