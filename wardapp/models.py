@@ -241,6 +241,30 @@ class User(UserMixin, db.Model):
             return check_password_hash(self.password_hash, password)
 
 
+class LoginFailureColumns:
+    """A failed login against one key: the account name tried, or the address it came from.
+
+    Kept in the database, not in memory, so that a lock holds across a restart of the server and
+    for every process and thread serving it. The ward's and the hub's tables share these columns;
+    rows older than the throttle's window are pruned (:class:`wardapp.auth.LoginThrottle`).
+    """
+
+    __tablename__ = "login_failure"
+    id: so.Mapped[int] = so.mapped_column(sa.Integer, primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))  # account | address
+    name: so.Mapped[str] = so.mapped_column(sa.String(64))
+    at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, index=True)  # for pruning
+
+    @so.declared_attr.directive
+    def __table_args__(cls):
+        # the throttle's one question: the newest failures of a key within the window
+        return (sa.Index("ix_login_failure_key_at", "kind", "name", "at"),)
+
+
+class LoginFailure(LoginFailureColumns, db.Model):
+    """A failed login at this ward (not synced: it says nothing the hub needs)."""
+
+
 API_SCOPES = {
     "read": "Đọc danh mục và hồ sơ",
     "intake": "Tiếp nhận hồ sơ",
