@@ -10,7 +10,7 @@ from wardapp.auth import add_login_views
 from wardapp.models import account_for_session
 
 from .extensions import db, login_manager
-from .models import HubUser
+from .models import HubLoginFailure, HubUser, hub_audit
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -31,4 +31,4 @@ def admin_required(view):
     return wrapped
 
 
-add_login_views(bp, db.session, HubUser, "reports.overview")
+add_login_views(bp, db.session, HubUser, HubLoginFailure, "reports.overview", hub_audit)

@@ -13,7 +13,7 @@ import sqlalchemy.orm as so
 
 from flask_login import UserMixin
 
-from wardapp.models import JSONText, User, UTCDateTime, session_id, utcnow
+from wardapp.models import JSONText, LoginFailureColumns, User, UTCDateTime, session_id, utcnow
 from wardapp.sync.protocol import SYNCED_MODELS, wire_columns
 
 from .extensions import db
@@ -117,8 +117,13 @@ class HubUser(UserMixin, db.Model):
     def get_id(self) -> str:
         return session_id(self.id, self.session_epoch)
 
+    end_sessions = User.end_sessions
     set_password = User.set_password
     check_password = User.check_password
+
+
+class HubLoginFailure(LoginFailureColumns, db.Model):
+    """A failed login at the hub, kept like the ward's (:class:`wardapp.models.LoginFailure`)."""
 
 
 class HubAudit(db.Model):

@@ -1,6 +1,7 @@
 """Logins: throttling, idle expiry, account locking and password resets, API token revocation."""
 import datetime as dt
 
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from wardapp.auth import LoginThrottle
@@ -9,8 +10,11 @@ from wardapp.cli import cli
 from .conftest import PASSWORD
 
 
-def test_throttle_counts_failures_per_account_and_address():
-    throttle = LoginThrottle(max_per_account=3, max_per_address=5,
+def test_throttle_counts_failures_per_account_and_address(app):
+    from wardapp.extensions import db
+    from wardapp.models import LoginFailure
+
+    throttle = LoginThrottle(db.session, LoginFailure, max_per_account=3, max_per_address=5,
                              window=dt.timedelta(minutes=15))
     now = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.timezone.utc)
     for _ in range(3):
@@ -18,11 +22,19 @@ def test_throttle_counts_failures_per_account_and_address():
         throttle.failed("letan", "10.0.0.2", now)
     assert throttle.wait("letan", "10.0.0.9", now) == dt.timedelta(minutes=15)
     assert throttle.wait("chuyenvien", "10.0.0.2", now) is None  # the address is still below 5
+    soon = now + dt.timedelta(minutes=5)
+    for _ in range(2):  # the address reaches its limit through another account
+        throttle.failed("chuyenvien", "10.0.0.2", soon)
+    assert throttle.wait("lanhdao", "10.0.0.2", soon) == dt.timedelta(minutes=10)
+    assert throttle.wait("lanhdao", "10.0.0.3", soon) is None
     later = now + dt.timedelta(minutes=16)
     assert throttle.wait("letan", "10.0.0.2", later) is None
     throttle.failed("letan", "10.0.0.2", later)
     throttle.succeeded("letan")
     assert throttle.wait("letan", "10.0.0.2", later) is None
+    # the expired failures were pruned; what is left is within the window
+    assert db.session.scalar(sa.select(sa.func.min(LoginFailure.at))) == later - \
+        dt.timedelta(minutes=11)
 
 
 def test_login_is_throttled_after_repeated_failures(client, auth):

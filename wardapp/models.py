@@ -181,7 +181,10 @@ def session_id(key, epoch: int) -> str:
 
 
 def account_for_session(session, model, session_key: str):
-    """The active account a session id names, if its epoch is still current."""
+    """The active account a session id names, if its epoch is still current.
+
+    The login manager's loader for both apps: asked on every request, from the database, so a
+    logout, a new password, a change of roles or a lock ends a session at its next request."""
     key, _, epoch = session_key.rpartition(":")
     column = model.__mapper__.primary_key[0]
     try:
@@ -231,10 +234,18 @@ class User(UserMixin, db.Model):
     def role_labels(self) -> str:
         return ", ".join(ROLES[r] for r in self.roles.split() if r in ROLES)
 
+    def end_sessions(self) -> None:
+        """End every session of this account at once, on every PC: each carries the epoch in its
+        id (:func:`session_id`), and :func:`account_for_session` checks it on every request.
+
+        Called on logout, a new password, a change of roles and a lock, so a session cookie
+        copied before any of them opens nothing after."""
+        self.session_epoch = (self.session_epoch or 0) + 1
+
     def set_password(self, password: str) -> None:
         with _HASHING:
             self.password_hash = generate_password_hash(password)
-        self.session_epoch = (self.session_epoch or 0) + 1  # a new password ends old sessions
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         with _HASHING:
