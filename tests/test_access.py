@@ -21,8 +21,9 @@ WARD_MATRIX = {
     "dossiers.procedure_documents": ("GET", "/procedures/documents?procedure_code=1.001193",
                                      INTAKE),
     "dossiers.show": ("GET", "/dossiers/{code}", DESK),
-    "dossiers.step": ("POST", "/dossiers/{code}/steps/withdrawn",
-                      {"receptionist", "officer", "leader"}),
+    # a withdrawal at the desk, on a dossier the receptionist holds (which step, on whose
+    # dossier: test_step_permissions.py, over lifecycle.PERMISSIONS)
+    "dossiers.step": ("POST", "/dossiers/{code}/steps/withdrawn", {"receptionist", "leader"}),
     "dossiers.work_list": ("GET", "/worklists/today", DESK),
     "dossiers.search": ("GET", "/search?q=nguyen", DESK),
     "dossiers.logbook": ("GET", "/logbook", DESK),
@@ -94,7 +95,7 @@ def records(app) -> dict:
     ids["code"] = receive_dossier(intake_data(), actor=account("letan"))[0].code
     for name in ("resolved", "lettered"):
         ids[name] = receive_dossier(intake_data(), actor=account("letan"))[0].code
-        record_step(ids[name], "resolved", actor=officer)
+        record_step(ids[name], "resolved", actor=leader)
     issue_letter(ids["lettered"], actor=officer)
     ids["feedback"] = receive_feedback(POST_DATA["feedback.create"](ids), actor=officer).uuid
     ids["inspection"] = start_inspection("Năm 2024", actor=officer).uuid

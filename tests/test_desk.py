@@ -136,7 +136,7 @@ def test_home_counters_and_work_lists(client, auth):
     fresh = receive(now)
     overdue, _ = receive_dossier(intake_data(received_at=(now - dt.timedelta(days=10)).isoformat()),
                                  actor=account("letan"), now=now)
-    record_step(fresh, "supplement_requested", actor=account("chuyenvien"),
+    record_step(fresh, "supplement_requested", actor=account("letan"),
                 reason="Thiếu giấy chứng sinh", now=now + dt.timedelta(seconds=1))
     auth.login()
     home = client.get("/")

@@ -12,10 +12,14 @@ from wardapp.workdays import to_local
 from .conftest import account, intake_data, vn_time
 
 
-def received(procedure_code="1.004873", at=None):
-    """A 3-working-day dossier received Monday 07/12/2026 at 09:00 (due Thursday 10/12)."""
+def received(procedure_code="1.004873", at=None, handed_to=None):
+    """A 3-working-day dossier received Monday 07/12/2026 at 09:00 (due Thursday 10/12), held
+    by the receptionist, or handed at 09:30 to the official named ``handed_to``."""
     dossier, _ = receive_dossier(intake_data(procedure_code=procedure_code),
                                  actor=account("letan"), now=at or vn_time(2026, 12, 7, 9))
+    if handed_to:
+        step(dossier.code, "handed_over", vn_time(2026, 12, 7, 9, 30), who="letan",
+             to_user_uuid=account(handed_to).uuid)
     return dossier.code
 
 
@@ -47,7 +51,7 @@ def test_full_path_receive_hand_over_resolve_return(app):
 
 
 def test_resolved_on_due_day_is_on_time_and_after_is_late(app):
-    on_time, late = received(), received()
+    on_time, late = received(handed_to="chuyenvien"), received(handed_to="chuyenvien")
     assert step(on_time, "resolved", vn_time(2026, 12, 10, 16)).timeliness == "on_time"
     assert step(late, "resolved", vn_time(2026, 12, 11, 8)).timeliness == "late"
 
@@ -79,7 +83,7 @@ def test_illegal_step_is_refused_and_changes_nothing(app, path, kind, kwargs):
 
 
 def test_supplement_pause_moves_the_due_date(app):
-    code = received()
+    code = received(handed_to="chuyenvien")
     step(code, "supplement_requested", vn_time(2026, 12, 8, 9), reason="Bổ sung tờ khai có chữ ký.")
     d = step(code, "supplement_received", vn_time(2026, 12, 10, 14), who="letan")
     assert to_local(d.due_at_original).date() == dt.date(2026, 12, 10)
@@ -88,7 +92,7 @@ def test_supplement_pause_moves_the_due_date(app):
 
 
 def test_apology_before_due_with_new_date_counts_late_against_original(app):
-    code = received()
+    code = received(handed_to="chuyenvien")
     d = step(code, "apology", vn_time(2026, 12, 9, 10), who="lanhdao",
              reason="Cần xác minh thêm.", new_due_date="2026-12-15")
     assert to_local(d.due_at_revised).date() == dt.date(2026, 12, 15)
@@ -135,7 +139,7 @@ def test_hand_over_needs_an_active_official(app):
 def test_stale_version_is_refused(app):
     code = received()
     with pytest.raises(DossierError) as refused:
-        step(code, "resolved", vn_time(2026, 12, 7, 10), expected_version=99)
+        step(code, "resolved", vn_time(2026, 12, 7, 10), who="lanhdao", expected_version=99)
     assert refused.value.status == 409
 
 
@@ -167,11 +171,11 @@ def test_unknown_or_other_wards_dossier(app):
 
 
 def test_working_days_used_excludes_pauses(app):
-    code = received()  # Monday 07/12, 3 working days
+    code = received(handed_to="chuyenvien")  # Monday 07/12, 3 working days
     step(code, "supplement_requested", vn_time(2026, 12, 8, 9), reason="Bổ sung.")
     step(code, "supplement_received", vn_time(2026, 12, 10, 14), who="letan")
     d = step(code, "resolved", vn_time(2026, 12, 14, 10))
     # 8, 9, 10, 11, 14 December are five working days after the start; two were paused.
     assert d.working_days_used == 3
-    same_day = received(procedure_code="1.001193")
+    same_day = received(procedure_code="1.001193", handed_to="chuyenvien")
     assert step(same_day, "resolved", vn_time(2026, 12, 7, 11)).working_days_used == 0

@@ -33,11 +33,11 @@ def every_page(app):
     """One URL per GET route of the app, with real arguments, so a new route cannot slip by."""
     dossier, _ = receive_dossier(intake_data(), actor=account("letan"))
     code = dossier.code
-    record_step(code, "supplement_requested", actor=account("chuyenvien"), reason="Thiếu tờ khai")
-    record_step(code, "refused", actor=account("chuyenvien"), reason="Không thuộc thẩm quyền")
+    record_step(code, "supplement_requested", actor=account("letan"), reason="Thiếu tờ khai")
+    record_step(code, "refused", actor=account("letan"), reason="Không thuộc thẩm quyền")
     app.config["CHAIRMAN_NAME"] = "Nguyễn Văn An"
     lettered, _ = receive_dossier(intake_data(writing_assist="1"), actor=account("letan"))
-    record_step(lettered.code, "resolved", actor=account("chuyenvien"))
+    record_step(lettered.code, "resolved", actor=account("lanhdao"))
     issue_letter(lettered.code, actor=account("chuyenvien"))
     feedback = receive_feedback({"channel": "desk", "sender_name": "Lê Văn Tư", "subject": "Phí",
                                  "content": "Hỏi phí.", "regulation": "Lệ phí hộ tịch"},

@@ -24,7 +24,7 @@ BIRTH, DEATH, MARITAL = "1.001193", "1.000656", "1.004873"  # same day, same day
 def returned(procedure: str, received: str, resolved: str, back: str, **fields) -> Dossier:
     dossier, _ = receive_dossier(intake_data(procedure_code=procedure, **fields),
                                  actor=account("letan"), now=at(received))
-    record_step(dossier.code, "resolved", actor=account("chuyenvien"), now=at(resolved))
+    record_step(dossier.code, "resolved", actor=account("lanhdao"), now=at(resolved))
     record_step(dossier.code, "returned", actor=account("letan"), now=at(back))
     return dossier
 

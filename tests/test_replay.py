@@ -156,6 +156,9 @@ def test_replay_applies_the_desks_rules(app):
     with pytest.raises(DossierError) as refused:
         desk.step(dossier, "resolved", actor=receptionist, now=now)  # not the desk's role
     assert refused.value.code == "forbidden"
+    with pytest.raises(DossierError) as refused:  # the receptionist holds it, not the officer
+        desk.step(dossier, "refused", actor=officer, now=now, reason="Không thuộc thẩm quyền.")
+    assert refused.value.code == "not_holder"
     with pytest.raises(DossierError) as refused:
         desk.step(dossier, "handed_over", actor=receptionist, now=now - dt.timedelta(hours=1),
                   to_user_uuid=officer.uuid)

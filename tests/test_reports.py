@@ -63,7 +63,6 @@ def build_ward(path, code: str):
     path.mkdir(parents=True)
     app = make_ward(path, WTF_CSRF_ENABLED=False, ward_code=code)
     with app.app_context():
-        officer = db.session.scalar(sa.select(User).where(User.username == "chuyenvien"))
         clerk = db.session.scalar(sa.select(User).where(User.username == "letan"))
         leader = db.session.scalar(sa.select(User).where(User.username == "lanhdao"))
         for ward, procedure, received, fields, steps in CITY:
@@ -72,7 +71,8 @@ def build_ward(path, code: str):
             dossier, _ = receive_dossier(intake_data(procedure_code=procedure, **fields),
                                          actor=clerk, now=at(received))
             for kind, when, extra in steps:
-                actor = {"returned": clerk, "apology": leader}.get(kind, officer)
+                # the dossiers are not handed over: the leader takes the officer's steps
+                actor = clerk if kind == "returned" else leader
                 record_step(dossier.code, kind, actor=actor, now=at(when), **extra)
     return app
 

@@ -8,17 +8,17 @@ from .test_reports import at
 
 
 def test_same_day_is_marked_on_return_and_counted_today(app, client, auth):
-    clerk, officer = account("letan"), account("chuyenvien")
+    clerk, leader = account("letan"), account("lanhdao")  # the leader needs no hand-over
     today, _ = receive_dossier(intake_data(), actor=clerk)  # a same-day birth registration
-    record_step(today.code, "resolved", actor=officer)
+    record_step(today.code, "resolved", actor=leader)
     record_step(today.code, "returned", actor=clerk)
     assert today.same_day
     marital, _ = receive_dossier(intake_data(procedure_code="1.004873"), actor=clerk)
-    record_step(marital.code, "resolved", actor=officer)
+    record_step(marital.code, "resolved", actor=leader)
     record_step(marital.code, "returned", actor=clerk)
     assert not marital.same_day  # a three-day procedure is never "không hẹn"
     earlier, _ = receive_dossier(intake_data(), actor=clerk, now=at("2025-11-03 09:00"))
-    record_step(earlier.code, "resolved", actor=officer, now=at("2025-11-03 10:00"))
+    record_step(earlier.code, "resolved", actor=leader, now=at("2025-11-03 10:00"))
     record_step(earlier.code, "returned", actor=clerk)  # came back for it another day
     assert not earlier.same_day
     auth.login()

@@ -35,7 +35,7 @@ from ..ratings.service import clean_rating, new_rating, refuse_second_rating
 from ..workdays import to_local
 from .lifecycle import STEPS
 from .service import (clean_intake, code_prefix, last_code_number, last_logbook_number,
-                      load_calendar, new_dossier, numbered_code, require_role, step_request,
+                      load_calendar, new_dossier, numbered_code, require_permission, step_request,
                       take_step, this_ward)
 
 # Columns whose value is the moment of writing, not part of a dossier's content.
@@ -92,7 +92,7 @@ class ReplayDesk:
 
     def receive(self, data: Mapping, *, actor: User, now: dt.datetime) -> Dossier:
         """:func:`~.service.receive_dossier`'s intake, stored here."""
-        require_role(actor, STEPS["received"])
+        require_permission(actor, STEPS["received"])
         form = clean_intake(data, now=now)
         prefix = code_prefix(self.agency_code, form.received_at)
         number = self.last_numbers.get(prefix)
@@ -111,7 +111,7 @@ class ReplayDesk:
     def step(self, dossier: Dossier, kind: str, *, actor: User, now: dt.datetime,
              reason: str | None = None, **fields) -> Dossier:
         """:func:`~.service.record_step` on a dossier this desk received, stored here."""
-        step, reason = step_request(kind, actor, reason)
+        step, reason = step_request(kind, reason)
         event = take_step(dossier, step, actor=actor, now=now, calendar=self.calendar,
                           reason=reason, **fields)
         cursor = self._cursor()

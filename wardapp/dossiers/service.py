@@ -17,7 +17,7 @@ from ..models import (CalendarOverride, Dossier, DossierEvent, Procedure, SyncNo
                       utcnow)
 from ..text import fold, nfc
 from ..workdays import LOCAL_TZ, WorkCalendar, local_datetime, timeliness, to_local
-from .lifecycle import CHANNELS, RETURN_METHODS, STEPS
+from .lifecycle import CHANNELS, RETURN_METHODS, STEPS, may_take, step_roles, steps_available
 
 # Province prefixes of the 12-digit citizen ID (Circular 07/2016/TT-BCA, 63 provinces).
 PROVINCE_PREFIXES = frozenset(
@@ -275,7 +275,7 @@ def receive_dossier(data: Mapping, *, actor: User,
     twice (a double click, a retried API call) returns the first dossier instead of a duplicate.
     """
     now = now or utcnow()
-    require_role(actor, STEPS["received"])
+    require_permission(actor, STEPS["received"])
     form = clean_intake(data, now=now)
     with write_transaction():
         existing = db.session.scalar(
@@ -352,10 +352,29 @@ def last_logbook_number(received_at: dt.datetime) -> int:
     return last or 0
 
 
-def require_role(actor: User, step) -> None:
-    if not actor.active or not (actor.role_set & step.roles):
+def require_permission(actor: User, step, dossier: Dossier | None = None) -> None:
+    """Refuse a step that :data:`~.lifecycle.PERMISSIONS` does not give the actor: on
+    ``dossier`` (held by the actor or by someone else), or without one (the receipt) on any."""
+    if not actor.active or not (actor.role_set & step_roles(step.kind)):
         raise DossierError(f"Tài khoản của bạn không có quyền thực hiện bước «{step.label}».",
                            code="forbidden", status=403)
+    if dossier is not None and not may_take(step.kind, actor.role_set, holds(actor, dossier)):
+        holder = dossier.assignee.full_name if dossier.assignee else "cán bộ khác"
+        raise DossierError(f"Hồ sơ đang do {holder} giữ: chỉ người đang giữ hồ sơ hoặc lãnh đạo "
+                           f"mới được thực hiện bước «{step.label}».", code="not_holder",
+                           status=403)
+
+
+def holds(actor: User, dossier: Dossier) -> bool:
+    """Whether the dossier is in the actor's hands (its assignee)."""
+    return dossier.assignee_uuid == actor.uuid
+
+
+def steps_for(actor: User, dossier: Dossier) -> list:
+    """The steps the actor may take on the dossier now, for its page to offer."""
+    if not actor.active:
+        return []
+    return steps_available(dossier.status, actor.role_set, holds(actor, dossier))
 
 
 def _append_event(dossier: Dossier, kind: str, *, actor: User, at: dt.datetime,
@@ -381,7 +400,7 @@ def record_step(dossier_code: str, kind: str, *, actor: User, now: dt.datetime |
         someone else changed in the meantime is refused rather than applied blind.
     """
     now = now or utcnow()
-    step, reason = step_request(kind, actor, reason)
+    step, reason = step_request(kind, reason)
     with write_transaction():
         dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == dossier_code)
                                     .execution_options(populate_existing=True))
@@ -395,12 +414,12 @@ def record_step(dossier_code: str, kind: str, *, actor: User, now: dt.datetime |
     return dossier
 
 
-def step_request(kind: str, actor: User, reason: str | None) -> tuple:
-    """The step named ``kind``, checked against the actor's roles, and its cleaned reason."""
+def step_request(kind: str, reason: str | None) -> tuple:
+    """The step named ``kind`` and its cleaned reason (who may take it on the dossier is
+    :func:`take_step`'s to check, once the dossier is loaded)."""
     step = STEPS.get(kind)
     if step is None or kind == "received":
         raise DossierError("Bước xử lý không hợp lệ.", code="unknown_step", status=400)
-    require_role(actor, step)
     errors: dict[str, str] = {}
     reason = clean_text({"reason": reason}, "reason", errors, required=step.needs_reason,
                         label="Lý do, nội dung")
@@ -415,6 +434,7 @@ def take_step(dossier: Dossier, step, *, actor: User, now: dt.datetime, calendar
               expected_version: int | None = None) -> DossierEvent:
     """The rules of one step on a loaded dossier: refuse it, or change the dossier and append
     the step's event. Storing is the caller's (as for :func:`new_dossier`)."""
+    require_permission(actor, step, dossier)
     if expected_version is not None and expected_version != dossier.version:
         raise DossierError("Hồ sơ vừa được người khác cập nhật; hãy tải lại trang và thử lại.",
                            code="stale", status=409)
