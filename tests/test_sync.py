@@ -503,7 +503,10 @@ def restore_backup(backup):
 
 
 def test_restored_ward_database_is_stopped_and_rekeyed(app, hub, tmp_path):
-    """T16, G1: a ward restored from an old backup is refused loudly; rekey recovers all."""
+    """T16, G1: a ward restored from an old backup is refused loudly; rekey sends everything
+    again. The dossier received after the restore took a code the lost dossiers had already
+    carried to the hub (a receipt in a citizen's hands), so the hub refuses it and the ward
+    lists it, instead of holding two dossiers with one code."""
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
     from wardapp.sync.client import rekey
@@ -523,9 +526,12 @@ def test_restored_ward_database_is_stopped_and_rekeyed(app, hub, tmp_path):
         hub_db.session.get(Ward, "30280").rekey_allowed = True
         hub_db.session.commit()
     assert run(hub) == EXIT_OK
-    assert hub.count("dossier") == 5  # the 4 the hub had, and the one written after restore
+    assert hub.count("dossier") == 4  # the 4 the hub had; the reused code is not taken twice
     assert {k: v["count"] for k, v in local_reconcile().items()}["dossier"] == 3
     assert hub.ward().rekey_allowed is False
+    reused = db.session.scalars(sa.select(SyncReject).where(SyncReject.code == "CODE_TAKEN")
+                                .where(SyncReject.table_name == "dossier")).all()
+    assert len(reused) == 1 and "đã được một hồ sơ khác dùng" in reused[0].message
 
 
 def test_second_machine_with_same_credential_is_refused(app, hub, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
@@ -16,16 +17,20 @@ from wardapp.models import utcnow
 from wardapp.outbox import json_value
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ProtocolError,
-                                   decode_with_text, reconcile_digest)
+                                   decode_with_text, parse_object, reconcile_digest,
+                                   sequence_number)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, Ward
 from ..refdata import latest_snapshot
-from .apply import apply_batch, check_versions
+from .apply import apply_in_transaction, check_versions
 from .openapi import openapi_document
 
 bp = Blueprint("sync", __name__, url_prefix="/api/sync/v1")
 SKEW_WARNING_S = 300
+MAX_SKEW_S = 2**31 - 1  # the skew column's width: a clock in year 9999 is shown as this
+MAX_HELLO_BYTES = 64 * 1024
+DB_INSTANCE_ID = re.compile(r"[0-9A-Za-z._-]{8,36}")
 
 
 def token_digest(token: str) -> str:
@@ -65,9 +70,10 @@ def _record_error(message: str) -> None:
 
 @bp.post("/hello")
 def hello():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ProtocolError("BAD_PAYLOAD", "Nội dung phải là một đối tượng JSON.")
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_HELLO_BYTES:
+        raise ProtocolError("TOO_LARGE", "Lời chào quá lớn.", 413)
+    body = parse_object(raw)
     if body.get("ward_code") != g.ward.code:
         raise ProtocolError("WARD_MISMATCH", "Mã phường, xã không khớp với thông tin xác thực.",
                             403)
@@ -93,7 +99,9 @@ def hello():
             ward.acked_record_sha256 = None
         ward.last_seen_utc = now
         ward.protocol_version, ward.schema_version = body["protocol_version"], body["schema_version"]
-        ward.app_version = str(body.get("app_version", ""))[:40]
+        app_version = body.get("app_version")
+        ward.app_version = app_version.replace("\x00", "")[:40] \
+            if isinstance(app_version, str) else ""
         ward.reported_head_seq = body["outbox_head_seq"]
         ward.head_reported_utc = now
         if ward.acked_seq >= ward.reported_head_seq:  # nothing waits: complete as of now
@@ -113,9 +121,9 @@ def check_identity(ward: Ward, body: dict) -> None:
     """Refuse a restored or cloned ward database before it can reuse sequence numbers (hello
     and USB packages alike)."""
     instance, head = body.get("db_instance_id"), body.get("outbox_head_seq")
-    if not isinstance(instance, str) or not 8 <= len(instance) <= 36 \
-            or not isinstance(head, int) or isinstance(head, bool) or head < 0:
-        raise ProtocolError("BAD_PAYLOAD", "Thiếu mã cơ sở dữ liệu hoặc số thứ tự cuối.")
+    if not isinstance(instance, str) or not DB_INSTANCE_ID.fullmatch(instance) \
+            or not sequence_number(head):
+        raise ProtocolError("BAD_PAYLOAD", "Thiếu hoặc sai mã cơ sở dữ liệu hay số thứ tự cuối.")
     new_instance = ward.db_instance_id is not None and instance != ward.db_instance_id
     if new_instance and not ward.rekey_allowed:
         raise ProtocolError(
@@ -130,13 +138,16 @@ def check_identity(ward: Ward, body: dict) -> None:
 
 
 def _clock_skew(ward_utc, now: dt.datetime) -> int | None:
+    """The ward's clock minus the hub's in seconds, within what the column holds; None when the
+    ward sent no readable aware time."""
     try:
         ward_time = dt.datetime.fromisoformat(ward_utc)
-    except (TypeError, ValueError):
+        if ward_time.tzinfo is None:
+            return None
+        skew = int((ward_time - now).total_seconds())
+    except (TypeError, ValueError, OverflowError):
         return None
-    if ward_time.tzinfo is None:
-        return None
-    return int((ward_time - now).total_seconds())
+    return max(-MAX_SKEW_S, min(MAX_SKEW_S, skew))
 
 
 @bp.post("/push")
@@ -146,9 +157,8 @@ def push():
         raise ProtocolError("TOO_LARGE", "Lô dữ liệu quá lớn.", 413)
     batch, text = decode_with_text(raw)
     try:
-        with write_transaction(db.session):
-            answer = apply_batch(g.ward, batch, source="http", config=current_app.config,
-                                 text=text)
+        answer = apply_in_transaction(g.ward, batch, source="http", config=current_app.config,
+                                      text=text)
     except ProtocolError as e:
         if e.code not in ("GAP",):
             _record_error(f"{e.code}: {e.message}")
@@ -200,6 +210,8 @@ def records():
     if not 1 <= limit <= RECORDS_PAGE_MAX:
         raise ProtocolError("BAD_PAYLOAD", f"limit phải từ 1 đến {RECORDS_PAGE_MAX}.")
     after = request.args.get("after", "")
+    if len(after) > 64 or "\x00" in after:
+        raise ProtocolError("BAD_PAYLOAD", "after phải là mã bản ghi (tối đa 64 ký tự).")
     t = RECORD_TABLES[table_name]
     wire = [c for c in t.columns if c.name not in ("sync_sha256", "sync_seq", "synced_utc")]
     rows = db.session.execute(sa.select(*wire).where(t.c.ward_code == g.ward.code,

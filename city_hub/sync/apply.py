@@ -5,6 +5,14 @@ import summary whose counts add up: ``received = inserted + updated + unchanged 
 rejected + conflicts`` (a superseded placeholder counts as stale or rejected). The ward comes
 from its credential, never from the batch: a record that names another ward is a conflict and
 goes to quarantine.
+
+Ownership (architecture.md, "Data ownership") is checked on every record and on every record it
+names (:data:`wardapp.sync.protocol.REFERENCES`): a record naming a record another unit holds
+(an event on another ward's dossier, a rating of it, a feedback answered by its official) is a
+conflict, and so is a dossier whose code does not begin with one of the unit's own codes or
+that another dossier at the hub already carries. A name the hub has never seen is taken: one
+transaction's rows may straddle two batches, and uuids are random and never shown to another
+unit, so no unit can aim at a record it cannot see.
 """
 from __future__ import annotations
 
@@ -13,14 +21,19 @@ import json
 
 import sqlalchemy as sa
 
-from wardapp.database import DriverTable
+from wardapp.database import DriverTable, write_transaction
 from wardapp.models import utcnow
 from wardapp.sync.faults import fault
-from wardapp.sync.protocol import (OUTCOMES, PROTOCOL_VERSION, ProtocolError, RecordRejected,
-                                   check_batch, record_digest, record_shape, superseded)
+from wardapp.sync.protocol import (OUTCOMES, OWN_CODE_COLUMNS, OWNERSHIP_CODES,
+                                   PROTOCOL_VERSION, REFERENCES, ProtocolError, RecordRejected,
+                                   check_batch, record_digest, record_shape, sequence_number,
+                                   superseded)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward
+from ..refdata import unit_codes
+
+APPLY_ATTEMPTS = 3
 
 
 def check_versions(protocol_version, schema_version, config) -> None:
@@ -35,9 +48,37 @@ def check_versions(protocol_version, schema_version, config) -> None:
             409, accept_protocol=[low_p, high_p], accept_schema=[low_s, high_s])
 
 
-def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | None = None) -> dict:
+def apply_in_transaction(ward: Ward, batch: dict, *, source: str, config,
+                         text: bytes | None = None) -> dict:
+    """Apply one batch in its own write transaction (a push, a USB package's member).
+
+    The database has the last word on a row, so its refusals are met here, never by a 500:
+    a unique key taken meanwhile by another unit's concurrent push (two wards sending one new
+    uuid at once) is applied again, and the second look sees the other's committed record and
+    refuses this one as the sequential case does (UUID_TAKEN); a value the database will not
+    store is applied again record by record, so that record alone is rejected and quarantined
+    (DATABASE_REFUSED) and the rest of the batch applies.
+    """
+    dbapi = db.session.get_bind().dialect.loaded_dbapi
+    isolate = False
+    for attempt in range(1, APPLY_ATTEMPTS + 1):
+        try:
+            with write_transaction(db.session):
+                return apply_batch(ward, batch, source=source, config=config, text=text,
+                                   isolate=isolate)
+        except (sa.exc.DBAPIError, dbapi.DatabaseError) as e:
+            if attempt == APPLY_ATTEMPTS:
+                raise ProtocolError("HUB_BUSY", "Máy chủ thành phố chưa ghi được lô này; "
+                                    "gửi lại sau.", 503) from e
+            isolate = isolate or not isinstance(e, (sa.exc.IntegrityError, dbapi.IntegrityError))
+    raise AssertionError("unreachable")
+
+
+def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | None = None,
+                isolate: bool = False) -> dict:
     """Apply one batch for ``ward`` and return the answer (stored for replays); ``text`` is the
-    JSON it was parsed from (its digest is checked over it).
+    JSON it was parsed from (its digest is checked over it). With ``isolate``, each record is
+    written alone (see :func:`apply_in_transaction`).
 
     Raises :class:`ProtocolError` for a malformed batch (400), a reused range with other content
     (409 SEQ_REUSED) or a batch that skips ahead (409 GAP); nothing is applied then.
@@ -64,38 +105,63 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | N
     # A batch may overlap what the hub holds (a USB package exported before an earlier one was
     # acknowledged): its old records come out unchanged or stale, never written twice.
     now = utcnow()
+    records = batch["records"]
+    batch_writer = _BatchWriter(ward.code, unit_codes(ward.code), now)
+    batch_writer.preload(records)
+    outcomes = batch_writer.judge(records)
+    if isolate:
+        outcomes = batch_writer.refuse_unstored(records, outcomes, batch_writer.flush_isolated())
+    else:
+        batch_writer.flush()
     counts = dict.fromkeys(OUTCOMES, 0)
     rejects = []
-    batch_writer = _BatchWriter(ward.code, now)
-    batch_writer.preload(batch["records"])
-    for record, (outcome, code, message) in zip(batch["records"],
-                                                batch_writer.judge(batch["records"])):
+    for record, (outcome, code, message) in zip(records, outcomes):
         counts[outcome] += 1
         if outcome in ("rejected", "conflicts"):
-            rejects.append({"seq": record["seq"], "table": str(record.get("table"))[:40],
-                            "uuid": str(record.get("uuid"))[:64], "version": record.get("version")
-                            if isinstance(record.get("version"), int) else None,
-                            "code": code, "message": message})
+            reject = {"seq": record["seq"], "table": _label(record.get("table"), 40),
+                      "uuid": _label(record.get("uuid"), 64),
+                      "version": record.get("version")
+                      if sequence_number(record.get("version")) else None,
+                      "code": code, "message": message}
+            rejects.append(reject)
             db.session.add(Quarantine(
-                ward_code=ward.code, seq=record["seq"], table_name=rejects[-1]["table"],
-                record_uuid=rejects[-1]["uuid"], record_version=rejects[-1]["version"],
-                code=code, message=message,
-                payload=json.dumps(record, ensure_ascii=False, default=str)))
-    batch_writer.flush()
-    answer = {"acked_seq": last, "summary": {"received": len(batch["records"]), **counts},
+                ward_code=ward.code, seq=record["seq"], table_name=reject["table"],
+                record_uuid=reject["uuid"], record_version=reject["version"]
+                if reject["version"] is not None and reject["version"] < 2**31 else None,
+                code=code, message=message, payload=_quarantine_payload(record)))
+    answer = {"acked_seq": last, "summary": {"received": len(records), **counts},
               "rejects": rejects}
     db.session.add(ImportBatch(ward_code=ward.code, first_seq=first, last_seq=last,
-                               payload_sha256=digest, count=len(batch["records"]),
+                               payload_sha256=digest, count=len(records),
                                source=source, answer=answer))
     if last > ward.acked_seq:
         ward.acked_seq = last
-        ward.acked_record_sha256 = record_digest(batch["records"][-1].get("data"))
+        ward.acked_record_sha256 = record_digest(records[-1].get("data"))
     ward.last_push_ok_utc = now
     ward.last_error = None
     if ward.head_reported_utc and last >= ward.reported_head_seq:
         ward.complete_through_utc = ward.head_reported_utc
     fault("hub.after_apply_before_commit")
     return answer
+
+
+def _label(value, longest: int) -> str:
+    """A record's table or uuid as quarantine and the answer name it: its text, cut, with what
+    no database column takes (NUL) left out; any other value by its JSON type."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")[:longest]
+    return f"<{type(value).__name__}>"
+
+
+def _quarantine_payload(record: dict) -> str:
+    """The record as it came, for the hub admin to inspect (JSON escapes NUL); a record nested
+    deeper than the encoder goes is kept as its envelope."""
+    try:
+        return json.dumps(record, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        return json.dumps({k: record.get(k) for k in ("seq", "op", "version")
+                           if sequence_number(record.get(k)) or isinstance(record.get(k), str)},
+                          ensure_ascii=False)
 
 
 class _BatchWriter:
@@ -107,28 +173,59 @@ class _BatchWriter:
     and a record's digest is made only when it is written or compared.
     """
 
-    def __init__(self, ward_code: str, now: dt.datetime):
+    def __init__(self, ward_code: str, own_codes: tuple[str, ...], now: dt.datetime):
         self.ward_code = ward_code
+        self.own_prefixes = tuple(f"{code}-" for code in own_codes)
         self.now = now
         self.writers = _table_writers(db.session.get_bind().dialect)
         # (table, uuid) -> (version, digest, owner): read from the hub, or (version, None, owner)
         # for a version this batch brings, whose record is kept in self.inserts or self.updates
         self.state: dict[tuple[str, str], tuple[int, str | None, str]] = {}
+        # (table, uuid) -> the unit a record belongs to: at the hub, or claimed by this batch
+        self.owners: dict[tuple[str, str], str] = {}
+        self.hub_versions: dict[tuple[str, str], int] = {}
+        self.codes: dict[str, str] = {}  # dossier code -> uuid of the dossier that carries it
         self.inserts: dict[str, dict[str, tuple]] = {t: {} for t in RECORD_TABLES}
         self.updates: dict[str, dict[str, tuple]] = {t: {} for t in RECORD_TABLES}
 
     def preload(self, records: list[dict]) -> None:
-        """Read the current version of every record of the batch in one query per table."""
-        by_table: dict[str, list[str]] = {}
+        """Read, in one query per table, the current version and owner of every record of the
+        batch and of every record they name, and the holders of the dossier codes they carry;
+        then claim for this unit the records it brings that no other unit holds."""
+        by_table: dict[str, set[str]] = {}
+        codes: dict[str, set[str]] = {}
+        brought = []
         for r in records:
-            if isinstance(r.get("table"), str) and r["table"] in RECORD_TABLES \
-                    and isinstance(r.get("uuid"), str):
-                by_table.setdefault(r["table"], []).append(r["uuid"])
+            table, data = r.get("table"), r.get("data")
+            if not (isinstance(table, str) and table in RECORD_TABLES
+                    and isinstance(r.get("uuid"), str)):
+                continue
+            by_table.setdefault(table, set()).add(r["uuid"])
+            if not isinstance(data, dict):
+                continue
+            brought.append((table, r["uuid"], data.get("ward_code")))
+            for column, target in REFERENCES[table].items():
+                if isinstance(data.get(column), str):
+                    by_table.setdefault(target, set()).add(data[column])
+            code_column = OWN_CODE_COLUMNS.get(table)
+            if code_column and isinstance(data.get(code_column), str):
+                codes.setdefault(table, set()).add(data[code_column])
         for table, uuids in by_table.items():
             t = RECORD_TABLES[table]
             for row in db.session.execute(sa.select(t.c.uuid, t.c.version, t.c.sync_sha256,
                                                     t.c.ward_code).where(t.c.uuid.in_(uuids))):
-                self.state[(table, row.uuid)] = (row.version, row.sync_sha256, row.ward_code)
+                key = (table, row.uuid)
+                self.state[key] = (row.version, row.sync_sha256, row.ward_code)
+                self.owners[key] = row.ward_code
+                self.hub_versions[key] = row.version
+        for table, carried in codes.items():
+            t = RECORD_TABLES[table]
+            column = t.c[OWN_CODE_COLUMNS[table]]
+            self.codes.update(db.session.execute(sa.select(column, t.c.uuid)
+                                                 .where(column.in_(carried))).all())
+        for table, uuid, owner in brought:
+            if owner == self.ward_code:
+                self.owners.setdefault((table, uuid), owner)
 
     def judge(self, records: list[dict]) -> list[tuple[str, str, str]]:
         """The outcome of every record of the batch, in its order: each full record judged
@@ -136,9 +233,9 @@ class _BatchWriter:
         the full records after it.
 
         A placeholder is ``stale`` only if a later full record of the batch brings the same
-        record at a higher version and was taken as this ward's (not rejected, not another
-        ward's): then the hub ends as a batch of full records would have left it. Otherwise it
-        is rejected with its reason: nothing at the hub vouches for the version it stands for.
+        record at a higher version and was taken as this ward's (not rejected, not refused for
+        ownership): then the hub ends as a batch of full records would have left it. Otherwise
+        it is rejected with its reason: nothing at the hub vouches for the version it stands for.
         """
         judged: list[tuple[str, str, str] | None] = []
         entries: list[tuple[tuple, int, bool] | None] = []
@@ -153,7 +250,7 @@ class _BatchWriter:
                 continue
             outcome = self.classify(record)
             judged.append(outcome)
-            owned = outcome[0] != "rejected" and outcome[1] not in ("WRONG_WARD", "UUID_TAKEN")
+            owned = outcome[0] != "rejected" and outcome[1] not in OWNERSHIP_CODES
             entries.append(((record["table"], record["uuid"]), record["version"], True)
                            if owned else None)
         for at, is_superseded in enumerate(superseded(entries)):
@@ -178,10 +275,13 @@ class _BatchWriter:
         if values[writer.ward_at] != self.ward_code:
             return "conflicts", "WRONG_WARD", "Bản ghi ghi mã phường, xã khác với đơn vị gửi."
         current = self.state.get((table, uuid))
+        if current is not None and current[2] != self.ward_code:
+            return "conflicts", "UUID_TAKEN", "Mã bản ghi đã thuộc về phường, xã khác."
+        refusal = self.ownership_refusal(writer, values, uuid)
+        if refusal:
+            return ("conflicts", *refusal)
         if current is not None:
-            current_version, current_digest, owner = current
-            if owner != self.ward_code:
-                return "conflicts", "UUID_TAKEN", "Mã bản ghi đã thuộc về phường, xã khác."
+            current_version, current_digest, _ = current
             if version < current_version:
                 return "stale", "", ""
             if version == current_version:
@@ -194,23 +294,51 @@ class _BatchWriter:
                     "Cùng phiên bản nhưng nội dung khác với bản đã nhận."
         kept = (values, record["data"], record["seq"])
         self.state[(table, uuid)] = (version, None, self.ward_code)
+        if writer.code_at is not None:
+            self.codes[values[writer.code_at]] = uuid
         if current is None or uuid in self.inserts[table]:
             self.inserts[table][uuid] = kept
             return ("inserted" if current is None else "updated"), "", ""
         self.updates[table][uuid] = kept
         return "updated", "", ""
 
-    def statements(self) -> list[tuple[str, list[tuple]]]:
-        """The SQL and parameter rows that write the batch: inserts, then updates."""
-        out = []
+    def ownership_refusal(self, writer: "_TableWriter", values: list,
+                          uuid: str) -> tuple[str, str] | None:
+        """Why a record of this unit may not be written as it stands (code, message), if it
+        names a record another unit holds, or carries a dossier code that is not the unit's own
+        or that another dossier carries."""
+        for at, column, target in writer.references:
+            named = values[at]
+            if named is not None and self.owners.get((target, named), self.ward_code) \
+                    != self.ward_code:
+                return "FOREIGN_REFERENCE", (f"Trường {column} trỏ tới bản ghi {target} của "
+                                             "phường, xã khác.")
+        if writer.code_at is not None:
+            code = values[writer.code_at]
+            if not code.startswith(self.own_prefixes):
+                return "CODE_NOT_OWNED", (f"Mã hồ sơ {code} không bắt đầu bằng mã của đơn vị "
+                                          "gửi.")
+            if self.codes.get(code, uuid) != uuid:
+                return "CODE_TAKEN", (f"Mã hồ sơ {code} đã được một hồ sơ khác dùng; mã trên "
+                                      "giấy tiếp nhận không được cấp hai lần.")
+        return None
+
+    def writes(self):
+        """Per table, the INSERT of its new records, then the UPDATE of its newer versions:
+        ``(table, sql, [(uuid, parameters), …])``."""
         for name, writer in self.writers.items():
             if self.inserts[name]:
-                out.append((writer.insert_sql, [writer.row(*kept, self.now)
-                                                for kept in self.inserts[name].values()]))
+                yield name, writer.insert_sql, [
+                    (uuid, writer.row(*kept, self.now))
+                    for uuid, kept in self.inserts[name].items()]
             if self.updates[name]:
-                out.append((writer.update_sql, [writer.update_params(writer.row(*kept, self.now))
-                                                for kept in self.updates[name].values()]))
-        return out
+                yield name, writer.update_sql, [
+                    (uuid, writer.update_params(writer.row(*kept, self.now)))
+                    for uuid, kept in self.updates[name].items()]
+
+    def statements(self) -> list[tuple[str, list[tuple]]]:
+        """The SQL and parameter rows that write the batch: inserts, then updates."""
+        return [(sql, [params for _, params in rows]) for _, sql, rows in self.writes()]
 
     def flush(self) -> list[tuple[str, list[tuple]]]:
         """Write the batch; returns the statements run (the benchmark replays them)."""
@@ -222,6 +350,41 @@ class _BatchWriter:
         finally:
             cursor.close()
         return statements
+
+    def flush_isolated(self) -> set[tuple[str, str]]:
+        """Write each record alone in a savepoint; returns the (table, uuid) of those the
+        database refused (and did not store)."""
+        dbapi = db.session.get_bind().dialect.loaded_dbapi
+        refused = set()
+        cursor = db.session.connection().connection.cursor()
+        try:
+            for table, sql, rows in self.writes():
+                for uuid, params in rows:
+                    cursor.execute("SAVEPOINT hub_record")
+                    try:
+                        cursor.execute(sql, params)
+                    except dbapi.DatabaseError:
+                        cursor.execute("ROLLBACK TO SAVEPOINT hub_record")
+                        refused.add((table, uuid))
+                    cursor.execute("RELEASE SAVEPOINT hub_record")
+        finally:
+            cursor.close()
+        return refused
+
+    def refuse_unstored(self, records: list[dict], outcomes: list[tuple[str, str, str]],
+                        refused: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
+        """The outcomes once the database refused ``refused``: each record of the batch that
+        stood for one of them, at a version above what the hub holds, was not stored, so it is
+        rejected (a placeholder with its successor) and the summary still tells the truth."""
+        out = []
+        for record, outcome in zip(records, outcomes):
+            key = (record.get("table"), record.get("uuid"))
+            if outcome[0] not in ("rejected", "conflicts") and key in refused \
+                    and record["version"] > self.hub_versions.get(key, -1):
+                outcome = ("rejected", "DATABASE_REFUSED", "Cơ sở dữ liệu của máy chủ thành phố "
+                           "không lưu được bản ghi này (giá trị ngoài khả năng lưu trữ).")
+            out.append(outcome)
+        return out
 
 
 def _placeholder_key(record: dict) -> tuple[str, str]:
@@ -249,6 +412,11 @@ class _TableWriter(DriverTable):
         super().__init__(table, columns, dialect)
         self.uuid_at, self.version_at, self.ward_at = (
             names.index("uuid"), names.index("version"), names.index("ward_code"))
+        # (position, column, table) of each column that names another record
+        self.references = [(names.index(column), column, target)
+                           for column, target in REFERENCES[table.name].items()]
+        code_column = OWN_CODE_COLUMNS.get(table.name)
+        self.code_at = names.index(code_column) if code_column else None
 
     def row(self, values: list, data: dict, seq: int, now: dt.datetime) -> tuple:
         """The stored row of a record: its checked values, then its digest and sync columns."""

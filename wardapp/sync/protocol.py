@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import re
 import zlib
 from collections.abc import Callable
 
@@ -45,6 +46,33 @@ MAX_INFLATED_BYTES = 24 * 1024 * 1024  # a gzip bomb stops here
 SYNCED_MODELS = {"user": User, "dossier": Dossier, "dossier_event": DossierEvent,
                  "audit_log": AuditEntry, "letter": Letter, "rating": Rating,
                  "feedback": Feedback, "inspection": Inspection}
+
+# Data ownership (architecture.md): a unit writes only its own records, and a record may name
+# only records of the same unit. Per synced table, each column that names another synced record
+# and the table of that record; the hub refuses a record naming a record another unit holds.
+# tests/test_sync_ownership.py fails when a synced table or a column naming a record is added
+# without its line here.
+REFERENCES: dict[str, dict[str, str]] = {
+    "user": {},
+    "dossier": {"received_by_uuid": "user", "assignee_uuid": "user"},
+    "dossier_event": {"dossier_uuid": "dossier", "actor_uuid": "user", "to_user_uuid": "user"},
+    "audit_log": {},
+    "letter": {"dossier_uuid": "dossier", "issued_by_uuid": "user"},
+    "rating": {"dossier_uuid": "dossier", "entered_by_uuid": "user"},
+    "feedback": {"recorded_by_uuid": "user", "assignee_uuid": "user",
+                 "answered_by_uuid": "user"},
+    "inspection": {"supersedes_uuid": "inspection", "created_by_uuid": "user",
+                   "signed_by_uuid": "user"},
+}
+# The human code a record carries, which must begin with one of its unit's own codes and be
+# unique at the hub (the dossier code on every receipt).
+OWN_CODE_COLUMNS: dict[str, str] = {"dossier": "code"}
+# The codes of a refusal for ownership: such a record is not the pushing unit's to write.
+OWNERSHIP_CODES = frozenset({"WRONG_WARD", "UUID_TAKEN", "FOREIGN_REFERENCE", "CODE_NOT_OWNED",
+                             "CODE_TAKEN"})
+# The largest number a sequence number, a head or a version may be: every database the hub runs
+# on stores it (a 64-bit column), with room to add one.
+MAX_SEQ = 2**62
 
 
 class ProtocolError(Exception):
@@ -153,18 +181,68 @@ def decode_with_text(raw: bytes, limit: int = MAX_INFLATED_BYTES) -> tuple[dict,
             raise ProtocolError("TOO_LARGE", "Dữ liệu giải nén vượt quá giới hạn.", 413)
         if not inflater.eof:
             raise ProtocolError("BAD_PAYLOAD", "Dữ liệu nén bị cắt cụt.")
+    except zlib.error:
+        raise ProtocolError("BAD_PAYLOAD", "Dữ liệu nén hoặc JSON không hợp lệ.") from None
+    return parse_object(data), data
+
+
+# Where a JSON text may hold a lone surrogate: a \uD800–\uDFFF escape, or such a code point
+# written in UTF-8 (which ``json.loads`` lets through from bytes).
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+
+
+def parse_object(data: bytes) -> dict:
+    """The JSON object in ``data``, or :class:`ProtocolError` (400 BAD_PAYLOAD).
+
+    Every body the hub takes from a ward (a hello, a batch, a USB manifest) passes here, so
+    what the rest of the code meets is text it can encode and store: nesting too deep for the
+    parser, invalid UTF-8 and strings holding a lone surrogate (no database and no UTF-8
+    encoder takes one) are refused whole, as a damaged body. A well-formed pair of surrogate
+    escapes is one character and passes; the scan for lone ones runs only where the text could
+    hold one.
+    """
+    try:
         body = json.loads(data)
-    except (zlib.error, ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ProtocolError("BAD_PAYLOAD", "Dữ liệu nén hoặc JSON không hợp lệ.") from None
     if not isinstance(body, dict):
         raise ProtocolError("BAD_PAYLOAD", "Nội dung phải là một đối tượng JSON.")
-    return body, data
+    if _MAYBE_SURROGATE.search(data) and _holds_lone_surrogate(body):
+        raise ProtocolError("BAD_PAYLOAD", "Dữ liệu chứa ký tự Unicode không hợp lệ "
+                                           "(surrogate đơn lẻ).")
+    return body
+
+
+def _holds_lone_surrogate(value) -> bool:
+    """Whether any string in ``value`` (keys included) holds a lone surrogate; iterative, so
+    nesting the parser accepted cannot overflow the stack here."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def sequence_number(value) -> bool:
+    """Whether ``value`` may be a sequence number, a head or a version: an int (never a bool)
+    from 0 to :data:`MAX_SEQ`."""
+    return type(value) is int and 0 <= value <= MAX_SEQ
 
 
 def _int(body: dict, name: str, minimum: int = 0) -> int:
     value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ProtocolError("BAD_PAYLOAD", f"Trường {name} phải là số nguyên ≥ {minimum}.")
+    if not sequence_number(value) or value < minimum:
+        raise ProtocolError("BAD_PAYLOAD", f"Trường {name} phải là số nguyên từ {minimum} "
+                                           f"đến {MAX_SEQ}.")
     return value
 
 
@@ -187,10 +265,14 @@ def check_batch(batch: dict, text: bytes | None = None) -> None:
         if not isinstance(record, dict) or record.get("seq") != first + offset:
             raise ProtocolError("BAD_PAYLOAD", "Số thứ tự các bản ghi không liên tục.")
     claimed = batch.get("sha256")
-    records_json = text and _records_slice(batch, text)
-    if records_json and hashlib.sha256(records_json).hexdigest() == claimed:
-        return
-    if claimed != records_digest(records):
+    try:
+        records_json = text and _records_slice(batch, text)
+        if records_json and hashlib.sha256(records_json).hexdigest() == claimed:
+            return
+        matches = claimed == records_digest(records)
+    except (RecursionError, ValueError):  # nesting the encoder will not take; NaN keys
+        matches = False
+    if not matches:
         raise ProtocolError("BAD_PAYLOAD", "Mã băm của lô không khớp (dữ liệu hỏng hoặc bị cắt).")
 
 
@@ -236,7 +318,12 @@ def check_summary(answer: dict, first_seq: int, last_seq: int) -> dict:
 
 def _checker(column: sa.Column) -> Callable | None:
     """The check of one wire column's value: returns it typed as the model holds it, or raises
-    TypeError/ValueError. None for a string column, the commonest, checked inline."""
+    TypeError/ValueError. None for a string column, the commonest, checked inline.
+
+    Each check also keeps to what every database the hub runs on stores, so a record the hub
+    accepted is one its database takes: integers within the column's width, times that have a
+    UTC equivalent, JSON of bounded depth (a string column refuses NUL, see
+    :meth:`RecordShape.clean`)."""
     kind = column.type
     if isinstance(kind, JSONText):
         return _json_value
@@ -244,8 +331,10 @@ def _checker(column: sa.Column) -> Callable | None:
         return _aware_datetime
     if isinstance(kind, sa.Boolean):
         return _boolean
+    if isinstance(kind, sa.BigInteger):
+        return _integer_check(MAX_SEQ)
     if isinstance(kind, sa.Integer):
-        return _integer
+        return _integer_check(2**31 - 1)
     if isinstance(kind, sa.Date):
         return dt.date.fromisoformat
     if isinstance(kind, (sa.String, sa.Text)):
@@ -253,16 +342,30 @@ def _checker(column: sa.Column) -> Callable | None:
     raise AssertionError(f"no wire check for {column.name}: {kind!r}")
 
 
+JSON_DEPTH = 16  # a record's JSON column (documents, details, items) is a few levels deep
+
+
 def _json_value(value):
     if not isinstance(value, (list, dict)):
         raise TypeError
-    return value
+    level = [value]
+    for _ in range(JSON_DEPTH):
+        level = [inner for item in level
+                 for inner in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(inner, (list, dict))]
+        if not level:
+            return value
+    raise ValueError("nested too deep")
 
 
 def _aware_datetime(value):
     parsed = dt.datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise TypeError
+    try:
+        parsed.astimezone(dt.timezone.utc)  # stored in UTC: year 1 at +07:00 has no UTC time
+    except OverflowError:
+        raise ValueError("no UTC time") from None
     return parsed
 
 
@@ -272,10 +375,12 @@ def _boolean(value):
     return value
 
 
-def _integer(value):
-    if type(value) is not int or abs(value) > 2**62:
-        raise TypeError
-    return value
+def _integer_check(largest: int) -> Callable:
+    def integer(value):
+        if type(value) is not int or not -largest <= value <= largest:
+            raise TypeError
+        return value
+    return integer
 
 
 class RecordShape:
@@ -296,7 +401,8 @@ class RecordShape:
 
         Unknown fields are ignored, so a newer ward may send columns an older hub does not know;
         a column added later (it has a server default) that an older ward does not send yet
-        takes its default.
+        takes its default. A NUL character, which SQLite stores and PostgreSQL refuses, is
+        refused in every text column on both, so a hub moves between them without loss.
         """
         if not isinstance(data, dict):
             raise RecordRejected("INVALID", "Bản ghi phải là một đối tượng JSON.")
@@ -309,7 +415,7 @@ class RecordShape:
                 if required:
                     raise RecordRejected("INVALID", f"Thiếu trường bắt buộc {name}.")
             elif check is None:
-                if type(value) is not str or len(value) > longest:
+                if type(value) is not str or len(value) > longest or "\x00" in value:
                     raise RecordRejected("INVALID", f"Trường {name} không hợp lệ.")
             else:
                 try:
