@@ -58,7 +58,7 @@ def test_time_limit_is_configurable_and_lists_show_overdue(app, client, auth):
     answer_feedback(old.uuid, "Đã trả lời muộn.", actor=officer, now=at("2025-11-07 09:00"))
     assert VALID["subject"] in client.get("/feedback/?list=answered").get_data(as_text=True)
     assert "quá hạn" in client.get(f"/feedback/{old.uuid}").get_data(as_text=True)
-    assert client.get("/feedback/?list=nothing").status_code == 404
+    assert client.get("/feedback/?list=nothing").status_code == 400
     assert recent.answered_at is None
     app.config["FEEDBACK_ANSWER_DAYS"] = "mười"
     with pytest.raises(DossierError) as refused:

@@ -5,6 +5,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .queryargs import QueryError
+
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
@@ -43,6 +45,10 @@ def init_app(app: Flask, session) -> None:
     def csrf_error(e):
         return error_response(400, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
                                    "Vui lòng tải lại trang và thử lại.", code="csrf")
+
+    @app.errorhandler(QueryError)
+    def query_error(e: QueryError):
+        return error_response(400, str(e), code="bad_query")
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

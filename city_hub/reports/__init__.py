@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_login import login_required
 
+from wardapp import queryargs
 from wardapp.models import utcnow
 from wardapp.workdays import to_local
 
@@ -15,27 +16,29 @@ from ..models import Ward
 from . import charts, export
 from .indicators import (AVERAGES, COUNT_BY_CODE, LABELS, RATES, REFORM_RATES, SHOWN_COUNTS,
                          SHOWN_RECORD_COUNTS)
-from .periods import Period, PeriodError, parse_period
+from .periods import Period, parse_period
 from .queries import aggregate, dossiers_behind, ratings_by_desk, ward_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+# The counts that have dossiers behind them (a rate or an average has none to list).
+DRILLABLE = {code for code, count in COUNT_BY_CODE.items() if count.value is None}
 
 
 def requested_period() -> tuple[Period, dict]:
-    """The period in the query string (or this month), and the query arguments that name it."""
-    spec, first, last = (request.args.get(k) for k in ("period", "from", "to"))
+    """The period in the query string (or this month), and the query arguments that name it; a
+    period that makes no sense is refused (a 400 page with its reason, by wardapp.errors)."""
+    spec, first, last = (queryargs.text(request.args, k) for k in ("period", "from", "to"))
     if not (spec or first or last):
         spec = f"{to_local(utcnow()):%Y-%m}"
-    try:
-        period = parse_period(spec, first, last)
-    except PeriodError as e:
-        abort(Response(render_template("error.html", status=400, message=str(e)), 400))
+    period = parse_period(spec, first, last)
     args = {"period": spec} if spec and not (first or last) else {"from": first, "to": last}
     return period, args
 
 
 def known_ward(code: str | None) -> str | None:
-    if code and db.session.get(Ward, code) is None:
+    """``code`` when it names a ward (None stays None), else a 404 page; a code holding what no
+    ward code holds (a NUL, which PostgreSQL refuses) is as unknown as any other."""
+    if code and (not code.isprintable() or db.session.get(Ward, code) is None):
         abort(Response(render_template("error.html", status=404,
                                        message="Không có đơn vị này."), 404))
     return code
@@ -65,7 +68,7 @@ def ward(code: str):
     """A ward's figures by procedure field (or, with ``field``, by procedure)."""
     known_ward(code)
     period, args = requested_period()
-    field_name = request.args.get("field")
+    field_name = queryargs.text(request.args, "field") or None
     group = "procedure" if field_name else "field"
     rows = aggregate(period.window(), group, ward=code, field_name=field_name)
     return render_template("reports/breakdown.html", period=period, args=args, rows=rows,
@@ -80,13 +83,10 @@ def ward(code: str):
 def dossiers():
     """The dossiers behind one number of the report."""
     period, args = requested_period()
-    indicator = request.args.get("indicator", "")
-    if indicator not in COUNT_BY_CODE or COUNT_BY_CODE[indicator].value is not None:
-        abort(Response(render_template("error.html", status=400,
-                                       message="Chỉ tiêu không hợp lệ."), 400))
+    indicator = queryargs.choice(request.args, "indicator", DRILLABLE, "Chỉ tiêu")
     filters = {"ward": known_ward(request.args.get("ward") or None),
-               "field_name": request.args.get("field") or None,
-               "procedure": request.args.get("procedure") or None}
+               "field_name": queryargs.text(request.args, "field") or None,
+               "procedure": queryargs.text(request.args, "procedure") or None}
     rows = dossiers_behind(period.window(), indicator, **filters, limit=1001)
     if len(rows) > 1000:
         flash("Chỉ hiện 1.000 hồ sơ đầu tiên; thu hẹp kỳ hoặc đơn vị để xem đủ.", "warning")

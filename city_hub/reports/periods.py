@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from wardapp.models import utcnow
+from wardapp.queryargs import QueryError, check_year, parse_date
 from wardapp.workdays import local_datetime
 
 from .indicators import Window
@@ -13,8 +14,10 @@ from .indicators import Window
 MAX_DAYS = 366 * 10
 
 
-class PeriodError(ValueError):
-    """A period the user asked for that makes no sense; the message is Vietnamese."""
+# A period that makes no sense is a query value that cannot be used, so it is the same error:
+# its Vietnamese message is a 400 page on the screens (wardapp.errors) and a bad --period at the
+# CLI, and the dates and years it accepts are the shared window of wardapp.queryargs.
+PeriodError = QueryError
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,6 @@ class Period:
         return Window(start, end, min(end, now or utcnow()))
 
 
-def _date(value: str, name: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise PeriodError(f"Ngày {name} không hợp lệ (định dạng yyyy-mm-dd).") from None
-
-
 def parse_period(spec: str | None = None, first: str | None = None,
                  last: str | None = None) -> Period:
     """A period from ``spec`` ("2020-03" month, "2020-Q3" quarter, "2020" year, "2020-9M" first
@@ -46,7 +42,7 @@ def parse_period(spec: str | None = None, first: str | None = None,
     if first or last:
         if not (first and last):
             raise PeriodError("Cần cả ngày bắt đầu và ngày kết thúc.")
-        period = Period(_date(first, "bắt đầu"), _date(last, "kết thúc"))
+        period = Period(parse_date(first, "bắt đầu"), parse_date(last, "kết thúc"))
     elif spec:
         period = _from_spec(spec.strip().upper())
     else:
@@ -59,6 +55,8 @@ def parse_period(spec: str | None = None, first: str | None = None,
 
 
 def _from_spec(spec: str) -> Period:
+    if m := re.match(r"(\d{4})(-|$)", spec):
+        check_year(int(m[1]))
     if m := re.fullmatch(r"(\d{4})-(\d{2})", spec):
         year, month = int(m[1]), int(m[2])
         if not 1 <= month <= 12:

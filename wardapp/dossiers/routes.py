@@ -9,16 +9,17 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import queryargs
 from ..auth import roles_required
 from ..extensions import db, htmx
 from ..models import Dossier, DossierEvent, Procedure, User, utcnow
 from ..workdays import local_datetime, to_local
 from . import bp
-from .lifecycle import STEPS, step_roles
+from .lifecycle import STEPS, steps_available
 from .queries import (WORK_LISTS, home_counters, search_dossiers, search_procedures,
                       work_list_query)
 from .service import (DossierError, earlier_applicant, load_calendar, receive_dossier,
-                      record_step, steps_for, this_ward)
+                      record_step, this_ward)
 
 DESK_ROLES = ("receptionist", "officer", "leader", "admin")
 PRINT_FORMS = {
@@ -58,7 +59,7 @@ def home():
 
 
 @bp.route("/dossiers/new")
-@roles_required(*step_roles("received"))
+@roles_required(*STEPS["received"].roles)
 def new():
     return render_intake({}, {})
 
@@ -76,7 +77,7 @@ def render_intake(values: dict, errors: dict, message: str | None = None, status
 
 
 @bp.route("/dossiers", methods=["POST"])
-@roles_required(*step_roles("received"))
+@roles_required(*STEPS["received"].roles)
 def create():
     values = request.form.to_dict()
     values["documents"] = request.form.getlist("documents")
@@ -92,7 +93,7 @@ def create():
 
 
 @bp.route("/dossiers/prefill")
-@roles_required(*step_roles("received"))
+@roles_required(*STEPS["received"].roles)
 def prefill():
     """The writing desk: fill the applicant's details from their newest earlier dossier at this
     ward, found by citizen ID, only once the citizen's consent is ticked."""
@@ -113,17 +114,17 @@ def prefill():
 
 
 @bp.route("/procedures/options")
-@roles_required(*step_roles("received"))
+@roles_required(*STEPS["received"].roles)
 def procedure_options():
     return render_template("dossiers/_procedure_options.html",
-                           procedures=search_procedures(request.args.get("q", "")[:100]),
+                           procedures=search_procedures(queryargs.text(request.args, "q", 100)),
                            selected=None)
 
 
 @bp.route("/procedures/documents")
-@roles_required(*step_roles("received"))
+@roles_required(*STEPS["received"].roles)
 def procedure_documents():
-    procedure = db.session.get(Procedure, request.args.get("procedure_code", ""))
+    procedure = db.session.get(Procedure, queryargs.text(request.args, "procedure_code"))
     return render_template("dossiers/_documents.html", selected=procedure, received=set(),
                            errors={}, values={})
 
@@ -135,7 +136,7 @@ def show(code: str):
 
 
 def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200):
-    steps = steps_for(current_user, dossier)
+    steps = steps_available(dossier.status, current_user.role_set)
     officers = db.session.scalars(sa.select(User).where(User.active).order_by(User.full_name))
     template = "dossiers/_dossier.html" if htmx else "dossiers/show.html"
     return render_template(template, dossier=dossier, steps=steps, officers=list(officers),
@@ -166,7 +167,7 @@ def step(code: str, kind: str):
 def work_list(name: str):
     if name not in WORK_LISTS:
         abort(404)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = queryargs.page(request.args)
     query = work_list_query(name, utcnow(), load_calendar())
     pagination = db.paginate(query, page=page, per_page=50, error_out=False)
     template = "dossiers/_dossier_table.html" if htmx else "dossiers/work_list.html"
@@ -177,7 +178,7 @@ def work_list(name: str):
 @bp.route("/search")
 @roles_required(*DESK_ROLES)
 def search():
-    query = request.args.get("q", "")[:200]
+    query = queryargs.text(request.args, "q")
     dossiers = search_dossiers(query) if query.strip() else []
     template = "dossiers/_search_results.html" if htmx else "dossiers/search.html"
     return render_template(template, query=query, dossiers=dossiers, now=utcnow())
@@ -212,11 +213,11 @@ def logbook():
     """Mẫu 06, the dossier logbook, for a span of receipt dates (A4 landscape)."""
     today = to_local(utcnow()).date()
     try:
-        start = dt.date.fromisoformat(request.args.get("from") or today.replace(day=1).isoformat())
-        end = dt.date.fromisoformat(request.args.get("to") or today.isoformat())
-    except ValueError:
+        start = queryargs.date(request.args, "from", today.replace(day=1), "bắt đầu")
+        end = queryargs.date(request.args, "to", today, "kết thúc")
+    except queryargs.QueryError as e:
         start, end = today.replace(day=1), today
-        flash("Ngày không hợp lệ; đang hiển thị tháng này.", "warning")
+        flash(f"{e} Đang hiển thị tháng này.", "warning")
     if end < start or (end - start).days > 366:
         start, end = today.replace(day=1), today
         flash("Khoảng ngày không hợp lệ (tối đa một năm); đang hiển thị tháng này.", "warning")

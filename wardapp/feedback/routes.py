@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import queryargs
 from ..auth import roles_required
 from ..dossiers.routes import DESK_ROLES
 from ..dossiers.service import DossierError
@@ -18,11 +19,9 @@ from .service import (ANSWER_ROLES, ASSIGN_ROLES, LISTS, RECORD_ROLES, answer_da
 @bp.route("/")
 @roles_required(*DESK_ROLES)
 def index():
-    name = request.args.get("list", "open")
-    if name not in LISTS:
-        abort(404)
+    name = queryargs.choice(request.args, "list", LISTS, "Danh sách phản ánh", "open")
     now = utcnow()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = queryargs.page(request.args)
     pagination = db.paginate(feedback_list(name, now), page=page, per_page=50, error_out=False)
     counts = {key: db.session.scalar(sa.select(sa.func.count()).select_from(
         feedback_list(key, now).order_by(None).subquery())) for key in LISTS}
