@@ -15,11 +15,11 @@ from ..extensions import db, htmx
 from ..models import Dossier, DossierEvent, Procedure, User, utcnow
 from ..workdays import local_datetime, to_local
 from . import bp
-from .lifecycle import STEPS, steps_available
+from .lifecycle import STEPS, step_roles
 from .queries import (WORK_LISTS, home_counters, search_dossiers, search_procedures,
                       work_list_query)
 from .service import (DossierError, earlier_applicant, load_calendar, receive_dossier,
-                      record_step, this_ward)
+                      record_step, steps_for, this_ward)
 
 DESK_ROLES = ("receptionist", "officer", "leader", "admin")
 PRINT_FORMS = {
@@ -59,7 +59,7 @@ def home():
 
 
 @bp.route("/dossiers/new")
-@roles_required(*STEPS["received"].roles)
+@roles_required(*step_roles("received"))
 def new():
     return render_intake({}, {})
 
@@ -77,7 +77,7 @@ def render_intake(values: dict, errors: dict, message: str | None = None, status
 
 
 @bp.route("/dossiers", methods=["POST"])
-@roles_required(*STEPS["received"].roles)
+@roles_required(*step_roles("received"))
 def create():
     values = request.form.to_dict()
     values["documents"] = request.form.getlist("documents")
@@ -93,7 +93,7 @@ def create():
 
 
 @bp.route("/dossiers/prefill")
-@roles_required(*STEPS["received"].roles)
+@roles_required(*step_roles("received"))
 def prefill():
     """The writing desk: fill the applicant's details from their newest earlier dossier at this
     ward, found by citizen ID, only once the citizen's consent is ticked."""
@@ -114,7 +114,7 @@ def prefill():
 
 
 @bp.route("/procedures/options")
-@roles_required(*STEPS["received"].roles)
+@roles_required(*step_roles("received"))
 def procedure_options():
     return render_template("dossiers/_procedure_options.html",
                            procedures=search_procedures(queryargs.text(request.args, "q", 100)),
@@ -122,7 +122,7 @@ def procedure_options():
 
 
 @bp.route("/procedures/documents")
-@roles_required(*STEPS["received"].roles)
+@roles_required(*step_roles("received"))
 def procedure_documents():
     procedure = db.session.get(Procedure, queryargs.text(request.args, "procedure_code"))
     return render_template("dossiers/_documents.html", selected=procedure, received=set(),
@@ -136,7 +136,7 @@ def show(code: str):
 
 
 def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200):
-    steps = steps_available(dossier.status, current_user.role_set)
+    steps = steps_for(current_user, dossier)
     officers = db.session.scalars(sa.select(User).where(User.active).order_by(User.full_name))
     template = "dossiers/_dossier.html" if htmx else "dossiers/show.html"
     return render_template(template, dossier=dossier, steps=steps, officers=list(officers),
