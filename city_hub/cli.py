@@ -232,6 +232,9 @@ def refdata_publish(snapshot_file, instance):
         click.echo(f"Đã công bố danh mục phiên bản {published.version}.")
 
 
+HUB_ROLES = ["viewer", "admin"]
+
+
 @cli.group()
 def user():
     """Tài khoản cán bộ thành phố (xem báo cáo, quản trị)."""
@@ -240,8 +243,8 @@ def user():
 @user.command("add")
 @click.argument("username")
 @click.option("--name", "full_name", required=True, help="Họ và tên.")
-@click.option("--role", type=click.Choice(["viewer", "admin"]), default="viewer",
-              show_default=True, help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.")
+@click.option("--role", type=click.Choice(HUB_ROLES), default="viewer", show_default=True,
+              help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.")
 @click.option("--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True,
               callback=lambda c, p, v: password_ok(v), help="Mật khẩu (ít nhất 10 ký tự).")
 @instance_option
@@ -277,10 +280,30 @@ def user_disable(username, instance):
     """Khóa một tài khoản cán bộ thành phố."""
     app = open_hub(instance)
     with app.app_context():
-        _hub_account(username).active = False
-        hub_audit("user.disable", username.casefold())
+        account = _hub_account(username)
+        account.active = False
+        account.end_sessions()
+        hub_audit("user.disable", account.username)
         db.session.commit()
     click.echo(f"Đã khóa tài khoản {username}.")
+
+
+@user.command("set-role")
+@click.argument("username")
+@click.option("--role", type=click.Choice(HUB_ROLES), required=True,
+              help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.")
+@instance_option
+def user_set_role(username, role, instance):
+    """Đổi vai trò của một tài khoản cán bộ thành phố (mọi phiên đăng nhập của tài khoản kết
+    thúc)."""
+    app = open_hub(instance)
+    with app.app_context():
+        account = _hub_account(username)
+        before, account.role = account.role, role
+        account.end_sessions()
+        hub_audit("user.set_role", account.username, before=before, role=role)
+        db.session.commit()
+    click.echo(f"Đã đổi vai trò của {username} ({role}).")
 
 
 @user.command("reset-password")

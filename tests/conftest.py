@@ -1,6 +1,7 @@
 """Fixtures in the flaskr style: a fresh initialised ward in a temporary instance folder."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -250,6 +251,13 @@ def hub_database_url(request):
     if request.param == "sqlite":
         yield None
         return
+    with postgres_database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_database():
+    """The URL of a fresh PostgreSQL database, dropped afterwards (skips where none is set)."""
     if not POSTGRES_ADMIN_URL:
         if os.environ.get("WARDAPP_REQUIRE_POSTGRES"):
             pytest.fail("HUB_TEST_POSTGRES_URL is required here (WARDAPP_REQUIRE_POSTGRES)")

@@ -82,6 +82,25 @@ def test_disable_and_reset_password(tmp_path):
     assert runner.invoke(cli, ["user", "disable", "nobody", "--instance", instance]).exit_code == 1
 
 
+def test_set_roles_replaces_roles_but_keeps_an_admin(tmp_path):
+    import sqlite3
+
+    runner, instance = _init(tmp_path)
+    changed = runner.invoke(cli, ["user", "set-roles", "hoa", "--role", "officer", "--role",
+                                  "leader", "--instance", instance])
+    assert changed.exit_code == 0 and "Chuyên viên xử lý, Lãnh đạo phường, xã" in changed.output
+    last_admin = runner.invoke(cli, ["user", "set-roles", "admin", "--role", "leader",
+                                     "--instance", instance])
+    assert last_admin.exit_code == 1 and "quản trị cuối cùng" in last_admin.output
+    conn = sqlite3.connect(f"{instance}/ward.sqlite")
+    roles = dict(conn.execute("select username, roles from user"))
+    (details,) = conn.execute("select details from audit_log where action = 'user.set_roles'"
+                              ).fetchone()
+    conn.close()
+    assert roles == {"admin": "admin", "hoa": "officer leader"}
+    assert '"before": "receptionist"' in details
+
+
 def test_token_list_and_revoke(tmp_path):
     from wardapp import create_app
 

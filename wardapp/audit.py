@@ -15,6 +15,7 @@ ACTIONS = {
     "user.add": "Thêm tài khoản",
     "user.disable": "Khóa tài khoản",
     "user.reset_password": "Đặt lại mật khẩu",
+    "user.set_roles": "Đổi vai trò",
     "user.logout_everywhere": "Đăng xuất mọi máy",
     "token.create": "Tạo mã truy cập API",
     "token.revoke": "Thu hồi mã truy cập API",

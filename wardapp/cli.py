@@ -379,6 +379,15 @@ def _account(username: str) -> User:
     return found
 
 
+def _keep_an_admin(target: User, refusal: str) -> None:
+    """Refuse (with ``refusal``) to take the admin role from the last active admin: nobody could
+    manage the ward's accounts afterwards."""
+    admins = db.session.scalars(sa.select(User).where(User.active)).all()
+    if "admin" in target.role_set and \
+            [a.uuid for a in admins if "admin" in a.role_set] == [target.uuid]:
+        raise click.ClickException(refusal)
+
+
 @user.command("disable")
 @click.argument("username")
 @instance_option
@@ -387,14 +396,31 @@ def user_disable(username, instance):
     app = open_app(instance)
     with app.app_context():
         target = _account(username)
-        admins = db.session.scalars(sa.select(User).where(User.active)).all()
-        if "admin" in target.role_set and \
-                [a.uuid for a in admins if "admin" in a.role_set] == [target.uuid]:
-            raise click.ClickException("Không thể khóa tài khoản quản trị cuối cùng.")
+        _keep_an_admin(target, "Không thể khóa tài khoản quản trị cuối cùng.")
         target.active = False
+        target.end_sessions()
         audit("user.disable", target.username)
         db.session.commit()
     click.echo(f"Đã khóa tài khoản {username}.")
+
+
+@user.command("set-roles")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(list(ROLES)),
+              help="Vai trò mới (có thể lặp lại; thay cho mọi vai trò cũ).")
+@instance_option
+def user_set_roles(username, roles, instance):
+    """Đổi vai trò của một tài khoản (mọi phiên đăng nhập của tài khoản kết thúc)."""
+    app = open_app(instance)
+    with app.app_context():
+        target = _account(username)
+        if "admin" not in roles:
+            _keep_an_admin(target, "Không thể bỏ vai trò của tài khoản quản trị cuối cùng.")
+        before, target.roles = target.roles, " ".join(roles)
+        target.end_sessions()
+        audit("user.set_roles", target.username, before=before, roles=target.roles)
+        db.session.commit()
+    click.echo(f"Đã đổi vai trò của {username} ({', '.join(ROLES[r] for r in roles)}).")
 
 
 @user.command("reset-password")
