@@ -192,15 +192,22 @@ def ward_list(instance):
 @instance_option
 def import_package(package, out, instance):
     """Nhập gói dữ liệu USB của một phường, xã và ghi tệp tổng hợp mang về."""
+    from wardapp.sync.package import replacing
+
     from .usb import import_package as run_import
 
     app = open_hub(instance)
     with app.app_context():
         result = run_import(Path(package), app.config)
-    target = Path(out) if out else Path(package).with_suffix(".summary.json")
-    target.write_text(result.summary_json, encoding="utf-8")
     click.echo(result.describe())
-    click.echo(f"Tệp tổng hợp: {target}")
+    if result.summary_json:  # a package naming no ward the hub knows gets no summary
+        target = Path(out) if out else Path(package).with_suffix(".summary.json")
+        try:
+            with replacing(target) as summary:
+                summary.write(result.summary_json.encode())
+        except OSError as e:
+            raise click.ClickException(f"Không ghi được tệp tổng hợp {target}: {e.strerror}")
+        click.echo(f"Tệp tổng hợp: {target}")
     if not result.ok:
         raise SystemExit(1)
 

@@ -1,17 +1,16 @@
 """Importing a ward's USB package at the hub, through the same apply path as a push."""
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wardapp.database import write_transaction
 from wardapp.models import utcnow
-from wardapp.sync.package import check_signature, read_manifest, read_member, signed_summary
-from wardapp.sync.protocol import ProtocolError, decode_with_text
+from wardapp.sync.package import Package, check_signature, signed_summary
+from wardapp.sync.protocol import ProtocolError
 
 from .extensions import db
-from .models import Ward
+from .models import ImportBatch, Ward
 from .sync import check_identity
 from .sync.apply import apply_batch, check_versions
 
@@ -21,13 +20,17 @@ class ImportResult:
     ward_code: str | None
     applied: list = field(default_factory=list)
     error: ProtocolError | None = None
-    summary_json: str = ""
+    summary_json: str = ""  # none for a package that names no ward the hub can sign for
+    covered_by: int | None = None  # the hub's checkpoint, when it holds the package already
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def describe(self) -> str:
+        if self.ok and self.covered_by is not None:
+            return (f"Đơn vị {self.ward_code}: gói không có gì mới (máy chủ đã nhận đến số "
+                    f"{self.covered_by}).")
         received = sum(a["answer"]["summary"]["received"] for a in self.applied)
         lines = [f"Đơn vị {self.ward_code or 'không rõ'}: {len(self.applied)} lô, "
                  f"{received} bản ghi."]
@@ -39,43 +42,62 @@ class ImportResult:
 def import_package(path: Path, config) -> ImportResult:
     """Check and apply a package; stops at the first batch the hub cannot take, and says why.
 
-    Importing the same package twice, or an older one, applies nothing new (each batch gets its
-    stored summary); a package that starts after the hub's checkpoint stops with GAP.
+    Importing the same package twice applies nothing new (each batch gets its stored summary);
+    a package that starts after the hub's checkpoint stops with GAP. A package that ends before
+    the checkpoint (exported before a later one the hub has taken) is judged as a push would be
+    and then rolled back: if the hub holds every record of it, there is nothing new and nothing
+    is written; if not, the ward's database went back (restored) and wrote again, which
+    :func:`check_identity` refuses as NODE_REGRESSED.
     """
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        return ImportResult(None, error=ProtocolError(
-            "BAD_PACKAGE", "Tệp không phải gói dữ liệu hợp lệ (hỏng hoặc chép chưa xong)."))
-    with archive:
-        try:
-            manifest = read_manifest(archive)
-        except ProtocolError as e:
-            return ImportResult(None, error=e)
-        ward = db.session.get(Ward, str(manifest.get("ward_code")))
+        package = Package(path)
+    except ProtocolError as e:
+        return ImportResult(None, error=e)
+    with package:
+        manifest = package.manifest
+        ward = db.session.get(Ward, manifest["ward_code"])
         result = ImportResult(getattr(ward, "code", None))
+        identity = {"db_instance_id": manifest["db_instance_id"],
+                    "outbox_head_seq": manifest["last_seq"]}
         try:
             if ward is None or not ward.active or not ward.package_key:
                 raise ProtocolError("UNAUTHORIZED", "Đơn vị chưa đăng ký hoặc đã bị thu hồi.", 401)
             check_signature(manifest, ward.package_key)
-            check_versions(manifest.get("protocol_version"), manifest.get("schema_version"), config)
-            check_identity(ward, {"db_instance_id": manifest.get("db_instance_id"),
-                                  "outbox_head_seq": manifest.get("last_seq")})
-            for member in manifest["members"]:
-                batch, text = decode_with_text(read_member(archive, member))
+            check_versions(manifest["protocol_version"], manifest["schema_version"], config)
+            behind = manifest["last_seq"] < ward.acked_seq and \
+                ward.db_instance_id in (None, manifest["db_instance_id"])
+            if not behind:
+                check_identity(ward, identity)
+            for batch, text in package.batches():
+                if behind:
+                    if not _held_already(ward, batch, text, config):
+                        check_identity(ward, identity)
+                    continue
                 with write_transaction(db.session):
                     answer = apply_batch(ward, batch, source="usb", config=config, text=text)
                 result.applied.append({"first_seq": batch["first_seq"],
                                        "last_seq": batch["last_seq"], "answer": answer})
+            if behind:
+                result.covered_by = ward.acked_seq
         except ProtocolError as e:
             result.error = e
         if ward is not None and ward.package_key:
             result.summary_json = signed_summary(ward.package_key, {
                 "format": "wardapp-sync-summary", "ward_code": ward.code,
-                "db_instance_id": manifest.get("db_instance_id"), "created_utc": utcnow().isoformat(),
+                "db_instance_id": manifest["db_instance_id"], "created_utc": utcnow().isoformat(),
                 "hub_acked_seq": db.session.get(Ward, ward.code).acked_seq,
                 "applied": result.applied,
                 "error": result.error.as_json()["error"] if result.error else None})
-        else:
-            result.summary_json = "{}"
         return result
+
+
+def _held_already(ward: Ward, batch: dict, text: bytes, config) -> bool:
+    """Whether the hub holds every record of ``batch`` as it is, with nothing written: a batch
+    it took before (answered from the store, or refused as SEQ_REUSED if it differs), or one
+    whose records all come out unchanged, stale or rejected when applied and rolled back."""
+    with write_transaction(db.session):
+        replay = db.session.get(ImportBatch, (ward.code, batch["first_seq"],
+                                              batch["last_seq"])) is not None
+        answer = apply_batch(ward, batch, source="usb", config=config, text=text)
+        db.session.rollback()
+    return replay or not any(answer["summary"][k] for k in ("inserted", "updated", "conflicts"))

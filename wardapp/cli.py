@@ -798,18 +798,24 @@ def sync_export(out_dir, compact, instance):
 
 
 @sync.command("import-summary")
-@click.argument("summary_file", type=click.File("r", encoding="utf-8"))
+@click.argument("summary_file", type=click.Path(exists=True, dir_okay=False))
 @instance_option
 def sync_import_summary(summary_file, instance):
     """Nhập tệp tổng hợp do máy chủ thành phố ghi khi nhập gói USB."""
     from .sync.client import import_summary
+    from .sync.package import MAX_SUMMARY_BYTES
     from .sync.protocol import ProtocolError
 
     config = _sync_config(instance)
+    try:
+        with open(summary_file, "rb") as summary:
+            raw = summary.read(MAX_SUMMARY_BYTES + 1)  # more is refused as too large
+    except OSError as e:
+        raise click.ClickException(f"Không đọc được tệp tổng hợp: {e.strerror}")
     app = open_app(instance)
     with app.app_context():
         try:
-            acked, error = import_summary(summary_file.read(), config)
+            acked, error = import_summary(raw, config)
         except ProtocolError as e:
             raise click.ClickException(e.message)
     click.echo(f"Thành phố đã xác nhận đến số {acked}.")

@@ -445,25 +445,21 @@ def export_package(out_dir: Path, config: SyncConfig, *,
                          db_instance_id=node.db_instance_id, key=package_key(config.token))
 
 
-def import_summary(text: str, config: SyncConfig) -> tuple[int, dict | None]:
-    """Apply a summary carried back from the hub; returns the new checkpoint and any hub error."""
+def import_summary(raw: bytes | str, config: SyncConfig) -> tuple[int, dict | None]:
+    """Apply a summary carried back from the hub (the file's bytes, or its text); returns the
+    new checkpoint and any hub error."""
     from .package import read_summary
     from .protocol import package_key
 
-    document = read_summary(text, package_key(config.token))
+    document = read_summary(raw, package_key(config.token))
     node = ward_identity()
     if document.get("ward_code") != node.ward_code or \
             document.get("db_instance_id") != node.db_instance_id:
         raise ProtocolError("WRONG_WARD", "Tệp tổng hợp không phải của cơ sở dữ liệu này.", 403)
-    applied = document.get("applied")
-    if not isinstance(applied, list):
-        raise ProtocolError("BAD_SUMMARY", "Tệp tổng hợp thiếu danh sách lô.")
-    for item in applied:
-        if not isinstance(item, dict):
-            raise ProtocolError("BAD_SUMMARY", "Tệp tổng hợp không hợp lệ.")
-        record_acknowledgement(item.get("answer"), item.get("first_seq"), item.get("last_seq"))
+    for item in document["applied"]:  # typed by read_summary
+        record_acknowledgement(item["answer"], item["first_seq"], item["last_seq"])
     hub_acked = document.get("hub_acked_seq")
-    if isinstance(hub_acked, int) and sync_state().acked_seq < hub_acked <= outbox_head():
+    if hub_acked is not None and sync_state().acked_seq < hub_acked <= outbox_head():
         set_acked(hub_acked)  # as hello does: the hub's signed word on what it holds
     return sync_state().acked_seq, document.get("error")
 
