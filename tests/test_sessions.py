@@ -161,11 +161,8 @@ class Served:
 
     def __exit__(self, *exc):
         self.server.__exit__(*exc)
-        from city_hub.extensions import db as hub_db
-        from wardapp.extensions import db
-
         with self.app.app_context():
-            (hub_db if "city_hub" in self.app.import_name else db).engine.dispose()
+            self.app.extensions["sqlalchemy"].engine.dispose()
 
 
 @pytest.fixture(params=["ward", "hub-sqlite", "hub-postgresql"])
