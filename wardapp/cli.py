@@ -530,6 +530,8 @@ def export(table, out, instance):
     """Xuất một bảng ra CSV (UTF-8 có BOM, mở được bằng Excel) cho cán bộ hỗ trợ."""
     import sqlite_utils
 
+    from .spreadsheet import cell
+
     path = Path(instance) / DATABASE_FILE
     if not path.exists():
         raise click.ClickException(f"Không có dữ liệu tại {instance}.")
@@ -539,7 +541,7 @@ def export(table, out, instance):
     writer.writerow(columns)
     count = 0
     for row in ward_db[table].rows_where(select=", ".join(f"[{c}]" for c in columns)):
-        writer.writerow([row[c] for c in columns])
+        writer.writerow([cell(row[c]) for c in columns])
         count += 1
     ward_db.close()
     click.echo(f"Đã xuất {count} dòng của bảng {table}.", err=True)

@@ -1,11 +1,11 @@
-"""The ward table as CSV, JSON and Excel: the same columns, in the same order, everywhere."""
+"""The ward table as CSV, JSON and Excel: the same columns, in the same order, everywhere; the
+CSV and Excel cells through wardapp.spreadsheet, so no ward name is run as a formula."""
 from __future__ import annotations
 
 import csv
 import io
 
-import xlsxwriter
-
+from wardapp.spreadsheet import cell, workbook, write
 from wardapp.workdays import to_local
 
 from .periods import Period
@@ -61,14 +61,14 @@ def to_csv(rows: list[Row]) -> str:
         values = record(row)
         writer.writerow([
             ("" if values[c] is None else f"{values[c]:.4f}") if c in RATE_COLUMNS
-            else ("" if values[c] is None else values[c]) for c, _ in COLUMNS])
+            else ("" if values[c] is None else cell(values[c])) for c, _ in COLUMNS])
     return out.getvalue()
 
 
 def to_xlsx(rows: list[Row], period: Period) -> bytes:
     """A formatted workbook: title, Vietnamese headings, percentages, the city total in bold."""
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    book = workbook(out)
     sheet = book.add_worksheet("Báo cáo")
     title = book.add_format({"bold": True, "font_size": 14})
     head = book.add_format({"bold": True, "bg_color": "#DCE6F1", "border": 1, "text_wrap": True,
@@ -80,9 +80,9 @@ def to_xlsx(rows: list[Row], period: Period) -> bytes:
             for kind, spec in (("number", {"border": 1, "num_format": "#,##0"}),
                                ("percent", {"border": 1, "num_format": "0.00%"}),
                                ("text", {"border": 1}))}
-    sheet.write(0, 0, f"Kết quả giải quyết thủ tục hành chính, kỳ {period.label}", title)
+    write(sheet, 0, 0, f"Kết quả giải quyết thủ tục hành chính, kỳ {period.label}", title)
     for col, (_, heading) in enumerate(COLUMNS):
-        sheet.write(2, col, heading, head)
+        write(sheet, 2, col, heading, head)
     sheet.set_row(2, 45)
     for r, row in enumerate(rows, start=3):
         values = record(row)
@@ -92,8 +92,7 @@ def to_xlsx(rows: list[Row], period: Period) -> bytes:
                 "text" if code in TEXT_COLUMNS else "number"
             style = bold[kind] if total else {"percent": percent, "number": number,
                                               "text": text}[kind]
-            value = values[code]
-            sheet.write(r, col, "" if value is None else value, style)
+            write(sheet, r, col, values[code], style)
     sheet.set_column(0, 0, 10)
     sheet.set_column(1, 1, 24)
     sheet.set_column(2, len(COLUMNS) - 1, 12)
