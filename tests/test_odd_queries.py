@@ -248,12 +248,7 @@ def odd_hub(tmp_path, hub_database_url):
         hub_db.engine.dispose()
 
 
-# The sync API's own arguments are its work in progress (issue 14, class 2): ``after`` holding a
-# NUL still reaches PostgreSQL there.
-SYNC_API_PENDING = pytest.mark.xfail(reason="sync.records: after=NUL answers 500 on PostgreSQL")
-
-
-@pytest.mark.parametrize("role", [*HUB_ROLES, pytest.param("token", marks=SYNC_API_PENDING)])
+@pytest.mark.parametrize("role", [*HUB_ROLES, "token"])
 def test_odd_hub_queries(odd_hub, role):
     record_reads(odd_hub)
     client = odd_hub.test_client()
