@@ -10,7 +10,9 @@ Definitions, for a period [start, end) of whole days in Asia/Ho_Chi_Minh:
 - resolved: resolved in the period, early / on time / late as classified at the ward;
   on-time rate = (early + on time) / resolved (the article's 97%);
 - pending: received before the end and not finished by it (or by now, for a running period);
-  overdue: pending past its due time at that moment;
+  overdue: pending past its due time at that moment, its clock running (a dossier paused for
+  the citizen's supplement is not late meanwhile); these are the ward's own definitions
+  (:mod:`wardapp.dossiers.lifecycle`), so the hub's figure is the ward's work list;
 - online rates: dossiers of procedures offered at level 3 (partial) received online at level 3,
   over all dossiers of those procedures; level 4 (full) likewise (the article's 35% and 87%);
 - postal: received or returned through the public postal service;
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from wardapp.dossiers.lifecycle import overdue, paused, pending
 from wardapp.models import RATING_CRITERIA
 
 from ..models import RECORD_TABLES, RefProcedure
@@ -92,13 +95,11 @@ def _closed_as(status: int):
 
 
 def _pending(w: Window):
-    return sa.and_(d.received_at < w.as_of,
-                   sa.or_(FINISHED_AT.is_(None), FINISHED_AT >= w.as_of))
+    return pending(d, w.as_of)
 
 
 COUNTS = [
-    Count("carried_over", "Tồn kỳ trước chuyển sang", lambda w: sa.and_(
-        d.received_at < w.start, sa.or_(FINISHED_AT.is_(None), FINISHED_AT >= w.start))),
+    Count("carried_over", "Tồn kỳ trước chuyển sang", lambda w: pending(d, w.start)),
     Count("received", "Tiếp nhận mới trong kỳ", _received),
     Count("received_desk", "Trực tiếp", lambda w: sa.and_(d.channel == "desk", _received(w))),
     Count("received_postal", "Qua bưu chính", lambda w: sa.and_(d.channel == "postal",
@@ -116,8 +117,8 @@ COUNTS = [
     Count("resolved_in_time", "Trước hạn và đúng hạn", lambda w: sa.and_(
         d.timeliness.in_(("early", "on_time")), _resolved(w)), shown=False),
     Count("pending", "Đang giải quyết", _pending),
-    Count("pending_overdue", "Đang giải quyết, quá hạn", lambda w: sa.and_(
-        _pending(w), d.due_at < w.as_of)),
+    Count("pending_overdue", "Đang giải quyết, quá hạn", lambda w: overdue(d, w.as_of)),
+    Count("pending_paused", "Chờ công dân bổ sung", lambda w: paused(d, w.as_of), shown=False),
     Count("refused", "Từ chối giải quyết", _closed_as(3)),
     Count("withdrawn", "Công dân rút hồ sơ", _closed_as(7)),
     Count("level3_dossiers", "Hồ sơ của thủ tục mức độ 3", lambda w: sa.and_(

@@ -56,8 +56,9 @@ def apply_in_transaction(ward: Ward, batch: dict, *, source: str, config,
     a unique key taken meanwhile by another unit's concurrent push (two wards sending one new
     uuid at once) is applied again, and the second look sees the other's committed record and
     refuses this one as the sequential case does (UUID_TAKEN); a value the database will not
-    store is applied again record by record, so that record alone is rejected and quarantined
-    (DATABASE_REFUSED) and the rest of the batch applies.
+    store (or a key refused again on the second look) is applied again record by record, so
+    that record alone is rejected and quarantined (DATABASE_REFUSED) and the rest of the batch
+    applies.
     """
     dbapi = db.session.get_bind().dialect.loaded_dbapi
     isolate = False
@@ -67,11 +68,19 @@ def apply_in_transaction(ward: Ward, batch: dict, *, source: str, config,
                 return apply_batch(ward, batch, source=source, config=config, text=text,
                                    isolate=isolate)
         except (sa.exc.DBAPIError, dbapi.DatabaseError) as e:
-            if attempt == APPLY_ATTEMPTS:
-                raise ProtocolError("HUB_BUSY", "Máy chủ thành phố chưa ghi được lô này; "
-                                    "gửi lại sau.", 503) from e
-            isolate = isolate or not isinstance(e, (sa.exc.IntegrityError, dbapi.IntegrityError))
+            # Only a refused value or key is a record's fault; anything else (a schema behind
+            # the code, a lost connection) fails the batch, which the ward sends again.
+            if attempt == APPLY_ATTEMPTS or not isinstance(e, _refusals(dbapi)):
+                raise ProtocolError("HUB_ERROR", "Máy chủ thành phố chưa ghi được lô này; "
+                                    "phường, xã gửi lại sau.", 503) from e
+            race = isinstance(e, (sa.exc.IntegrityError, dbapi.IntegrityError))
+            isolate = isolate or not race or attempt > 1
     raise AssertionError("unreachable")
+
+
+def _refusals(dbapi) -> tuple[type, ...]:
+    """The errors by which a database refuses a row's values or keys."""
+    return (sa.exc.DataError, sa.exc.IntegrityError, dbapi.DataError, dbapi.IntegrityError)
 
 
 def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | None = None,
@@ -363,7 +372,7 @@ class _BatchWriter:
                     cursor.execute("SAVEPOINT hub_record")
                     try:
                         cursor.execute(sql, params)
-                    except dbapi.DatabaseError:
+                    except _refusals(dbapi):
                         cursor.execute("ROLLBACK TO SAVEPOINT hub_record")
                         refused.add((table, uuid))
                     cursor.execute("RELEASE SAVEPOINT hub_record")

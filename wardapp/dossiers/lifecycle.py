@@ -6,7 +6,10 @@ the step's own Vietnamese message and changes nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 STATUS_LABELS = {
     1: "Mới đăng ký",
@@ -22,6 +25,34 @@ STATUS_LABELS = {
 }
 OPEN_STATUSES = (2, 4, 5)   # the dossier is still with the ward
 RUNNING_STATUSES = (2, 4)   # ... and its clock is running
+PAUSED_STATUS = 5           # ... or paused until the citizen brings the supplement
+
+
+# The one definition of the states a count is made of, for the ward's work lists and counters
+# and the hub's report alike, at any moment ``as_of``, from the times the dossier keeps; ``c``
+# is a dossier table's columns (the ward's own or the hub's copy). At the present moment each
+# holds for exactly the statuses above: pending for OPEN_STATUSES, paused for PAUSED_STATUS,
+# and overdue for RUNNING_STATUSES past their due time (tests/test_counts_agree.py).
+
+def pending(c, as_of: dt.datetime) -> sa.ColumnElement[bool]:
+    """Still with the ward at ``as_of``: received before it, neither resolved nor closed
+    (refused, withdrawn) by then."""
+    finished = sa.func.coalesce(c.resolved_at, c.closed_at)
+    return sa.and_(c.received_at < as_of, sa.or_(finished.is_(None), finished >= as_of))
+
+
+def paused(c, as_of: dt.datetime) -> sa.ColumnElement[bool]:
+    """Pending at ``as_of`` and waiting then for the citizen's supplement: its clock stopped
+    (the due time moves on when the supplement comes, so it is not late meanwhile)."""
+    return sa.and_(pending(c, as_of), c.paused_at.is_not(None), c.paused_at <= as_of)
+
+
+def overdue(c, as_of: dt.datetime) -> sa.ColumnElement[bool]:
+    """Pending at ``as_of``, its clock running (not paused for a supplement) and past its due
+    time."""
+    return sa.and_(pending(c, as_of), c.due_at < as_of,
+                   sa.or_(c.paused_at.is_(None), c.paused_at > as_of))
+
 
 CHANNELS = {
     "desk": "Trực tiếp tại Bộ phận một cửa",

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import Dossier, Procedure
 from ..text import search_terms
 from ..workdays import WorkCalendar, local_datetime, to_local
-from .lifecycle import OPEN_STATUSES, RUNNING_STATUSES
+from .lifecycle import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, overdue
 
 WORK_LISTS = {
     "today": "Tiếp nhận hôm nay",
@@ -21,6 +21,12 @@ WORK_LISTS = {
     "waiting": "Chờ công dân bổ sung",
     "ready": "Có kết quả, chờ trả",
 }
+
+
+# At the present moment a status is what the hub's report reads from the dossier's times
+# (lifecycle.py); "overdue", where the two once differed, is the shared definition itself,
+# with the status it implies now, which is what the index holds.
+_c = Dossier.__table__.c
 
 
 def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -44,10 +50,10 @@ def work_list_query(name: str, now: dt.datetime, calendar: WorkCalendar) -> sa.S
         return query.where(Dossier.status.in_(RUNNING_STATUSES), Dossier.due_at >= now,
                            Dossier.due_at < end).order_by(Dossier.due_at)
     if name == "overdue":
-        return query.where(Dossier.status.in_(RUNNING_STATUSES), Dossier.due_at < now) \
+        return query.where(Dossier.status.in_(RUNNING_STATUSES), overdue(_c, now)) \
             .order_by(Dossier.due_at)
     if name == "waiting":
-        return query.where(Dossier.status == 5).order_by(Dossier.paused_at)
+        return query.where(Dossier.status == PAUSED_STATUS).order_by(Dossier.paused_at)
     if name == "ready":
         return query.where(Dossier.status == 9).order_by(Dossier.resolved_at)
     raise KeyError(name)
@@ -69,8 +75,8 @@ def home_counters(now: dt.datetime) -> dict[str, int]:
     by_timeliness = {k: n for k, n in resolved}
     open_count = db.session.scalar(sa.select(sa.func.count()).where(
         Dossier.status.in_(OPEN_STATUSES)))
-    overdue = db.session.scalar(sa.select(sa.func.count()).where(
-        Dossier.status.in_(RUNNING_STATUSES), Dossier.due_at < now))
+    overdue_count = db.session.scalar(sa.select(sa.func.count()).where(
+        Dossier.status.in_(RUNNING_STATUSES), overdue(_c, now)))
     same_day_today = db.session.scalar(sa.select(sa.func.count()).where(
         Dossier.same_day, Dossier.returned_at >= today_start, Dossier.returned_at < today_end))
     return {
@@ -79,7 +85,7 @@ def home_counters(now: dt.datetime) -> dict[str, int]:
         "resolved_month": sum(by_timeliness.values()),
         "on_time_month": by_timeliness.get("early", 0) + by_timeliness.get("on_time", 0),
         "open": open_count,
-        "overdue": overdue,
+        "overdue": overdue_count,
         "same_day_today": same_day_today,
     }
 
