@@ -206,7 +206,9 @@ def import_package(package, out, instance):
             with replacing(target) as summary:
                 summary.write(result.summary_json.encode())
         except OSError as e:
-            raise click.ClickException(f"Không ghi được tệp tổng hợp {target}: {e.strerror}")
+            raise click.ClickException(  # what was imported stays: importing again is harmless
+                f"Không ghi được tệp tổng hợp {target} ({e.strerror or e}). Kết quả nhập ở trên "
+                "vẫn giữ; chạy lại lệnh với --out TỆP ở chỗ ghi được để có tệp tổng hợp.")
         click.echo(f"Tệp tổng hợp: {target}")
     if not result.ok:
         raise SystemExit(1)

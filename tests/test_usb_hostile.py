@@ -276,6 +276,17 @@ def test_symlink_at_the_summary_path_is_replaced_not_followed(usb, where):
     assert sorted(p.name for p in target.parent.iterdir() if p.name.endswith(".partial")) == []
 
 
+def test_summary_that_cannot_be_written_is_said_and_importing_again_writes_it(usb):
+    write_dossiers(1)
+    package = usb.export()
+    nowhere = usb.folder / "no-such-folder" / "summary.json"
+    refused(usb.hub_import(package, "--out", str(nowhere)), "Không ghi được tệp tổng hợp",
+            "--out")
+    assert usb.hub_state()["acked_seq"] == manifest_of(package)["last_seq"]  # imported
+    imported(usb.hub_import(package))
+    assert json.loads(package.with_suffix(".summary.json").read_text())["error"] is None
+
+
 def test_symlink_at_the_package_path_is_replaced_not_followed(usb, monkeypatch):
     """``wardapp sync export`` writes its package as a new file renamed into place: links
     planted at the package's name and at the name it used to write first are never followed."""
@@ -295,8 +306,15 @@ def test_symlink_at_the_package_path_is_replaced_not_followed(usb, monkeypatch):
         (usb.stick / planted).symlink_to(victim)
     package = usb.export()
     assert package.name == name and not package.is_symlink()
+    assert package.stat().st_mode & 0o777 == 0o666 & ~_umask()  # as open() makes it
     assert all(v.read_text(encoding="utf-8") == VICTIM_TEXT for v in victims)
     imported(usb.hub_import(package))
+
+
+def _umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def _summary_attacks(summary: dict, key: str) -> dict[str, bytes]:

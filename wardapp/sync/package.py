@@ -61,14 +61,18 @@ def _refused(code: str, message: str) -> Iterator[None]:
 def replacing(path: Path) -> Iterator:
     """A binary file that becomes ``path`` when the block ends, and is gone if it fails.
 
-    The file is made new in the same folder (``mkstemp``: O_CREAT|O_EXCL|O_NOFOLLOW, owner-only)
-    and renamed over ``path``. A rename replaces a symlink planted at ``path`` instead of writing
-    through it, so the file it points to is never touched; and a stick pulled out mid-write
-    leaves no file that looks complete.
+    The file is made new in the same folder (``mkstemp``: O_CREAT|O_EXCL|O_NOFOLLOW) and renamed
+    over ``path``. A rename replaces a symlink planted at ``path`` instead of writing through
+    it, so the file it points to is never touched; and a stick pulled out mid-write leaves no
+    file that looks complete. It gets the mode a plain ``open`` gives (``mkstemp``'s is
+    owner-only), so the hub's admin, another user on another PC, can still read the package.
     """
     path = Path(path)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    umask = os.umask(0o022)
+    os.umask(umask)
     try:
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as out:
             yield out
             out.flush()
@@ -117,9 +121,14 @@ class Package:
     checked by :func:`read_manifest`, its batches by :meth:`batches`, one at a time."""
 
     def __init__(self, path: Path):
-        with _refused("BAD_PACKAGE", "Tệp không phải gói dữ liệu hợp lệ (hỏng hoặc chép "
-                                     "chưa xong)."):
+        try:
             self.archive = zipfile.ZipFile(path)
+        except OSError as e:  # gone, not readable, a stick pulled out: not a damaged package
+            raise ProtocolError("BAD_PACKAGE", f"Không đọc được tệp gói ({e.strerror or e}).") \
+                from None
+        except _DAMAGE:
+            raise ProtocolError("BAD_PACKAGE", "Tệp không phải gói dữ liệu hợp lệ (hỏng hoặc "
+                                               "chép chưa xong).") from None
         try:
             self.manifest = read_manifest(self.archive)
         except ProtocolError:
