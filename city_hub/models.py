@@ -182,6 +182,7 @@ REPORT_COLUMNS = ("ward_code", "received_at", "resolved_at", "closed_at", "chann
                   "procedure_code", "working_days_used", "same_day", "writing_assist")
 _REPORT_INDEXES = {"dossier": (
     sa.Index("ix_dossier_report", *REPORT_COLUMNS),
+    sa.Index("ix_dossier_code", "code"),  # a push looks up the codes it brings (apply.py)
     sa.Index("ix_dossier_resolved", "resolved_at"),
     sa.Index("ix_dossier_closed", "closed_at"),
 )}
