@@ -459,3 +459,42 @@ def test_package_reader_returns_a_valid_package_or_refuses(data):
     assert [(m["first_seq"], m["last_seq"]) for m in manifest["members"]] == \
         [(b["first_seq"], b["last_seq"]) for b, _ in batches]
     assert all(isinstance(b["records"], list) for b, _ in batches)
+
+
+SUMMARY = {"format": "wardapp-sync-summary", "ward_code": "30280",
+           "db_instance_id": BASE_MANIFEST["db_instance_id"], "created_utc": "2026-12-03T09:00:00",
+           "hub_acked_seq": 2, "error": None,
+           "applied": [{"first_seq": 1, "last_seq": 2, "answer": {
+               "acked_seq": 2, "rejects": [],
+               "summary": {"received": 2, "inserted": 2, "updated": 0, "unchanged": 0,
+                           "stale": 0, "rejected": 0, "conflicts": 0}}}]}
+SUMMARY_FIELDS = [*SUMMARY, "applied.first_seq", "applied.answer", "answer.rejects",
+                  "answer.acked_seq", "summary.received"]
+
+
+def _summary_field(field, value, sign_it) -> bytes:
+    document = json.loads(json.dumps(SUMMARY))
+    item = document["applied"][0]
+    within, _, key = field.rpartition(".")
+    place = {"": document, "applied": item, "answer": item["answer"],
+             "summary": item["answer"]["summary"]}[within]
+    place[key] = value
+    return json.dumps(resigned(document, KEY) if sign_it else document).encode()
+
+
+@settings(max_examples=300, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(raw=st.one_of(
+    st.binary(max_size=64), json_values.map(lambda v: json.dumps(v).encode()),
+    st.integers(1, 100_000).map(lambda n: nested(n).encode()),
+    st.builds(_summary_field, st.sampled_from(SUMMARY_FIELDS), json_values, st.booleans())))
+def test_summary_reader_returns_a_typed_summary_or_refuses(raw):
+    from wardapp.sync.package import read_summary
+
+    try:
+        document = read_summary(raw, KEY)
+    except ProtocolError as e:
+        assert e.code in ("BAD_SUMMARY", "BAD_SIGNATURE") and e.message
+        return
+    assert all(type(item["first_seq"]) is int and isinstance(item["answer"], dict)
+               for item in document["applied"])
