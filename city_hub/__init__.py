@@ -32,8 +32,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         or "sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
         # 2: batches with superseded placeholders (wardapp.sync.protocol); wards at 1 still sync.
         SYNC_ACCEPT_PROTOCOL=(1, 2),
-        # Wards not yet upgraded (1) still sync: the dossier columns they lack take defaults.
-        SYNC_ACCEPT_SCHEMA=(1, 2),
+        # Wards not yet upgraded (1, 2) still sync: the dossier columns they lack take defaults.
+        SYNC_ACCEPT_SCHEMA=(1, 3),
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=2),

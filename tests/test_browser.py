@@ -168,11 +168,19 @@ def test_kiosk_rates_a_dossier(page, server):
     code = page.url.rsplit("/", 1)[1]
     page.goto(f"{server}/dossiers/{code}/print/01")
     assert page.locator(".rating-qr img").evaluate("img => img.naturalWidth") > 0
+    rating_code = page.locator(".rating-code").inner_text()  # what the citizen takes home
+    page.goto(f"{server}/")
+    logout(page)
+    login(page, server, "lanhdao")  # the result is ready and handed back: it may be rated
+    page.goto(f"{server}/dossiers/{code}")
+    page.click("button:has-text('Hoàn thành giải quyết')")
+    page.click("button:has-text('Trả kết quả')")
+    page.wait_for_selector(".status-10")
     page.goto(f"{server}/")
     logout(page)
 
     page.set_viewport_size({"width": 800, "height": 1280})  # a tablet, upright
-    page.goto(f"{server}/kiosk/?code={code}")
+    page.goto(f"{server}/kiosk/?code={rating_code}")
     assert page.locator("a").count() == 0
     assert "Lâm Thị Kiều" not in page.content()
     for criterion, level in (("overall", "very_satisfied"), ("attitude", "satisfied"),
@@ -185,7 +193,7 @@ def test_kiosk_rates_a_dossier(page, server):
     page.click("button:has-text('Gửi đánh giá')")
     page.wait_for_selector(".kiosk-thanks")
     page.click("button:has-text('Đánh giá hồ sơ khác')")
-    page.fill("input[name=code]", code)
+    page.fill("input[name=code]", rating_code)
     for criterion in ("overall", "attitude", "timeliness", "guidance"):
         page.locator(f"label.choice:has(input[name={criterion}][value=satisfied])").click()
     page.click("button:has-text('Gửi đánh giá')")

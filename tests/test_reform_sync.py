@@ -45,8 +45,9 @@ def write_november(app) -> None:
     # Same day: received, resolved and returned on Monday 03/11, then a birth letter.
     birth = returned(BIRTH, "2025-11-03 08:00", "2025-11-03 09:00", "2025-11-03 10:00")
     issue_letter(birth.code, actor=officer, now=at("2025-11-03 10:05"))
-    record_rating({"code": birth.code, **levels("very_satisfied", "satisfied", "not_satisfied",
-                                                "satisfied", comment="Nhanh, chu đáo.")},
+    record_rating({"code": birth.rating_code, **levels("very_satisfied", "satisfied",
+                                                       "not_satisfied", "satisfied",
+                                                       comment="Nhanh, chu đáo.")},
                   channel="kiosk", now=at("2025-11-03 10:10"))
     # Written at the writing desk; returned the next day, so not "không hẹn".
     written = returned(BIRTH, "2025-11-04 16:00", "2025-11-05 09:00", "2025-11-05 10:00",
@@ -132,8 +133,8 @@ def test_reform_records_sync_and_count_at_the_hub(app, hub):
 
 
 def test_older_ward_without_the_new_dossier_columns_is_still_accepted(app, hub):
-    """A ward not yet upgraded (wire schema 1) sends dossiers without same_day and
-    writing_assist: the hub takes the columns' defaults instead of refusing its records."""
+    """A ward not yet upgraded (wire schema 1) sends dossiers without same_day, writing_assist
+    and the rating code: the hub takes the columns' defaults instead of refusing its records."""
     from wardapp.sync.client import next_batch
     from wardapp.sync.protocol import records_digest
 
@@ -144,7 +145,7 @@ def test_older_ward_without_the_new_dossier_columns_is_still_accepted(app, hub):
     batch = dict(next_batch(0), schema_version=1)
     for record in batch["records"]:
         if record["table"] == "dossier":
-            for name in ("same_day", "writing_assist", "prefill_consent"):
+            for name in ("same_day", "writing_assist", "prefill_consent", "rating_code"):
                 del record["data"][name]
     batch["sha256"] = records_digest(batch["records"])
     answer = push(hub, batch).json()
@@ -165,7 +166,7 @@ def test_malformed_reform_records_are_rejected_alone(app, hub, table, change):
     app.config["CHAIRMAN_NAME"] = "Nguyễn Văn An"
     dossier = returned(BIRTH, "2025-11-03 08:00", "2025-11-03 09:00", "2025-11-03 10:00")
     issue_letter(dossier.code, actor=account("chuyenvien"), now=at("2025-11-03 10:05"))
-    record_rating({"code": dossier.code, **levels(*["satisfied"] * 4)}, channel="kiosk")
+    record_rating({"code": dossier.rating_code, **levels(*["satisfied"] * 4)}, channel="kiosk")
     start_inspection("Năm 2025", actor=account("chuyenvien"))
     hello(hub)
     batch = next_batch(0)

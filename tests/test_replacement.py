@@ -5,6 +5,7 @@ dossier code and logbook line collide with no earlier one."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -101,6 +102,35 @@ def assert_numbering_continues(hub) -> None:
     assert dossier.logbook_number == max(this_year, default=0) + 1
 
 
+def without_rating_codes_for_half(hub) -> dict[str, str]:
+    """Half the hub's dossiers as a ward before wire schema 3 sent them (no rating code), and
+    the others' codes by dossier code."""
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import RECORD_TABLES
+
+    t = RECORD_TABLES["dossier"]
+    with hub.app.app_context():
+        hub_db.session.execute(sa.update(t).where(t.c.logbook_number % 2 == 0)
+                               .values(rating_code=None))
+        hub_db.session.commit()
+        return dict(hub_db.session.execute(sa.select(t.c.code, t.c.rating_code)
+                                           .where(t.c.rating_code.is_not(None))).all())
+
+
+def assert_kiosk_takes_the_receipts_codes(app, rating_codes: dict[str, str]) -> None:
+    """The new PC holds each dossier's rating code as the hub did, and its kiosk takes the code
+    of a returned dossier not rated yet."""
+    held = dict(db.session.execute(sa.select(Dossier.code, Dossier.rating_code)).all())
+    assert {code: held[code] for code in rating_codes} == rating_codes
+    unrated = db.session.scalar(sa.select(Dossier.rating_code).where(
+        Dossier.status == 10, Dossier.rating_code.is_not(None), ~Dossier.rating.has()).limit(1))
+    levels = dict.fromkeys(("overall", "attitude", "timeliness", "guidance"), "satisfied")
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/kiosk/").text).group(1)
+    response = client.post("/kiosk/", data={"code": unrated, "csrf_token": token, **levels})
+    assert response.status_code == 200 and "Cảm ơn" in response.text
+
+
 def test_replacement_pc_from_the_hub_and_the_last_backup(tmp_path, year_ward, hub):
     old = ward_on(tmp_path / "old-pc", year_ward)
     with old.app_context():
@@ -153,6 +183,7 @@ def test_replacement_pc_without_a_backup(tmp_path, year_ward, hub):
         hub_acked = sync_state().acked_seq
         db.session.remove()
         db.engine.dispose()
+    rating_codes = without_rating_codes_for_half(hub)
     new = tmp_path / "new-pc"
     result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
                      "--admin-password", ADMIN_PASSWORD, "--instance", str(new))
@@ -173,6 +204,7 @@ def test_replacement_pc_without_a_backup(tmp_path, year_ward, hub):
         assert summary["conflicts"] == summary["rejected"] == 0
         assert matches_hub(hub)
         assert_numbering_continues(hub)
+        assert_kiosk_takes_the_receipts_codes(app, rating_codes)
         conn = sqlite3.connect(new / "ward.sqlite")
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         found = conn.execute("SELECT count(*) FROM dossier_fts").fetchone()[0]

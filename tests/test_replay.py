@@ -21,12 +21,14 @@ from wardapp.extensions import db
 from wardapp.generator import ARTICLE, WardRun, plan_city
 from wardapp.letters.service import issue_letter
 from wardapp.models import Dossier, User, utcnow
+from wardapp.rating_codes import well_formed
 from wardapp.ratings.service import record_rating
 from wardapp.workdays import local_datetime
 
 from .conftest import WARD, intake_data, make_ward, vn_time
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+RATING_CODE = re.compile(r'"rating_code":"([^"]*)"')
 # Tables in the order their rows are compared (the outbox first: it names the records in the
 # order they were written, which is how the two runs' random UUIDs are matched).
 TABLES = ("outbox", "dossier", "dossier_event", "dossier_fts", "letter", "rating", "feedback",
@@ -63,13 +65,18 @@ def write_time_columns() -> dict[str, set[str]]:
 
 
 def dump(path) -> list:
-    """Every row of :data:`TABLES`, write times left out and UUIDs named in order of first
-    appearance, and each outbox digest checked against its payload."""
+    """Every row of :data:`TABLES`, write times left out, UUIDs and rating codes (both random)
+    named in order of first appearance, and each outbox digest checked against its payload."""
     with_time = write_time_columns()
     names: dict[str, str] = {}
+    codes: dict[str, str] = {}
 
     def name(match):
         return names.setdefault(match.group(0), f"uuid-{len(names)}")
+
+    def code_name(code: str | None) -> str | None:
+        assert code is None or well_formed(code)
+        return code and codes.setdefault(code, f"rating-code-{len(codes)}")
 
     out = []
     conn = sqlite3.connect(path)
@@ -82,8 +89,11 @@ def dump(path) -> list:
                 if table == "outbox":
                     assert record["payload_sha256"] == hashlib.sha256(
                         record["payload"].encode()).hexdigest()
-                    record["payload"] = re.sub(r'"updated_at":"[^"]*"', '"updated_at":-',
-                                               record["payload"])
+                    record["payload"] = RATING_CODE.sub(
+                        lambda m: f'"rating_code":"{code_name(m.group(1))}"',
+                        re.sub(r'"updated_at":"[^"]*"', '"updated_at":-', record["payload"]))
+                if table == "dossier":
+                    record["rating_code"] = code_name(record["rating_code"])
                 for column in with_time.get(table, ()):
                     record.pop(column)
                 out.append((table, UUID.sub(name, repr(sorted(record.items())))))
@@ -171,7 +181,7 @@ def test_replay_applies_the_desks_rules(app):
     assert sorted(rows) == [("dossier", 1), ("dossier_event", 1)]
 
 
-def test_replay_refuses_a_second_rating_and_an_early_letter(app):
+def test_replay_refuses_an_early_or_second_rating_and_an_early_letter(app):
     app.config["CHAIRMAN_NAME"] = "Nguyễn Văn Bình"
     desk = ReplayDesk()
     receptionist = db.session.scalar(sa.select(User).where(User.username == "letan"))
@@ -180,8 +190,14 @@ def test_replay_refuses_a_second_rating_and_an_early_letter(app):
     with pytest.raises(DossierError) as refused:  # a birth registration, not resolved yet
         desk.issue_letter(dossier, actor=receptionist, now=now)
     assert refused.value.code == "illegal_transition"
-    rating = {"code": dossier.code, "overall": "satisfied", "attitude": "satisfied",
+    rating = {"code": dossier.rating_code, "overall": "satisfied", "attitude": "satisfied",
               "timeliness": "satisfied", "guidance": "very_satisfied"}
+    with pytest.raises(DossierError) as refused:  # not returned yet
+        desk.rate(dossier, rating, channel="kiosk", now=now)
+    assert refused.value.code == "not_returned"
+    leader = db.session.scalar(sa.select(User).where(User.username == "lanhdao"))
+    desk.step(dossier, "resolved", actor=leader, now=now)
+    desk.step(dossier, "returned", actor=receptionist, now=now)
     desk.rate(dossier, rating, channel="kiosk", now=now)
     with pytest.raises(DossierError) as refused:
         desk.rate(dossier, rating, channel="kiosk", now=now)

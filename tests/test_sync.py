@@ -341,9 +341,12 @@ def test_poison_record_is_rejected_and_the_rest_applied(app, hub):
 
 def test_version_outside_window_applies_nothing(app, tmp_path):
     """T15, G7: the hub accepts only newer wards; nothing applied, outbox intact, exit 3."""
+    from wardapp.sync.protocol import WIRE_SCHEMA_VERSION
+
     from .conftest import Hub, LiveServer, make_hub
 
-    hub_app, tokens = make_hub(tmp_path / "newhub", SYNC_ACCEPT_SCHEMA=(3, 4))
+    hub_app, tokens = make_hub(tmp_path / "newhub", SYNC_ACCEPT_SCHEMA=(
+        WIRE_SCHEMA_VERSION + 1, WIRE_SCHEMA_VERSION + 2))
     with LiveServer(hub_app) as url:
         newer = Hub(hub_app, url, tokens["30280"])
         write_dossiers(1)

@@ -42,6 +42,7 @@ from .feedback.service import answer_feedback, assign_feedback, receive_feedback
 from .inspections.service import save_inspection, start_inspection, submit_inspection
 from .letters.service import chairman_name
 from .models import INSPECTION_CONTENTS, LETTER_KINDS, RATING_CRITERIA, Dossier, Procedure, User
+from .ratings.service import rating_key
 from .refdata import read_json
 from .workdays import OFFICE_CLOSES, WorkCalendar, local_datetime, to_local
 
@@ -410,9 +411,9 @@ def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
     right away, or on a paper form keyed in by the desk that day or the next ones."""
     if dossier.return_method != "desk" or rng.random() >= RATING_SHARE:
         return
-    code, late = dossier.code, dossier.timeliness == "late"
+    late = dossier.timeliness == "late"
     overall = _level(rng, LATE_TIMELINESS if late else RATING_SHARES["overall"])
-    data = {"overall": overall, "code": code}
+    data = {"overall": overall}
     for criterion in RATING_CRITERIA:
         if criterion != "overall":
             shares = LATE_TIMELINESS if late and criterion == "timeliness" \
@@ -421,16 +422,18 @@ def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
                 else _level(rng, shares)
     if rng.random() < 0.12:
         data["comment"] = rng.choice(RATING_COMMENTS[overall])
-    if rng.random() < KIOSK_SHARE:
+    if rng.random() < KIOSK_SHARE:  # typing the rating code printed on the receipt
         at = when + dt.timedelta(minutes=rng.randint(1, 6))
         yield at
-        run.dossiers.rate(dossier, data, channel="kiosk", now=at)
+        run.dossiers.rate(dossier, {**data, "code": rating_key(dossier, "kiosk")},
+                          channel="kiosk", now=at)
     else:
         desk = rng.choice(run.desk)
         at = run._working_moment(rng, run.calendar.add_working_days(
             to_local(when).date(), rng.choice((0, 1, 1, 2))), after=when)
         yield at
-        run.dossiers.rate(dossier, data, channel="paper", actor=desk, now=at)
+        run.dossiers.rate(dossier, {**data, "code": rating_key(dossier, "paper")},
+                          channel="paper", actor=desk, now=at)
 
 
 # Steps the reform models add to a dossier's life: each a generator function

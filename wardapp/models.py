@@ -365,6 +365,9 @@ class Dossier(db.Model):
     # The citizen agreed that the form be prefilled from their earlier dossiers at this ward.
     prefill_consent: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False,
                                                         server_default=sa.false())
+    # What the citizen types at the kiosk to rate the dossier (wardapp.rating_codes), printed
+    # on the receipt only. None for a dossier received before migration 0010 (rated on paper).
+    rating_code: so.Mapped[str | None] = so.mapped_column(sa.String(9), unique=True, index=True)
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     updated_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: so.Mapped[int] = so.mapped_column(sa.Integer)

@@ -31,7 +31,8 @@ from ..extensions import db
 from ..letters.service import letter_signer, new_letter
 from ..models import Dossier, Letter, Outbox, Rating, User, utcnow
 from ..outbox import outbox_row
-from ..ratings.service import clean_rating, new_rating, refuse_second_rating
+from ..rating_codes import unused_rating_code
+from ..ratings.service import clean_rating, new_rating, rating_key, refuse_unratable
 from ..workdays import to_local
 from .lifecycle import STEPS
 from .service import (clean_intake, code_prefix, last_code_number, last_logbook_number,
@@ -89,6 +90,8 @@ class ReplayDesk:
         self.stored: dict[str, list] = {}  # dossier uuid -> the values of its stored row
         self.last_numbers: dict[str, int] = {}  # code prefix -> last number given
         self.last_lines: dict[int, int] = {}  # logbook year -> last line written
+        self.rating_codes = set(db.session.scalars(  # every one given, so none is given twice
+            sa.select(Dossier.rating_code).where(Dossier.rating_code.is_not(None))))
 
     def receive(self, data: Mapping, *, actor: User, now: dt.datetime) -> Dossier:
         """:func:`~.service.receive_dossier`'s intake, stored here."""
@@ -102,8 +105,10 @@ class ReplayDesk:
         line = (last_logbook_number(form.received_at) if line is None else line) + 1
         dossier = new_dossier(form, actor=actor, ward_code=self.ward_code,
                               calendar=self.calendar, code=numbered_code(prefix, number),
-                              logbook_number=line)
+                              logbook_number=line,
+                              rating_code=unused_rating_code(self.rating_codes.__contains__))
         self.last_numbers[prefix], self.last_lines[year] = number, line
+        self.rating_codes.add(dossier.rating_code)
         dossier.version = 1
         self._store_new(dossier, dossier.events[0])
         return dossier
@@ -139,11 +144,11 @@ class ReplayDesk:
     def rate(self, dossier: Dossier, data: Mapping, *, channel: str, actor: User | None = None,
              now: dt.datetime) -> Rating:
         """:func:`~wardapp.ratings.service.record_rating` of a dossier this desk received
-        (``data``'s code is the dossier's)."""
+        (``data``'s code is the one the channel names it by)."""
         form = clean_rating(data, channel=channel, actor=actor)
-        if form.code != dossier.code:
+        if form.code != rating_key(dossier, channel):
             raise ValueError(f"a rating of {form.code} given with dossier {dossier.code}")
-        refuse_second_rating(dossier)
+        refuse_unratable(dossier)
         rating = new_rating(form, ward_code=self.ward_code, dossier=dossier, now=now)
         self._store_new(rating)
         return rating

@@ -15,6 +15,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..models import (CalendarOverride, Dossier, DossierEvent, Procedure, SyncNode, User, new_uuid,
                       utcnow)
+from ..rating_codes import unused_rating_code
 from ..text import fold, nfc
 from ..workdays import LOCAL_TZ, WorkCalendar, local_datetime, timeliness, to_local
 from .lifecycle import CHANNELS, RETURN_METHODS, STEPS, may_take, step_roles, steps_available
@@ -287,13 +288,14 @@ def receive_dossier(data: Mapping, *, actor: User,
         dossier = new_dossier(form, actor=actor, ward_code=ward.ward_code,
                               calendar=load_calendar(),
                               code=numbered_code(prefix, last_code_number(prefix) + 1),
-                              logbook_number=last_logbook_number(form.received_at) + 1)
+                              logbook_number=last_logbook_number(form.received_at) + 1,
+                              rating_code=unused_rating_code(rating_code_taken))
         db.session.add(dossier)
     return dossier, True
 
 
 def new_dossier(form: IntakeForm, *, actor: User, ward_code: str, calendar: WorkCalendar,
-                code: str, logbook_number: int) -> Dossier:
+                code: str, logbook_number: int, rating_code: str) -> Dossier:
     """The dossier a cleaned intake form makes, with its receipt event, not yet stored.
 
     The rules of intake live here and the storing in the caller, so the desk (through the
@@ -304,6 +306,7 @@ def new_dossier(form: IntakeForm, *, actor: User, ward_code: str, calendar: Work
                           procedure.duration_unit, procedure.cutoff_15h)
     dossier = Dossier(
         uuid=new_uuid(), ward_code=ward_code, code=code, logbook_number=logbook_number,
+        rating_code=rating_code,
         request_key=form.request_key, procedure=procedure, procedure_code=procedure.code,
         procedure_name=procedure.name, regime=procedure.regime,
         applicant_kind=form.applicant_kind, applicant_name=form.applicant_name,
@@ -332,6 +335,11 @@ def last_code_number(prefix: str) -> int:
     last = db.session.scalar(
         sa.select(sa.func.max(Dossier.code)).where(Dossier.code.startswith(prefix, autoescape=True)))
     return int(last.rsplit("-", 1)[1]) if last else 0
+
+
+def rating_code_taken(code: str) -> bool:
+    """Whether a dossier of this database already holds the rating code ``code``."""
+    return db.session.scalar(sa.select(sa.exists().where(Dossier.rating_code == code)))
 
 
 def numbered_code(prefix: str, number: int) -> str:

@@ -2,6 +2,10 @@
 and the paper-form entry for officials."""
 from __future__ import annotations
 
+import datetime as dt
+import math
+import threading
+
 import segno
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,8 +15,41 @@ from werkzeug.exceptions import HTTPException
 from ..auth import roles_required
 from ..dossiers.service import DossierError
 from ..errors import MESSAGES
+from ..models import utcnow
+from ..rating_codes import grouped
 from . import bp, kiosk_bp
-from .service import PAPER_ROLES, clean_code, record_rating
+from .service import PAPER_ROLES, WRONG_CODE, clean_code, record_rating
+
+
+class KioskLock:
+    """Wrong rating codes typed at the kiosk, per address: too many within the window and that
+    address may not try again until the oldest leaves it.
+
+    No number of tries a lock lets through finds a rating code by guessing (see
+    :mod:`wardapp.rating_codes`); the lock keeps a script from trying and a tablet from being
+    used to try. Kept in memory: one process serves a ward, and a restart forgets only the count.
+    """
+
+    def __init__(self, limit: int = 10, window: dt.timedelta = dt.timedelta(minutes=15)):
+        self.limit, self.window = limit, window
+        self.failures: dict[str, list[dt.datetime]] = {}
+        self.lock = threading.Lock()
+
+    def _recent(self, address: str, now: dt.datetime) -> list[dt.datetime]:
+        kept = [t for t in self.failures.pop(address, []) if now - t < self.window]
+        if kept:
+            self.failures[address] = kept
+        return kept
+
+    def wait(self, address: str, now: dt.datetime) -> dt.timedelta | None:
+        """How long ``address`` must wait before it may type a code again, or None."""
+        with self.lock:
+            recent = self._recent(address, now)
+            return recent[0] + self.window - now if len(recent) >= self.limit else None
+
+    def failed(self, address: str, now: dt.datetime) -> None:
+        with self.lock:
+            self.failures[address] = [*self._recent(address, now), now]
 
 
 def kiosk_url(code: str) -> str:
@@ -26,8 +63,14 @@ def kiosk_url(code: str) -> str:
 
 @bp.app_template_global()
 def kiosk_qr(code: str) -> str:
-    """A QR code of the kiosk address for a dossier, as a data URI drawn here (nothing fetched)."""
+    """A QR code of the kiosk address for a rating code, as a data URI drawn here (nothing
+    fetched)."""
     return segno.make(kiosk_url(code), error="m").svg_data_uri(scale=2, border=2)
+
+
+@bp.app_template_filter("rating_code")
+def rating_code_filter(code: str) -> str:
+    return grouped(code)
 
 
 def render_kiosk(values: dict, errors: dict, message: str | None = None, status: int = 200):
@@ -44,9 +87,19 @@ def start():
 
 @kiosk_bp.route("/", methods=["POST"])
 def rate():
+    lock = current_app.extensions.setdefault("kiosk_lock", KioskLock())
+    address, now = request.remote_addr or "?", utcnow()
+    wait = lock.wait(address, now)
+    if wait is not None:
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        return render_kiosk(request.form.to_dict(), {}, "Đã nhập sai mã đánh giá quá nhiều lần. "
+                            f"Vui lòng thử lại sau {minutes} phút hoặc nhờ cán bộ tại quầy hỗ "
+                            "trợ.", 429)
     try:
         record_rating(request.form, channel="kiosk")
     except DossierError as e:
+        if e.code in WRONG_CODE:
+            lock.failed(address, now)
         return render_kiosk(request.form.to_dict(), e.fields, e.message, e.status)
     response = current_app.make_response(render_template("ratings/thanks.html"))
     response.headers["Cache-Control"] = "no-store"

@@ -37,7 +37,8 @@ PROTOCOL_VERSION = 1          # what a ward says at hello and in a batch of full
 PLACEHOLDER_PROTOCOL = 2      # a batch that may hold superseded placeholders (see above)
 # 2: the reform models' tables and dossier columns. A hub that knows only 1 refuses a ward at 2
 # whole (it would quarantine the new tables' records), so the hub is upgraded first.
-WIRE_SCHEMA_VERSION = 2
+# 3: the dossier's rating code (the hub stores it from its migration 0011).
+WIRE_SCHEMA_VERSION = 3
 LEGACY_BATCH_RECORDS = 500    # what every hub accepts (a hub that does not say otherwise at hello)
 BATCH_RECORDS = 1000          # what a ward sends when the hub accepts it
 MAX_BATCH_RECORDS = 2000      # what this hub accepts, told to wards at hello

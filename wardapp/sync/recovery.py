@@ -94,8 +94,10 @@ class TableMerge:
         table = self.table
         self.local = {row.uuid: row.version for row in
                       db.session.execute(sa.select(table.c.uuid, table.c.version))}
+        # NULL is no value, so it takes no key (a dossier without a rating code, a paper rating
+        # of no dossier): as in the database, any number of records may leave a key NULL.
         self.taken = {key: {tuple(row[1:]): row[0] for row in db.session.execute(
-            sa.select(table.c.uuid, *(table.c[k] for k in key)))}
+            sa.select(table.c.uuid, *(table.c[k] for k in key))) if None not in row[1:]}
             for key in unique_keys(table)}
 
     def add(self, page: list[dict]) -> None:
@@ -117,7 +119,8 @@ class TableMerge:
                 self.counts["added"] += 1
             self.local[uuid] = record["version"]
             for key, holders in self.taken.items():
-                holders[tuple(record[k] for k in key)] = uuid
+                if None not in (value := tuple(record[k] for k in key)):
+                    holders[value] = uuid
         if inserts:
             db.session.execute(sa.insert(self.table), inserts)
         for record in updates:
