@@ -185,6 +185,11 @@ def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
+def _with_comment(package: Path) -> None:
+    with zipfile.ZipFile(package, "a") as archive:
+        archive.comment = b"a package carries no comment"
+
+
 def _signed_with_wrong_types(package: Path, key: str):
     manifest = manifest_of(package)
     manifest["members"][0]["count"] = str(manifest["members"][0]["count"])
@@ -203,7 +208,13 @@ HOSTILE_PACKAGES = {
         json.dumps({**manifest_of(p), "note": "\ud800"}))),
     "batch_twice": lambda p, key: rewrite(p, lambda entries: entries + entries[1:]),
     "signed_wrong_types": lambda p, key: rewrite(p, _signed_with_wrong_types(p, key)),
+    "too_many_members": lambda p, key: rewrite(
+        p, lambda entries: entries + [(f"x/{n}", b"") for n in range(5001)]),
+    "archive_comment": lambda p, key: _with_comment(p),
 }
+# Where the refusal must say more than that the package is bad: too many members are refused
+# from the zip's end record, before its central directory is read into memory.
+SAYS = {"too_many_members": "Gói chứa quá nhiều tệp", "batch_twice": "hai tệp cùng tên"}
 
 
 @pytest.mark.parametrize("attack", HOSTILE_PACKAGES)
@@ -213,7 +224,7 @@ def test_hostile_package_is_refused_in_vietnamese_with_nothing_written(usb, atta
     HOSTILE_PACKAGES[attack](package, package_key(usb.hub.token))
     before = usb.hub_state()
     result = usb.hub_import(package)
-    refused(result, "Dừng: BAD_PACKAGE", "gói")
+    refused(result, "Dừng: BAD_PACKAGE", SAYS.get(attack, "gói"))
     assert usb.hub_state() == before and before["acked_seq"] == 0
 
 

@@ -23,8 +23,9 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import BinaryIO
 
 from ..models import utcnow
 from .protocol import (MAX_INFLATED_BYTES, WIRE_SCHEMA_VERSION, ProtocolError, canonical_json,
@@ -120,8 +121,9 @@ class Package:
     """A package opened for reading (``with Package(path) as package:``): its manifest read and
     checked by :func:`read_manifest`, its batches by :meth:`batches`, one at a time."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | BinaryIO):
         try:
+            _check_end_record(path)
             self.archive = zipfile.ZipFile(path)
         except OSError as e:  # gone, not readable, a stick pulled out: not a damaged package
             raise ProtocolError("BAD_PACKAGE", f"Không đọc được tệp gói ({e.strerror or e}).") \
@@ -146,6 +148,31 @@ class Package:
         :func:`read_batch`)."""
         for member in self.manifest["members"]:
             yield read_batch(self.archive, member)
+
+
+_END_RECORD = struct.Struct("<4s4H2LH")  # a zip's end of central directory record
+# What the central directory of a package of MAX_MEMBERS batches takes, with room to spare.
+MAX_DIRECTORY_BYTES = (MAX_MEMBERS + 1) * 256
+
+
+def _check_end_record(source: Path | BinaryIO) -> None:
+    """Refuse, before zipfile reads it whole into memory, a central directory larger than a
+    package's. A package has no archive comment and no ZIP64 record (whose counts zipfile would
+    take instead), so its end record is its last 22 bytes."""
+    with (open(source, "rb") if isinstance(source, (str, os.PathLike))
+          else nullcontext(source)) as file:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(file.tell() - _END_RECORD.size - 20, 0))
+        tail = file.read()  # the end record, and the ZIP64 locator that would precede it
+    if len(tail) < _END_RECORD.size:
+        raise zipfile.BadZipFile
+    signature, *_, entries, directory_bytes, _, comment = _END_RECORD.unpack(
+        tail[-_END_RECORD.size:])
+    if signature != b"PK\x05\x06" or comment:
+        raise zipfile.BadZipFile
+    if tail.startswith(b"PK\x06\x07") or entries > MAX_MEMBERS + 1 \
+            or directory_bytes > MAX_DIRECTORY_BYTES:
+        raise ProtocolError("BAD_PACKAGE", "Gói chứa quá nhiều tệp hoặc quá lớn.")
 
 
 def read_manifest(archive: zipfile.ZipFile) -> dict:
