@@ -220,3 +220,61 @@ def test_provisioning_refuses_a_wrong_credential_and_leaves_nothing(tmp_path, hu
                      "--admin-password", ADMIN_PASSWORD, "--instance", str(new))
     assert result.exit_code == 1 and "không hợp lệ" in result.output
     assert not (new / "ward.sqlite").exists()
+
+
+def test_a_replacement_never_reissues_a_code_on_a_receipt(tmp_path, year_ward, hub):
+    """The dead PC had received three dossiers after its last sync: their codes are on three
+    citizens' receipts, and the hub never saw them. The replacement numbers today past them: by
+    a gap it shows, or just past the last receipt the admin saw. The hub refuses a code it
+    holds twice all the same (tests/test_sync_ownership.py)."""
+    from wardapp.dossiers.service import receive_dossier
+
+    from .conftest import intake_data
+
+    old = ward_on(tmp_path / "old-pc", year_ward)
+    with old.app_context():
+        assert sync(hub) == EXIT_OK
+        letan = db.session.scalar(sa.select(User).where(User.username == "letan"))
+        on_receipts = [receive_dossier(intake_data(), actor=letan)[0].code for _ in range(3)]
+        db.session.remove()
+        db.engine.dispose()  # the PC dies before it syncs them
+    prefix, _, last = on_receipts[-1].rpartition("-")
+
+    gapped = tmp_path / "new-pc"
+    result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
+                     "--admin-password", ADMIN_PASSWORD, "--instance", str(gapped))
+    assert result.exit_code == 0, result.output
+    hub_last = int(on_receipts[0].rpartition("-")[2]) - 1
+    assert f"Hồ sơ mới mang mã sau {prefix}-{hub_last + 100:04d} (chừa 100 số" in result.output
+    app = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(gapped))
+    with app.app_context():
+        letan = db.session.scalar(sa.select(User).where(User.username == "letan"))
+        fresh = receive_dossier(intake_data(), actor=letan)[0].code
+        assert fresh == f"{prefix}-{hub_last + 101:04d}" and fresh not in on_receipts
+        db.session.remove()
+        db.engine.dispose()
+
+    confirmed = tmp_path / "new-pc-confirmed"
+    result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
+                     "--admin-password", ADMIN_PASSWORD, "--instance", str(confirmed),
+                     "--last-code", on_receipts[-1])
+    assert result.exit_code == 0, result.output
+    assert f"sau {on_receipts[-1]} (theo mã quản trị xác nhận)" in result.output
+    app = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(confirmed))
+    with app.app_context():
+        letan = db.session.scalar(sa.select(User).where(User.username == "letan"))
+        assert receive_dossier(intake_data(), actor=letan)[0].code == \
+            f"{prefix}-{int(last) + 1:04d}"
+        db.session.remove()
+        db.engine.dispose()
+
+    # A code of another unit, or of a day the lost PC cannot have worked, is refused, and
+    # nothing is left behind.
+    for wrong in ("30283-261203-0001", "30280-200101-0001", "30280-xyz"):
+        refused = tmp_path / f"refused-{wrong}"
+        result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
+                         "--admin-password", ADMIN_PASSWORD, "--instance", str(refused),
+                         "--last-code", wrong)
+        assert result.exit_code == 1 and "không phải mã hồ sơ của đơn vị" in result.output
+        assert "Traceback" not in result.output
+        assert not (refused / "ward.sqlite").exists()

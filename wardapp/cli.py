@@ -102,6 +102,30 @@ def initialise(instance: str, unit_code: str, admin_username: str, admin_passwor
         return app, {"code": unit.code, "name": unit.name, **counts}
 
 
+def lost_codes_options(command):
+    """The options of every command that rebuilds a database which may lack the lost PC's last
+    dossiers: which receipt codes it had given, as far as the admin knows."""
+    from .sync.recovery import CODE_GAP
+
+    command = click.option(
+        "--code-gap", default=CODE_GAP, show_default=True, type=click.IntRange(1, 5000),
+        help="Số hồ sơ chừa lại mỗi ngày cho giấy hẹn máy cũ có thể đã cấp sau lần đồng bộ "
+             "cuối (từ ngày của hồ sơ mới nhất đến hôm nay).")(command)
+    return click.option(
+        "--last-code", "last_codes", multiple=True, metavar="MÃ_HỒ_SƠ",
+        help="Mã hồ sơ cuối cùng máy cũ đã cấp trong một ngày, quản trị thấy trên giấy hẹn hoặc "
+             "sổ theo dõi (lặp lại cho mỗi ngày); ngày ấy đánh số tiếp sau mã này, không "
+             "chừa thêm.")(command)
+
+
+def say_reserved(recovered, gap: int) -> None:
+    """Tell the admin from which number each day's new dossiers go on, and why."""
+    for floor in recovered.reserved:
+        reason = ("theo mã quản trị xác nhận" if floor.confirmed
+                  else f"chừa {gap} số cho giấy hẹn máy cũ có thể đã cấp")
+        click.echo(f"Hồ sơ mới mang mã sau {floor.prefix}{floor.number:04d} ({reason}).")
+
+
 @cli.command()
 @click.option("--unit", "unit_code", required=True, help="Mã đơn vị hành chính (GSO), ví dụ 30280.")
 @click.option("--agency-code", callback=lambda c, p, v: _agency_code_ok(v),
@@ -115,8 +139,10 @@ def initialise(instance: str, unit_code: str, admin_username: str, admin_passwor
               help="Thay máy: lấy lại hồ sơ của đơn vị và danh mục từ máy chủ thành phố "
                    "(cần khóa đồng bộ của đơn vị).")
 @click.option("--token", help="Khóa đồng bộ của đơn vị (cùng --from-hub; hỏi nếu không nhập).")
+@lost_codes_options
 @instance_option
-def init(unit_code, agency_code, admin_username, admin_password, hub_url, token, instance):
+def init(unit_code, agency_code, admin_username, admin_password, hub_url, token, last_codes,
+         code_gap, instance):
     """Khởi tạo dữ liệu cho một phường, xã: cơ sở dữ liệu, danh mục, tài khoản quản trị;
     với --from-hub, dựng lại máy mới từ dữ liệu của đơn vị trên máy chủ thành phố."""
     if hub_url:
@@ -125,8 +151,11 @@ def init(unit_code, agency_code, admin_username, admin_password, hub_url, token,
                                      "của thành phố.", param_hint="--agency-code")
         token = token or click.prompt("Khóa đồng bộ", hide_input=True)
         provision_from_hub(instance, unit_code, hub_url, token.strip(), admin_username,
-                           admin_password)
+                           admin_password, code_gap=code_gap, last_codes=last_codes)
         return
+    if last_codes:
+        raise click.BadParameter("Chỉ dùng khi dựng lại máy từ máy chủ thành phố (--from-hub).",
+                                 param_hint="--last-code")
     _, ward = initialise(instance, unit_code, admin_username, admin_password,
                          agency_code=agency_code)
     click.echo(f"Đã khởi tạo {ward['name']} ({ward['code']}) tại {os.path.abspath(instance)}")
@@ -141,11 +170,15 @@ def _hub_url_ok(value: str | None) -> str | None:
 
 
 def provision_from_hub(instance: str, unit_code: str, hub_url: str, token: str,
-                       admin_username: str, admin_password: str) -> None:
+                       admin_username: str, admin_password: str, *, code_gap: int | None = None,
+                       last_codes: tuple[str, ...] = ()) -> None:
     """A replacement PC: a new database filled from the hub's copy of this ward's records and
-    its current reference data, with a new identity numbered past all the hub has seen."""
+    its current reference data, with a new identity numbered past all the hub has seen, and
+    each day's dossier numbers past any the dead PC may have printed on receipts."""
     from .sync.client import HubClient, SyncConfig, SyncFailed, apply_refdata
-    from .sync.recovery import recover_from_hub
+    from .sync.recovery import CODE_GAP, CodeError, recover_from_hub
+
+    code_gap = code_gap or CODE_GAP
 
     refuse_existing(instance)
     client = HubClient(SyncConfig(hub_url, token))
@@ -165,8 +198,9 @@ def provision_from_hub(instance: str, unit_code: str, hub_url: str, token: str,
             apply_refdata(refdata)
             with write_transaction():
                 db.session.add(SyncNode(id=1, ward_code=unit_code))
-            recovered = recover_from_hub(client, always=True)
-        except (SyncFailed, sa.exc.SQLAlchemyError) as e:  # start again from nothing
+            recovered = recover_from_hub(client, always=True, code_gap=code_gap,
+                                         last_codes=last_codes)
+        except (SyncFailed, CodeError, sa.exc.SQLAlchemyError) as e:  # start again from nothing
             db.session.rollback()
             db.session.remove()
             db.engine.dispose()
@@ -175,6 +209,8 @@ def provision_from_hub(instance: str, unit_code: str, hub_url: str, token: str,
             raise click.ClickException("Không dựng lại được từ máy chủ thành phố: "
                                        f"{getattr(e, 'message', e)}")
         SyncConfig(hub_url, token).save(instance)
+        audit("ward.reserve_codes", unit_code, floors={f.prefix: f.number
+                                                        for f in recovered.reserved})
         admin = db.session.scalar(sa.select(User).where(User.username == admin_username.casefold()))
         if admin is None:
             admin = User(ward_code=unit_code, username=admin_username.casefold(),
@@ -189,6 +225,7 @@ def provision_from_hub(instance: str, unit_code: str, hub_url: str, token: str,
         dossiers = recovered.merged["dossier"]["added"]
     click.echo(f"Đã dựng lại đơn vị {unit_code} tại {os.path.abspath(instance)} từ máy chủ "
                f"thành phố: {dossiers} hồ sơ, {recovered.queued} bản ghi chờ gửi lại.")
+    say_reserved(recovered, code_gap)
     click.echo(f"Nhờ thành phố chạy `city-hub ward allow-rekey {unit_code}` rồi chạy "
                "`wardapp sync`. Nếu còn bản sao lưu của máy cũ: `wardapp restore TỆP`. "
                "Các tài khoản khác cần đặt lại mật khẩu (wardapp user reset-password).")
@@ -631,15 +668,22 @@ def restore(backup_file, yes, instance):
                        "mới có thể trùng với hồ sơ chỉ thành phố còn giữ).", err=True)
 
 
-def _report_recovery(client, ward_code: str, *, always: bool = False) -> None:
-    from .sync.recovery import recover_from_hub
+def _report_recovery(client, ward_code: str, *, always: bool = False,
+                     code_gap: int | None = None, last_codes: tuple[str, ...] = ()) -> None:
+    from .sync.recovery import CODE_GAP, CodeError, recover_from_hub
 
-    recovered = recover_from_hub(client, always=always)
+    code_gap = code_gap or CODE_GAP
+    try:
+        recovered = recover_from_hub(client, always=always, code_gap=code_gap,
+                                     last_codes=last_codes)
+    except CodeError as e:
+        raise click.BadParameter(str(e), param_hint="--last-code")
     if not recovered.rekeyed:
         click.echo(f"Dữ liệu khớp với máy chủ thành phố (đã nhận đến số {recovered.hub_acked}); "
                    "đồng bộ tiếp tục như trước.")
         return
-    audit("sync.rekey", str(recovered.hub_acked), queued=recovered.queued)
+    audit("sync.rekey", str(recovered.hub_acked), queued=recovered.queued,
+          floors={f.prefix: f.number for f in recovered.reserved})
     db.session.commit()
     added = {t: c["added"] + c["updated"] for t, c in recovered.merged.items()}
     refused = sum(c["conflicts"] for c in recovered.merged.values())
@@ -648,6 +692,7 @@ def _report_recovery(client, ward_code: str, *, always: bool = False) -> None:
                + (f" ({refused} bản ghi xung đột với dữ liệu ghi tại máy nên không lấy về; "
                   "thành phố vẫn giữ)" if refused else "") + "; "
                f"cấp mã cơ sở dữ liệu mới, {recovered.queued} bản ghi chờ gửi lại.")
+    say_reserved(recovered, code_gap)
     click.echo(f"Nhờ thành phố chạy `city-hub ward allow-rekey {ward_code}` rồi chạy "
                "`wardapp sync`.")
 
@@ -845,8 +890,9 @@ def sync_rekey(hub_acked, instance):
 
 @sync.command("recover")
 @click.option("--yes", is_flag=True, help="Không hỏi lại.")
+@lost_codes_options
 @instance_option
-def sync_recover(yes, instance):
+def sync_recover(yes, last_codes, code_gap, instance):
     """Sau khi khôi phục bản sao lưu: lấy lại từ máy chủ thành phố hồ sơ của đơn vị mà bản sao
     không có, cấp mã cơ sở dữ liệu mới và gửi lại mọi bản ghi."""
     from .sync.client import HubClient, SyncFailed
@@ -858,7 +904,8 @@ def sync_recover(yes, instance):
     app = open_app(instance)
     with app.app_context():
         try:
-            _report_recovery(HubClient(config), db.session.get(SyncNode, 1).ward_code)
+            _report_recovery(HubClient(config), db.session.get(SyncNode, 1).ward_code,
+                             code_gap=code_gap, last_codes=last_codes)
         except SyncFailed as e:
             raise click.ClickException(f"Không đối chiếu được với máy chủ thành phố: {e.message}")
 

@@ -604,6 +604,19 @@ class SyncState(db.Model):
     hub_warnings: so.Mapped[list | None] = so.mapped_column(JSONText)
 
 
+class CodeFloor(db.Model):
+    """A day's dossier numbers that may already be on citizens' receipts though this database
+    never held their dossiers: the lost PC's, received after its last sync. A replacement or
+    restored database numbers that day's new dossiers past ``number``, so no code printed on a
+    receipt is given to a second citizen. Stays at the ward; the admin's reason is audited."""
+
+    __tablename__ = "code_floor"
+    prefix: so.Mapped[str] = so.mapped_column(sa.String(60), primary_key=True)  # code_prefix()
+    number: so.Mapped[int] = so.mapped_column(sa.Integer)
+    confirmed: so.Mapped[bool] = so.mapped_column(sa.Boolean)  # the admin saw that receipt
+    set_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
 class SyncReject(db.Model):
     """A record the hub refused (rejected or in conflict), with its reason, for the admin to fix."""
 

@@ -13,8 +13,8 @@ from flask import current_app
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import (CalendarOverride, Dossier, DossierEvent, Procedure, SyncNode, User, new_uuid,
-                      utcnow)
+from ..models import (CalendarOverride, CodeFloor, Dossier, DossierEvent, Procedure, SyncNode,
+                      User, new_uuid, utcnow)
 from ..rating_codes import unused_rating_code
 from ..text import fold, nfc
 from ..workdays import LOCAL_TZ, WorkCalendar, local_datetime, timeliness, to_local
@@ -331,10 +331,12 @@ def code_prefix(agency_code: str, received_at: dt.datetime) -> str:
 
 
 def last_code_number(prefix: str) -> int:
-    """The highest number given under ``prefix`` so far (0 for none)."""
+    """The highest number given under ``prefix`` so far (0 for none), or the day's floor if
+    higher: numbers a lost PC may have printed on receipts (:class:`CodeFloor`)."""
     last = db.session.scalar(
         sa.select(sa.func.max(Dossier.code)).where(Dossier.code.startswith(prefix, autoescape=True)))
-    return int(last.rsplit("-", 1)[1]) if last else 0
+    floor = db.session.get(CodeFloor, prefix)
+    return max(int(last.rsplit("-", 1)[1]) if last else 0, floor.number if floor else 0)
 
 
 def rating_code_taken(code: str) -> bool:

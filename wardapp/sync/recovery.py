@@ -11,15 +11,17 @@ hub's dossiers back in the table the next ones cannot collide with any earlier o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import sqlalchemy as sa
 
 from ..database import write_transaction
-from ..dossiers.service import search_text_for
+from ..dossiers.service import code_prefix, last_code_number, search_text_for
 from ..extensions import db
-from ..models import SyncNode
+from ..models import CodeFloor, Dossier, SyncNode, utcnow
+from ..workdays import local_datetime, to_local
 from .client import (EXIT_FAILED, HubClient, SyncFailed, holds_record_at,
                      queue_everything_again)
 from .protocol import SYNCED_MODELS, RecordRejected, clean_record
@@ -152,15 +154,28 @@ class Recovery:
     hub_acked: int
     merged: dict[str, dict[str, int]] | None
     queued: int
+    reserved: list[CodeFloor] = field(default_factory=list)
 
     @property
     def rekeyed(self) -> bool:
         return self.merged is not None
 
 
-def recover_from_hub(client: HubClient, *, always: bool = False) -> Recovery:
+CODE_GAP = 100  # numbers left per day for a lost PC's receipts, unless the admin saw the last
+
+
+class CodeError(ValueError):
+    """A receipt code the admin gave that cannot be this ward's."""
+
+
+def recover_from_hub(client: HubClient, *, always: bool = False, code_gap: int = CODE_GAP,
+                     last_codes: tuple[str, ...] = ()) -> Recovery:
     """Mend this database from the hub, then rekey it; or, if its history is the hub's (a
-    backup taken after the last sync), leave it be unless ``always`` (a new PC must rekey)."""
+    backup taken after the last sync), leave it be unless ``always`` (a new PC must rekey).
+
+    A rekeyed database may lack dossiers the lost one received after its last sync, whose codes
+    are on citizens' receipts: :func:`reserve_lost_codes` numbers past them.
+    """
     checkpoint, _ = next(hub_pages(client, "user"))
     if not always and history_matches(checkpoint):
         return Recovery(checkpoint.acked_seq, None, 0)
@@ -173,4 +188,41 @@ def recover_from_hub(client: HubClient, *, always: bool = False) -> Recovery:
                 merge.add(page)
             merged[name], held[name] = merge.counts, merge.local
         queued = queue_everything_again(checkpoint.acked_seq)
-    return Recovery(checkpoint.acked_seq, merged, queued)
+        reserved = reserve_lost_codes(code_gap, last_codes)
+    return Recovery(checkpoint.acked_seq, merged, queued, reserved)
+
+
+def reserve_lost_codes(gap: int, last_codes: tuple[str, ...] = (),
+                       today: dt.date | None = None) -> list[CodeFloor]:
+    """In the caller's transaction: a floor for each day from the newest dossier this database
+    now holds to today, the days a lost PC may have received dossiers after its last sync.
+
+    A day whose last receipt the admin saw (``last_codes``, full dossier codes) numbers on past
+    it; any other day leaves ``gap`` numbers past the highest known, which the CLI shows.
+    Raises :class:`CodeError` for a code of another unit or outside those days.
+    """
+    node = db.session.get(SyncNode, 1)
+    today = today or to_local(utcnow()).date()
+    newest = db.session.scalar(sa.select(sa.func.max(Dossier.received_at)))
+    first = min(to_local(newest).date(), today) if newest else today
+    days = [first + dt.timedelta(days=n) for n in range((today - first).days + 1)]
+    prefixes = {code_prefix(node.unit.agency_code, local_datetime(day, dt.time(12))): day
+                for day in days}
+    seen: dict[str, int] = {}
+    for code in last_codes:
+        prefix, _, number = code.strip().rpartition("-")
+        if f"{prefix}-" not in prefixes or not number.isdigit():
+            raise CodeError(f"Mã {code} không phải mã hồ sơ của đơn vị trong các ngày "
+                            f"{first:%d/%m/%Y}–{today:%d/%m/%Y} (mã có dạng "
+                            f"{next(iter(prefixes))}NNNN).")
+        seen[f"{prefix}-"] = max(seen.get(f"{prefix}-", 0), int(number))
+    floors = []
+    for prefix in prefixes:
+        known = last_code_number(prefix)
+        confirmed = prefix in seen
+        floor = db.session.merge(CodeFloor(
+            prefix=prefix, number=max(known, seen[prefix]) if confirmed else known + gap,
+            confirmed=confirmed))
+        floors.append(floor)
+    db.session.flush()
+    return floors
