@@ -7,16 +7,18 @@ entry does not name fails too, so no argument escapes the odd values.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
+import requests
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.utils import cached_property
 
 from wardapp.api import issue_token
 from wardapp.dossiers.queries import WORK_LISTS
 
-from .conftest import PASSWORD, WARD, account, make_hub
+from .conftest import PASSWORD, WARD, LiveServer, account, make_hub
 from .test_access import (HUB_MATRIX, HUB_ROLES, HUB_TOKEN_ONLY, WARD_KIOSK, WARD_LOGGED,
                           WARD_MATRIX, WARD_OPEN, WARD_ROLES, WARD_TOKEN_ONLY, records)
 
@@ -263,3 +265,77 @@ def test_odd_hub_queries(odd_hub, role):
         if role in allowed:
             failures += attack(client, endpoint, template, valid, {}, HUB_PATHS, headers)
     assert not failures, f"{len(failures)} answers of 500:\n" + "\n".join(failures[:60])
+
+
+class HttpClient:
+    """What :func:`attack` needs of a test client, over real HTTP to a waitress server (the
+    bytes of an odd query pass through waitress's parsing too)."""
+
+    def __init__(self, url: str):
+        self.url, self.session = url, requests.Session()
+
+    def post(self, path: str, data: dict):
+        return self.session.post(self.url + path, data=data, allow_redirects=False)
+
+    @contextmanager
+    def get(self, path: str, query_string: str = "", headers=None):
+        response = self.session.get(f"{self.url}{path}?{query_string}", headers=headers,
+                                    allow_redirects=False)
+        response.get_data = lambda: response.content
+        yield response
+
+
+def test_odd_queries_over_http(app, odd_hub):
+    """The leader at the ward and the admin at the hub open every page of their app: both
+    attacked through real servers."""
+    record_reads(app)
+    record_reads(odd_hub)
+    ids = records(app)
+    failures = []
+    with LiveServer(app) as ward_url, LiveServer(odd_hub) as hub_url:
+        ward = HttpClient(ward_url)
+        ward.post("/auth/login", {"username": "lanhdao", "password": PASSWORD})
+        for endpoint, (template, valid) in WARD_ARGS.items():
+            if "leader" in ward_roles(endpoint):
+                failures += attack(ward, endpoint, template, valid, ids, WARD_PATHS)
+        hub = HttpClient(hub_url)
+        hub.post("/auth/login", {"username": "quantri", "password": PASSWORD})
+        for endpoint, (template, valid) in HUB_ARGS.items():
+            if endpoint not in HUB_TOKEN_ONLY and "admin" in HUB_MATRIX[endpoint][2]:
+                failures += attack(hub, endpoint, template, valid, {}, HUB_PATHS)
+    assert not failures, f"{len(failures)} answers of 500:\n" + "\n".join(failures[:60])
+
+
+def test_ward_clamps_or_explains(client):
+    """A page number past any list is the empty last page; a date outside 2000-2100 leaves the
+    logbook on this month with the reason; an unknown list is a 400 that names it."""
+    client.post("/auth/login", data={"username": "lanhdao", "password": PASSWORD})
+    assert client.get("/worklists/today?page=" + "9" * 20).status_code == 200
+    assert client.get("/feedback/?page=-1").status_code == 200
+    logbook = client.get("/logbook?from=0001-01-01&to=9999-12-31")
+    assert logbook.status_code == 200
+    assert "Ngày bắt đầu phải trong khoảng từ năm 2000 đến năm 2100. Đang hiển thị tháng này." \
+        in logbook.text
+    unknown = client.get("/feedback/?list=khac")
+    assert unknown.status_code == 400 and "Danh sách phản ánh không hợp lệ." in unknown.text
+
+
+HUB_EXPLAINED = [
+    ("/reports/?period=9999", 400, "Năm phải trong khoảng từ năm 2000 đến năm 2100."),
+    ("/reports/?period=0000-Q1", 400, "Năm phải trong khoảng từ năm 2000 đến năm 2100."),
+    ("/reports/export.csv?from=9999-12-30&to=9999-12-31", 400,
+     "Ngày bắt đầu phải trong khoảng từ năm 2000 đến năm 2100."),
+    ("/reports/chart/on-time.svg?from=2025-11-01&to=2025-11-31", 400,
+     "Ngày kết thúc không hợp lệ (định dạng yyyy-mm-dd)."),
+    ("/reports/dossiers?period=2025-11&indicator=on_time_rate", 400, "Chỉ tiêu không hợp lệ."),
+    ("/reports/dossiers?period=2025-11&indicator=received&ward=%00", 404, "Không có đơn vị này."),
+]
+
+
+@pytest.mark.parametrize("query, status, message", HUB_EXPLAINED,
+                         ids=[query for query, _, _ in HUB_EXPLAINED])
+def test_hub_explains(odd_hub, query, status, message):
+    client = odd_hub.test_client()
+    client.post("/auth/login", data={"username": "xem", "password": PASSWORD})
+    response = client.get(query)
+    assert response.status_code == status and message in response.text
