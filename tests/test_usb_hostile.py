@@ -14,7 +14,9 @@ manifest and batches or raises :class:`ProtocolError`, nothing else.
 """
 from __future__ import annotations
 
+import datetime as dt
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -22,6 +24,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -32,11 +35,17 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from city_hub.extensions import db as hub_db
+from city_hub.models import Ward
 from wardapp import create_app
 from wardapp.cli import cli as ward_cli
 from wardapp.extensions import db
+from wardapp.outbox import canonical_text
+from wardapp.sync import package as package_module
 from wardapp.sync.client import SyncConfig, export_package, sync_state
-from wardapp.sync.protocol import ProtocolError, package_key, sign
+from wardapp.sync.package import Package, check_signature, read_summary, write_package
+from wardapp.sync.protocol import (WIRE_SCHEMA_VERSION, ProtocolError, package_key,
+                                   records_digest, sign)
 
 from .test_sync import write_dossiers
 
@@ -74,9 +83,6 @@ class Usb:
 
     def hub_state(self) -> dict:
         """Every row count of the hub, and the ward's checkpoint there."""
-        from city_hub.extensions import db as hub_db
-        from city_hub.models import Ward
-
         with self.hub.app.app_context():
             counts = {t.name: hub_db.session.scalar(sa.select(sa.func.count()).select_from(t))
                       for t in hub_db.metadata.sorted_tables}
@@ -301,10 +307,6 @@ def test_summary_that_cannot_be_written_is_said_and_importing_again_writes_it(us
 def test_symlink_at_the_package_path_is_replaced_not_followed(usb, monkeypatch):
     """``wardapp sync export`` writes its package as a new file renamed into place: links
     planted at the package's name and at the name it used to write first are never followed."""
-    import datetime as dt
-
-    from wardapp.sync import package as package_module
-
     moment = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
     monkeypatch.setattr(package_module, "utcnow", lambda: moment)
     write_dossiers(1)
@@ -367,12 +369,6 @@ KEY = package_key("ws_thu-nghiem")
 
 def _base_package() -> bytes:
     """A valid package of one batch of two records, written by the ward's writer."""
-    import tempfile
-
-    from wardapp.outbox import canonical_text
-    from wardapp.sync.package import write_package
-    from wardapp.sync.protocol import WIRE_SCHEMA_VERSION, records_digest
-
     records = [{"seq": seq, "table": "dossier", "uuid": f"u-{seq}", "op": "upsert",
                 "version": 1, "data": {"code": f"30280-{seq}", "note": "Nguyễn Văn Đức"}}
                for seq in (1, 2)]
@@ -429,8 +425,6 @@ def _manifest_field(field, value, sign_it) -> bytes:
 def _member_content(raw: bytes) -> bytes:
     """The batch member replaced by ``raw``, the manifest's digest of it mended and signed: what
     only a ward's bug could write, which the reader must still refuse cleanly."""
-    import hashlib
-
     manifest = json.loads(json.dumps(BASE_MANIFEST))
     manifest["members"][0]["sha256"] = hashlib.sha256(raw).hexdigest()
     return _zip([("manifest.json", json.dumps(resigned(manifest, KEY)).encode()),
@@ -456,8 +450,6 @@ hostile_bytes = st.one_of(
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=hostile_bytes)
 def test_package_reader_returns_a_valid_package_or_refuses(data):
-    from wardapp.sync.package import Package, check_signature
-
     try:
         with Package(io.BytesIO(data)) as package:
             check_signature(package.manifest, KEY)
@@ -500,8 +492,6 @@ def _summary_field(field, value, sign_it) -> bytes:
     st.integers(1, 100_000).map(lambda n: nested(n).encode()),
     st.builds(_summary_field, st.sampled_from(SUMMARY_FIELDS), json_values, st.booleans())))
 def test_summary_reader_returns_a_typed_summary_or_refuses(raw):
-    from wardapp.sync.package import read_summary
-
     try:
         document = read_summary(raw, KEY)
     except ProtocolError as e:
