@@ -12,7 +12,7 @@ from wardapp.sync.protocol import ProtocolError
 from .extensions import db
 from .models import ImportBatch, Ward
 from .sync import check_identity
-from .sync.apply import apply_batch, check_versions
+from .sync.apply import apply_batch, apply_in_transaction, check_versions
 
 
 @dataclass
@@ -73,8 +73,8 @@ def import_package(path: Path, config) -> ImportResult:
                     if not _held_already(ward, batch, text, config):
                         check_identity(ward, identity)
                     continue
-                with write_transaction(db.session):
-                    answer = apply_batch(ward, batch, source="usb", config=config, text=text)
+                answer = apply_in_transaction(ward, batch, source="usb", config=config,
+                                              text=text)
                 result.applied.append({"first_seq": batch["first_seq"],
                                        "last_seq": batch["last_seq"], "answer": answer})
             if behind:
