@@ -82,35 +82,34 @@ def clean_rating(data: Mapping, *, channel: str, actor: User | None) -> RatingFo
             errors[criterion] = f"Vui lòng chọn mức đánh giá cho mục «{label}»."
     comment = clean_text(data, "comment", errors, label="Góp ý", limit=COMMENT_LIMIT)
     code = clean_code(data.get("code"))
-    if channel == "kiosk":
-        code = _kiosk_code(code, errors)
     if channel == "paper" and not (actor and actor.active and actor.role_set & PAPER_ROLES):
         raise DossierError("Tài khoản của bạn không có quyền nhập phiếu đánh giá.",
                            code="forbidden", status=403)
-    if "code" in errors:
-        message, kind = errors["code"]
-        errors["code"] = message
-        raise DossierError(message, code=kind, fields=errors)
+    if channel == "kiosk":
+        typed, code = code, normalised(code)
+        problem = _kiosk_code_problem(typed, code)
+        if problem:  # the kiosk's own message, so the citizen knows what to do
+            message, kind = problem
+            raise DossierError(message, code=kind, fields={**errors, "code": message})
     if errors:
         raise DossierError("Chưa ghi nhận đánh giá: vui lòng sửa các mục được đánh dấu.",
                            code="validation_failed", fields=errors)
     return RatingForm(channel, levels, comment, code, actor)
 
 
-def _kiosk_code(typed: str, errors: dict) -> str:
-    """The rating code typed at the kiosk, normalised; a problem goes into ``errors`` as its
-    message and error code, each problem with its own, so the citizen knows what to do."""
-    code = normalised(typed)
+def _kiosk_code_problem(typed: str, code: str) -> tuple[str, str] | None:
+    """What is wrong with a code typed at the kiosk (``code`` is it normalised), as a message
+    and an error code of its own for each kind of mistake, or None."""
     if not code:
-        errors["code"] = ("Vui lòng nhập mã đánh giá in trên giấy hẹn, cạnh mã QR.", "missing")
-    elif DOSSIER_CODE.search(typed):
-        errors["code"] = ("Máy đánh giá nhận mã đánh giá (9 ký tự, in cạnh mã QR trên giấy hẹn), "
-                          "không nhận mã hồ sơ. Giấy hẹn không có mã đánh giá: vui lòng đánh giá "
-                          "bằng phiếu giấy tại quầy.", "dossier_code")
-    elif not well_formed(code):
-        errors["code"] = ("Mã đánh giá gõ sai: vui lòng kiểm tra lại từng ký tự với giấy hẹn (mã "
-                          "gồm 9 chữ và số; không có chữ O, I, L và số 0, 1).", "mistyped")
-    return code
+        return "Vui lòng nhập mã đánh giá in trên giấy hẹn, cạnh mã QR.", "missing"
+    if DOSSIER_CODE.search(typed):
+        return ("Máy đánh giá nhận mã đánh giá (9 ký tự, in cạnh mã QR trên giấy hẹn), không "
+                "nhận mã hồ sơ. Giấy hẹn không có mã đánh giá: vui lòng đánh giá bằng phiếu giấy "
+                "tại quầy.", "dossier_code")
+    if not well_formed(code):
+        return ("Mã đánh giá gõ sai: vui lòng kiểm tra lại từng ký tự với giấy hẹn (mã gồm 9 chữ "
+                "và số; không có chữ O, I, L và số 0, 1).", "mistyped")
+    return None
 
 
 def new_rating(form: RatingForm, *, ward_code: str, dossier: Dossier | None,
