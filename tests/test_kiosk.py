@@ -241,3 +241,27 @@ def test_the_check_character_catches_every_slip_and_swap(body, at, typo):
             swapped = list(code)
             swapped[i], swapped[j] = swapped[j], swapped[i]
             assert not well_formed("".join(swapped))
+
+
+def test_guessing_at_a_served_kiosk_rates_nothing_and_is_locked_out(tmp_path):
+    """The same guesses over real HTTP to a ward served by waitress, CSRF on: counting up the
+    dossier codes of returned dossiers rates none of them, and the address is soon locked."""
+    import requests
+
+    from .conftest import LiveServer, make_ward
+
+    app = make_ward(tmp_path)
+    with app.app_context():
+        codes = [returned(receive_dossier(intake_data(), actor=account("letan"))[0]).code
+                 for _ in range(3)]
+        prefix = codes[0].rsplit("-", 1)[0]
+        with LiveServer(app) as url, requests.Session() as tablet:
+            token = re.search(r'name="csrf_token" value="([^"]+)"',
+                              tablet.get(f"{url}/kiosk/").text).group(1)
+            answers = [tablet.post(f"{url}/kiosk/", data={"code": f"{prefix}-{n:04d}",
+                                                         "csrf_token": token, **RATED},
+                                   timeout=10).status_code for n in range(1, 13)]
+        assert answers == [422] * 10 + [429] * 2
+        assert Rating.query.count() == 0
+        db.session.remove()
+        db.engine.dispose()
