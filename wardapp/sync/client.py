@@ -456,10 +456,18 @@ def import_summary(raw: bytes | str, config: SyncConfig) -> tuple[int, dict | No
     if document.get("ward_code") != node.ward_code or \
             document.get("db_instance_id") != node.db_instance_id:
         raise ProtocolError("WRONG_WARD", "Tệp tổng hợp không phải của cơ sở dữ liệu này.", 403)
+    # The hub holding numbers this database never wrote means it went back (a backup put back)
+    # since: moving the checkpoint would skip what it writes under them next, as hello refuses.
+    hub_acked = document.get("hub_acked_seq") or 0
+    held = max([hub_acked, *(item["last_seq"] for item in document["applied"])])
+    if held > outbox_head():
+        raise ProtocolError(
+            "NODE_REGRESSED", f"Thành phố đã nhận đến số {held} nhưng cơ sở dữ liệu này chỉ có "
+            f"đến số {outbox_head()} (đã khôi phục từ bản sao lưu cũ). Không dời mốc đồng bộ; "
+            f"quản trị chạy `wardapp sync rekey --hub-acked {held}`.", 409)
     for item in document["applied"]:  # typed by read_summary
         record_acknowledgement(item["answer"], item["first_seq"], item["last_seq"])
-    hub_acked = document.get("hub_acked_seq")
-    if hub_acked is not None and sync_state().acked_seq < hub_acked <= outbox_head():
+    if sync_state().acked_seq < hub_acked:
         set_acked(hub_acked)  # as hello does: the hub's signed word on what it holds
     return sync_state().acked_seq, document.get("error")
 
