@@ -16,6 +16,7 @@ from .auth import admin_required
 from .extensions import db
 from .models import HubAudit, Quarantine, Ward, hub_audit
 from .refdata import latest_snapshot, publish
+from .reports import known_ward
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 SILENT_AFTER = dt.timedelta(hours=24)
@@ -32,6 +33,33 @@ def wards():
             for w in db.session.scalars(sa.select(Ward).order_by(Ward.code))]
     trail = db.session.scalars(sa.select(HubAudit).order_by(HubAudit.at.desc()).limit(100))
     return render_template("admin/wards.html", rows=rows, trail=list(trail))
+
+
+def quarantined_records(ward_code: str, *, limit: int, offset: int = 0) -> tuple[int, list]:
+    """How many records of a ward the hub quarantined, and a page of them, newest first."""
+    where = Quarantine.ward_code == ward_code
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Quarantine).where(where))
+    page = db.session.scalars(sa.select(Quarantine).where(where)
+                              .order_by(Quarantine.id.desc()).offset(offset).limit(limit))
+    return total, list(page)
+
+
+QUARANTINE_PAGE = 100
+
+
+@bp.route("/wards/<code>/quarantine")
+@admin_required
+def quarantine(code):
+    """A ward's quarantined records, each with its refusal and the record as it came, so the
+    admin can see what a ward (or someone with its credential) tried to write."""
+    from wardapp.queryargs import page as page_number
+
+    ward = db.session.get(Ward, known_ward(code))
+    page = page_number(request.args)
+    total, records = quarantined_records(code, limit=QUARANTINE_PAGE,
+                                         offset=(page - 1) * QUARANTINE_PAGE)
+    return render_template("admin/quarantine.html", ward=ward, records=records, total=total,
+                           page=page, pages=max(1, -(-total // QUARANTINE_PAGE)))
 
 
 @bp.route("/refdata", methods=["GET", "POST"])

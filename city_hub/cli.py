@@ -185,6 +185,32 @@ def ward_list(instance):
                 + (f" [{', '.join(flags)}]" if flags else ""))
 
 
+@ward.command("quarantine")
+@click.argument("code")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
+              help="Số bản ghi mới nhất hiện ra.")
+@instance_option
+def ward_quarantine(code, limit, instance):
+    """Các bản ghi bị cách ly của một phường, xã (mới nhất trước): bảng, mã, lý do."""
+    from wardapp.formatting import vn_datetime
+
+    from .admin import quarantined_records
+
+    app = open_hub(instance)
+    with app.app_context():
+        try:
+            _get_ward(code)
+            total, records = quarantined_records(code, limit=limit)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    click.echo(f"{code}: {total} bản ghi bị cách ly.")
+    for q in records:
+        click.echo(f"{vn_datetime(q.received_utc)} #{q.seq} {q.table_name} {q.record_uuid} "
+                   f"v{q.record_version if q.record_version is not None else '?'} "
+                   f"{q.code}: {q.message}")
+
+
 @cli.command("import")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False),

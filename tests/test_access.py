@@ -154,6 +154,7 @@ HUB_MATRIX = {
     "reports.export_table": ("GET", "/reports/export.csv?period=2025-11", {"viewer", "admin"}),
     "reports.chart": ("GET", "/reports/chart/on-time.svg?period=2025-11", {"viewer", "admin"}),
     "admin.wards": ("GET", "/admin/wards", {"admin"}),
+    "admin.quarantine": ("GET", "/admin/wards/30280/quarantine", {"admin"}),
     "admin.refdata": ("GET", "/admin/refdata", {"admin"}),
     "inspections.index": ("GET", "/inspections/", {"viewer", "admin"}),
     "inspections.record": ("POST", "/inspections/", {"admin"}),

@@ -73,6 +73,7 @@ HUB_ARGS = {
     "reports.export_table": ("/reports/export.{fmt}", PERIOD),
     "reports.chart": ("/reports/chart/{chart}.svg", {**PERIOD, "ward": WARD}),
     "admin.wards": ("/admin/wards", {}),
+    "admin.quarantine": ("/admin/wards/{ward}/quarantine", {"page": "1"}),
     "admin.refdata": ("/admin/refdata", {}),
     "inspections.index": ("/inspections/", {}),
     "auth.login": ("/auth/login", {}),

@@ -256,3 +256,50 @@ def test_dossier_codes_carry_the_units_own_code_and_are_never_issued_twice(victi
         hub_db.session.commit()
     agency = dict(forged(hub, "dossier"), code="000.31.28.H02-261203-0001")
     assert attacker.push([("dossier", agency)])["summary"]["inserted"] == 1
+
+
+def test_the_hub_admin_sees_what_was_quarantined(victim_hub, tmp_path):
+    """The refused records are listed for the hub's admin, on the page and at the CLI, with
+    their code and the record as it came; nothing of the victim's is shown as the attacker's."""
+    from click.testing import CliRunner
+
+    from city_hub.cli import cli as hub_cli
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import HubUser
+
+    from .conftest import PASSWORD
+
+    hub = victim_hub
+    victim = hub_rows(hub, "dossier")[0]
+    event = dict(forged(hub, "dossier_event"), dossier_uuid=victim["uuid"])
+    Attacker(hub).push([("dossier_event", event)])
+    with hub.app.app_context():
+        admin = HubUser(username="quantri", full_name="Quản trị", role="admin")
+        admin.set_password(PASSWORD)
+        hub_db.session.add(admin)
+        hub_db.session.commit()
+    session = requests.Session()
+    login = session.post(f"{hub.url}/auth/login", timeout=10,
+                         data={"username": "quantri", "password": PASSWORD,
+                               "csrf_token": _csrf(session, f"{hub.url}/auth/login")})
+    assert login.status_code == 200, login.text
+    wards = session.get(f"{hub.url}/admin/wards", timeout=10).text
+    assert f"/admin/wards/{ATTACKER}/quarantine" in wards
+    page = session.get(f"{hub.url}/admin/wards/{ATTACKER}/quarantine", timeout=10)
+    assert page.status_code == 200
+    assert "FOREIGN_REFERENCE" in page.text and event["uuid"] in page.text
+    assert "Trường dossier_uuid trỏ tới bản ghi dossier của phường, xã khác." in page.text
+    result = CliRunner().invoke(hub_cli, ["ward", "quarantine", ATTACKER, "--instance",
+                                          hub.app.instance_path], env={
+        "CITY_HUB_DATABASE_URL": hub.app.config["SQLALCHEMY_DATABASE_URI"]})
+    assert result.exit_code == 0, result.output
+    assert f"{ATTACKER}: 1 bản ghi bị cách ly." in result.output
+    assert "FOREIGN_REFERENCE" in result.output and event["uuid"] in result.output
+
+
+def _csrf(session: requests.Session, url: str) -> str:
+    import re
+
+    form = session.get(url, timeout=10).text
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
+    return found.group(1) if found else ""
