@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of the hub's sync API, served at ``/api/sync/v1/openapi.json``."""
 from __future__ import annotations
 
+from wardapp.sync.protocol import MAX_SEQ
+
 from ..models import RECORD_TABLES
 
 _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -30,19 +32,23 @@ def openapi_document() -> dict:
                     "required": ["ward_code", "db_instance_id", "protocol_version",
                                  "schema_version", "outbox_head_seq"],
                     "properties": {
-                        "ward_code": {"type": "string"}, "db_instance_id": {"type": "string"},
+                        "ward_code": {"type": "string"},
+                        "db_instance_id": {"type": "string",
+                                           "pattern": "^[0-9A-Za-z._-]{8,36}$"},
                         "protocol_version": {"type": "integer"},
                         "schema_version": {"type": "integer"},
                         "app_version": {"type": "string"},
-                        "outbox_head_seq": {"type": "integer", "minimum": 0},
+                        "outbox_head_seq": {"type": "integer", "minimum": 0,
+                                            "maximum": MAX_SEQ},
                         "local_acked_seq": {"type": "integer", "minimum": 0},
                         "ward_utc": {"type": "string", "format": "date-time"}}}}}},
-                "responses": _answers(json_ok, 400, 401, 403, 409)}},
+                "responses": _answers(json_ok, 400, 401, 403, 409, 413)}},
             "/push": {"post": {
                 "summary": "Gửi một lô bản ghi (JSON nén gzip)",
                 "requestBody": {"required": True, "content": {"application/octet-stream": {
                     "schema": {"type": "string", "format": "binary"}}}},
-                "responses": _answers(json_ok, 400, 401, 403, 409, 413)}},
+                # 503: the database could not take the batch now; the ward sends it again
+                "responses": _answers(json_ok, 400, 401, 403, 409, 413, 503)}},
             "/refdata": {"get": {
                 "summary": "Danh mục mới nhất",
                 "parameters": [{"name": "have", "in": "query", "required": False,
@@ -58,7 +64,7 @@ def openapi_document() -> dict:
                      "schema": {"type": "string",
                                 "enum": list(RECORD_TABLES)}},
                     {"name": "after", "in": "query", "required": False,
-                     "schema": {"type": "string"}},
+                     "schema": {"type": "string", "maxLength": 64}},
                     {"name": "limit", "in": "query", "required": False,
                      "schema": {"type": "integer", "minimum": 1, "maximum": 5000}}],
                 "responses": _answers(json_ok, 400, 401)}},
