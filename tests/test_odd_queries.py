@@ -340,3 +340,17 @@ def test_hub_explains(odd_hub, query, status, message):
     client.post("/auth/login", data={"username": "xem", "password": PASSWORD})
     response = client.get(query)
     assert response.status_code == status and message in response.text
+
+
+@pytest.mark.parametrize("args", [["--period", "9999"], ["--period", "0000-12"],
+                                  ["--from", "0001-01-01", "--to", "0001-01-02"],
+                                  ["--from", "2025-11-01", "--to", "9999-12-31"]])
+def test_hub_cli_report_refuses_the_same_periods(tmp_path, args):
+    from click.testing import CliRunner
+
+    from city_hub.cli import cli as hub_cli
+
+    result = CliRunner().invoke(hub_cli, ["report", *args, "--instance", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "phải trong khoảng từ năm 2000 đến năm 2100." in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

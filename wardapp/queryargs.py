@@ -5,7 +5,8 @@ in year 1 or 9999 overflows the conversion to UTC or the day after it, a NUL is 
 PostgreSQL. Each kind of value is read by one function here, so no route turns such a value into
 a 500: it is clamped when that is harmless (a page number) or refused with a
 :class:`QueryError`, whose Vietnamese message both apps show as a 400 page (``errors.py``) and
-a route may instead show as a notice while it falls back to its default.
+a route may instead show as a notice while it falls back to its default. The hub's report
+periods (``city_hub/reports/periods.py``) are built on :func:`parse_date` and :func:`check_year`.
 """
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ class QueryError(ValueError):
 
 def parse_date(value: str, what: str = "") -> dt.date:
     """``yyyy-mm-dd`` within FIRST_DAY..LAST_DAY; ``what`` names the date in the message."""
-    name = f"Ngày {what}".strip() if what else "Ngày"
+    name = f"Ngày {what}" if what else "Ngày"
+    # Only the form the date fields send (fromisoformat alone would take 20251101 or 2025-W45).
+    match = re.fullmatch(r"\s*(\d{4}-\d{2}-\d{2})\s*", value)
     try:
-        day = dt.date.fromisoformat(value.strip()) \
-            if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", value) else None
-    except ValueError:
+        day = dt.date.fromisoformat(match[1]) if match else None
+    except ValueError:  # a day that does not exist, 2025-02-30
         day = None
     if day is None:
         raise QueryError(f"{name} không hợp lệ (định dạng yyyy-mm-dd).")
