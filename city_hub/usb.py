@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from wardapp.database import write_transaction
 from wardapp.models import utcnow
 from wardapp.sync.package import Package, check_signature, signed_summary
@@ -94,10 +96,20 @@ def import_package(path: Path, config) -> ImportResult:
 def _held_already(ward: Ward, batch: dict, text: bytes, config) -> bool:
     """Whether the hub holds every record of ``batch`` as it is, with nothing written: a batch
     it took before (answered from the store, or refused as SEQ_REUSED if it differs), or one
-    whose records all come out unchanged, stale or rejected when applied and rolled back."""
-    with write_transaction(db.session):
-        replay = db.session.get(ImportBatch, (ward.code, batch["first_seq"],
-                                              batch["last_seq"])) is not None
-        answer = apply_batch(ward, batch, source="usb", config=config, text=text)
-        db.session.rollback()
+    whose records all come out unchanged, stale or rejected when applied and rolled back.
+
+    A database error in the trial stops the import as :func:`apply_in_transaction` stops a
+    batch (HUB_ERROR): a refused write would say the hub lacks a record, but a lost connection
+    says nothing, and NODE_REGRESSED sends the ward through a rekey.
+    """
+    dbapi = db.session.get_bind().dialect.loaded_dbapi
+    try:
+        with write_transaction(db.session):
+            replay = db.session.get(ImportBatch, (ward.code, batch["first_seq"],
+                                                  batch["last_seq"])) is not None
+            answer = apply_batch(ward, batch, source="usb", config=config, text=text)
+            db.session.rollback()
+    except (sa.exc.DBAPIError, dbapi.DatabaseError):
+        raise ProtocolError("HUB_ERROR", "Máy chủ thành phố chưa kiểm tra được gói này với dữ "
+                            "liệu đã nhận; nhập lại sau.", 503) from None
     return replay or not any(answer["summary"][k] for k in ("inserted", "updated", "conflicts"))

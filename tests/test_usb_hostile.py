@@ -289,6 +289,28 @@ def test_older_package_after_a_newer_one_has_nothing_new(usb, tmp_path):
     assert usb.hub_state() == before
 
 
+def test_database_error_while_judging_an_older_package_stops_it_as_hub_error(usb, monkeypatch):
+    """A lost connection says nothing about what the hub holds: not NODE_REGRESSED (which
+    sends the ward through a rekey), but HUB_ERROR, to import again later; nothing written."""
+    from city_hub import usb as hub_usb
+
+    write_dossiers(1)
+    older = usb.export()
+    write_dossiers(1)
+    imported(usb.hub_import(usb.export(usb.folder / "newer")))
+    before = usb.hub_state()
+
+    def connection_lost(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(hub_usb, "apply_batch", connection_lost)
+    with usb.hub.app.app_context():
+        result = hub_usb.import_package(older, usb.hub.app.config)
+        hub_db.session.remove()
+    assert result.error.code == "HUB_ERROR" and "nhập lại sau" in result.describe()
+    assert usb.hub_state() == before
+
+
 @pytest.mark.parametrize("where", ["beside_the_package", "out"])
 def test_symlink_at_the_summary_path_is_replaced_not_followed(usb, where):
     write_dossiers(1)
