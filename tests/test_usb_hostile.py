@@ -357,6 +357,18 @@ def test_symlink_at_the_package_path_is_replaced_not_followed(usb, monkeypatch):
     imported(usb.hub_import(package))
 
 
+def test_package_that_cannot_be_written_is_said_with_nothing_left(usb, monkeypatch):
+    """A directory where the package is to go stands for a stick that refuses the write."""
+    moment = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
+    monkeypatch.setattr(package_module, "utcnow", lambda: moment)
+    write_dossiers(1)
+    scratch = usb.folder / "scratch"
+    name = usb.export(scratch).name
+    (usb.stick / name).mkdir()
+    refused(usb.ward("sync", "export", "--out", str(usb.stick)), "Không ghi được gói")
+    assert [p.name for p in usb.stick.iterdir()] == [name]
+
+
 def _umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)

@@ -837,7 +837,10 @@ def sync_export(out_dir, compact, instance):
     config = _sync_config(instance)
     app = open_app(instance)
     with app.app_context():
-        path = export_package(Path(out_dir), config, placeholders=compact)
+        try:
+            path = export_package(Path(out_dir), config, placeholders=compact)
+        except OSError as e:  # a full or read-only stick, one pulled out: nothing is left half
+            raise click.ClickException(f"Không ghi được gói vào {out_dir} ({e.strerror or e}).")
     if path is None:
         click.echo("Không có bản ghi nào chờ gửi.")
     else:
