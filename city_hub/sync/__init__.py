@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
@@ -16,9 +15,9 @@ from wardapp.database import write_transaction
 from wardapp.models import utcnow
 from wardapp.outbox import json_value
 from wardapp.sync.faults import fault
-from wardapp.sync.protocol import (MAX_BATCH_BYTES, MAX_BATCH_RECORDS, ProtocolError,
-                                   decode_with_text, parse_object, reconcile_digest,
-                                   sequence_number)
+from wardapp.sync.protocol import (DB_INSTANCE_ID, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
+                                   ProtocolError, decode_with_text, parse_object,
+                                   reconcile_digest, sequence_number)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, Ward
@@ -30,7 +29,6 @@ bp = Blueprint("sync", __name__, url_prefix="/api/sync/v1")
 SKEW_WARNING_S = 300
 MAX_SKEW_S = 2**31 - 1  # the skew column's width: a clock in year 9999 is shown as this
 MAX_HELLO_BYTES = 64 * 1024
-DB_INSTANCE_ID = re.compile(r"[0-9A-Za-z._-]{8,36}")
 
 
 def token_digest(token: str) -> str:

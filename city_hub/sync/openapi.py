@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the hub's sync API, served at ``/api/sync/v1/openapi.json``."""
 from __future__ import annotations
 
-from wardapp.sync.protocol import MAX_SEQ
+from wardapp.sync.protocol import DB_INSTANCE_ID, MAX_SEQ
 
 from ..models import RECORD_TABLES
 
@@ -34,7 +34,7 @@ def openapi_document() -> dict:
                     "properties": {
                         "ward_code": {"type": "string"},
                         "db_instance_id": {"type": "string",
-                                           "pattern": "^[0-9A-Za-z._-]{8,36}$"},
+                                           "pattern": f"^{DB_INSTANCE_ID.pattern}$"},
                         "protocol_version": {"type": "integer"},
                         "schema_version": {"type": "integer"},
                         "app_version": {"type": "string"},

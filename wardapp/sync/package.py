@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..models import utcnow
-from .protocol import (MAX_INFLATED_BYTES, WIRE_SCHEMA_VERSION, ProtocolError, canonical_json,
-                       check_batch, check_summary, decode_with_text, encode, sign, verify)
+from .protocol import (DB_INSTANCE_ID, MAX_INFLATED_BYTES, WIRE_SCHEMA_VERSION, ProtocolError,
+                       canonical_json, check_batch, check_summary, decode_with_text, encode, sign,
+                       verify)
 
 MANIFEST = "manifest.json"
 MAX_MEMBERS = 5000
@@ -37,7 +38,6 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_SUMMARY_BYTES = 64 * 1024 * 1024
 PACKAGE_MAX_SEQ = 10**12 - 1  # a member's name holds its sequence numbers in 12 digits
 WARD_CODE = re.compile(r"[0-9A-Za-z]{1,10}")
-DB_INSTANCE_ID = re.compile(r"[0-9A-Za-z-]{8,36}")
 DIGEST = re.compile(r"[0-9a-f]{64}")
 # What a damaged or hostile file makes zipfile, zlib, json and the hashing raise: a bad CRC or
 # header (BadZipFile, struct.error, EOFError), a member flagged encrypted (RuntimeError) or of a

@@ -74,6 +74,8 @@ OWNERSHIP_CODES = frozenset({"WRONG_WARD", "UUID_TAKEN", "FOREIGN_REFERENCE", "C
 # The largest number a sequence number, a head or a version may be: every database the hub runs
 # on stores it (a 64-bit column), with room to add one.
 MAX_SEQ = 2**62
+# A ward database's identity as hello and a USB manifest carry it (a uuid, as the ward makes it).
+DB_INSTANCE_ID = re.compile(r"[0-9A-Za-z-]{8,36}")
 
 
 class ProtocolError(Exception):
@@ -195,7 +197,8 @@ _MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 def parse_object(data: bytes) -> dict:
     """The JSON object in ``data``, or :class:`ProtocolError` (400 BAD_PAYLOAD).
 
-    Every body the hub takes from a ward (a hello, a batch, a USB manifest) passes here, so
+    Every body the hub takes from a ward (a hello, a batch pushed or in a USB package) passes
+    here, so
     what the rest of the code meets is text it can encode and store: nesting too deep for the
     parser, invalid UTF-8 and strings holding a lone surrogate (no database and no UTF-8
     encoder takes one) are refused whole, as a damaged body. A well-formed pair of surrogate
