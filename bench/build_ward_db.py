@@ -298,7 +298,10 @@ def plan_copies(templates: list[Template], target: int, years: float):
     n = len(templates)
     needed = target - n
     copies = math.ceil(needed / n)
-    first, last = templates[0].hdr["received_at"], templates[-1].hdr["received_at"]
+    # The seed ends with the last step of any of its dossiers, which the open ones closed after
+    # today reach only weeks after the last receipt: copy 1 must end before the seed starts.
+    first = templates[0].hdr["received_at"]
+    last = max(t.times[-1] for t in templates)
     base = (last - first).days // 7 + 1
     step = max(1, round((years * 365.25 / 7 - base) / max(copies - 1, 1)))
     remainder = needed - (copies - 1) * n
@@ -329,9 +332,23 @@ def new_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+def copy_rating_code(rng: random.Random, given: set[str]) -> str:
+    """A rating code for a copy (each dossier's is unique), drawn from ``rng`` so the build
+    repeats; only for code that has rating codes (``--code-at`` may measure older code)."""
+    from wardapp.rating_codes import ALPHABET, RANDOM_LENGTH, check_character
+
+    while True:
+        body = "".join(rng.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+        code = body + check_character(body)
+        if code not in given:
+            given.add(code)
+            return code
+
+
 def copy_rows(t: Template, weeks: int, code: str, logbook: int, rng: random.Random,
-              dossier_cols: list[str], event_cols: list[str]):
-    """The dossier row, event rows and outbox rows of one copy of ``t``."""
+              dossier_cols: list[str], event_cols: list[str], rating_codes: set[str]):
+    """The dossier row, event rows and outbox rows of one copy of ``t``; ``rating_codes``
+    holds the rating codes given so far."""
     from wardapp.dossiers.service import search_text_for
 
     delta = dt.timedelta(weeks=weeks)
@@ -351,6 +368,8 @@ def copy_rows(t: Template, weeks: int, code: str, logbook: int, rng: random.Rand
             values[c] = db_time[values[c]]
     values.update(uuid=d_uuid, code=code, request_key=request_key, logbook_number=logbook,
                   updated_at=db_time[last_write])
+    copied = {"rating_code": copy_rating_code(rng, rating_codes)} if "rating_code" in h else {}
+    values.update(copied)
     values["search_text"] = search_text_for(SimpleNamespace(
         code=code, applicant_name=h["applicant_name"], citizen_id=h["citizen_id"],
         phone=h["phone"]))
@@ -374,7 +393,7 @@ def copy_rows(t: Template, weeks: int, code: str, logbook: int, rng: random.Rand
                 if p[c] is not None:
                     p[c] = iso[p[c]]
             p.update(uuid=d_uuid, code=code, request_key=request_key, logbook_number=logbook,
-                     updated_at=iso[when])
+                     updated_at=iso[when], **copied)
             record = d_uuid
         else:
             record = event_uuids[position]
@@ -479,12 +498,15 @@ def replicate(db_path: Path, *, target: int, years: float, seed: int, chunk: int
     o_sql = ("INSERT INTO outbox (table_name, record_uuid, op, record_version, payload, "
              "payload_sha256, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?)")
     written = {"dossier": 0, "dossier_event": 0, "outbox": 0}
+    rating_codes = {r[0] for r in conn.execute("SELECT rating_code FROM dossier "
+                                               "WHERE rating_code IS NOT NULL")} \
+        if "rating_code" in dossier_cols else set()
     started = time.perf_counter()
     for offset in range(0, len(entries), chunk):
         d_rows, e_rows, o_rows = [], [], []
         for received, weeks, i, day, number, logbook in entries[offset:offset + chunk]:
             d, es, os_ = copy_rows(templates[i], weeks, f"{agency}-{day}-{number:04d}", logbook,
-                                   rng, dossier_cols, event_cols)
+                                   rng, dossier_cols, event_cols, rating_codes)
             d_rows.append(d)
             e_rows += es
             o_rows += os_

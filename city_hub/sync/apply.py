@@ -34,6 +34,9 @@ from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward
 from ..refdata import unit_codes
 
 APPLY_ATTEMPTS = 3
+# Per table, what its records name: (column, table) of each reference, and the code column.
+_NAMED = {table: (tuple(REFERENCES[table].items()), OWN_CODE_COLUMNS.get(table))
+          for table in RECORD_TABLES}
 
 
 def check_versions(protocol_version, schema_version, config) -> None:
@@ -201,25 +204,28 @@ class _BatchWriter:
         """Read, in one query per table, the current version and owner of every record of the
         batch and of every record they name, and the holders of the dossier codes they carry;
         then claim for this unit the records it brings that no other unit holds."""
-        by_table: dict[str, set[str]] = {}
-        codes: dict[str, set[str]] = {}
+        by_table: dict[str, set[str]] = {table: set() for table in RECORD_TABLES}
+        codes: dict[str, set[str]] = {table: set() for table in OWN_CODE_COLUMNS}
         brought = []
         for r in records:
-            table, data = r.get("table"), r.get("data")
-            if not (isinstance(table, str) and table in RECORD_TABLES
-                    and isinstance(r.get("uuid"), str)):
+            table, data, uuid = r.get("table"), r.get("data"), r.get("uuid")
+            if table.__class__ is not str or table not in RECORD_TABLES \
+                    or uuid.__class__ is not str:
                 continue
-            by_table.setdefault(table, set()).add(r["uuid"])
-            if not isinstance(data, dict):
+            by_table[table].add(uuid)
+            if data.__class__ is not dict:
                 continue
-            brought.append((table, r["uuid"], data.get("ward_code")))
-            for column, target in REFERENCES[table].items():
-                if isinstance(data.get(column), str):
-                    by_table.setdefault(target, set()).add(data[column])
-            code_column = OWN_CODE_COLUMNS.get(table)
-            if code_column and isinstance(data.get(code_column), str):
-                codes.setdefault(table, set()).add(data[code_column])
+            brought.append((table, uuid, data.get("ward_code")))
+            references, code_column = _NAMED[table]
+            for column, target in references:
+                named = data.get(column)
+                if named.__class__ is str:
+                    by_table[target].add(named)
+            if code_column and data.get(code_column).__class__ is str:
+                codes[table].add(data[code_column])
         for table, uuids in by_table.items():
+            if not uuids:
+                continue
             t = RECORD_TABLES[table]
             for row in db.session.execute(sa.select(t.c.uuid, t.c.version, t.c.sync_sha256,
                                                     t.c.ward_code).where(t.c.uuid.in_(uuids))):
@@ -228,6 +234,8 @@ class _BatchWriter:
                 self.owners[key] = row.ward_code
                 self.hub_versions[key] = row.version
         for table, carried in codes.items():
+            if not carried:
+                continue
             t = RECORD_TABLES[table]
             column = t.c[OWN_CODE_COLUMNS[table]]
             self.codes.update(db.session.execute(sa.select(column, t.c.uuid)

@@ -350,26 +350,31 @@ JSON_DEPTH = 16  # a record's JSON column (documents, details, items) is a few l
 
 
 def _json_value(value):
-    if not isinstance(value, (list, dict)):
+    if value.__class__ not in _CONTAINERS or not _shallow(value, JSON_DEPTH):
         raise TypeError
-    level = [value]
-    for _ in range(JSON_DEPTH):
-        level = [inner for item in level
-                 for inner in (item.values() if isinstance(item, dict) else item)
-                 if isinstance(inner, (list, dict))]
-        if not level:
-            return value
-    raise ValueError("nested too deep")
+    return value
+
+
+_CONTAINERS = (list, dict)
+
+
+def _shallow(value, room: int) -> bool:
+    """Whether ``value`` nests no more than ``room`` levels below itself."""
+    for item in (value.values() if value.__class__ is dict else value):
+        if item.__class__ in _CONTAINERS and (room == 0 or not _shallow(item, room - 1)):
+            return False
+    return True
 
 
 def _aware_datetime(value):
     parsed = dt.datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise TypeError
-    try:
-        parsed.astimezone(dt.timezone.utc)  # stored in UTC: year 1 at +07:00 has no UTC time
-    except OverflowError:
-        raise ValueError("no UTC time") from None
+    if parsed.year in (1, 9999):  # stored in UTC: year 1 at +07:00 has no UTC time
+        try:
+            parsed.astimezone(dt.timezone.utc)
+        except OverflowError:
+            raise ValueError("no UTC time") from None
     return parsed
 
 
