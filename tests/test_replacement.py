@@ -270,7 +270,8 @@ def test_a_replacement_never_reissues_a_code_on_a_receipt(tmp_path, year_ward, h
 
     # A code of another unit, or of a day the lost PC cannot have worked, is refused, and
     # nothing is left behind.
-    for wrong in ("30283-261203-0001", "30280-200101-0001", "30280-xyz"):
+    for wrong in ("30283-261203-0001", "30280-200101-0001", "30280-xyz",
+                  f"{prefix}-{'9' * 30}"):
         refused = tmp_path / f"refused-{wrong}"
         result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
                          "--admin-password", ADMIN_PASSWORD, "--instance", str(refused),

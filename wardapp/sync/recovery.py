@@ -7,11 +7,14 @@ whose outbox numbering starts after everything the hub has acknowledged, and que
 again (:func:`~wardapp.sync.client.queue_everything_again`). The hub holds what it had, answers
 ``unchanged`` for it, and receives what only this database knew, so nothing is lost or counted
 twice. Dossier codes and logbook numbers are taken as "the largest so far plus one", so with the
-hub's dossiers back in the table the next ones cannot collide with any earlier one.
+hub's dossiers back in the table the next ones cannot collide with any the hub knows; and each day
+the lost database may have worked after its last sync numbers past a floor (:class:`CodeFloor`),
+so no code printed on a receipt the hub never saw is given again.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -211,7 +214,7 @@ def reserve_lost_codes(gap: int, last_codes: tuple[str, ...] = (),
     seen: dict[str, int] = {}
     for code in last_codes:
         prefix, _, number = code.strip().rpartition("-")
-        if f"{prefix}-" not in prefixes or not number.isdigit():
+        if f"{prefix}-" not in prefixes or not re.fullmatch(r"[0-9]{1,4}", number):
             raise CodeError(f"Mã {code} không phải mã hồ sơ của đơn vị trong các ngày "
                             f"{first:%d/%m/%Y}–{today:%d/%m/%Y} (mã có dạng "
                             f"{next(iter(prefixes))}NNNN).")
