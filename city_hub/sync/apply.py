@@ -34,9 +34,6 @@ from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward
 from ..refdata import unit_codes
 
 APPLY_ATTEMPTS = 3
-# Per table, what its records name: (column, table) of each reference, and the code column.
-_NAMED = {table: (tuple(REFERENCES[table].items()), OWN_CODE_COLUMNS.get(table))
-          for table in RECORD_TABLES}
 
 
 def check_versions(protocol_version, schema_version, config) -> None:
@@ -193,20 +190,15 @@ class _BatchWriter:
         # (table, uuid) -> (version, digest, owner): read from the hub, or (version, None, owner)
         # for a version this batch brings, whose record is kept in self.inserts or self.updates
         self.state: dict[tuple[str, str], tuple[int, str | None, str]] = {}
-        # (table, uuid) -> the unit a record belongs to: at the hub, or claimed by this batch
-        self.owners: dict[tuple[str, str], str] = {}
-        self.hub_versions: dict[tuple[str, str], int] = {}
         self.codes: dict[str, str] = {}  # dossier code -> uuid of the dossier that carries it
         self.inserts: dict[str, dict[str, tuple]] = {t: {} for t in RECORD_TABLES}
         self.updates: dict[str, dict[str, tuple]] = {t: {} for t in RECORD_TABLES}
 
     def preload(self, records: list[dict]) -> None:
         """Read, in one query per table, the current version and owner of every record of the
-        batch and of every record they name, and the holders of the dossier codes they carry;
-        then claim for this unit the records it brings that no other unit holds."""
+        batch and of every record they name, and the holders of the dossier codes they carry."""
         by_table: dict[str, set[str]] = {table: set() for table in RECORD_TABLES}
         codes: dict[str, set[str]] = {table: set() for table in OWN_CODE_COLUMNS}
-        brought = []
         for r in records:
             table, data, uuid = r.get("table"), r.get("data"), r.get("uuid")
             if table.__class__ is not str or table not in RECORD_TABLES \
@@ -215,24 +207,20 @@ class _BatchWriter:
             by_table[table].add(uuid)
             if data.__class__ is not dict:
                 continue
-            brought.append((table, uuid, data.get("ward_code")))
-            references, code_column = _NAMED[table]
-            for column, target in references:
+            writer = self.writers[table]
+            for _, column, target in writer.references:
                 named = data.get(column)
                 if named.__class__ is str:
                     by_table[target].add(named)
-            if code_column and data.get(code_column).__class__ is str:
-                codes[table].add(data[code_column])
+            if writer.code_column and data.get(writer.code_column).__class__ is str:
+                codes[table].add(data[writer.code_column])
         for table, uuids in by_table.items():
             if not uuids:
                 continue
             t = RECORD_TABLES[table]
             for row in db.session.execute(sa.select(t.c.uuid, t.c.version, t.c.sync_sha256,
                                                     t.c.ward_code).where(t.c.uuid.in_(uuids))):
-                key = (table, row.uuid)
-                self.state[key] = (row.version, row.sync_sha256, row.ward_code)
-                self.owners[key] = row.ward_code
-                self.hub_versions[key] = row.version
+                self.state[(table, row.uuid)] = (row.version, row.sync_sha256, row.ward_code)
         for table, carried in codes.items():
             if not carried:
                 continue
@@ -240,9 +228,6 @@ class _BatchWriter:
             column = t.c[OWN_CODE_COLUMNS[table]]
             self.codes.update(db.session.execute(sa.select(column, t.c.uuid)
                                                  .where(column.in_(carried))).all())
-        for table, uuid, owner in brought:
-            if owner == self.ward_code:
-                self.owners.setdefault((table, uuid), owner)
 
     def judge(self, records: list[dict]) -> list[tuple[str, str, str]]:
         """The outcome of every record of the batch, in its order: each full record judged
@@ -322,12 +307,13 @@ class _BatchWriter:
     def ownership_refusal(self, writer: "_TableWriter", values: list,
                           uuid: str) -> tuple[str, str] | None:
         """Why a record of this unit may not be written as it stands (code, message), if it
-        names a record another unit holds, or carries a dossier code that is not the unit's own
-        or that another dossier carries."""
+        names a record another unit holds (at the hub: what this batch brings is this unit's
+        or refused), or carries a dossier code that is not the unit's own or that another dossier
+        carries."""
         for at, column, target in writer.references:
             named = values[at]
-            if named is not None and self.owners.get((target, named), self.ward_code) \
-                    != self.ward_code:
+            held = named is not None and self.state.get((target, named))
+            if held and held[2] != self.ward_code:
                 return "FOREIGN_REFERENCE", (f"Trường {column} trỏ tới bản ghi {target} của "
                                              "phường, xã khác.")
         if writer.code_at is not None:
@@ -388,16 +374,28 @@ class _BatchWriter:
             cursor.close()
         return refused
 
+    def hub_versions(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The versions the hub holds of ``keys`` (those whose write the database refused, so
+        the hub's rows are as they were)."""
+        held = {}
+        for table in {table for table, _ in keys}:
+            t = RECORD_TABLES[table]
+            uuids = [uuid for name, uuid in keys if name == table]
+            held.update(((table, row.uuid), row.version) for row in db.session.execute(
+                sa.select(t.c.uuid, t.c.version).where(t.c.uuid.in_(uuids))))
+        return held
+
     def refuse_unstored(self, records: list[dict], outcomes: list[tuple[str, str, str]],
                         refused: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
         """The outcomes once the database refused ``refused``: each record of the batch that
         stood for one of them, at a version above what the hub holds, was not stored, so it is
         rejected (a placeholder with its successor) and the summary still tells the truth."""
+        held = self.hub_versions(refused)
         out = []
         for record, outcome in zip(records, outcomes):
             key = (record.get("table"), record.get("uuid"))
             if outcome[0] not in ("rejected", "conflicts") and key in refused \
-                    and record["version"] > self.hub_versions.get(key, -1):
+                    and record["version"] > held.get(key, -1):
                 outcome = ("rejected", "DATABASE_REFUSED", "Cơ sở dữ liệu của máy chủ thành phố "
                            "không lưu được bản ghi này (giá trị ngoài khả năng lưu trữ).")
             out.append(outcome)
@@ -432,8 +430,8 @@ class _TableWriter(DriverTable):
         # (position, column, table) of each column that names another record
         self.references = [(names.index(column), column, target)
                            for column, target in REFERENCES[table.name].items()]
-        code_column = OWN_CODE_COLUMNS.get(table.name)
-        self.code_at = names.index(code_column) if code_column else None
+        self.code_column = OWN_CODE_COLUMNS.get(table.name)
+        self.code_at = names.index(self.code_column) if self.code_column else None
 
     def row(self, values: list, data: dict, seq: int, now: dt.datetime) -> tuple:
         """The stored row of a record: its checked values, then its digest and sync columns."""

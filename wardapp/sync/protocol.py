@@ -198,9 +198,8 @@ def parse_object(data: bytes) -> dict:
     """The JSON object in ``data``, or :class:`ProtocolError` (400 BAD_PAYLOAD).
 
     Every body the hub takes from a ward (a hello, a batch pushed or in a USB package) passes
-    here, so
-    what the rest of the code meets is text it can encode and store: nesting too deep for the
-    parser, invalid UTF-8 and strings holding a lone surrogate (no database and no UTF-8
+    here, so what the rest of the code meets is text it can encode and store: nesting too deep
+    for the parser, invalid UTF-8 and strings holding a lone surrogate (no database and no UTF-8
     encoder takes one) are refused whole, as a damaged body. A well-formed pair of surrogate
     escapes is one character and passes; the scan for lone ones runs only where the text could
     hold one.
