@@ -36,11 +36,11 @@ def bench_generate(ward: str, months: int | None) -> None:
     import sqlalchemy as sa
 
     from wardapp.cli import initialise
-    from wardapp.demo import create_demo_users, demo_passwords
+    from demo.city import create_demo_users, demo_passwords
     from wardapp.extensions import db
     from wardapp.generator import ARTICLE, WardRun, ensure_chairman_name, plan_city
     from wardapp.models import Outbox
-    from wardapp.workdays import local_datetime
+    from kernel.workdays import local_datetime
 
     preset = ARTICLE
     if months:  # the article's plan, cut at the end of its first ``months`` months

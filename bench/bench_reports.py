@@ -204,11 +204,11 @@ def busy_benchmarks(seconds: float = 3.0) -> list[str]:
 # --- The working-day calendar, precomputed ----------------------------------------------------
 
 class Days:
-    """The ward calendar (:class:`wardapp.workdays.WorkCalendar`, no overrides) as arrays, so
+    """The ward calendar (:class:`kernel.workdays.WorkCalendar`, no overrides) as arrays, so
     that millions of due-date and timeliness computations stay cheap. Dates are local."""
 
     def __init__(self, first: dt.date, last: dt.date):
-        from wardapp.workdays import WorkCalendar
+        from kernel.workdays import WorkCalendar
 
         self.calendar = WorkCalendar()
         self.first = first
@@ -369,7 +369,7 @@ def daily_counts(rng: random.Random, days: Days, total: int) -> list[tuple[dt.da
 class Generator:
     """The city's dossiers and events, day by day, as dicts of their wire values.
 
-    - Volume: each working day of the ward calendar (``wardapp.workdays.WorkCalendar``, so no
+    - Volume: each working day of the ward calendar (``kernel.workdays.WorkCalendar``, so no
       dossier is received on a weekend or holiday), each unit receives a share of the total by
       its size (UNIT_WEIGHTS), the year (+4–5 % a year), the month (busy before Tết, quiet
       during it) and the weekday, ±20 %; shares are rounded so that the total is exact.
@@ -398,7 +398,7 @@ class Generator:
 
     def __init__(self, procedures: list[dict], units: dict[str, dict], seed: int = SEED,
                  total: int = DOSSIERS):
-        from wardapp.workdays import WorkCalendar
+        from kernel.workdays import WorkCalendar
 
         self.rng = random.Random(seed)
         random.seed(seed + 1)  # at_minute's seconds
@@ -849,7 +849,7 @@ class Loader:
 
     def __init__(self, table_name: str):
         from city_hub.models import RECORD_TABLES
-        from wardapp.models import JSONText, UTCDateTime
+        from kernel.columns import JSONText, UTCDateTime
         from wardapp.sync.protocol import wire_columns
 
         table = RECORD_TABLES[table_name]
@@ -1321,7 +1321,7 @@ def reads_time(term) -> bool:
     import sqlalchemy as sa
     from sqlalchemy.sql.visitors import iterate
 
-    from wardapp.models import UTCDateTime
+    from kernel.columns import UTCDateTime
 
     return any(isinstance(e, sa.Column) and isinstance(e.type, UTCDateTime) for e in iterate(term))
 

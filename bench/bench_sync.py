@@ -7,7 +7,7 @@
 Ward databases are built once and cached under ``bench/out/sync/wards/`` (about 3 minutes the
 first time; ``--quick`` uses smaller ones of its own). Each is made like ``build_ward_db.py``
 makes the desk benchmark's ward: ``wardapp.cli.initialise`` for the unit and the demo accounts, a
-seed of real dossiers through the service layer (``wardapp.demo.generate_dossiers``), then the
+seed of real dossiers through the service layer (``demo.city.generate_dossiers``), then the
 seed replicated into earlier weeks with ``build_ward_db.replicate``, which writes the outbox rows
 the real write path would have left. Columns the app derives at a step and the copy does not
 know are filled in (``working_days_used``), and the outbox is put in the order the writes
@@ -121,7 +121,7 @@ def code_version() -> str:
 
 def seed_until(day: int, now: dt.datetime | None = None) -> dt.datetime:
     """17:30 local on ``day`` of last month: a fixed end for the seed within a month."""
-    from wardapp.workdays import local_datetime, to_local
+    from kernel.workdays import local_datetime, to_local
 
     today = to_local(now or dt.datetime.now(dt.UTC)).date()
     last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=day)
@@ -131,7 +131,7 @@ def seed_until(day: int, now: dt.datetime | None = None) -> dt.datetime:
 def make_seed(out: Path, unit: str, *, seed: int, until: dt.datetime) -> int:
     """``build_ward_db.make_seed`` for any unit: the ward, its accounts and one month's seed."""
     from wardapp.cli import initialise
-    from wardapp.demo import create_demo_users, demo_passwords, generate_dossiers
+    from demo.city import create_demo_users, demo_passwords, generate_dossiers
     from wardapp.extensions import db
 
     logins = demo_passwords()
@@ -156,7 +156,7 @@ def verify_outbox(out: Path) -> dict:
 
     from wardapp import create_app
     from wardapp.extensions import db
-    from wardapp.models import utcnow
+    from kernel.columns import utcnow
     from wardapp.outbox import outbox_row
     from wardapp.sync.protocol import SYNCED_MODELS
 

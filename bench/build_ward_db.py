@@ -5,7 +5,7 @@
 1. ``wardapp.cli.initialise`` makes the ward (Phường Mỹ Bình, 30280) and its admin; the demo
    accounts are added and every password is written to ``logins.json``.
 2. A seed of real dossiers is generated through the service layer
-   (``wardapp.demo.generate_dossiers``, a few months up to ``--until``, default now).
+   (``demo.city.generate_dossiers``, a few months up to ``--until``, default now).
 3. The seed is replicated into earlier periods with plain SQL until the ward holds
    ``--dossiers`` dossiers: each copy is shifted back by a whole number of weeks (weekdays and
    office hours are kept; local time is UTC+7 all year), gets fresh uuids, a fresh request key,
@@ -104,7 +104,7 @@ def seeded_uuid4(rng: random.Random):
 
 def make_seed(out: Path, *, months: int, seed: int, until: dt.datetime) -> int:
     from wardapp.cli import initialise
-    from wardapp.demo import create_demo_users, demo_passwords, generate_dossiers
+    from demo.city import create_demo_users, demo_passwords, generate_dossiers
     from wardapp.extensions import db
 
     logins = demo_passwords()
@@ -218,7 +218,7 @@ def previous_working_day(calendar, day: dt.date) -> dt.date:
 def close_template(t: Template, rng: random.Random, calendar, officers: list[str]) -> int:
     """Walk a dossier that was open in the seed to "returned" with the desk's usual steps,
     appending the events and the outbox rows those steps write. Returns the steps added."""
-    from wardapp.workdays import local_datetime, timeliness, to_local
+    from kernel.workdays import local_datetime, timeliness, to_local
 
     h = t.hdr
     desk = h["received_by_uuid"]
@@ -293,7 +293,7 @@ def plan_copies(templates: list[Template], target: int, years: float):
     Copies overlap where ``step`` is shorter than the seed, which doubles a day's intake (a busy
     ward). The oldest copy is cut to its latest dossiers so that the total is exactly ``target``.
     """
-    from wardapp.workdays import to_local
+    from kernel.workdays import to_local
 
     n = len(templates)
     needed = target - n
@@ -409,7 +409,7 @@ def payload_text(value) -> str:
     """An outbox payload as the measured code stores it (``--code-at`` may measure a release
     from before payloads were stored canonical)."""
     try:
-        from wardapp.outbox import canonical_text
+        from wardapp.sync.protocol import canonical_text
     except ImportError:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return canonical_text(value)
@@ -426,7 +426,7 @@ def renumber_seed_logbook(conn: sqlite3.Connection, year_counts: dict[int, int],
     """Copies of a year the seed also covers come before the seed's dossiers of that year in
     time, so the seed's logbook lines of that year move down by the copies' count (and the
     outbox snapshots of those dossiers with them)."""
-    from wardapp.workdays import local_datetime
+    from kernel.workdays import local_datetime
 
     moved = 0
     for year, count in sorted(year_counts.items()):
@@ -564,11 +564,11 @@ def check(db_path: Path) -> None:
 
 def report(db_path: Path) -> dict:
     from wardapp import create_app
-    from wardapp.dossiers.lifecycle import STATUS_LABELS
+    from kernel.statuses import STATUS_LABELS
     from wardapp.dossiers.queries import WORK_LISTS, home_counters, work_list_query
     from wardapp.dossiers.service import load_calendar
     from wardapp.extensions import db
-    from wardapp.models import utcnow
+    from kernel.columns import utcnow
     import sqlalchemy as sa
 
     conn = sqlite3.connect(db_path)

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask, redirect, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-import wardapp
+from kernel import STATIC_DIR, TEMPLATES_DIR
 
 from .extensions import csrf, db, login_manager, migrate
 
@@ -24,9 +24,9 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     """Build the hub app on its instance folder (``$CITY_HUB_INSTANCE`` or ``./hub-instance``)."""
     instance_path = os.path.abspath(
         instance_path or os.environ.get("CITY_HUB_INSTANCE") or "hub-instance")
-    # The hub serves the ward app's static files (styles, vendored htmx): one set for both.
+    # The kernel's static files (styles, vendored htmx): one set for the ward and the hub.
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True,
-                static_folder=str(Path(wardapp.__file__).parent / "static"))
+                static_folder=str(STATIC_DIR))
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=os.environ.get("CITY_HUB_DATABASE_URL")
         or "sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
@@ -54,13 +54,14 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
                               {"connect_args": {"options": "-c jit=off"}})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance_path)
-    # The hub's own templates first, then the ward's shared ones (login form, account bar).
+    # The hub's own templates first, then the kernel's shared ones (login form, account bar).
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(Path(__file__).parent / "templates")),
-        FileSystemLoader(str(Path(wardapp.__file__).parent / "templates"))])
+        FileSystemLoader(str(TEMPLATES_DIR))])
 
-    from wardapp import errors, formatting, set_security_headers
-    from wardapp.database import configure_engine
+    from kernel import errors, formatting
+    from kernel.database import configure_engine
+    from kernel.security import set_security_headers
 
     from . import admin, auth, inspections, reports
     from .sync import bp as sync_bp
@@ -78,7 +79,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(inspections.bp)
-    formatting.init_app(app)
+    formatting.init_app(app, {})
     errors.init_app(app, db.session)
     app.after_request(set_security_headers)
 
@@ -105,7 +106,7 @@ def upgrade_schema() -> None:
     """Bring the hub database to the newest schema (nothing to do when it is there already)."""
     from flask_migrate import upgrade
 
-    from wardapp.database import at_head
+    from kernel.database import at_head
 
     if not at_head(MIGRATIONS_DIR, db.engine):
         upgrade(directory=MIGRATIONS_DIR)

@@ -7,10 +7,10 @@ import json
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from wardapp.database import write_transaction
-from wardapp.models import utcnow
-from wardapp.refdata import ONLINE_LEVELS, ReferenceDataError
-from wardapp.text import nfc
+from kernel.database import write_transaction
+from kernel.columns import utcnow
+from kernel.refdata import ONLINE_LEVELS, ReferenceDataError
+from kernel.text import nfc
 
 from .auth import admin_required
 from .extensions import db
@@ -52,7 +52,7 @@ QUARANTINE_PAGE = 100
 def quarantine(code):
     """A ward's quarantined records, each with its refusal and the record as it came, so the
     admin can see what a ward (or someone with its credential) tried to write."""
-    from wardapp.queryargs import page as page_number
+    from kernel.queryargs import page as page_number
 
     ward = db.session.get(Ward, known_ward(code))
     page = page_number(request.args)

@@ -6,8 +6,8 @@ from functools import wraps
 from flask import Blueprint, abort
 from flask_login import current_user, login_required
 
-from wardapp.auth import add_login_views
-from wardapp.models import account_for_session
+from kernel.login import add_login_views
+from kernel.accounts import account_for_session
 
 from .extensions import db, login_manager
 from .models import HubLoginFailure, HubUser, hub_audit

@@ -6,20 +6,19 @@ folder unless ``$CITY_HUB_DATABASE_URL`` names another (PostgreSQL).
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from click_default_group import DefaultGroup
 
-from wardapp.cli import new_password_option, password_ok
-from wardapp.models import utcnow
-from wardapp.sync.protocol import package_key
+from kernel.accounts import new_password_option, password_ok
+from kernel.columns import utcnow
 
 from . import create_app, upgrade_schema
 from .extensions import db
 from .models import Quarantine, Ward, hub_audit
+from .wards import issue_credential
 
 instance_option = click.option(
     "--instance", "instance", envvar="CITY_HUB_INSTANCE", default="hub-instance",
@@ -46,7 +45,7 @@ def cli():
 @instance_option
 def init(instance):
     """Tạo cơ sở dữ liệu của máy chủ và công bố danh mục đầu tiên."""
-    from wardapp.refdata import snapshot_from_files
+    from kernel.refdata import snapshot_from_files
 
     from .refdata import latest_snapshot, publish
 
@@ -78,17 +77,6 @@ def ward():
     """Đăng ký phường, xã và khóa đồng bộ của từng đơn vị."""
 
 
-def _issue_credential(record: Ward) -> str:
-    token = "ws_" + secrets.token_urlsafe(32)
-    from .sync import token_digest
-
-    record.token_sha256 = token_digest(token)
-    record.package_key = package_key(token)
-    record.credential_issued_utc = utcnow()
-    record.active = True
-    return token
-
-
 def _get_ward(code: str) -> Ward:
     record = db.session.get(Ward, code)
     if record is None:
@@ -101,7 +89,7 @@ def _get_ward(code: str) -> Ward:
 @instance_option
 def ward_add(code, instance):
     """Đăng ký một phường, xã và in khóa đồng bộ (chỉ hiện một lần)."""
-    from wardapp.refdata import read_json
+    from kernel.refdata import read_json
 
     names = {u["code"]: u["name"] for u in read_json("units.json")["units"]}
     if code not in names:
@@ -112,7 +100,7 @@ def ward_add(code, instance):
             raise click.ClickException(f"Đã đăng ký {code}; dùng `city-hub ward rotate {code}` "
                                        "để cấp khóa mới.")
         record = Ward(code=code, name=names[code])
-        token = _issue_credential(record)
+        token = issue_credential(record)
         db.session.add(record)
         hub_audit("ward.add", code)
         db.session.commit()
@@ -127,7 +115,7 @@ def ward_rotate(code, instance):
     """Cấp khóa đồng bộ mới cho một phường, xã (khóa cũ hết hiệu lực ngay)."""
     app = open_hub(instance)
     with app.app_context():
-        token = _issue_credential(_get_ward(code))
+        token = issue_credential(_get_ward(code))
         hub_audit("ward.rotate", code)
         db.session.commit()
     click.echo(token)
@@ -164,7 +152,7 @@ def ward_allow_rekey(code, instance):
 @instance_option
 def ward_list(instance):
     """Tình trạng đồng bộ của từng phường, xã."""
-    from wardapp.formatting import vn_datetime
+    from kernel.formatting import vn_datetime
 
     app = open_hub(instance)
     with app.app_context():
@@ -192,7 +180,7 @@ def ward_list(instance):
 @instance_option
 def ward_quarantine(code, limit, instance):
     """Các bản ghi bị cách ly của một phường, xã (mới nhất trước): bảng, mã, lý do."""
-    from wardapp.formatting import vn_datetime
+    from kernel.formatting import vn_datetime
 
     from .admin import quarantined_records
 
@@ -252,7 +240,7 @@ def refdata_publish(snapshot_file, instance):
     """Công bố một phiên bản danh mục mới từ tệp JSON."""
     import json
 
-    from wardapp.refdata import ReferenceDataError
+    from kernel.refdata import ReferenceDataError
 
     from .refdata import publish
 

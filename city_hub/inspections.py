@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from wardapp.database import write_transaction
-from wardapp.models import INSPECTION_CONTENTS, INSPECTION_RATINGS
-from wardapp.text import nfc
+from kernel.database import write_transaction
+from wardapp.sync.records import INSPECTION_CONTENTS, INSPECTION_RATINGS
+from kernel.text import nfc
 
 from .auth import admin_required
 from .extensions import db

@@ -11,9 +11,8 @@ import datetime as dt
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from flask_login import UserMixin
-
-from wardapp.models import JSONText, LoginFailureColumns, User, UTCDateTime, session_id, utcnow
+from kernel.accounts import AccountMixin, LoginFailureColumns, session_id
+from kernel.columns import JSONText, UTCDateTime, utcnow
 from wardapp.sync.protocol import SYNCED_MODELS, wire_columns
 
 from .extensions import db
@@ -96,7 +95,7 @@ class RefdataSnapshot(db.Model):
     body: so.Mapped[str] = so.mapped_column(sa.Text)
 
 
-class HubUser(UserMixin, db.Model):
+class HubUser(AccountMixin, db.Model):
     """A city official's account at the hub: a viewer reads reports, an admin manages wards and
     reference data."""
 
@@ -110,20 +109,12 @@ class HubUser(UserMixin, db.Model):
     created_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
 
-    @property
-    def is_active(self) -> bool:
-        return self.active
-
     def get_id(self) -> str:
         return session_id(self.id, self.session_epoch)
 
-    end_sessions = User.end_sessions
-    set_password = User.set_password
-    check_password = User.check_password
-
 
 class HubLoginFailure(LoginFailureColumns, db.Model):
-    """A failed login at the hub, kept like the ward's (:class:`wardapp.models.LoginFailure`)."""
+    """A failed login at the hub, kept like the ward's (:class:`kernel.accounts.LoginFailureColumns`)."""
 
 
 class HubAudit(db.Model):
@@ -140,7 +131,7 @@ class HubAudit(db.Model):
 
 def hub_audit(action: str, target: str, actor: str | None = None, **details) -> None:
     """Record a change at the hub in the caller's transaction (the admin's CLI by default)."""
-    from wardapp.audit import current_actor
+    from kernel.login import current_actor
 
     db.session.add(HubAudit(actor=actor or current_actor(), action=action, target=target[:200],
                             details=details))

@@ -6,7 +6,7 @@ import json
 
 import sqlalchemy as sa
 
-from wardapp.refdata import check_snapshot
+from kernel.refdata import check_snapshot
 from wardapp.sync.protocol import canonical_json
 
 from .extensions import db

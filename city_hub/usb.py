@@ -6,8 +6,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from wardapp.database import write_transaction
-from wardapp.models import utcnow
+from kernel.database import write_transaction
+from kernel.columns import utcnow
 from wardapp.sync.package import Package, check_signature, signed_summary
 from wardapp.sync.protocol import ProtocolError
 

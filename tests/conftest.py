@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from wardapp import create_app
 from wardapp.database import upgrade_schema
 from wardapp.extensions import db
-from wardapp.models import SyncNode, User
+from wardapp.sync.records import User
+from wardapp.models import SyncNode
 from wardapp.refdata import load_reference_data
-from wardapp.workdays import local_datetime
+from kernel.workdays import local_datetime
 
 PASSWORD = "mat-khau-thu-nghiem"
 WARD = "30280"
@@ -216,11 +217,11 @@ def make_hub(instance_path, wards=(WARD,), database_url=None, **config):
         SQLite in ``instance_path`` when None.
     """
     from city_hub import create_app as create_hub, upgrade_schema as upgrade_hub
-    from city_hub.cli import _issue_credential
+    from city_hub.wards import issue_credential
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
     from city_hub.refdata import publish
-    from wardapp.refdata import snapshot_from_files
+    from kernel.refdata import snapshot_from_files
 
     instance_path.mkdir(parents=True, exist_ok=True)
     if database_url:
@@ -232,7 +233,7 @@ def make_hub(instance_path, wards=(WARD,), database_url=None, **config):
         publish(snapshot_from_files())
         for code in wards:
             ward = Ward(code=code, name=f"Đơn vị {code}")
-            tokens[code] = _issue_credential(ward)
+            tokens[code] = issue_credential(ward)
             hub_db.session.add(ward)
         hub_db.session.commit()
     return app, tokens

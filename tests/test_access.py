@@ -87,7 +87,7 @@ def records(app) -> dict:
     from wardapp.feedback.service import receive_feedback
     from wardapp.inspections.service import start_inspection, submit_inspection
     from wardapp.letters.service import issue_letter
-    from wardapp.models import INSPECTION_CONTENTS
+    from wardapp.sync.records import INSPECTION_CONTENTS
 
     app.config["CHAIRMAN_NAME"] = "Nguyễn Văn Chủ"
     officer, leader = account("chuyenvien"), account("lanhdao")

@@ -4,7 +4,9 @@ import sqlalchemy as sa
 
 from wardapp.api import issue_token
 from wardapp.extensions import db
-from wardapp.models import ApiToken, Dossier, utcnow
+from kernel.columns import utcnow
+from wardapp.sync.records import Dossier
+from wardapp.models import ApiToken
 
 from .conftest import account, intake_data
 

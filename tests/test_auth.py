@@ -4,7 +4,7 @@ import datetime as dt
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from wardapp.auth import LoginThrottle
+from kernel.login import LoginThrottle
 from wardapp.cli import cli
 
 from .conftest import PASSWORD

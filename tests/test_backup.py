@@ -16,10 +16,12 @@ from wardapp import backup as backups
 from wardapp import write_secret_key
 from wardapp.backup import read_manifest, retained, take_backup
 from wardapp.cli import cli
-from wardapp.database import MIGRATIONS_DIR, at_head, current_revision
+from kernel.database import at_head, current_revision
+from wardapp.database import MIGRATIONS_DIR
 from wardapp.extensions import db
-from wardapp.models import Dossier, SyncNode
-from wardapp.workdays import to_local
+from wardapp.sync.records import Dossier
+from wardapp.models import SyncNode
+from kernel.workdays import to_local
 from wardapp.sync.client import EXIT_OK, EXIT_STOPPED, SyncConfig, local_reconcile, sync_state
 
 from .test_sync import hub_matches_ward, outbox_head, run, write_dossiers

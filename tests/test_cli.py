@@ -92,7 +92,7 @@ def test_agency_code_heads_the_dossier_codes(tmp_path):
     app = create_app(instance_path=instance)
     with app.app_context():
         from wardapp.extensions import db
-        from wardapp.models import User
+        from wardapp.sync.records import User
 
         admin = db.session.scalar(db.select(User))
         admin.roles = "receptionist"

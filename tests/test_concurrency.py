@@ -5,7 +5,9 @@ import sqlalchemy as sa
 
 from wardapp.dossiers.service import receive_dossier
 from wardapp.extensions import db
-from wardapp.models import Dossier, Outbox, User, utcnow
+from kernel.columns import utcnow
+from wardapp.sync.records import Dossier, User
+from wardapp.models import Outbox
 
 from .conftest import intake_data
 

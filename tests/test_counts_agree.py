@@ -14,14 +14,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from wardapp.dossiers.lifecycle import PAUSED_STATUS
+from kernel.statuses import PAUSED_STATUS
 from wardapp.dossiers.queries import home_counters, work_list_query
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.generator import WardRun, city_preset, plan_city
-from wardapp.models import Dossier, DossierEvent
+from wardapp.sync.records import Dossier, DossierEvent
 from wardapp.dossiers.service import load_calendar
-from wardapp.workdays import local_datetime
+from kernel.workdays import local_datetime
 
 from .conftest import LiveServer, account, intake_data, make_hub, make_ward
 

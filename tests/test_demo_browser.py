@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from wardapp.models import utcnow
-from wardapp.workdays import to_local
+from kernel.columns import utcnow
+from kernel.workdays import to_local
 
 from .test_browser import CHROMIUM, SCREENSHOTS, fill_intake  # noqa: F401  (skips the module without chromium)
 

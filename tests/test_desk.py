@@ -6,7 +6,9 @@ import sqlalchemy as sa
 
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.models import Dossier, Outbox, utcnow
+from kernel.columns import utcnow
+from wardapp.sync.records import Dossier
+from wardapp.models import Outbox
 
 from .conftest import account, intake_data
 

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from wardapp.dossiers.service import receive_dossier
 from wardapp.extensions import db
 from wardapp.feedback.service import receive_feedback
-from wardapp.models import Dossier, Feedback
-from wardapp.spreadsheet import FORMULA_STARTS, cell
+from wardapp.sync.records import Dossier, Feedback
+from kernel.spreadsheet import FORMULA_STARTS, cell
 
 from .conftest import PASSWORD, account, intake_data, make_hub
 

@@ -4,8 +4,8 @@ import pytest
 
 from wardapp.dossiers.service import DossierError
 from wardapp.feedback.service import answer_feedback, assign_feedback, receive_feedback
-from wardapp.models import Feedback
-from wardapp.workdays import to_local
+from wardapp.sync.records import Feedback
+from kernel.workdays import to_local
 
 from .conftest import account
 from .test_reports import at

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from wardapp.cli import cli
 from wardapp.generator import (ARTICLE, CITY_UNITS, WardRun, catalogue, city_preset, plan_city,
                                working_days)
-from wardapp.workdays import WorkCalendar, to_local
+from kernel.workdays import WorkCalendar, to_local
 
 from .conftest import LiveServer, make_hub, make_ward
 
@@ -162,7 +162,7 @@ def test_demo_builds_and_syncs_the_small_city(tmp_path):
     from city_hub import create_app as create_hub
     from city_hub.reports.periods import Period
     from city_hub.reports.queries import ward_report
-    from wardapp.demo import small_preset
+    from demo.city import small_preset
 
     root = tmp_path / "city"
     result = CliRunner().invoke(cli, ["demo", "--small", "--no-serve", "--port", "0",
@@ -265,7 +265,7 @@ def ward_reform_counts() -> dict[str, int]:
     import sqlalchemy as sa
 
     from wardapp.extensions import db
-    from wardapp.models import RATING_CRITERIA, Dossier, Feedback, Inspection, Letter, Rating
+    from wardapp.sync.records import RATING_CRITERIA, Dossier, Feedback, Inspection, Letter, Rating
 
     def count(model, *where):
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))

@@ -6,7 +6,7 @@ from wardapp.dossiers.service import DossierError
 from wardapp.extensions import db
 from wardapp.inspections.service import (correct_inspection, save_inspection, start_inspection,
                                          submit_inspection)
-from wardapp.models import INSPECTION_CONTENTS, Inspection, InspectionLocked
+from wardapp.sync.records import INSPECTION_CONTENTS, Inspection, InspectionLocked
 
 from .conftest import account
 

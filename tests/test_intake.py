@@ -7,8 +7,9 @@ import sqlalchemy as sa
 
 from wardapp.dossiers.service import DossierError, receive_dossier
 from wardapp.extensions import db
-from wardapp.models import Dossier, DossierEvent, Outbox
-from wardapp.workdays import to_local
+from wardapp.sync.records import Dossier, DossierEvent
+from wardapp.models import Outbox
+from kernel.workdays import to_local
 
 from .conftest import account, intake_data, vn_time
 

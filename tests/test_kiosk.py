@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from wardapp.dossiers.service import DossierError, receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.models import Dossier, Outbox, Rating
+from wardapp.sync.records import Dossier, Rating
+from wardapp.models import Outbox
 from wardapp.rating_codes import ALPHABET, LENGTH, check_character, grouped, well_formed
 from wardapp.ratings.service import record_rating
 

@@ -4,7 +4,7 @@ import pytest
 
 from wardapp.dossiers.service import DossierError, receive_dossier, record_step
 from wardapp.letters.service import issue_letter
-from wardapp.models import Letter
+from wardapp.sync.records import Letter
 
 from .conftest import account, intake_data
 

@@ -47,7 +47,7 @@ def test_a_step_does_not_reindex_the_dossier_but_a_new_search_text_does(app):
     from wardapp.database import ensure_search_index
 
     from wardapp.dossiers.service import receive_dossier
-    from wardapp.models import User
+    from wardapp.sync.records import User
 
     from .conftest import intake_data
 

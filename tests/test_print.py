@@ -8,7 +8,7 @@ from flask import render_template
 
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.models import Dossier
+from wardapp.sync.records import Dossier
 
 from .conftest import account, intake_data, vn_time
 

@@ -11,7 +11,7 @@ from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.feedback.service import answer_feedback, receive_feedback
 from wardapp.inspections.service import correct_inspection, start_inspection, submit_inspection
 from wardapp.letters.service import issue_letter
-from wardapp.models import INSPECTION_CONTENTS, Dossier
+from wardapp.sync.records import INSPECTION_CONTENTS, Dossier
 from wardapp.ratings.service import record_rating
 
 from .conftest import PASSWORD, account, intake_data

@@ -18,10 +18,11 @@ from wardapp import create_app, write_secret_key
 from wardapp.backup import take_backup
 from wardapp.cli import cli
 from wardapp.extensions import db
-from wardapp.models import Dossier, SyncNode, User
+from wardapp.sync.records import Dossier, User
+from wardapp.models import SyncNode
 from wardapp.sync.client import (EXIT_OK, EXIT_STOPPED, HubClient, SyncConfig, SyncRun,
                                  local_reconcile, sync_state)
-from wardapp.workdays import to_local
+from kernel.workdays import to_local
 
 from .conftest import PASSWORD, make_ward
 from .test_sync import QUIET, write_dossiers

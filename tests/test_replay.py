@@ -20,10 +20,11 @@ from wardapp.dossiers.service import DossierError, receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.generator import ARTICLE, WardRun, plan_city
 from wardapp.letters.service import issue_letter
-from wardapp.models import Dossier, User, utcnow
+from kernel.columns import utcnow
+from wardapp.sync.records import Dossier, User
 from wardapp.rating_codes import well_formed
 from wardapp.ratings.service import record_rating
-from wardapp.workdays import local_datetime
+from kernel.workdays import local_datetime
 
 from .conftest import WARD, intake_data, make_ward, vn_time
 
@@ -215,8 +216,8 @@ def test_the_fused_datetime_bind_stores_what_sqlalchemy_would(value):
     """The bulk writers' one-step SQLite text of an aware datetime is SQLAlchemy's own."""
     from sqlalchemy.dialects import sqlite
 
-    from wardapp.database import bind_processor
-    from wardapp.models import UTCDateTime
+    from kernel.database import bind_processor
+    from kernel.columns import UTCDateTime
 
     dialect = sqlite.dialect()
     chained = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)

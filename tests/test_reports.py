@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.models import User
+from wardapp.sync.records import User
 from wardapp.sync.client import HubClient, SyncConfig, SyncRun
-from wardapp.workdays import LOCAL_TZ
+from kernel.workdays import LOCAL_TZ
 
 from .conftest import PASSWORD, LiveServer, intake_data, make_hub, make_ward
 

@@ -11,8 +11,8 @@ from wardapp.api import issue_token
 from wardapp.dossiers.lifecycle import ANY, HOLDER, PERMISSIONS, STEPS
 from wardapp.dossiers.service import load_calendar, receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.models import ROLES, Dossier
-from wardapp.workdays import to_local
+from wardapp.sync.records import ROLES, Dossier
+from kernel.workdays import to_local
 
 from .conftest import PASSWORD, account, intake_data
 

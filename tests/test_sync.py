@@ -363,7 +363,7 @@ def test_reference_data_jumps_to_newest_atomically(app, hub):
     """G8, T22: v2 and v3 published while the ward is away; it lands on v3 whole."""
     from city_hub.extensions import db as hub_db
     from city_hub.refdata import publish
-    from wardapp.refdata import snapshot_from_files
+    from kernel.refdata import snapshot_from_files
 
     with hub.app.app_context():
         snapshot = snapshot_from_files()
@@ -397,14 +397,14 @@ def test_corrupted_reference_data_leaves_the_old_intact(app, hub, monkeypatch):
 
 def test_revoked_credential_stops_with_auth_exit(app, hub):
     """T21: 401 is not retried; exit 4; a rotated credential works."""
-    from city_hub.cli import _issue_credential
+    from city_hub.wards import issue_credential
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
 
     write_dossiers(1)
     with hub.app.app_context():
         ward = hub_db.session.get(Ward, "30280")
-        new_token = _issue_credential(ward)
+        new_token = issue_credential(ward)
         hub_db.session.commit()
     assert run(hub) == EXIT_AUTH
     assert sync_state().acked_seq == 0

@@ -33,8 +33,10 @@ from wardapp import create_app
 from wardapp.database import upgrade_schema
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.models import CalendarOverride, Outbox, Procedure, SyncNode, Unit, User
-from wardapp.refdata import load_reference_data, read_json
+from wardapp.sync.records import User
+from wardapp.models import CalendarOverride, Outbox, Procedure, SyncNode, Unit
+from kernel.refdata import read_json
+from wardapp.refdata import load_reference_data
 from wardapp.sync.client import (EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun,
                                  hello_body, local_reconcile, next_batch, sync_state)
 from wardapp.sync.protocol import OUTCOMES, encode
@@ -600,7 +602,7 @@ def publish_big_snapshot(hub) -> int:
 
     from city_hub.extensions import db as hub_db
     from city_hub.refdata import publish
-    from wardapp.refdata import snapshot_from_files
+    from kernel.refdata import snapshot_from_files
 
     snapshot = snapshot_from_files()
     snapshot["calendar_overrides"] = [

@@ -18,7 +18,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from wardapp.outbox import json_value
+from wardapp.sync.protocol import json_value
 from wardapp.sync.protocol import (OWN_CODE_COLUMNS, PROTOCOL_VERSION, REFERENCES,
                                    SYNCED_MODELS, WIRE_SCHEMA_VERSION, encode, records_digest,
                                    wire_columns)

@@ -2,7 +2,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wardapp.text import fold, nfc, search_terms
+from kernel.text import fold, nfc, search_terms
 
 
 def test_fold_vietnamese():

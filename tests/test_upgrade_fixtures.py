@@ -71,10 +71,11 @@ def test_there_is_a_fixture_per_app_for_this_release():
 def test_ward_database_upgrades_without_losing_a_row(name, tmp_path):
     from wardapp import create_app
     from wardapp.backup import read_manifest
-    from wardapp.database import current_revision, known_revisions, upgrade_schema
+    from kernel.database import current_revision
+    from wardapp.database import known_revisions, upgrade_schema
     from wardapp.dossiers.service import receive_dossier
     from wardapp.extensions import db
-    from wardapp.models import Dossier, User
+    from wardapp.sync.records import Dossier, User
     from wardapp.sync.client import local_reconcile
 
     from .conftest import intake_data
@@ -110,7 +111,8 @@ def test_ward_database_upgrades_without_losing_a_row(name, tmp_path):
 def test_hub_database_upgrades_without_losing_a_row(name, tmp_path):
     from city_hub import MIGRATIONS_DIR, create_app, upgrade_schema
     from city_hub.extensions import db
-    from wardapp.database import current_revision, known_revisions
+    from kernel.database import current_revision
+    from wardapp.database import known_revisions
 
     path = unpack(name, tmp_path / "hub", "hub.sqlite")
     before = row_keys(path)
@@ -130,7 +132,7 @@ def test_upgraded_ward_and_hub_of_the_newest_release_sync_on(tmp_path):
     ward's history still matches the hub's, and it syncs what it writes next."""
     from city_hub import create_app as create_hub
     from city_hub import upgrade_schema as upgrade_hub
-    from city_hub.cli import _issue_credential
+    from city_hub.wards import issue_credential
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
     from wardapp import create_app
@@ -146,7 +148,7 @@ def test_upgraded_ward_and_hub_of_the_newest_release_sync_on(tmp_path):
     hub = create_hub({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(tmp_path / "hub"))
     with hub.app_context():
         upgrade_hub()
-        token = _issue_credential(hub_db.session.get(Ward, "30280"))
+        token = issue_credential(hub_db.session.get(Ward, "30280"))
         hub_db.session.commit()
     ward = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(tmp_path / "ward"))
     with LiveServer(hub) as url, ward.app_context():

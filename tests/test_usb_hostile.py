@@ -40,7 +40,7 @@ from city_hub.models import Ward
 from wardapp import create_app
 from wardapp.cli import cli as ward_cli
 from wardapp.extensions import db
-from wardapp.outbox import canonical_text
+from wardapp.sync.protocol import canonical_text
 from wardapp.sync import package as package_module
 from wardapp.sync.client import SyncConfig, export_package, sync_state
 from wardapp.sync.package import Package, check_signature, read_summary, write_package

@@ -1,10 +1,10 @@
-"""Working days and deadlines: the rules written in wardapp.workdays, checked on real calendars."""
+"""Working days and deadlines: the rules written in kernel.workdays, checked on real calendars."""
 import datetime as dt
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wardapp.workdays import WorkCalendar, timeliness, to_local
+from kernel.workdays import WorkCalendar, timeliness, to_local
 
 from .conftest import vn_time
 

@@ -7,6 +7,10 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from kernel import STATIC_DIR, TEMPLATES_DIR
+from kernel.security import set_security_headers
 
 from .extensions import csrf, db, htmx, login_manager, migrate
 
@@ -23,7 +27,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     """
     instance_path = os.path.abspath(
         instance_path or os.environ.get("WARDAPP_INSTANCE") or "instance")
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    # The static files (styles, vendored htmx) and the shared templates (login form, account
+    # bar) are the kernel's: one set for the ward and the hub.
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True,
+                static_folder=str(STATIC_DIR))
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(TEMPLATES_DIR))])
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
         WTF_CSRF_TIME_LIMIT=None,  # a form left open over lunch must still submit
@@ -55,21 +63,6 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     return app
 
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-def set_security_headers(response):
-    """Only the app's own scripts and styles run, and no other site may frame the desk."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
-
-
 def _read_secret_key(instance_path: str) -> str | None:
     """The secret key made by ``wardapp init``; never a built-in value."""
     path = Path(instance_path) / SECRET_KEY_FILE
@@ -85,7 +78,8 @@ def write_secret_key(instance_path: str) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import outbox  # noqa: F401  (registers the session hooks)
-    from .database import MIGRATIONS_DIR, alembic_include_name, configure_engine
+    from kernel.database import configure_engine
+    from .database import MIGRATIONS_DIR, alembic_include_name
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True,
@@ -99,14 +93,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
-    from .audit import bp as audit_bp
+    from .audit_trail import bp as audit_bp
     from .auth import bp as auth_bp
-    from .dossiers import bp as dossiers_bp
-    from .feedback import bp as feedback_bp
-    from .inspections import bp as inspections_bp
-    from .letters import bp as letters_bp
-    from .ratings import bp as ratings_bp
-    from .ratings import kiosk_bp
+    from .dossiers.routes import bp as dossiers_bp
+    from .feedback.routes import bp as feedback_bp
+    from .inspections.routes import bp as inspections_bp
+    from .letters.routes import bp as letters_bp
+    from .ratings.routes import bp as ratings_bp
+    from .ratings.routes import kiosk_bp
     from .sync.routes import bp as sync_bp
 
     app.register_blueprint(auth_bp)
@@ -120,12 +114,19 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import formatting
+    from kernel import formatting
 
-    formatting.init_app(app)
+    from .dossiers.lifecycle import STEPS
+    from .sync import records
+
+    formatting.init_app(app, {
+        "STEP_LABELS": {kind: step.label for kind, step in STEPS.items()},
+        **{name: getattr(records, name) for name in (
+            "LETTER_KINDS", "RATING_LEVELS", "RATING_CRITERIA", "RATING_CHANNELS",
+            "FEEDBACK_CHANNELS", "INSPECTION_CONTENTS", "INSPECTION_RATINGS")}})
 
 
 def register_error_handlers(app: Flask) -> None:
-    from . import errors
+    from kernel import errors
 
     errors.init_app(app, db.session)

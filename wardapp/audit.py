@@ -1,15 +1,12 @@
-"""The ward's audit trail: one call per change that is not already a dossier event, and the
-screen where the leader and the admin read it."""
+"""The ward's audit trail: one call per change that is not already a dossier event (the screen
+that shows it is :mod:`wardapp.audit_trail`)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
-import sqlalchemy.orm as so
-from flask import Blueprint, render_template
-from flask_login import current_user
+from kernel.login import current_actor
 
-from .auth import roles_required
 from .extensions import db
-from .models import AuditEntry, DossierEvent, SyncNode
+from .models import SyncNode
+from .sync.records import AuditEntry
 
 ACTIONS = {
     "user.add": "Thêm tài khoản",
@@ -27,13 +24,6 @@ ACTIONS = {
 }
 
 
-def current_actor() -> str:
-    """Who is acting: the logged-in account, or the admin at the PC's command line."""
-    if current_user and current_user.is_authenticated:
-        return current_user.username
-    return "dòng lệnh quản trị"
-
-
 def audit(action: str, target: str, *, actor: str | None = None, **details) -> AuditEntry:
     """Record ``action`` on ``target`` in the caller's transaction (committed with the change).
 
@@ -44,19 +34,3 @@ def audit(action: str, target: str, *, actor: str | None = None, **details) -> A
                        target=target[:200], details=details)
     db.session.add(entry)
     return entry
-
-
-bp = Blueprint("audit", __name__, url_prefix="/audit")
-
-
-@bp.route("/")
-@roles_required("leader", "admin")
-def trail():
-    """The newest changes: accounts, tokens and settings, then the dossier steps and who took
-    them (those are the dossiers' own events)."""
-    entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.at.desc()).limit(200))
-    events = db.session.scalars(sa.select(DossierEvent).order_by(DossierEvent.at.desc())
-                                .options(so.joinedload(DossierEvent.actor),
-                                         so.joinedload(DossierEvent.dossier)).limit(200))
-    return render_template("audit.html", entries=list(entries), events=list(events),
-                           actions=ACTIONS)

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .extensions import db
-from .models import utcnow
-from .workdays import to_local
+from kernel.columns import utcnow
+from kernel.workdays import to_local
 
 MANIFEST = "manifest.json"
 STATE_FILE = "backup.json"

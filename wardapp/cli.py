@@ -6,6 +6,7 @@ several wards can run side by side on one machine.
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import os
 import re
 import sys
@@ -15,11 +16,14 @@ import click
 import sqlalchemy as sa
 from click_default_group import DefaultGroup
 
+from kernel.accounts import new_password_option, password_ok
+
 from . import DATABASE_FILE, create_app, write_secret_key
 from .audit import audit
 from .database import write_transaction
 from .extensions import db
-from .models import API_SCOPES, ROLES, SyncNode, Unit, User
+from wardapp.sync.records import ROLES, User
+from .models import API_SCOPES, SyncNode, Unit
 
 instance_option = click.option(
     "--instance", "instance", envvar="WARDAPP_INSTANCE", default="instance", show_default=True,
@@ -44,27 +48,37 @@ def open_app(instance: str, *, must_exist: bool = True):
     return app
 
 
-@click.group(cls=DefaultGroup, default="serve", default_if_no_args=True)
+class WardGroup(DefaultGroup):
+    """The ward's commands, and those other packages add under the ``wardapp.commands`` entry
+    point (the demo city), loaded when asked for as flask's CLI loads its plugins: this app
+    never imports them."""
+
+    def _add_plugin_commands(self) -> None:
+        if getattr(self, "_plugins_added", False):
+            return
+        self._plugins_added = True
+        for entry in importlib.metadata.entry_points(group="wardapp.commands"):
+            self.add_command(entry.load(), entry.name)
+
+    def get_command(self, ctx, cmd_name):
+        self._add_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=WardGroup, default="serve", default_if_no_args=True)
 @click.version_option(package_name="longxuyen-onestop")
 def cli():
     """Phần mềm Bộ phận Tiếp nhận và Trả kết quả của phường, xã (chạy trên mạng nội bộ)."""
-
-
-def password_ok(password: str) -> str:
-    if len(password) < 10:
-        raise click.BadParameter("Mật khẩu phải có ít nhất 10 ký tự.")
-    return password
 
 
 def _agency_code_ok(value: str | None) -> str | None:
     if value is not None and not re.fullmatch(r"[0-9A-Za-z.]{3,30}", value):
         raise click.BadParameter("Mã cơ quan chỉ gồm chữ, số và dấu chấm (3–30 ký tự).")
     return value
-
-
-new_password_option = click.option(
-    "--password", prompt="Mật khẩu mới", hide_input=True, confirmation_prompt=True,
-    callback=lambda c, p, v: password_ok(v), help="Mật khẩu mới (ít nhất 10 ký tự).")
 
 
 def refuse_existing(instance: str) -> None:
@@ -76,7 +90,8 @@ def refuse_existing(instance: str) -> None:
 def initialise(instance: str, unit_code: str, admin_username: str, admin_password: str,
                admin_name: str = "Quản trị viên", agency_code: str | None = None):
     """Create the instance folder, database, reference data, ward identity and first admin."""
-    from .refdata import load_reference_data, read_json
+    from kernel.refdata import read_json
+    from .refdata import load_reference_data
 
     refuse_existing(instance)
     if unit_code not in {u["code"] for u in read_json("units.json")["units"]}:
@@ -262,7 +277,7 @@ def generate(first, last, scale, seed, instance):
     Mặc định là số liệu của bài báo (9 tháng đầu năm 2020); chỉ dùng cho phường chưa có hồ sơ."""
     from .dossiers.service import DossierError
     from .generator import ARTICLE, city_preset, generate_ward
-    from .models import Dossier
+    from wardapp.sync.records import Dossier
 
     app = open_app(instance)
     with app.app_context():
@@ -287,98 +302,6 @@ def generate(first, last, scale, seed, instance):
         except DossierError as e:  # a catalogue that refuses what the plan holds
             raise click.ClickException(f"Không tạo được hồ sơ mẫu: {e.message}")
     click.echo(f"Đã tạo {total} hồ sơ từ {preset.first:%d/%m/%Y} đến {preset.last:%d/%m/%Y}.")
-
-
-@cli.command()
-@click.option("--small", is_flag=True, help="Thành phố thu nhỏ: tháng gần nhất, 1/5 số hồ sơ.")
-@click.option("--seed", default=2020, show_default=True, type=int, help="Hạt giống ngẫu nhiên.")
-@click.option("--port", default=8080, show_default=True, type=int,
-              help="Cổng của máy chủ thành phố; 14 bộ phận một cửa dùng 14 cổng tiếp theo.")
-@click.option("--processes", default=2, show_default=True, type=click.IntRange(1, 16),
-              help="Số tiến trình tạo hồ sơ song song.")
-@click.option("--no-serve", is_flag=True, help="Chỉ tạo và đồng bộ dữ liệu rồi dừng (giữ thư mục).")
-@instance_option
-def demo(small, seed, port, processes, no_serve, instance):
-    """Chạy thử cả thành phố: máy chủ thành phố và 14 bộ phận một cửa với hồ sơ mẫu, đã đồng bộ."""
-    import tempfile
-    import time
-
-    from .demo import HUB_ACCOUNTS, DemoCity, article_preset, small_preset
-    from .generator import plan_city
-
-    started = time.monotonic()
-    throw_away = instance == "instance"  # the default: never a real ward's folder
-    if throw_away:
-        instance = tempfile.mkdtemp(prefix="longxuyen-demo-")
-    elif Path(instance).exists() and any(Path(instance).iterdir()):
-        raise click.ClickException(f"{instance} không trống; chọn thư mục trống cho bản chạy thử.")
-    preset = small_preset(seed) if small else article_preset(seed)
-    city = DemoCity(Path(instance), preset, base_port=port, processes=processes,
-                    echo=click.echo)
-    try:
-        city.check_ports()
-        city.init_hub()
-        city.start_hub(wait=False)  # it comes up while the city is planned
-        plans = plan_city(preset)
-        click.echo(f"Thành phố mẫu: {len(plans)} hồ sơ của {len(preset.units)} bộ phận một cửa, "
-                   f"{preset.first:%d/%m/%Y}–{preset.last:%d/%m/%Y}; dữ liệu tại {instance}")
-        city.wait_for_hub()
-        click.echo(f"Máy chủ thành phố đã chạy: {report_url(city, preset)} — số liệu tăng dần "
-                   f"khi từng bộ phận đồng bộ xong.")
-        _print_hub_accounts(city, HUB_ACCOUNTS)
-        synced = []
-        with click.progressbar(length=len(plans), label="Tạo hồ sơ và đồng bộ",
-                               show_pos=True) as bar:
-            def on_progress(kind, value):
-                if kind == "dossiers":
-                    bar.update(value)
-                elif kind == "synced":
-                    synced.append(value)
-                    bar.label = f"Tạo hồ sơ, đã đồng bộ {len(synced)}/{len(city.desks)} đơn vị"
-                    bar.update(0)
-            city.build(plans, on_progress, serve=not no_serve)
-        if no_serve:
-            click.echo(f"Đã tạo và đồng bộ {city.received} hồ sơ tại {instance}")
-            _print_accounts(city, HUB_ACCOUNTS)
-            return
-        city.start_desks()
-        _print_city(city, preset, HUB_ACCOUNTS, time.monotonic() - started)
-        city.watch()
-    except KeyboardInterrupt:
-        click.echo("\nĐang dừng …")
-    except RuntimeError as e:
-        raise click.ClickException(str(e))
-    finally:
-        city.stop()
-        if throw_away:
-            city.remove()
-
-
-def report_url(city, preset) -> str:
-    """The hub's report for the demo's period."""
-    return f"{city.hub_url}reports/?from={preset.first.isoformat()}&to={preset.last.isoformat()}"
-
-
-def _print_city(city, preset, hub_accounts, elapsed: float) -> None:
-    click.echo(f"\nSẵn sàng sau {elapsed:.0f} s. Máy chủ thành phố: {report_url(city, preset)}")
-    click.echo("Bộ phận một cửa:")
-    for desk in city.desks:
-        click.echo(f"  {desk.url:<24} {desk.name}")
-    _print_accounts(city, hub_accounts)
-    click.echo("Ctrl-C để dừng tất cả.")
-
-
-def _print_hub_accounts(city, hub_accounts) -> None:
-    click.echo("Tài khoản ở máy chủ thành phố (tên đăng nhập / mật khẩu):")
-    for username, (_, role) in hub_accounts.items():
-        click.echo(f"  {username:<11} {city.hub_passwords[username]}  ({role})")
-
-
-def _print_accounts(city, hub_accounts) -> None:
-    _print_hub_accounts(city, hub_accounts)
-    click.echo("Tài khoản ở mọi bộ phận một cửa:")
-    for username, password in city.passwords.items():
-        click.echo(f"  {username:<11} {password}")
 
 
 @cli.group()
@@ -515,7 +438,7 @@ def token_create(username, name, scopes, instance):
 @instance_option
 def token_list(instance):
     """Liệt kê mã truy cập (không hiện giá trị)."""
-    from .formatting import vn_datetime
+    from kernel.formatting import vn_datetime
     from .models import ApiToken
 
     app = open_app(instance)
@@ -531,7 +454,8 @@ def token_list(instance):
 @instance_option
 def token_revoke(token_id, instance):
     """Thu hồi một mã truy cập (số thứ tự trong `wardapp token list`)."""
-    from .models import ApiToken, utcnow
+    from kernel.columns import utcnow
+    from .models import ApiToken
 
     app = open_app(instance)
     with app.app_context():
@@ -567,7 +491,7 @@ def export(table, out, instance):
     """Xuất một bảng ra CSV (UTF-8 có BOM, mở được bằng Excel) cho cán bộ hỗ trợ."""
     import sqlite_utils
 
-    from .spreadsheet import cell
+    from kernel.spreadsheet import cell
 
     path = Path(instance) / DATABASE_FILE
     if not path.exists():
@@ -804,7 +728,7 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
 @instance_option
 def sync_status(instance):
     """Tình trạng đồng bộ: lần gửi, nhận thành công gần nhất, số bản ghi đang chờ."""
-    from .formatting import vn_datetime
+    from kernel.formatting import vn_datetime
     from .sync.client import sync_state, waiting_records
 
     app = open_app(instance)

@@ -41,10 +41,11 @@ from .extensions import db
 from .feedback.service import answer_feedback, assign_feedback, receive_feedback
 from .inspections.service import save_inspection, start_inspection, submit_inspection
 from .letters.service import chairman_name
-from .models import INSPECTION_CONTENTS, LETTER_KINDS, RATING_CRITERIA, Dossier, Procedure, User
+from wardapp.sync.records import INSPECTION_CONTENTS, LETTER_KINDS, RATING_CRITERIA, Dossier, User
+from .models import Procedure
 from .ratings.service import rating_key
-from .refdata import read_json
-from .workdays import OFFICE_CLOSES, WorkCalendar, local_datetime, to_local
+from kernel.refdata import read_json
+from kernel.workdays import OFFICE_CLOSES, WorkCalendar, local_datetime, to_local
 
 UTC = dt.timezone.utc
 # The city's own desk (Bộ phận Tiếp nhận và Trả kết quả thành phố) and its 13 wards and communes,

@@ -16,19 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .models import Outbox, utcnow
+from kernel.columns import utcnow
 
-# Derived columns the hub rebuilds itself, and login secrets and state, which stay at the ward.
-NOT_SYNCED = {"search_text", "password_hash", "session_epoch"}
-
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def canonical_text(value) -> str:
-    """Canonical JSON (sorted keys, no blanks, Vietnamese kept as UTF-8): the one form a record is
-    stored in the outbox, sent in and hashed in, so a batch is made without re-encoding."""
-    return _CANONICAL.encode(value)
-
+from .models import Outbox
+from .sync.protocol import canonical_text, json_value
+from .sync.records import NOT_SYNCED
 
 def canonical_payload(payload: str) -> str:
     """An outbox payload in canonical form. Rows written before release 0.2 kept ``json.dumps``'
@@ -39,15 +31,6 @@ def canonical_payload(payload: str) -> str:
         if payload.startswith(": ", end + 1):
             return canonical_text(json.loads(payload))
     return payload
-
-
-def json_value(value):
-    """A column value as it travels in JSON (aware datetimes as UTC ISO text)."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 def snapshot(record) -> dict:

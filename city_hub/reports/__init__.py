@@ -7,9 +7,9 @@ import datetime as dt
 from flask import Blueprint, Response, abort, flash, render_template, request, url_for
 from flask_login import login_required
 
-from wardapp import queryargs
-from wardapp.models import utcnow
-from wardapp.workdays import to_local
+from kernel import queryargs
+from kernel.columns import utcnow
+from kernel.workdays import to_local
 
 from ..extensions import db
 from ..models import Ward
@@ -26,7 +26,7 @@ DRILLABLE = {code for code, count in COUNT_BY_CODE.items() if count.value is Non
 
 def requested_period() -> tuple[Period, dict]:
     """The period in the query string (or this month), and the query arguments that name it; a
-    period that makes no sense is refused (a 400 page with its reason, by wardapp.errors)."""
+    period that makes no sense is refused (a 400 page with its reason, by kernel.errors)."""
     spec, first, last = (queryargs.text(request.args, k) for k in ("period", "from", "to"))
     if not (spec or first or last):
         spec = f"{to_local(utcnow()):%Y-%m}"

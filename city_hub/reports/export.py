@@ -1,12 +1,12 @@
 """The ward table as CSV, JSON and Excel: the same columns, in the same order, everywhere; the
-CSV and Excel cells through wardapp.spreadsheet, so no ward name is run as a formula."""
+CSV and Excel cells through kernel.spreadsheet, so no ward name is run as a formula."""
 from __future__ import annotations
 
 import csv
 import io
 
-from wardapp.spreadsheet import cell, workbook, write
-from wardapp.workdays import to_local
+from kernel.spreadsheet import cell, workbook, write
+from kernel.workdays import to_local
 
 from .periods import Period
 from .queries import Row

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from wardapp.dossiers.lifecycle import overdue, paused, pending
-from wardapp.models import RATING_CRITERIA
+from kernel.statuses import overdue, paused, pending
+from wardapp.sync.records import RATING_CRITERIA
 
 from ..models import RECORD_TABLES, RefProcedure
 

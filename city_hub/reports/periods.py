@@ -5,9 +5,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from wardapp.models import utcnow
-from wardapp.queryargs import QueryError, check_year, parse_date
-from wardapp.workdays import local_datetime
+from kernel.columns import utcnow
+from kernel.queryargs import QueryError, check_year, parse_date
+from kernel.workdays import local_datetime
 
 from .indicators import Window
 
@@ -15,8 +15,8 @@ MAX_DAYS = 366 * 10
 
 
 # A period that makes no sense is a query value that cannot be used, so it is the same error:
-# its Vietnamese message is a 400 page on the screens (wardapp.errors) and a bad --period at the
-# CLI, and the dates and years it accepts are the shared window of wardapp.queryargs.
+# its Vietnamese message is a 400 page on the screens (kernel.errors) and a bad --period at the
+# CLI, and the dates and years it accepts are the shared window of kernel.queryargs.
 PeriodError = QueryError
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from wardapp.models import utcnow
+from kernel.columns import utcnow
 
 from ..extensions import db
 from ..models import Ward

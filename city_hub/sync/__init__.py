@@ -11,9 +11,9 @@ import hashlib
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 
-from wardapp.database import write_transaction
-from wardapp.models import utcnow
-from wardapp.outbox import json_value
+from kernel.database import write_transaction
+from kernel.columns import utcnow
+from wardapp.sync.protocol import json_value
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (DB_INSTANCE_ID, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
                                    ProtocolError, decode_with_text, parse_object,

@@ -21,8 +21,8 @@ import json
 
 import sqlalchemy as sa
 
-from wardapp.database import DriverTable, write_transaction
-from wardapp.models import utcnow
+from kernel.database import DriverTable, write_transaction
+from kernel.columns import utcnow
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (OUTCOMES, OWN_CODE_COLUMNS, OWNERSHIP_CODES,
                                    PROTOCOL_VERSION, REFERENCES, ProtocolError, RecordRejected,

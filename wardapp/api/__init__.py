@@ -10,9 +10,10 @@ from flask import Blueprint, g, jsonify, request
 
 from ..dossiers.lifecycle import STEPS
 from ..dossiers.service import DossierError, receive_dossier, record_step, this_ward
-from ..errors import error_response
+from kernel.errors import error_response
 from ..extensions import db
-from ..models import API_SCOPES, ApiToken, Dossier, Procedure, User
+from wardapp.sync.records import Dossier, User
+from ..models import API_SCOPES, ApiToken, Procedure
 from ..outbox import snapshot
 from .openapi import openapi_document
 

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of ``/api/v1``, served at ``/api/v1/openapi.json``."""
 from __future__ import annotations
 
-from ..dossiers.lifecycle import CHANNELS, RETURN_METHODS, STEPS
+from kernel.statuses import CHANNELS, RETURN_METHODS
+from ..dossiers.lifecycle import STEPS
 
 _ERROR = {
     "type": "object",

@@ -8,10 +8,11 @@ import sqlalchemy as sa
 
 from ..database import FTS_TABLE
 from ..extensions import db
-from ..models import Dossier, Procedure
-from ..text import search_terms
-from ..workdays import WorkCalendar, local_datetime, to_local
-from .lifecycle import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, overdue
+from wardapp.sync.records import Dossier
+from ..models import Procedure
+from kernel.text import search_terms
+from kernel.workdays import WorkCalendar, local_datetime, to_local
+from kernel.statuses import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, overdue
 
 WORK_LISTS = {
     "today": "Tiếp nhận hôm nay",

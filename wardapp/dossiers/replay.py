@@ -26,14 +26,16 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 
-from ..database import DriverTable
+from kernel.database import DriverTable
 from ..extensions import db
 from ..letters.service import letter_signer, new_letter
-from ..models import Dossier, Letter, Outbox, Rating, User, utcnow
+from kernel.columns import utcnow
+from wardapp.sync.records import Dossier, Letter, Rating, User
+from ..models import Outbox
 from ..outbox import outbox_row
 from ..rating_codes import unused_rating_code
 from ..ratings.service import clean_rating, new_rating, rating_key, refuse_unratable
-from ..workdays import to_local
+from kernel.workdays import to_local
 from .lifecycle import STEPS
 from .service import (clean_intake, code_prefix, last_code_number, last_logbook_number,
                       load_calendar, new_dossier, numbered_code, require_permission, step_request,

@@ -6,20 +6,23 @@ import re
 import secrets
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import queryargs
+from kernel import queryargs
 from ..auth import roles_required
 from ..extensions import db, htmx
-from ..models import Dossier, DossierEvent, Procedure, User, utcnow
-from ..workdays import local_datetime, to_local
-from . import bp
+from kernel.columns import utcnow
+from wardapp.sync.records import Dossier, DossierEvent, User
+from ..models import Procedure
+from kernel.workdays import local_datetime, to_local
 from .lifecycle import STEPS, step_roles
 from .queries import (WORK_LISTS, home_counters, search_dossiers, search_procedures,
                       work_list_query)
 from .service import (DossierError, earlier_applicant, load_calendar, receive_dossier,
                       record_step, steps_for, this_ward)
+
+bp = Blueprint("dossiers", __name__)
 
 DESK_ROLES = ("receptionist", "officer", "leader", "admin")
 PRINT_FORMS = {
@@ -234,6 +237,7 @@ def logbook():
         sa.select(*columns, first_hand_over)
         .where(Dossier.received_at >= local_datetime(start, dt.time(0)),
                Dossier.received_at < local_datetime(end + dt.timedelta(days=1), dt.time(0)))
+
         .order_by(Dossier.received_at).limit(LOGBOOK_LIMIT + 1)).all()
     if len(dossiers) > LOGBOOK_LIMIT:
         dossiers = dossiers[:LOGBOOK_LIMIT]

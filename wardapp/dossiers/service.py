@@ -13,12 +13,14 @@ from flask import current_app
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import (CalendarOverride, CodeFloor, Dossier, DossierEvent, Procedure, SyncNode,
-                      User, new_uuid, utcnow)
+from kernel.columns import new_uuid, utcnow
+from wardapp.sync.records import Dossier, DossierEvent, User
+from ..models import CalendarOverride, CodeFloor, Procedure, SyncNode
 from ..rating_codes import unused_rating_code
-from ..text import fold, nfc
-from ..workdays import LOCAL_TZ, WorkCalendar, local_datetime, timeliness, to_local
-from .lifecycle import CHANNELS, RETURN_METHODS, STEPS, may_take, step_roles, steps_available
+from kernel.text import fold, nfc
+from kernel.workdays import LOCAL_TZ, WorkCalendar, local_datetime, timeliness, to_local
+from kernel.statuses import CHANNELS, RETURN_METHODS
+from .lifecycle import STEPS, may_take, step_roles, steps_available
 
 # Province prefixes of the 12-digit citizen ID (Circular 07/2016/TT-BCA, 63 provinces).
 PROVINCE_PREFIXES = frozenset(

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import queryargs
+from kernel import queryargs
 from ..auth import roles_required
 from ..dossiers.routes import DESK_ROLES
 from ..dossiers.service import DossierError
 from ..extensions import db
-from ..models import Feedback, User, utcnow
-from . import bp
+from kernel.columns import utcnow
+from wardapp.sync.records import Feedback, User
 from .service import (ANSWER_ROLES, ASSIGN_ROLES, LISTS, RECORD_ROLES, answer_days,
                       answer_feedback, assign_feedback, feedback_list, receive_feedback)
+
+bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 
 
 @bp.route("/")
@@ -97,6 +99,7 @@ def answer(uuid: str):
     try:
         answer_feedback(uuid, request.form.get("answer"), actor=current_user,
                         expected_version=request.form.get("version", type=int))
+
     except DossierError as e:
         return render_feedback(get_feedback_or_404(uuid), e.message, e.status)
     flash("Đã ghi nội dung trả lời.", "success")

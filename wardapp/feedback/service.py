@@ -10,7 +10,9 @@ from flask import current_app
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import FEEDBACK_CHANNELS, Feedback, Procedure, User, utcnow
+from kernel.columns import utcnow
+from wardapp.sync.records import FEEDBACK_CHANNELS, Feedback, User
+from ..models import Procedure
 from ..dossiers.service import DossierError, clean_text, load_calendar, this_ward
 
 RECORD_ROLES = frozenset({"receptionist", "officer", "leader"})

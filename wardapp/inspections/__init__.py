@@ -1,7 +1,2 @@
 """The ward's self-inspection on the 13 contents: a checklist per plan, signed off by the ward
 leader and locked once submitted (a correction is a new version)."""
-from flask import Blueprint
-
-bp = Blueprint("inspections", __name__, url_prefix="/inspections")
-
-from . import routes  # noqa: E402,F401

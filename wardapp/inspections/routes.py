@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth import roles_required
 from ..dossiers.service import DossierError
 from ..extensions import db
-from ..models import Inspection
-from . import bp
+from wardapp.sync.records import Inspection
 from .service import (EDIT_ROLES, SIGN_ROLES, correct_inspection, save_inspection,
                       start_inspection, submit_inspection)
+
+bp = Blueprint("inspections", __name__, url_prefix="/inspections")
 
 
 @bp.route("/")
@@ -72,6 +73,7 @@ def save(uuid: str):
     except DossierError as e:
         return render_inspection(get_inspection_or_404(uuid), values=request.form.to_dict(),
                                  errors=e.fields, error=e.message, status=e.status)
+
     flash("Đã ký duyệt và nộp bản tự kiểm tra." if submit else "Đã lưu bản nháp.", "success")
     return redirect(url_for("inspections.show", uuid=uuid))
 

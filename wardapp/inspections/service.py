@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import INSPECTION_CONTENTS, INSPECTION_RATINGS, Inspection, User, utcnow
+from kernel.columns import utcnow
+from wardapp.sync.records import INSPECTION_CONTENTS, INSPECTION_RATINGS, Inspection, User
 from ..dossiers.service import DossierError, clean_text, this_ward
 
 EDIT_ROLES = frozenset({"officer", "leader"})

@@ -1,14 +1,16 @@
 """Issue a dossier's letter, and print it."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..auth import roles_required
 from ..dossiers.routes import DESK_ROLES, get_dossier_or_404, render_dossier
 from ..dossiers.service import DossierError
-from . import bp
 from .service import ISSUER_ROLES, issue_letter, letter_offered
+
+bp = Blueprint("letters", __name__)
+
 
 bp.add_app_template_global(letter_offered)
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import LETTER_KINDS, Dossier, Letter, User, new_uuid, utcnow
+from kernel.columns import new_uuid, utcnow
+from wardapp.sync.records import LETTER_KINDS, Dossier, Letter, User
 from ..dossiers.service import DossierError, this_ward
 
 ISSUER_ROLES = frozenset({"receptionist", "officer", "leader"})

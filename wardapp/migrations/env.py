@@ -8,7 +8,7 @@ The FTS index is filtered out of autogenerate (``include_name`` in
 from alembic import context
 from flask import current_app
 
-from wardapp.database import run_migrations
+from kernel.database import run_migrations
 
 if context.is_offline_mode():
     raise SystemExit("offline (SQL script) migrations are not supported")

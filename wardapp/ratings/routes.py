@@ -7,18 +7,20 @@ import math
 import threading
 
 import segno
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..auth import roles_required
 from ..dossiers.service import DossierError
-from ..errors import MESSAGES
-from ..models import utcnow
+from kernel.errors import MESSAGES
+from kernel.columns import utcnow
 from ..rating_codes import grouped
-from . import bp, kiosk_bp
 from .service import PAPER_ROLES, WRONG_CODE, clean_code, record_rating
+
+kiosk_bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+bp = Blueprint("ratings", __name__, url_prefix="/ratings")
 
 
 class KioskLock:
@@ -133,5 +135,6 @@ def paper():
     except DossierError as e:
         return render_template("ratings/paper.html", values=request.form.to_dict(),
                                errors=e.fields, message=e.message), e.status
+
     flash("Đã ghi nhận phiếu đánh giá.", "success")
     return redirect(url_for("ratings.paper"))

@@ -18,8 +18,9 @@ from ..database import write_transaction
 from ..dossiers.lifecycle import STEPS
 from ..extensions import db
 from ..dossiers.service import DossierError, clean_text, this_ward
-from ..models import (RATING_CHANNELS, RATING_CRITERIA, RATING_LEVELS, Dossier, Rating, User,
-                      new_uuid, utcnow)
+from kernel.columns import new_uuid, utcnow
+from wardapp.sync.records import (RATING_CHANNELS, RATING_CRITERIA, RATING_LEVELS, Dossier, Rating,
+                                  User)
 from ..rating_codes import normalised, well_formed
 
 COMMENT_LIMIT = 1000

@@ -23,9 +23,11 @@ import sqlalchemy as sa
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Outbox, SyncNode, SyncReject, SyncState, utcnow
+from kernel.columns import utcnow
+from ..models import Outbox, SyncNode, SyncReject, SyncState
 from ..outbox import canonical_payload
-from ..refdata import ReferenceDataError, apply_snapshot
+from kernel.refdata import ReferenceDataError
+from ..refdata import apply_snapshot
 from .faults import fault
 from .protocol import (BATCH_RECORDS, LEGACY_BATCH_RECORDS, MAX_BATCH_BYTES,
                        PLACEHOLDER_PROTOCOL, PROTOCOL_VERSION, SYNCED_MODELS,
@@ -487,7 +489,7 @@ def queue_everything_again(hub_acked_seq: int) -> int:
     version of every record, so records written after the backup (whose sequence numbers the
     hub had already seen) arrive, and those the hub holds already come back ``unchanged``.
     """
-    from ..models import new_uuid
+    from kernel.columns import new_uuid
     from ..outbox import outbox_row
 
     now = utcnow()

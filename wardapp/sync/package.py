@@ -27,7 +27,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
-from ..models import utcnow
+from kernel.columns import utcnow
 from .protocol import (DB_INSTANCE_ID, MAX_INFLATED_BYTES, WIRE_SCHEMA_VERSION, ProtocolError,
                        canonical_json, check_batch, check_summary, decode_with_text, encode, sign,
                        verify)

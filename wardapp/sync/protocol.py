@@ -3,7 +3,7 @@
 A batch is a contiguous run of outbox rows. Its ``sha256`` is taken over the canonical JSON of
 its records, so truncation and corruption are caught after decompression, and the same range sent
 twice with other bytes is told apart from an honest replay. The record columns are the ward's own
-model columns, so a record's shape is defined once, by :mod:`wardapp.models`.
+model columns, so a record's shape is defined once, by :mod:`wardapp.sync.records`.
 
 A record is ``{seq, table, uuid, op, version, data}``. A long backlog carries several versions of
 the same record (a dossier received, handed over, resolved, returned), and the hub keeps only
@@ -29,9 +29,10 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from ..models import (AuditEntry, Dossier, DossierEvent, Feedback, Inspection, JSONText, Letter,
-                      Rating, User, UTCDateTime)
-from ..outbox import NOT_SYNCED, canonical_text
+from kernel.columns import JSONText, UTCDateTime
+
+from .records import (NOT_SYNCED, AuditEntry, Dossier, DossierEvent, Feedback, Inspection, Letter,
+                      Rating, User)
 
 PROTOCOL_VERSION = 1          # what a ward says at hello and in a batch of full records
 PLACEHOLDER_PROTOCOL = 2      # a batch that may hold superseded placeholders (see above)
@@ -98,6 +99,24 @@ class RecordRejected(Exception):
 def wire_columns(table_name: str) -> list[sa.Column]:
     """The columns a record of ``table_name`` carries on the wire."""
     return [c for c in SYNCED_MODELS[table_name].__table__.columns if c.name not in NOT_SYNCED]
+
+
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def canonical_text(value) -> str:
+    """Canonical JSON (sorted keys, no blanks, Vietnamese kept as UTF-8): the one form a record is
+    stored in the outbox, sent in and hashed in, so a batch is made without re-encoding."""
+    return _CANONICAL.encode(value)
+
+
+def json_value(value):
+    """A column value as it travels in JSON (aware datetimes as UTC ISO text)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def canonical_json(value) -> bytes:

@@ -23,8 +23,10 @@ import sqlalchemy as sa
 from ..database import write_transaction
 from ..dossiers.service import code_prefix, last_code_number, search_text_for
 from ..extensions import db
-from ..models import CodeFloor, Dossier, SyncNode, utcnow
-from ..workdays import local_datetime, to_local
+from kernel.columns import utcnow
+from wardapp.sync.records import Dossier
+from ..models import CodeFloor, SyncNode
+from kernel.workdays import local_datetime, to_local
 from .client import (EXIT_FAILED, HubClient, SyncFailed, holds_record_at,
                      queue_everything_again)
 from .protocol import SYNCED_MODELS, RecordRejected, clean_record

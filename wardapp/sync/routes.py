@@ -15,7 +15,8 @@ from ..auth import roles_required
 from ..backup import disk_warnings, read_state
 from ..database import database_path
 from ..extensions import db, htmx
-from ..models import SyncReject, utcnow
+from kernel.columns import utcnow
+from ..models import SyncReject
 from .client import SyncConfig, sync_state, waiting_records
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")

@@ -5,8 +5,7 @@ import datetime as dt
 
 from flask import Flask
 
-from . import models
-from .dossiers.lifecycle import CHANNELS, RETURN_METHODS, STATUS_LABELS, STEPS, TIMELINESS_LABELS
+from .statuses import CHANNELS, RETURN_METHODS, STATUS_LABELS, TIMELINESS_LABELS
 from .workdays import to_local
 
 WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
@@ -52,7 +51,9 @@ def vn_percent(numerator: int, denominator: int) -> str:
     return f"{100 * numerator / denominator:.1f}".replace(".", ",") + " %"
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, vocabularies: dict[str, dict]) -> None:
+    """Register the filters, the kernel's status vocabulary and the app's own ``vocabularies``
+    (label tables by the name templates use) on ``app``."""
     app.add_template_filter(vn_date)
     app.add_template_filter(vn_datetime)
     app.add_template_filter(vn_long_datetime)
@@ -63,7 +64,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(CHANNELS, "CHANNELS")
     app.add_template_global(RETURN_METHODS, "RETURN_METHODS")
     app.add_template_global(TIMELINESS_LABELS, "TIMELINESS_LABELS")
-    app.add_template_global({k: s.label for k, s in STEPS.items()}, "STEP_LABELS")
-    for name in ("LETTER_KINDS", "RATING_LEVELS", "RATING_CRITERIA", "RATING_CHANNELS",
-                 "FEEDBACK_CHANNELS", "INSPECTION_CONTENTS", "INSPECTION_RATINGS"):
-        app.add_template_global(getattr(models, name), name)
+    for name, labels in vocabularies.items():
+        app.add_template_global(labels, name)

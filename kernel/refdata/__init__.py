@@ -1,4 +1,5 @@
-"""Reference data shipped with the app (units, procedure catalogue), until the hub publishes it.
+"""The reference data's shape: the units and procedure catalogue shipped with the product, and the
+checks every snapshot passes, at the hub that publishes it and at the ward that applies it.
 
 The files are data, not code: the catalogue is edited as JSON and checked strictly on load, so a
 typo in a duration or an online level stops the load with a message instead of mis-dating
@@ -9,12 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-
-import sqlalchemy as sa
-
-from ..extensions import db
-from ..models import CalendarOverride, Procedure, Unit
-from ..text import fold, nfc
 
 DATA_DIR = Path(__file__).parent
 DURATION_UNITS = {"same_day", "working_days"}
@@ -31,7 +26,8 @@ def read_json(name: str) -> dict:
     return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
 
 
-def _date(value):
+def snapshot_date(value: str | None) -> dt.date | None:
+    """A snapshot's date (ISO text, or null for an open end)."""
     return dt.date.fromisoformat(value) if value else None
 
 
@@ -84,7 +80,7 @@ def check_snapshot(snapshot: dict) -> None:
             if not (isinstance(u["code"], str) and isinstance(u["name"], str)
                     and isinstance(u["agency_code"], str)):
                 raise ReferenceDataError(f"unit {u!r}")
-            _date(u["valid_from"]), _date(u["valid_to"])
+            snapshot_date(u["valid_from"]), snapshot_date(u["valid_to"])
         for o in overrides:
             dt.date.fromisoformat(o["day"])
             if not isinstance(o["is_working_day"], bool):
@@ -95,43 +91,3 @@ def check_snapshot(snapshot: dict) -> None:
         raise ReferenceDataError("repeated procedure code")
     for entry in procedures:
         check_procedure(entry)
-
-
-def apply_snapshot(snapshot: dict) -> dict[str, int]:
-    """Make the reference tables equal ``snapshot`` (in the caller's transaction).
-
-    Procedures missing from the snapshot are deactivated, not deleted: old dossiers still name
-    them. Returns how many units, procedures and overrides the snapshot holds.
-    """
-    check_snapshot(snapshot)
-    for u in snapshot["units"]:
-        db.session.merge(Unit(code=u["code"], name=nfc(u["name"]), kind=u["kind"],
-                              parent_code=u["parent_code"], agency_code=u["agency_code"],
-                              valid_from=_date(u["valid_from"]), valid_to=_date(u["valid_to"])))
-    for p in snapshot["procedures"]:
-        name = nfc(p["name"])
-        db.session.merge(Procedure(
-            code=p["code"], name=name, field=nfc(p["field"]),
-            duration_value=p["duration_value"], duration_unit=p["duration_unit"],
-            cutoff_15h=p["cutoff_15h"], fee_amount=p["fee_amount"], fee_text=nfc(p["fee_text"]),
-            online_level=p["online_level"], postal_allowed=p["postal_allowed"],
-            result=nfc(p["result"]), legal_basis=nfc(p["legal_basis"]), letter=p["letter"],
-            documents=[{**d, "name": nfc(d["name"])} for d in p["documents"]],
-            regime=p.get("regime", "2018"),
-            search_text=fold(f"{p['code']} {name} {p['field']}"), active=True))
-    shipped = {p["code"] for p in snapshot["procedures"]}
-    db.session.execute(sa.update(Procedure).where(Procedure.code.not_in(shipped))
-                       .values(active=False))
-    db.session.execute(sa.delete(CalendarOverride))
-    for o in snapshot["calendar_overrides"]:
-        db.session.add(CalendarOverride(day=dt.date.fromisoformat(o["day"]),
-                                        is_working_day=o["is_working_day"],
-                                        reason=nfc(o.get("reason", ""))))
-    db.session.flush()
-    return {"units": len(snapshot["units"]), "procedures": len(snapshot["procedures"]),
-            "calendar_overrides": len(snapshot["calendar_overrides"])}
-
-
-def load_reference_data() -> dict[str, int]:
-    """Load the shipped units and procedures (a new ward, before its first pull from the hub)."""
-    return apply_snapshot(snapshot_from_files())

@@ -27,11 +27,12 @@ from pathlib import Path
 import requests
 from werkzeug.security import generate_password_hash
 
-from .extensions import db
-from .generator import (ARTICLE, Planned, Preset, WardRun, city_preset, ensure_chairman_name,
+from wardapp.extensions import db
+from wardapp.generator import (ARTICLE, Planned, Preset, WardRun, city_preset, ensure_chairman_name,
                         plan_city)
-from .models import User, utcnow
-from .workdays import to_local
+from kernel.columns import utcnow
+from wardapp.sync.records import User
+from kernel.workdays import to_local
 
 DEMO_ACCOUNTS = {
     "letan": ("Trần Thị Ngọc Hân", "receptionist"),
@@ -67,7 +68,7 @@ def generate_dossiers(*, months: int, seed: int = 2020, until: dt.datetime | Non
                       progress: Callable[[int], None] | None = None) -> int:
     """Fill this ward alone with ``months`` of the city's pace up to ``until`` (default now);
     the benchmarks' seed ward."""
-    from .dossiers.service import this_ward
+    from wardapp.dossiers.service import this_ward
 
     until = until or utcnow()
     last = to_local(until).date()
@@ -111,8 +112,8 @@ class Desk:
 def _generate_desk(desk: Desk, preset: Preset, plans: list[Planned], passwords: dict,
                    hub_url: str, queue) -> tuple[str, int]:
     """In a generating process: set up one desk and play its plan. Returns (code, dossiers)."""
-    from .cli import initialise
-    from .sync.client import SyncConfig
+    from wardapp.cli import initialise
+    from wardapp.sync.client import SyncConfig
 
     app, _ = initialise(str(desk.instance), desk.code, "admin", passwords["admin"])
     SyncConfig(hub_url, desk.token).save(str(desk.instance))
@@ -129,8 +130,8 @@ def _generate_desk(desk: Desk, preset: Preset, plans: list[Planned], passwords: 
 def _sync_desk(desk: Desk, queue) -> tuple[str, int]:
     """In the syncing process: push one generated desk to the hub, as its scheduled task would.
     Returns (code, sync exit code)."""
-    from . import create_app
-    from .sync.client import HubClient, SyncConfig, SyncRun
+    from wardapp import create_app
+    from wardapp.sync.client import HubClient, SyncConfig, SyncRun
 
     app = create_app(instance_path=str(desk.instance))
     with app.app_context():
@@ -149,7 +150,7 @@ class DemoCity:
 
     def __init__(self, root: Path, preset: Preset, *, base_port: int = 8080, processes: int = 2,
                  echo: Callable[[str], None] = print):
-        from .refdata import read_json
+        from kernel.refdata import read_json
 
         self.root, self.preset, self.processes, self.echo = Path(root), preset, processes, echo
         names = {u["code"]: u["name"] for u in read_json("units.json")["units"]}
@@ -180,12 +181,13 @@ class DemoCity:
 
     def init_hub(self) -> None:
         """The hub's database, its first catalogue, its two accounts and a credential per desk."""
-        from city_hub.cli import _issue_credential, open_hub
+        from city_hub.cli import open_hub
+        from city_hub.wards import issue_credential
         from city_hub.extensions import db as hub_db
         from city_hub.models import HubUser, Ward
         from city_hub.refdata import publish
 
-        from .refdata import snapshot_from_files
+        from kernel.refdata import snapshot_from_files
 
         app = open_hub(str(self.root / "hub"))
         with app.app_context():
@@ -196,7 +198,7 @@ class DemoCity:
                 hub_db.session.add(account)
             for desk in self.desks:
                 ward = Ward(code=desk.code, name=desk.name)
-                desk.token = _issue_credential(ward)
+                desk.token = issue_credential(ward)
                 hub_db.session.add(ward)
             hub_db.session.commit()
             hub_db.session.remove()
