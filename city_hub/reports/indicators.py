@@ -12,7 +12,7 @@ Definitions, for a period [start, end) of whole days in Asia/Ho_Chi_Minh:
 - pending: received before the end and not finished by it (or by now, for a running period);
   overdue: pending past its due time at that moment, its clock running (a dossier paused for
   the citizen's supplement is not late meanwhile); these are the ward's own definitions
-  (:mod:`wardapp.dossiers.lifecycle`), so the hub's figure is the ward's work list;
+  (:mod:`kernel.statuses`), so the hub's figure is the ward's work list;
 - online rates: dossiers of procedures offered at level 3 (partial) received online at level 3,
   over all dossiers of those procedures; level 4 (full) likewise (the article's 35% and 87%);
 - postal: received or returned through the public postal service;
