@@ -16,7 +16,8 @@ PACKAGES = ("kernel", "wardapp", "city_hub", "demo")
 # What the hub may import of the ward app: the wire format, the record schema and the database
 # object the schema is declared on (docs/architecture.md, "Layers").
 SHARED = {"wardapp", "wardapp.extensions", "wardapp.sync", "wardapp.sync.protocol",
-          "wardapp.sync.records", "wardapp.sync.package", "wardapp.sync.faults"}
+          "wardapp.sync.shape", "wardapp.sync.records", "wardapp.sync.package",
+          "wardapp.sync.faults"}
 
 
 def import_circles(graph) -> list[list[str]]:

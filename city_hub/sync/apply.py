@@ -25,9 +25,9 @@ from kernel.database import DriverTable, write_transaction
 from kernel.columns import utcnow
 from wardapp.sync.faults import fault
 from wardapp.sync.protocol import (OUTCOMES, OWN_CODE_COLUMNS, OWNERSHIP_CODES,
-                                   PROTOCOL_VERSION, REFERENCES, ProtocolError, RecordRejected,
-                                   check_batch, record_digest, record_shape, sequence_number,
-                                   superseded)
+                                   PROTOCOL_VERSION, REFERENCES, ProtocolError, check_batch,
+                                   record_digest, sequence_number, superseded)
+from wardapp.sync.shape import RecordRejected, record_shape
 
 from ..extensions import db
 from ..models import RECORD_TABLES, ImportBatch, Quarantine, Ward

@@ -29,7 +29,8 @@ from ..models import CodeFloor, SyncNode
 from kernel.workdays import local_datetime, to_local
 from .client import (EXIT_FAILED, HubClient, SyncFailed, holds_record_at,
                      queue_everything_again)
-from .protocol import SYNCED_MODELS, RecordRejected, clean_record
+from .protocol import SYNCED_MODELS
+from .shape import RecordRejected, clean_record
 
 PAGE = 2000
 UNUSABLE_PASSWORD = "!"  # accounts come without their password: an admin sets a new one
