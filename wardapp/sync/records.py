@@ -28,10 +28,6 @@ ROLES = {
 }
 
 
-# scrypt takes 32 MiB per hash: one at a time keeps a burst of logins within the ward PC's
-# memory budget (five at once reached 234 MB) at the cost of a short queue.
-
-
 class User(AccountMixin, db.Model):
     """A ward official's local account; works offline, so it lives in the ward database."""
 
