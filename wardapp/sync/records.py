@@ -14,6 +14,7 @@ import sqlalchemy.orm as so
 
 from kernel.accounts import AccountMixin, session_id
 from kernel.columns import JSONText, UTCDateTime, new_uuid, utcnow
+from kernel.statuses import RUNNING_STATUSES
 
 from ..extensions import db
 
@@ -142,6 +143,11 @@ class Dossier(db.Model):
     received_by: so.Mapped[User] = so.relationship(foreign_keys=[received_by_uuid])
     events: so.Mapped[list[DossierEvent]] = so.relationship(
         back_populates="dossier", order_by="DossierEvent.position")
+
+    def overdue_at(self, now: dt.datetime) -> bool:
+        """Whether the dossier is late at ``now``: its clock running and its due time past, as
+        :func:`kernel.statuses.overdue` counts it at the present moment."""
+        return self.status in RUNNING_STATUSES and self.due_at < now
 
 
 class DossierEvent(db.Model):
