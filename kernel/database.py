@@ -101,7 +101,7 @@ def current_revision(engine: sa.Engine) -> str | None:
 def run_migrations(context, migrate_ext) -> None:
     """Run Alembic online migrations for either app (called from each ``migrations/env.py``).
 
-    SQLite traps (stack-and-style.md A4): a batch migration recreates tables, and with
+    The SQLite trap of Alembic's batch mode: a batch migration recreates tables, and with
     ``foreign_keys=ON`` that recreate cascade-deletes child rows, so on SQLite foreign keys are
     switched off before the migration transaction and checked after it.
     """

@@ -1,4 +1,4 @@
-"""Sync against a real waitress hub over real HTTP on loopback (sync-design.md §5.7, §5.8).
+"""Sync against a real waitress hub over real HTTP on loopback (docs/guarantees.md: G1–G12, T1–T24).
 
 Each test names the guarantees (G) and fault tests (T) it stands for.
 """

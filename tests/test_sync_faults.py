@@ -1,4 +1,4 @@
-"""Sync faults that need real processes (sync-design.md §5.8): kill -9 of the hub and of the
+"""Sync faults that need real processes (docs/guarantees.md, T1–T24): kill -9 of the hub and of the
 ward, power loss during intake and sync (100 kills), a full disk at either end and at the desk,
 and thirteen wards at once.
 

@@ -1,4 +1,4 @@
-"""Data ownership at the hub (architecture.md, "Data ownership"): a unit writes only its own
+"""Data ownership at the hub (docs/architecture.md, G6): a unit writes only its own
 records, and a record it pushes may name only records of its own.
 
 A victim ward (every kind of record, built by the upgrade fixtures' builder) syncs to a real hub

@@ -1,5 +1,5 @@
 """Sync as a state machine (hypothesis): random ward writes, sync runs through a faulty network,
-USB round trips and clean runs, against one real hub on waitress (sync-design.md §5.7, §5.8).
+USB round trips and clean runs, against one real hub on waitress (docs/guarantees.md).
 
 Runs push superseded placeholders (the hub reads them), and USB packages carry them or not.
 After every step: the ward's checkpoint never runs ahead of the hub's and the hub's never goes

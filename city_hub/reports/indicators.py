@@ -1,4 +1,4 @@
-"""The report's indicators, kept as data (domain.md §8.4).
+"""The report's indicators, kept as data (docs/architecture.md, "Indicators").
 
 Each count is a condition on a dossier row for a period; each rate is a count over a count. The
 same condition both counts (``SUM(CASE WHEN …)`` in one SQL aggregate) and lists the dossiers
@@ -18,7 +18,7 @@ Definitions, for a period [start, end) of whole days in Asia/Ho_Chi_Minh:
 - postal: received or returned through the public postal service;
 - average working days used (pauses excluded, computed at the ward) against the statutory days
   of the procedure, over the dossiers resolved in the period;
-- the city's reform models (domain.md §8.4, "local models"): same-day ("ngày không hẹn") =
+- the city's reform models (docs/glossary.md, "reform models"): same-day ("ngày không hẹn") =
   dossiers received in the period that were returned on the day of receipt, its share over the
   dossiers of same-day procedures received in the period; writing-assisted = dossiers received
   in the period whose form the writing desk filled in.

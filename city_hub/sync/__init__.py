@@ -1,4 +1,4 @@
-"""The hub's sync API, ``/api/sync/v1`` (sync-design.md §5.4): hello, push, refdata, reconcile,
+"""The hub's sync API, ``/api/sync/v1`` (docs/guarantees.md): hello, push, refdata, reconcile,
 and records (a ward's own records, to provision a replacement PC or mend a restored one).
 
 Authenticated by the ward's bearer token; the ward is whoever the token belongs to.

@@ -6,7 +6,7 @@ rejected + conflicts`` (a superseded placeholder counts as stale or rejected). T
 from its credential, never from the batch: a record that names another ward is a conflict and
 goes to quarantine.
 
-Ownership (architecture.md, "Data ownership") is checked on every record and on every record it
+Ownership (docs/architecture.md) is checked on every record and on every record it
 names (:data:`wardapp.sync.protocol.REFERENCES`): a record naming a record another unit holds
 (an event on another ward's dossier, a rating of it, a feedback answered by its official) is a
 conflict, and so is a dossier whose code does not begin with one of the unit's own codes or

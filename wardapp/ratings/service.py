@@ -1,4 +1,4 @@
-"""Recording a rating: the criteria of domain.md §3 on three levels, once per dossier, only for a
+"""Recording a rating: four criteria on three levels, once per dossier, only for a
 dossier of this ward whose result was returned. Shared by the kiosk and the paper-form entry.
 
 The kiosk, open to anyone, finds the dossier by the rating code printed on the receipt

@@ -1,4 +1,4 @@
-"""Named fault points for the sync fault-injection tests (sync-design.md §5.8).
+"""Named fault points for the sync fault-injection tests (docs/guarantees.md, T1–T24).
 
 ``fault("hub.after_apply_before_commit")`` does nothing unless the environment variable
 ``SYNC_FAULTS`` names that point, as ``point=kill`` (SIGKILL this process, as a power cut would)

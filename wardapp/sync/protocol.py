@@ -47,7 +47,7 @@ SYNCED_MODELS = {"user": User, "dossier": Dossier, "dossier_event": DossierEvent
                  "audit_log": AuditEntry, "letter": Letter, "rating": Rating,
                  "feedback": Feedback, "inspection": Inspection}
 
-# Data ownership (architecture.md): a unit writes only its own records, and a record may name
+# Data ownership (docs/architecture.md): a unit writes only its own records, and a record may name
 # only records of the same unit. Per synced table, each column that names another synced record
 # and the table of that record; the hub refuses a record naming a record another unit holds.
 # tests/test_sync_ownership.py fails when a synced table or a column naming a record is added

@@ -118,7 +118,7 @@ class Dossier(db.Model):
     returned_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     closed_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     logbook_number: so.Mapped[int] = so.mapped_column(sa.Integer)
-    # The city's reform models (domain.md §8.2). Columns added to a synced table after the first
+    # The city's reform models (docs/glossary.md). Columns added to a synced table after the first
     # release carry a server default, which is also what the hub assumes when a ward still on an
     # older version does not send them.
     # "Ngày không hẹn": a same-day procedure received and returned on the same day, set at return.
@@ -194,7 +194,7 @@ class AuditEntry(db.Model):
     version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
 
 
-# --- The city's reform models (domain.md §3, §8.2) --------------------------------------------
+# --- The city's reform models (docs/glossary.md) ---------------------------------------------
 
 LETTER_KINDS = {"congratulation": "Thư chúc mừng", "condolence": "Thư chia buồn"}
 
@@ -232,7 +232,7 @@ RATING_CHANNELS = {"kiosk": "Máy đánh giá tại Bộ phận một cửa", "p
 
 
 class Rating(db.Model):
-    """A citizen's rating of the service (domain.md §3): one per dossier, on three levels per
+    """A citizen's rating of the service (docs/glossary.md): one per dossier, on three levels per
     criterion. Anonymous towards the officer: it names the desk (the procedure's field), never
     who served."""
 
@@ -293,7 +293,7 @@ class Feedback(db.Model):
     answered_by: so.Mapped[User | None] = so.relationship(foreign_keys=[answered_by_uuid])
 
 
-# The 13 contents of the city's inspection of public duty (the article; domain.md §8.2).
+# The 13 contents of the city's inspection of public duty (the article; docs/glossary.md).
 INSPECTION_CONTENTS = {
     "01": "Ý thức trách nhiệm của cán bộ, công chức trong thực thi nhiệm vụ",
     "02": "Tính gương mẫu của người đứng đầu và cán bộ, công chức",

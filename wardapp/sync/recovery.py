@@ -1,7 +1,7 @@
 """Mending a ward database from the hub's copy of the ward's own records.
 
-One procedure serves a restored backup and a replacement PC (sync-design.md §5, failure mode
-20): download the records the hub holds for this ward, keep whichever version of each record is
+One procedure serves a restored backup and a replacement PC (docs/guarantees.md, fault test
+T16): download the records the hub holds for this ward, keep whichever version of each record is
 newer (the hub's, or the one only this database has), then give the database a new identity
 whose outbox numbering starts after everything the hub has acknowledged, and queue every record
 again (:func:`~wardapp.sync.client.queue_everything_again`). The hub holds what it had, answers
