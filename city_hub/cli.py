@@ -17,7 +17,7 @@ from kernel.columns import utcnow
 
 from . import create_app, upgrade_schema
 from .extensions import db
-from .models import Quarantine, Ward, hub_audit
+from .models import HubUser, Quarantine, Ward, hub_audit
 from .wards import issue_credential
 
 instance_option = click.option(
@@ -273,8 +273,6 @@ def user():
 @instance_option
 def user_add(username, full_name, role, password, instance):
     """Thêm tài khoản cán bộ thành phố."""
-    from .models import HubUser
-
     app = open_hub(instance)
     with app.app_context():
         if db.session.scalar(sa.select(HubUser).where(HubUser.username == username.casefold())):
@@ -287,9 +285,7 @@ def user_add(username, full_name, role, password, instance):
     click.echo(f"Đã thêm {username} ({role}).")
 
 
-def _hub_account(username: str):
-    from .models import HubUser
-
+def _hub_account(username: str) -> HubUser:
     found = db.session.scalar(sa.select(HubUser).where(HubUser.username == username.casefold()))
     if found is None:
         raise click.ClickException(f"Không có tài khoản {username}.")
