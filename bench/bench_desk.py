@@ -31,7 +31,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -40,7 +39,8 @@ from pathlib import Path
 
 import requests
 
-from benchlib import code_version, proc_status  # bench/ is not a package: imported from its path
+# bench/ is not a package: imported from its path
+from benchlib import code_version, free_port, log, proc_status
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -55,22 +55,12 @@ MIDDLE = "Văn Thị Hữu Ngọc Minh Thanh Kim Quốc".split()
 GIVEN = "An Bình Cường Dũng Hà Hạnh Hoa Hùng Lan Linh Mai Nam Phúc Tâm Thảo Trang".split()
 
 
-def log(message: str = "") -> None:
-    print(message, flush=True)
-
-
 def mib(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
 
 def db_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def reset_peak(pid: int) -> bool:

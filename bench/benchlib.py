@@ -1,15 +1,24 @@
-"""What the benchmarks share: the code a figure belongs to, other benchmarks running beside
-this one, and a process's memory and CPU from /proc (Linux).
+"""What the benchmarks share: printing as they go, the code a figure belongs to, other
+benchmarks and other work running beside this one, and a process's memory and CPU from /proc
+(Linux).
 
 ``bench/`` is not a package: each script imports this module from its own folder.
 """
 from __future__ import annotations
 
 import os
+import resource
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def log(*parts) -> None:
+    """Print at once: a benchmark's progress is read while it runs, often through a pipe."""
+    print(*parts, flush=True)
 
 
 def code_version(folders: tuple[str, ...] = ("city_hub", "wardapp")) -> str:
@@ -26,6 +35,13 @@ def code_version(folders: tuple[str, ...] = ("city_hub", "wardapp")) -> str:
                    if changed else "")
 
 
+def free_port() -> int:
+    """A free TCP port on the loopback interface, for a server a benchmark starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def other_benchmarks(this_script: str) -> list[str]:
     """Command lines of the other bench_* processes (another benchmark, or another run)."""
     found = []
@@ -39,6 +55,67 @@ def other_benchmarks(this_script: str) -> list[str]:
         if "bench_" in cmd and "python" in cmd and this_script not in cmd:
             found.append(f"{pid}: {cmd[:120]}")
     return found
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds the whole machine has been busy (all CPUs), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    """CPU seconds (user + system) of this process."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
+def others_busy(seconds: float = 3.0) -> float:
+    """How many CPUs other processes than this one keep busy, on average over ``seconds``."""
+    machine, own = machine_cpu_s(), own_cpu_s()
+    time.sleep(seconds)
+    return max(machine_cpu_s() - machine - (own_cpu_s() - own), 0) / seconds
+
+
+def _cpu_ticks() -> dict[int, tuple[int, int]]:
+    """Every process's (parent pid, utime + stime ticks)."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(pid)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return out
+
+
+def busy_benchmarks(this_script: str, seconds: float = 3.0) -> list[str]:
+    """The other bench_* processes that are working: using CPU themselves or through their
+    children over ``seconds``. One that only waits (another benchmark's --wait-idle waiting for
+    this one) does not count, so that two waiting benchmarks cannot wait for each other."""
+    others = other_benchmarks(this_script)
+    if not others:
+        return []
+    before = _cpu_ticks()
+    time.sleep(seconds)
+    after = _cpu_ticks()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in after.items():
+        children.setdefault(ppid, []).append(pid)
+    busy = []
+    for line in others:
+        root = int(line.split(":", 1)[0])
+        tree, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo += children.get(pid, [])
+        used = sum(after[p][1] - before.get(p, (0, 0))[1] for p in tree if p in after)
+        if used / os.sysconf("SC_CLK_TCK") > 0.05 * seconds:
+            busy.append(line)
+    return busy
 
 
 def proc_status(pid: int) -> dict[str, int | float]:
