@@ -393,7 +393,7 @@ def main(argv=None) -> int:
 
     log("")
     log(f"Results on {os.cpu_count()} CPUs, waitress {args.threads} threads, n={args.n} "
-        f"per scenario, code {code_version(('wardapp',))} (ms):")
+        f"per scenario, code {code_version(('kernel', 'wardapp'))} (ms):")
     log(f"   {'scenario':<38} {'p50':>7} {'p95':>7} {'max':>7} {'>50ms':>6}   target")
     for name, times in results.items():
         s = sorted(times)

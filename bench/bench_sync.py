@@ -161,8 +161,13 @@ def rerun_at(rev: str, argv: list[str]) -> int:
     dest = OUT / f"code-{commit}"
     if not (dest / "wardapp").exists():
         dest.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "wardapp",
-                                  "city_hub"], capture_output=True, check=True).stdout
+        # every package the commit has (kernel and demo came after the first ones), so that
+        # none of them is taken from the working tree instead
+        tree = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", commit],
+                              capture_output=True, text=True, check=True).stdout.split()
+        packages = [p for p in benchlib.PACKAGES if p in tree]
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, *packages],
+                                 capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     # PYTHONPATH comes before the editable install's finder, in this process and in the CLIs.
     env = {**os.environ, "PYTHONPATH": str(dest), "BENCH_SYNC_CODE": commit}

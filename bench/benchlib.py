@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The code the figures belong to (pyproject.toml's packages).
+PACKAGES = ("kernel", "wardapp", "city_hub", "demo")
 
 
 def log(*parts) -> None:
@@ -21,7 +23,7 @@ def log(*parts) -> None:
     print(*parts, flush=True)
 
 
-def code_version(folders: tuple[str, ...] = ("city_hub", "wardapp")) -> str:
+def code_version(folders: tuple[str, ...] = PACKAGES) -> str:
     """The commit the code is at, and which of ``folders`` hold uncommitted changes."""
     try:
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
