@@ -94,7 +94,8 @@ class Server:
             stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
         while time.perf_counter() - started < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log_path}")
+                raise RuntimeError(f"server exited with {self.proc.returncode}; "
+                                   f"see {self.log_path}")
             try:
                 if requests.get(self.base + "/auth/login", timeout=2).status_code == 200:
                     return time.perf_counter() - started
@@ -402,8 +403,8 @@ def main(argv=None) -> int:
         verdict = "(not a target)" if name.strip().startswith("(dossier") else \
             f"p95 < {TARGET_P95_MS:.0f} ms {'ok' if p95 < TARGET_P95_MS else 'OVER'}"
         log(f"   {name:<38} {percentile(s, 50):7.1f} {p95:7.1f} {s[-1]:7.1f} {over:>6}   {verdict}")
-    peak = memory.get("VmHWM", 0) / 1e6
-    log(f"   server RSS peak (VmHWM) {peak:6.1f} MB, now (VmRSS) {memory.get('VmRSS', 0) / 1e6:6.1f} MB"
+    peak, now = memory.get("VmHWM", 0) / 1e6, memory.get("VmRSS", 0) / 1e6
+    log(f"   server RSS peak (VmHWM) {peak:6.1f} MB, now (VmRSS) {now:6.1f} MB"
         f"   RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}")
     if extras:
         log("Beyond the targeted scenarios (server peak RSS of each step, measured after the run "
