@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from kernel.statuses import OPEN_STATUSES
 from kernel.statuses import Status as S
 
+
 @dataclass(frozen=True)
 class Step:
     kind: str
@@ -78,7 +79,7 @@ def may_take(kind: str, roles: set[str], holds: bool) -> bool:
     return ANY in scopes or (holds and HOLDER in scopes)
 
 
-def steps_available(status: int, roles: set[str], holds: bool) -> list[Step]:
+def steps_available(status: S, roles: set[str], holds: bool) -> list[Step]:
     """The steps a user with ``roles`` may take on a dossier in ``status`` that they hold or not,
     in display order."""
     return [s for s in STEPS.values()

@@ -12,7 +12,7 @@ from wardapp.sync.records import Dossier
 from ..models import Procedure
 from kernel.text import search_terms
 from kernel.workdays import WorkCalendar, local_datetime, to_local
-from kernel.statuses import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, overdue
+from kernel.statuses import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, Status, overdue
 
 WORK_LISTS = {
     "today": "Tiếp nhận hôm nay",
@@ -56,7 +56,7 @@ def work_list_query(name: str, now: dt.datetime, calendar: WorkCalendar) -> sa.S
     if name == "waiting":
         return query.where(Dossier.status == PAUSED_STATUS).order_by(Dossier.paused_at)
     if name == "ready":
-        return query.where(Dossier.status == 9).order_by(Dossier.resolved_at)
+        return query.where(Dossier.status == Status.RESOLVED).order_by(Dossier.resolved_at)
     raise KeyError(name)
 
 
