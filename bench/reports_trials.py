@@ -105,7 +105,7 @@ def cheap_first(condition):
     return sa.and_(*sorted(terms(condition), key=reads_time))
 # imports: from sqlalchemy.sql import operators; from sqlalchemy.sql.elements import
 # BooleanClauseList, Grouping; from sqlalchemy.sql.visitors import iterate;
-# from wardapp.models import UTCDateTime"""
+# from kernel.columns import UTCDateTime"""
 SUM_FILTER_SRC = """\
 def sum_expression(count: Count, window: Window):
     condition = cheap_first(count.condition(window))  # or count.condition(window) alone
