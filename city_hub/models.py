@@ -170,7 +170,8 @@ class RefProcedure(db.Model):
 # so the report scans the index, not the table; plus resolution and closing times.
 REPORT_COLUMNS = ("ward_code", "received_at", "resolved_at", "closed_at", "channel",
                   "return_method", "timeliness", "status", "due_at", "due_at_revised",
-                  "procedure_code", "working_days_used", "same_day", "writing_assist")
+                  "procedure_code", "working_days_used", "same_day", "writing_assist",
+                  "paused_at")
 _REPORT_INDEXES = {"dossier": (
     sa.Index("ix_dossier_report", *REPORT_COLUMNS),
     sa.Index("ix_dossier_code", "code"),  # a push looks up the codes it brings (apply.py)
