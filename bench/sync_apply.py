@@ -31,7 +31,7 @@ def ward_batches(instance: Path) -> tuple[str, list[bytes], float, float]:
 
     from wardapp import create_app
     from wardapp.extensions import db
-    from wardapp.sync.client import make_batch, ward_identity
+    from wardapp.sync.outgoing import make_batch, ward_identity
     from wardapp.sync.protocol import BATCH_RECORDS, encode
 
     # --code-at an older commit: its make_batch sends full records only

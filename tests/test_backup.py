@@ -22,7 +22,8 @@ from wardapp.extensions import db
 from wardapp.sync.records import Dossier
 from wardapp.models import SyncNode
 from kernel.workdays import to_local
-from wardapp.sync.client import EXIT_OK, EXIT_STOPPED, SyncConfig, local_reconcile, sync_state
+from wardapp.sync.outgoing import local_reconcile, sync_state
+from wardapp.sync.client import EXIT_OK, EXIT_STOPPED, SyncConfig
 
 from .test_sync import hub_matches_ward, outbox_head, run, write_dossiers
 

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from wardapp.extensions import db
 from wardapp.models import Outbox
-from wardapp.sync.client import EXIT_OK, sync_state
+from wardapp.sync.outgoing import sync_state
+from wardapp.sync.client import EXIT_OK
 
 from .test_sync import hub_matches_ward, outbox_head, run, write_dossiers
 

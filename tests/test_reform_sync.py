@@ -135,7 +135,7 @@ def test_reform_records_sync_and_count_at_the_hub(app, hub):
 def test_older_ward_without_the_new_dossier_columns_is_still_accepted(app, hub):
     """A ward not yet upgraded (wire schema 1) sends dossiers without same_day, writing_assist
     and the rating code: the hub takes the columns' defaults instead of refusing its records."""
-    from wardapp.sync.client import next_batch
+    from wardapp.sync.outgoing import next_batch
     from wardapp.sync.protocol import records_digest
 
     from .test_sync import hello, push
@@ -158,7 +158,7 @@ def test_older_ward_without_the_new_dossier_columns_is_still_accepted(app, hub):
     ("inspection", {"items": "13 mục"}),
 ])
 def test_malformed_reform_records_are_rejected_alone(app, hub, table, change):
-    from wardapp.sync.client import next_batch
+    from wardapp.sync.outgoing import next_batch
     from wardapp.sync.protocol import records_digest
 
     from .test_sync import hello, push

@@ -20,8 +20,8 @@ from wardapp.cli import cli
 from wardapp.extensions import db
 from wardapp.sync.records import Dossier, User
 from wardapp.models import SyncNode
-from wardapp.sync.client import (EXIT_OK, EXIT_STOPPED, HubClient, SyncConfig, SyncRun,
-                                 local_reconcile, sync_state)
+from wardapp.sync.outgoing import local_reconcile, sync_state
+from wardapp.sync.client import EXIT_OK, EXIT_STOPPED, HubClient, SyncConfig, SyncRun
 from kernel.workdays import to_local
 
 from .conftest import PASSWORD, make_ward

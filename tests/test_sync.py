@@ -13,9 +13,9 @@ from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.models import CalendarOverride, Outbox, SyncReject
 from wardapp.sync import client as sync_client
+from wardapp.sync.outgoing import local_reconcile, next_batch, sync_state
 from wardapp.sync.client import (EXIT_AUTH, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_STOPPED,
-                                 HubClient, SyncConfig, SyncRun, local_reconcile, next_batch,
-                                 sync_state)
+                                 HubClient, SyncConfig, SyncRun)
 from wardapp.sync.protocol import encode, record_digest
 
 from .conftest import account, intake_data
@@ -512,7 +512,7 @@ def test_restored_ward_database_is_stopped_and_rekeyed(app, hub, tmp_path):
     lists it, instead of holding two dossiers with one code."""
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
-    from wardapp.sync.client import rekey
+    from wardapp.sync.outgoing import rekey
 
     write_dossiers(2)
     backup = take_backup(tmp_path)
@@ -645,7 +645,7 @@ def usb_import(hub, package):
 def test_usb_round_trip_twice_and_out_of_order(app, hub, tmp_path):
     """The same code path as a push: importing twice or an older package applies nothing new;
     a package that starts after the hub's checkpoint stops with GAP and says why."""
-    from wardapp.sync.client import export_package, import_summary
+    from wardapp.sync.usb import export_package, import_summary
 
     config = SyncConfig(hub.url, hub.token)
     write_dossiers(2)
@@ -693,7 +693,7 @@ def _rewrite(package, target, change):
     ("not_a_zip", "BAD_PACKAGE"), ("foreign_ward", "BAD_SIGNATURE"),
 ])
 def test_bad_usb_packages_are_refused_with_nothing_written(app, hub, tmp_path, damage, code):
-    from wardapp.sync.client import export_package
+    from wardapp.sync.usb import export_package
 
     write_dossiers(2)
     package = export_package(tmp_path, SyncConfig(hub.url, hub.token))
@@ -726,7 +726,7 @@ def test_bad_usb_packages_are_refused_with_nothing_written(app, hub, tmp_path, d
 
 
 def test_tampered_summary_is_refused(app, hub, tmp_path):
-    from wardapp.sync.client import export_package, import_summary
+    from wardapp.sync.usb import export_package, import_summary
     from wardapp.sync.protocol import ProtocolError
 
     config = SyncConfig(hub.url, hub.token)

@@ -37,8 +37,8 @@ from wardapp.sync.records import User
 from wardapp.models import CalendarOverride, Outbox, Procedure, SyncNode, Unit
 from kernel.refdata import read_json
 from wardapp.refdata import load_reference_data
-from wardapp.sync.client import (EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun,
-                                 hello_body, local_reconcile, next_batch, sync_state)
+from wardapp.sync.outgoing import local_reconcile, next_batch, sync_state
+from wardapp.sync.client import EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun, hello_body
 from wardapp.sync.protocol import OUTCOMES, encode
 
 from .conftest import WARD, Hub, LiveServer, account, intake_data, make_hub

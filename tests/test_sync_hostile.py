@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wardapp.sync import client as sync_client
-from wardapp.sync.client import next_batch
+from wardapp.sync.outgoing import next_batch
 from wardapp.sync.protocol import WIRE_SCHEMA_VERSION, encode, records_digest
 
 from .test_sync import hello, push, write_dossiers

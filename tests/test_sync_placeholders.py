@@ -17,7 +17,9 @@ from wardapp.dossiers.service import record_step
 from wardapp.extensions import db
 from wardapp.models import Outbox
 from wardapp.sync import client as sync_client
-from wardapp.sync.client import EXIT_OK, SyncConfig, export_package, import_summary, next_batch
+from wardapp.sync.outgoing import next_batch
+from wardapp.sync.usb import export_package, import_summary
+from wardapp.sync.client import EXIT_OK, SyncConfig
 from wardapp.sync.protocol import (OUTCOMES, PLACEHOLDER_PROTOCOL, PROTOCOL_VERSION, encode,
                                    records_digest)
 
@@ -290,7 +292,7 @@ def test_tampered_placeholder_is_refused_by_its_digest(app, hub, tamper):
 def test_tampered_bytes_of_a_placeholder_are_refused(app, hub):
     """The hub checks the digest over the body's own bytes: flipping a placeholder's version in
     the canonical text (the fast path) is caught as well."""
-    from wardapp.sync.client import make_batch
+    from wardapp.sync.outgoing import make_batch
 
     busy_dossiers(2)
     hello(hub)

@@ -41,8 +41,9 @@ from wardapp import create_app
 from wardapp.dossiers.service import DossierError, receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.models import Outbox
-from wardapp.sync.client import (EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun,
-                                 export_package, import_summary, local_reconcile, sync_state)
+from wardapp.sync.outgoing import local_reconcile, sync_state
+from wardapp.sync.usb import export_package, import_summary
+from wardapp.sync.client import EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun
 from wardapp.outbox import canonical_payload
 from wardapp.sync.protocol import (OUTCOMES, SYNCED_MODELS, ProtocolError, canonical_json,
                                    check_batch, encode, record_text, records_digest,

@@ -76,7 +76,7 @@ def test_ward_database_upgrades_without_losing_a_row(name, tmp_path):
     from wardapp.dossiers.service import receive_dossier
     from wardapp.extensions import db
     from wardapp.sync.records import Dossier, User
-    from wardapp.sync.client import local_reconcile
+    from wardapp.sync.outgoing import local_reconcile
 
     from .conftest import intake_data
 
@@ -138,7 +138,8 @@ def test_upgraded_ward_and_hub_of_the_newest_release_sync_on(tmp_path):
     from wardapp import create_app
     from wardapp.database import upgrade_schema
     from wardapp.extensions import db
-    from wardapp.sync.client import EXIT_OK, HubClient, SyncConfig, SyncRun, local_reconcile
+    from wardapp.sync.outgoing import local_reconcile
+    from wardapp.sync.client import EXIT_OK, HubClient, SyncConfig, SyncRun
 
     from .conftest import LiveServer
     from .test_sync import write_dossiers

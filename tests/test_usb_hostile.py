@@ -42,7 +42,9 @@ from wardapp.cli import cli as ward_cli
 from wardapp.extensions import db
 from wardapp.sync.protocol import canonical_text
 from wardapp.sync import package as package_module
-from wardapp.sync.client import SyncConfig, export_package, sync_state
+from wardapp.sync.outgoing import sync_state
+from wardapp.sync.usb import export_package
+from wardapp.sync.client import SyncConfig
 from wardapp.sync.package import Package, check_signature, read_summary, write_package
 from wardapp.sync.protocol import (WIRE_SCHEMA_VERSION, ProtocolError, package_key,
                                    records_digest, sign)

@@ -99,7 +99,7 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
 
             run = SyncRun(HubClient(config), time_budget=time_budget, progress=show)
             code = run.run()
-            from ..sync.client import sync_state
+            from wardapp.sync.outgoing import sync_state
 
             state = sync_state()
             click.echo(json.dumps({"result": code, "pushed": run.pushed,
@@ -115,7 +115,7 @@ def sync_status(instance):
     """Tình trạng đồng bộ: lần gửi, nhận thành công gần nhất, số bản ghi đang chờ."""
     from kernel.formatting import vn_datetime
 
-    from ..sync.client import sync_state, waiting_records
+    from wardapp.sync.outgoing import sync_state, waiting_records
 
     app = open_app(instance)
     with app.app_context():
@@ -142,7 +142,7 @@ def sync_status(instance):
 @instance_option
 def sync_export(out_dir, compact, instance):
     """Ghi mọi bản ghi chưa được xác nhận ra một gói trên USB (khi mất kết nối nhiều ngày)."""
-    from ..sync.client import export_package
+    from wardapp.sync.usb import export_package
 
     config = _sync_config(instance)
     app = open_app(instance)
@@ -162,7 +162,7 @@ def sync_export(out_dir, compact, instance):
 @instance_option
 def sync_import_summary(summary_file, instance):
     """Nhập tệp tổng hợp do máy chủ thành phố ghi khi nhập gói USB."""
-    from ..sync.client import import_summary
+    from wardapp.sync.usb import import_summary
     from ..sync.package import MAX_SUMMARY_BYTES
     from ..sync.protocol import ProtocolError
 
@@ -190,7 +190,7 @@ def sync_import_summary(summary_file, instance):
 @instance_option
 def sync_rekey(hub_acked, instance):
     """Khôi phục đồng bộ sau khi khôi phục bản sao lưu hoặc thay máy: cấp mã mới, gửi lại tất cả."""
-    from ..sync.client import rekey
+    from wardapp.sync.outgoing import rekey
 
     app = open_app(instance)
     with app.app_context():
@@ -227,7 +227,8 @@ def sync_recover(yes, last_codes, code_gap, instance):
 @instance_option
 def sync_reconcile(instance):
     """So số lượng và mã kiểm tra bản ghi giữa phường và máy chủ thành phố."""
-    from ..sync.client import HubClient, local_reconcile
+    from wardapp.sync.outgoing import local_reconcile
+    from ..sync.client import HubClient
 
     config = _sync_config(instance)
     app = open_app(instance)

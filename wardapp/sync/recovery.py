@@ -27,8 +27,8 @@ from kernel.columns import utcnow
 from wardapp.sync.records import Dossier
 from ..models import CodeFloor, SyncNode
 from kernel.workdays import local_datetime, to_local
-from .client import (EXIT_FAILED, HubClient, SyncFailed, holds_record_at,
-                     queue_everything_again)
+from wardapp.sync.outgoing import holds_record_at, queue_everything_again
+from .client import EXIT_FAILED, HubClient, SyncFailed
 from .protocol import SYNCED_MODELS
 from .shape import RecordRejected, clean_record
 

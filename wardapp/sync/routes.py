@@ -17,7 +17,8 @@ from ..database import database_path
 from ..extensions import db, htmx
 from kernel.columns import utcnow
 from ..models import SyncReject
-from .client import SyncConfig, sync_state, waiting_records
+from wardapp.sync.outgoing import sync_state, waiting_records
+from .client import SyncConfig
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 PANEL_ROLES = ("admin", "leader")
