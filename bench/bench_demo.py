@@ -6,8 +6,8 @@
 
 (1) generate: one desk's share of the article preset (``--ward``, default Phường Mỹ Bình;
     ``--months N`` takes only the first N months), played in this process through
-    ``receive_dossier``/``record_step`` by ``wardapp.generator.WardRun``: the plan's time, then
-    dossiers, steps and outbox rows per second of one core.
+    ``receive_dossier``/``record_step`` by ``wardapp.generator.write.WardRun``: the plan's
+    time, then dossiers, steps and outbox rows per second of one core.
 (2) demo: ``.venv/bin/wardapp demo`` as a subprocess (``--small`` unless ``--full``), timed from
     its start to the line "Sẵn sàng sau …" (the URLs follow it), then Ctrl-C (SIGINT) timed until
     it exits, and every port checked closed.
@@ -38,7 +38,8 @@ def bench_generate(ward: str, months: int | None) -> None:
     from wardapp.cli import initialise
     from demo.city import create_demo_users, demo_passwords
     from wardapp.extensions import db
-    from wardapp.generator import ARTICLE, WardRun, ensure_chairman_name, plan_city
+    from wardapp.generator.plan import ARTICLE, plan_city
+    from wardapp.generator.write import WardRun, ensure_chairman_name
     from wardapp.models import Outbox
     from kernel.workdays import local_datetime
 

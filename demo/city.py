@@ -28,8 +28,8 @@ import requests
 from werkzeug.security import generate_password_hash
 
 from wardapp.extensions import db
-from wardapp.generator import (ARTICLE, Planned, Preset, WardRun, city_preset, ensure_chairman_name,
-                        plan_city)
+from wardapp.generator.plan import ARTICLE, Planned, Preset, city_preset, plan_city
+from wardapp.generator.write import WardRun, ensure_chairman_name
 from kernel.columns import utcnow
 from wardapp.sync.records import User
 from kernel.workdays import to_local

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from wardapp.cli import instance_option
-from wardapp.generator import plan_city
+from wardapp.generator.plan import plan_city
 
 from .city import HUB_ACCOUNTS, DemoCity, article_preset, small_preset
 

@@ -18,7 +18,8 @@ from kernel.statuses import PAUSED_STATUS
 from wardapp.dossiers.queries import home_counters, work_list_query
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.generator import WardRun, city_preset, plan_city
+from wardapp.generator.plan import city_preset, plan_city
+from wardapp.generator.write import WardRun
 from wardapp.sync.records import Dossier, DossierEvent
 from wardapp.dossiers.service import load_calendar
 from kernel.workdays import local_datetime

@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from wardapp.cli import cli
-from wardapp.generator import (ARTICLE, CITY_UNITS, WardRun, catalogue, city_preset, plan_city,
-                               working_days)
+from wardapp.generator.plan import (ARTICLE, CITY_UNITS, catalogue, city_preset, plan_city,
+                                    working_days)
+from wardapp.generator.write import WardRun
 from kernel.workdays import WorkCalendar, to_local
 
 from .conftest import LiveServer, make_hub, make_ward
@@ -293,7 +294,7 @@ def test_reform_records_reach_the_hub_as_the_wards_hold_them_and_repeat(tmp_path
     wards hold them, and come out the same for the same seed."""
     from city_hub.reports.periods import Period
     from city_hub.reports.queries import ward_report
-    from wardapp.generator import ensure_chairman_name
+    from wardapp.generator.write import ensure_chairman_name
     from wardapp.sync.client import HubClient, SyncConfig, SyncRun
 
     units = ("30280", "30313")

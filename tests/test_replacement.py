@@ -34,7 +34,8 @@ ADMIN_PASSWORD = "mat-khau-may-moi"
 def year_ward(tmp_path_factory) -> Path:
     """A ward database with a year of dossiers (about one a working day, each walked through
     its life by the city generator, so the year crosses a logbook volume), built once."""
-    from wardapp.generator import WardRun, city_preset, plan_city
+    from wardapp.generator.plan import city_preset, plan_city
+    from wardapp.generator.write import WardRun
 
     path = tmp_path_factory.mktemp("year-ward")
     app = make_ward(path)

@@ -1,5 +1,6 @@
-"""The generator's ReplayDesk stores exactly what the desk's own service functions store: one
-ward's month of the article's plan, played both ways from the same database, leaves the same rows
+"""The generator's run register (:class:`~wardapp.dossiers.service.RunRegister`) changes what the
+write functions ask the database, never what they store: one ward's month of the article's plan,
+played with the desk's register and with the run's from the same database, leaves the same rows
 in every table, the same search index and the same outbox, version by version and in order."""
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wardapp import create_app
-from wardapp.dossiers.replay import ReplayDesk
-from wardapp.dossiers.service import DossierError, receive_dossier, record_step
+from wardapp.dossiers.service import (DossierError, Register, RunRegister, receive_dossier,
+                                      record_step)
 from wardapp.extensions import db
-from wardapp.generator import ARTICLE, WardRun, plan_city
+from wardapp.generator.plan import ARTICLE, plan_city
+from wardapp.generator.write import WardRun
 from wardapp.letters.service import issue_letter
 from kernel.columns import utcnow
+from kernel.statuses import Status
 from wardapp.sync.records import Dossier, User
 from wardapp.rating_codes import well_formed
 from wardapp.ratings.service import record_rating
@@ -34,22 +37,6 @@ RATING_CODE = re.compile(r'"rating_code":"([^"]*)"')
 # order they were written, which is how the two runs' random UUIDs are matched).
 TABLES = ("outbox", "dossier", "dossier_event", "dossier_fts", "letter", "rating", "feedback",
           "inspection", "user")
-
-
-class ServiceDesk:
-    """The desk's own path, for comparison: the service functions through the session."""
-
-    def receive(self, data, *, actor, now):
-        return receive_dossier(data, actor=actor, now=now)[0]
-
-    def step(self, dossier, kind, *, actor, now, **fields):
-        return record_step(dossier.code, kind, actor=actor, now=now, **fields)
-
-    def issue_letter(self, dossier, *, actor, now):
-        return issue_letter(dossier.code, actor=actor, now=now)
-
-    def rate(self, dossier, data, *, channel, actor=None, now):
-        return record_rating(data, channel=channel, actor=actor, now=now)
 
 
 def write_time_columns() -> dict[str, set[str]]:
@@ -103,11 +90,11 @@ def dump(path) -> list:
     return out
 
 
-def play(instance, dossiers, preset, plans) -> dict:
+def play(instance, register, preset, plans) -> dict:
     app = create_app({"TESTING": True, "SECRET_KEY": "test", "CHAIRMAN_NAME": "Nguyễn Văn Bình"},
                      instance_path=str(instance))
     with app.app_context():
-        run = WardRun(preset, dossiers=dossiers())
+        run = WardRun(preset, register=register())
         received = run.run(plans)
         kinds = set(db.session.scalars(sa.text("SELECT DISTINCT kind FROM dossier_event")))
         db.session.remove()
@@ -117,93 +104,117 @@ def play(instance, dossiers, preset, plans) -> dict:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    """The first month of Phường Mỹ Bình's share of the article, played through the service
-    functions and through the replay desk, each from a copy of the same database."""
+    """The first month of Phường Mỹ Bình's share of the article, played with the desk's register
+    (every look-up a query) and with the run's, each from a copy of the same database."""
     template = tmp_path_factory.mktemp("replay-template")
     make_ward(template)
     end = dt.date(2020, 2, 1)
     preset = replace(ARTICLE, last=end - dt.timedelta(days=1), until=local_datetime(end, dt.time(0)))
     plans = [p for p in plan_city(ARTICLE) if p.unit == WARD and p.at < preset.until]
     runs = {}
-    for label, dossiers in (("service", ServiceDesk), ("replay", ReplayDesk)):
+    for label, register in (("desk", Register), ("run", RunRegister)):
         instance = tmp_path_factory.mktemp(label)
         source, target = (sqlite3.connect(path) for path in (template / "ward.sqlite",
                                                               instance / "ward.sqlite"))
         source.backup(target)  # the template's last writes may still be in its WAL file
         source.close()
         target.close()
-        runs[label] = play(instance, dossiers, preset, plans)
+        runs[label] = play(instance, register, preset, plans)
         runs[label]["rows"] = dump(instance / "ward.sqlite")
     return runs
 
 
 def test_the_sample_takes_every_kind_of_step(two_runs):
-    assert two_runs["service"]["kinds"] == {
+    assert two_runs["desk"]["kinds"] == {
         "received", "handed_over", "supplement_requested", "supplement_received", "apology",
         "resolved", "returned", "refused", "withdrawn"}
-    assert two_runs["service"]["received"] > 900
+    assert two_runs["desk"]["received"] > 900
 
 
-def test_replay_stores_the_same_rows_and_outbox_as_the_service_functions(two_runs):
-    service, replay = two_runs["service"], two_runs["replay"]
-    assert (replay["received"], replay["steps"]) == (service["received"], service["steps"])
-    assert len(replay["rows"]) == len(service["rows"])
-    for ours, theirs in zip(replay["rows"], service["rows"]):
+def test_the_run_register_stores_the_same_rows_and_outbox_as_the_desks(two_runs):
+    desk, run = two_runs["desk"], two_runs["run"]
+    assert (run["received"], run["steps"]) == (desk["received"], desk["steps"])
+    assert len(run["rows"]) == len(desk["rows"])
+    for ours, theirs in zip(run["rows"], desk["rows"]):
         assert ours == theirs
-    tables = {table for table, _ in service["rows"]}
+    tables = {table for table, _ in desk["rows"]}
     assert {"outbox", "dossier", "dossier_event", "dossier_fts", "letter", "rating"} <= tables
 
 
-def test_replay_applies_the_desks_rules(app):
-    """A step the desk refuses is refused the same way, and nothing is written."""
-    desk = ReplayDesk()
+def test_a_run_register_keeps_the_desks_rules(app):
+    """A step the desk refuses is refused the same way with a run's register, nothing is
+    written, and the same request key twice is the first dossier, as at the desk."""
+    register = RunRegister()
     receptionist = db.session.scalar(sa.select(User).where(User.username == "letan"))
     officer = db.session.scalar(sa.select(User).where(User.username == "chuyenvien"))
     now = vn_time(2026, 11, 24, 9)
-    dossier = desk.receive(intake_data(), actor=receptionist, now=now)
+    data = intake_data()
+    dossier, created = receive_dossier(data, actor=receptionist, now=now, register=register)
+    assert created
+    assert receive_dossier(data, actor=receptionist, now=now, register=register) == (dossier,
+                                                                                     False)
+
+    def step(kind, actor, at=now, **fields):
+        return record_step(dossier.code, kind, actor=actor, now=at, register=register, **fields)
+
     with pytest.raises(DossierError) as refused:
-        desk.step(dossier, "received", actor=receptionist, now=now)
+        step("received", receptionist)
     assert refused.value.code == "unknown_step"
     with pytest.raises(DossierError) as refused:
-        desk.step(dossier, "resolved", actor=receptionist, now=now)  # not the desk's role
+        step("resolved", receptionist)  # not the desk's role
     assert refused.value.code == "forbidden"
     with pytest.raises(DossierError) as refused:  # the receptionist holds it, not the officer
-        desk.step(dossier, "refused", actor=officer, now=now, reason="Không thuộc thẩm quyền.")
+        step("refused", officer, reason="Không thuộc thẩm quyền.")
     assert refused.value.code == "not_holder"
     with pytest.raises(DossierError) as refused:
-        desk.step(dossier, "handed_over", actor=receptionist, now=now - dt.timedelta(hours=1),
-                  to_user_uuid=officer.uuid)
+        step("handed_over", receptionist, now - dt.timedelta(hours=1), to_user_uuid=officer.uuid)
     assert refused.value.code == "invalid_time"
-    db.session.commit()
-    stored = db.session.scalar(sa.select(Dossier).where(Dossier.code == dossier.code))
-    assert (stored.version, stored.status, len(stored.events)) == (1, dossier.status, 1)
+    code = dossier.code
+    db.session.expunge_all()  # what the database holds, not the held dossier
+    stored = db.session.scalar(sa.select(Dossier).where(Dossier.code == code))
+    assert (stored.version, stored.status, len(stored.events)) == (1, Status.RECEIVED, 1)
     rows = db.session.execute(sa.text("SELECT table_name, record_version FROM outbox "
                                       "WHERE table_name LIKE 'dossier%'")).all()
     assert sorted(rows) == [("dossier", 1), ("dossier_event", 1)]
 
 
-def test_replay_refuses_an_early_or_second_rating_and_an_early_letter(app):
-    app.config["CHAIRMAN_NAME"] = "Nguyễn Văn Bình"
-    desk = ReplayDesk()
+def test_a_run_register_numbers_as_the_desk_and_after_it(app):
+    """Codes, logbook lines and rating codes go on from what the database holds, and a desk
+    writing after the run goes on from what the run gave."""
     receptionist = db.session.scalar(sa.select(User).where(User.username == "letan"))
     now = vn_time(2026, 11, 24, 9)
-    dossier = desk.receive(intake_data(), actor=receptionist, now=now)
+    first, _ = receive_dossier(intake_data(), actor=receptionist, now=now)
+    register = RunRegister()
+    run = [receive_dossier(intake_data(), actor=receptionist, now=now, register=register)[0]
+           for _ in range(2)]
+    last, _ = receive_dossier(intake_data(), actor=receptionist, now=now)
+    dossiers = [first, *run, last]
+    assert [d.code[-4:] for d in dossiers] == ["0001", "0002", "0003", "0004"]
+    assert [d.logbook_number for d in dossiers] == [1, 2, 3, 4]
+    assert len({d.rating_code for d in dossiers}) == 4
+
+
+def test_a_run_registers_dossier_is_refused_an_early_or_second_rating_and_an_early_letter(app):
+    app.config["CHAIRMAN_NAME"] = "Nguyễn Văn Bình"
+    register = RunRegister()
+    receptionist = db.session.scalar(sa.select(User).where(User.username == "letan"))
+    now = vn_time(2026, 11, 24, 9)
+    dossier, _ = receive_dossier(intake_data(), actor=receptionist, now=now, register=register)
     with pytest.raises(DossierError) as refused:  # a birth registration, not resolved yet
-        desk.issue_letter(dossier, actor=receptionist, now=now)
+        issue_letter(dossier.code, actor=receptionist, now=now)
     assert refused.value.code == "illegal_transition"
     rating = {"code": dossier.rating_code, "overall": "satisfied", "attitude": "satisfied",
               "timeliness": "satisfied", "guidance": "very_satisfied"}
     with pytest.raises(DossierError) as refused:  # not returned yet
-        desk.rate(dossier, rating, channel="kiosk", now=now)
+        record_rating(rating, channel="kiosk", now=now)
     assert refused.value.code == "not_returned"
     leader = db.session.scalar(sa.select(User).where(User.username == "lanhdao"))
-    desk.step(dossier, "resolved", actor=leader, now=now)
-    desk.step(dossier, "returned", actor=receptionist, now=now)
-    desk.rate(dossier, rating, channel="kiosk", now=now)
+    record_step(dossier.code, "resolved", actor=leader, now=now, register=register)
+    record_step(dossier.code, "returned", actor=receptionist, now=now, register=register)
+    record_rating(rating, channel="kiosk", now=now)
     with pytest.raises(DossierError) as refused:
-        desk.rate(dossier, rating, channel="kiosk", now=now)
+        record_rating(rating, channel="kiosk", now=now)
     assert refused.value.code == "duplicate"
-    db.session.commit()
     rows = db.session.execute(sa.text("SELECT table_name FROM outbox WHERE table_name IN "
                                       "('rating', 'letter')")).scalars().all()
     assert rows == ["rating"]
@@ -213,7 +224,8 @@ def test_replay_refuses_an_early_or_second_rating_and_an_early_letter(app):
                     timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=7)),
                                                dt.timezone(dt.timedelta(hours=-9, minutes=-30))])))
 def test_the_fused_datetime_bind_stores_what_sqlalchemy_would(value):
-    """The bulk writers' one-step SQLite text of an aware datetime is SQLAlchemy's own."""
+    """The bulk writer's (the hub's apply) one-step SQLite text of an aware datetime is
+    SQLAlchemy's own."""
     from sqlalchemy.dialects import sqlite
 
     from kernel.database import bind_processor

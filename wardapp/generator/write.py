@@ -1,26 +1,18 @@
-"""The seeded city generator: realistic dossiers for any period, units and scale, written through
-the ward's own service layer so each ward's outbox fills exactly as real work would.
+"""Writing a planned city into one ward (:mod:`.plan` decides it): :class:`WardRun` plays the
+ward's share of the plan in time order (a simulated clock over every open dossier), many steps
+per write transaction, and checks that the service layer classified each resolution as planned.
 
-It works in two stages:
+Every write goes through the desk's own write functions (:func:`~wardapp.dossiers.service.
+receive_dossier`, :func:`~wardapp.dossiers.service.record_step`, ``issue_letter``,
+``record_rating`` and the feedback and inspection services), so each ward's outbox fills exactly
+as real work would; a :class:`~wardapp.dossiers.service.RunRegister` spares the queries a run
+that is the ward's one writer need not make. The reform models come along from random streams
+of their own so they leave every dossier as planned: writing assistance at intake, letters and
+ratings after return (:data:`AFTER_RETURN_STEPS`), and the ward's feedback and yearly
+self-inspections over the period (:meth:`WardRun._ward_lives`).
 
-1. :func:`plan_city` decides, without a database, every dossier of the city: its desk, the
-   moment it is received, its procedure, channel and return method, and its fate (resolved in
-   time or late, refused, withdrawn, or still open at the end), with a supplement pause or an
-   apology where it has one. The plan meets the preset's :class:`Quotas` exactly, by
-   construction: the article's figures (domain.md §0.3) come out of the hub's report to the unit.
-2. :class:`WardRun` plays one ward's share of the plan in time order (a simulated clock over
-   every open dossier), many steps per write transaction, and checks that the service layer
-   classified each resolution as planned. Dossiers go through the desk's own intake and step
-   rules, stored by :class:`~wardapp.dossiers.replay.ReplayDesk` without the session's unit of
-   work (the same rows and outbox rows, a tenth of the CPU); ``tests/test_replay.py`` proves
-   the rows equal to those of the desk's service functions.
-   The reform models come along through their own services, from random streams of their own
-   so they leave every dossier as planned: writing assistance at intake, letters and ratings
-   after return (:data:`AFTER_RETURN_STEPS`), and the ward's feedback and yearly
-   self-inspections over the period (:meth:`WardRun._ward_lives`).
-
-Everything is drawn from ``random.Random`` seeded by the preset's seed and, per dossier, by its
-own seed, so the same preset gives the same city every time, whichever process plays which ward.
+Each dossier's life is drawn from ``random.Random`` seeded by its own seed, so the same plan
+gives the same ward every time.
 """
 from __future__ import annotations
 
@@ -29,313 +21,34 @@ import heapq
 import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from .database import batched_writes
-from .dossiers.replay import ReplayDesk
-from .dossiers.service import load_calendar, this_ward
-from .extensions import db
-from .feedback.service import answer_feedback, assign_feedback, receive_feedback
-from .inspections.service import save_inspection, start_inspection, submit_inspection
-from .letters.service import chairman_name
+from kernel.workdays import OFFICE_CLOSES, local_datetime, to_local
 from wardapp.sync.records import INSPECTION_CONTENTS, LETTER_KINDS, RATING_CRITERIA, Dossier, User
-from .models import Procedure
-from .ratings.service import rating_key
-from kernel.refdata import read_json
-from kernel.workdays import OFFICE_CLOSES, WorkCalendar, local_datetime, to_local
 
-UTC = dt.timezone.utc
-# The city's own desk (Bộ phận Tiếp nhận và Trả kết quả thành phố) and its 13 wards and communes,
-# with each desk's share of the intake (the central wards and the city desk are the busiest).
-UNIT_WEIGHTS = {"883": 11, "30280": 10, "30283": 8, "30285": 6, "30286": 9, "30289": 8,
-                "30292": 9, "30295": 7, "30298": 6, "30301": 8, "30304": 7, "30307": 6,
-                "30310": 5, "30313": 6}
-CITY_UNITS = tuple(UNIT_WEIGHTS)
-# How often each procedure comes to a desk, within its online level; the others weigh 1.
-PROCEDURE_WEIGHTS = {"2.000815": 40, "2.000884": 14, "2.001035": 5, "1.001193": 12,
-                     "1.000894": 5, "2.000908": 4, "1.004859": 3, "1.004884": 2,
-                     "1.001731": 2, "1.001653": 2, "2.000635": 14, "1.004873": 9,
-                     "1.000656": 5}
-# Monday to Friday, then a weekend day made a working day (ngày làm bù), as quiet as a Friday
-WEEKDAY_WEIGHTS = (1.2, 1.05, 1.0, 1.0, 0.85, 0.85, 0.85)
+from ..database import batched_writes
+from ..dossiers.service import (
+    Register,
+    RunRegister,
+    load_calendar,
+    receive_dossier,
+    record_step,
+    this_ward,
+)
+from ..extensions import db
+from ..feedback.service import answer_feedback, assign_feedback, receive_feedback
+from ..inspections.service import save_inspection, start_inspection, submit_inspection
+from ..letters.service import chairman_name, issue_letter
+from ..models import Procedure
+from ..ratings.service import rating_key, record_rating
+from .plan import Planned, Preset, catalogue, plan_city, working_days
+
 SAME_DAY_RETURN = 0.7   # share of results handed back the day they are ready
 PROGRESS_STEPS = 1000   # how often a run tells its progress (it commits every 20,000 steps:
                         # each commit waits for the disk)
 
-
-@dataclass(frozen=True)
-class Quotas:
-    """What the city's report must show for the period, exactly.
-
-    ``in_time`` are resolved early or on time; the rest of ``resolved`` are late. The level-3
-    and level-4 pairs are the online dossiers over all dossiers of the procedures offered at that
-    level; ``postal`` counts dossiers received or returned by post. Received dossiers that are
-    neither resolved, refused nor withdrawn are still open when the period ends.
-    """
-
-    received: int
-    resolved: int
-    in_time: int
-    level3_dossiers: int
-    level3_online: int
-    level4_dossiers: int
-    level4_online: int
-    postal: int
-    refused: int
-    withdrawn: int
-
-    @property
-    def pending(self) -> int:
-        return self.received - self.resolved - self.refused - self.withdrawn
-
-    def scaled(self, received: int) -> Quotas:
-        """The same proportions for ``received`` dossiers (rounded, so still whole dossiers)."""
-        factor = received / self.received
-        return Quotas(received, *(round(getattr(self, name) * factor) for name in (
-            "resolved", "in_time", "level3_dossiers", "level3_online", "level4_dossiers",
-            "level4_online", "postal", "refused", "withdrawn")))
-
-
-# The article (domain.md §0.3): January–September 2020, the 13 wards and the city desk. 97% of
-# the resolved were in time, 35% of the level-3 procedures' dossiers and 87% of the level-4
-# ones came online; the split of the 2,274 not resolved by 30 September is ours (about 1% refused,
-# 0.5% withdrawn, the rest still open).
-ARTICLE_QUOTAS = Quotas(received=93_316, resolved=91_042, in_time=88_311, level3_dossiers=45_703,
-                        level3_online=15_996, level4_dossiers=7_563, level4_online=6_580,
-                        postal=6_176, refused=930, withdrawn=470)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A city to generate: the days [first, last], the desks, what the report must show, and
-    ``until``, the moment the simulated clock stops (steps after it are not taken)."""
-
-    first: dt.date
-    last: dt.date
-    units: tuple[str, ...]
-    quotas: Quotas
-    until: dt.datetime
-    seed: int = 2020
-
-
-def _midnight_after(day: dt.date) -> dt.datetime:
-    return local_datetime(day + dt.timedelta(days=1), dt.time(0, 0))
-
-
-ARTICLE = Preset(dt.date(2020, 1, 1), dt.date(2020, 9, 30), CITY_UNITS,
-                 ARTICLE_QUOTAS, _midnight_after(dt.date(2020, 9, 30)))
-
-
-def working_days(calendar: WorkCalendar, first: dt.date, last: dt.date) -> list[dt.date]:
-    days, day = [], first
-    while day <= last:
-        if calendar.is_working_day(day):
-            days.append(day)
-        day += dt.timedelta(days=1)
-    return days
-
-
-def city_preset(first: dt.date, last: dt.date, *, units: Sequence[str] = CITY_UNITS,
-                scale: float = 1.0, until: dt.datetime | None = None, seed: int = 2020,
-                calendar: WorkCalendar | None = None) -> Preset:
-    """A city at the article's daily pace and proportions for another period or set of desks,
-    times ``scale``; ``until`` defaults to the end of ``last``."""
-    calendar = calendar or WorkCalendar()
-    unknown = set(units) - UNIT_WEIGHTS.keys()
-    if unknown:
-        raise ValueError(f"không có đơn vị {', '.join(sorted(unknown))} trong danh mục")
-    per_day = ARTICLE_QUOTAS.received / len(working_days(calendar, ARTICLE.first, ARTICLE.last))
-    share = sum(UNIT_WEIGHTS[u] for u in units) / sum(UNIT_WEIGHTS.values())
-    received = max(1, round(per_day * len(working_days(calendar, first, last)) * share * scale))
-    return Preset(first, last, tuple(units), ARTICLE_QUOTAS.scaled(received),
-                  until or _midnight_after(last), seed)
-
-
-@dataclass(frozen=True)
-class ProcedureInfo:
-    code: str
-    field: str
-    online_level: str
-    postal_allowed: bool
-    duration_value: int
-    duration_unit: str
-    cutoff_15h: bool
-
-
-def catalogue(rows: Sequence[Procedure] | None = None) -> dict[str, ProcedureInfo]:
-    """The catalogue a plan draws from: a ward's active ``Procedure`` rows, or by default the
-    shipped catalogue (what every desk and the hub start from)."""
-    names = [f.name for f in fields(ProcedureInfo)]
-    if rows is None:
-        return {p["code"]: ProcedureInfo(*(p[n] for n in names))
-                for p in read_json("procedures.json")["procedures"]}
-    return {p.code: ProcedureInfo(*(getattr(p, n) for n in names)) for p in rows if p.active}
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One dossier of the plan. ``outcome`` is in_time, late, refused, withdrawn or open."""
-
-    unit: str
-    at: dt.datetime
-    procedure: str
-    channel: str = "desk"
-    return_method: str = "desk"
-    outcome: str = "in_time"
-    supplement: bool = False
-    apology: bool = False
-    seed: int = 0
-
-
-def apportion(total: int, weights: Sequence[float]) -> list[int]:
-    """``total`` split in whole numbers in proportion to ``weights`` (largest remainder)."""
-    whole = sum(weights)
-    shares = [total * w / whole for w in weights]
-    counts = [int(s) for s in shares]
-    by_remainder = sorted(range(len(weights)), key=lambda i: (counts[i] - shares[i], i))
-    for i in by_remainder[:total - sum(counts)]:
-        counts[i] += 1
-    return counts
-
-
-def lunar_new_years(years: range) -> list[dt.date]:
-    """The first day of Tết in each of ``years``."""
-    import holidays
-
-    return sorted(day for day, name in holidays.VN(years=years, language="vi").items()
-                  if name == "Tết Nguyên Đán")
-
-
-def day_weight(day: dt.date, tet_days: Sequence[dt.date]) -> float:
-    """How busy a desk is on a working day: Mondays most; the three weeks before Tết busier, the
-    fortnight after it quiet; April 2020's social distancing (Directive 16/CT-TTg) slower still."""
-    weight = WEEKDAY_WEIGHTS[day.weekday()]
-    for tet in tet_days:
-        if dt.timedelta(0) < tet - day <= dt.timedelta(days=21):
-            weight *= 1.35
-        elif dt.timedelta(0) < day - tet <= dt.timedelta(days=14):
-            weight *= 0.6
-    if dt.date(2020, 4, 1) <= day <= dt.date(2020, 4, 22):
-        weight *= 0.45
-    return weight
-
-
-def _intake_moment(rng: random.Random, day: dt.date, until: dt.datetime) -> dt.datetime | None:
-    """A moment of office hours (7:30–11:30, 13:30–17:00, mornings busier) before ``until``."""
-    minute = rng.triangular(0, 450, 60)
-    minute += 120 if minute >= 240 else 0  # lunch 11:30–13:30
-    moment = local_datetime(day, dt.time(7, 30)) + dt.timedelta(minutes=minute)
-    return moment if moment < until else None
-
-
-def plan_city(preset: Preset, procedures: dict[str, ProcedureInfo] | None = None,
-              calendar: WorkCalendar | None = None) -> list[Planned]:
-    """Every dossier of the preset's city, in order of receipt, meeting its quotas exactly."""
-    procedures = procedures or catalogue()
-    calendar = calendar or WorkCalendar()
-    rng = random.Random(preset.seed)
-    q = preset.quotas
-    days = [d for d in working_days(calendar, preset.first, preset.last)
-            if local_datetime(d, dt.time(7, 30)) < preset.until]
-    if not days:
-        raise ValueError("kỳ đã chọn không có ngày làm việc nào")
-
-    tet_days = lunar_new_years(range(days[0].year - 1, days[-1].year + 2))
-    base = [day_weight(d, tet_days) for d in days]
-    moments: list[tuple[dt.datetime, str]] = []
-    for unit, total in zip(preset.units, apportion(
-            q.received, [UNIT_WEIGHTS[u] for u in preset.units])):
-        weights = [w * rng.uniform(0.8, 1.2) for w in base]
-        for day, count in zip(days, apportion(total, weights)):
-            for _ in range(count):
-                moment = None
-                while moment is None:
-                    moment = _intake_moment(rng, day, preset.until)
-                moments.append((moment, unit))
-    moments.sort()
-
-    by_level: dict[str, list[ProcedureInfo]] = {}
-    for info in procedures.values():
-        by_level.setdefault(info.online_level, []).append(info)
-    levels = (["partial"] * q.level3_dossiers + ["full"] * q.level4_dossiers
-              + ["none"] * (q.received - q.level3_dossiers - q.level4_dossiers))
-    rng.shuffle(levels)
-    plans = []
-    for (moment, unit), level in zip(moments, levels):
-        choices = by_level[level]
-        info = rng.choices(choices, [PROCEDURE_WEIGHTS.get(p.code, 1) for p in choices])[0]
-        plans.append(Planned(unit, moment, info.code, seed=rng.getrandbits(64)))
-
-    def pick(indices: list[int], count: int, what: str) -> list[int]:
-        if count > len(indices):
-            raise ValueError(f"kỳ quá ngắn hoặc quá ít hồ sơ để có {count} {what}")
-        return rng.sample(indices, count)
-
-    for level, channel, count in (("partial", "online_partial", q.level3_online),
-                                  ("full", "online_full", q.level4_online)):
-        at_level = [i for i, p in enumerate(plans) if procedures[p.procedure].online_level == level]
-        for i in pick(at_level, count, f"hồ sơ {channel}"):
-            plans[i] = replace(plans[i], channel=channel)
-    postal = [i for i, p in enumerate(plans) if procedures[p.procedure].postal_allowed]
-    for i in pick(postal, q.postal, "hồ sơ qua bưu chính"):
-        if plans[i].channel == "desk" and rng.random() < 0.5:
-            plans[i] = replace(plans[i], channel="postal")
-        else:
-            plans[i] = replace(plans[i], return_method="postal")
-    return _assign_outcomes(plans, preset, procedures, calendar, days, rng)
-
-
-def _assign_outcomes(plans: list[Planned], preset: Preset, procedures, calendar: WorkCalendar,
-                     days: list[dt.date], rng: random.Random) -> list[Planned]:
-    """Open at the end: the newest dossiers not yet due when the period ends, then the newest
-    of procedures that take days. Refused, withdrawn and late ones: from the dossiers with room
-    for that before the clock stops. In time: the rest."""
-    q = preset.quotas
-    if q.pending < 0 or q.in_time > q.resolved:
-        raise ValueError("chỉ tiêu không nhất quán")
-    last_day = days[-1]
-    due = [to_local(calendar.due_at(p.at, info.duration_value, info.duration_unit,
-                                    info.cutoff_15h)).date()
-           for p in plans for info in (procedures[p.procedure],)]
-    newest_first = range(len(plans) - 1, -1, -1)
-    ranked = sorted(newest_first, key=lambda i: (
-        due[i] <= last_day, procedures[plans[i].procedure].duration_unit != "working_days"))
-    open_ = ranked[:q.pending]  # a stable sort: newest first within each rank
-    taken = set(open_)
-    for i in open_:
-        plans[i] = replace(plans[i], outcome="open", supplement=rng.random() < 0.1)
-
-    room = [i for i in range(len(plans)) if i not in taken
-            and to_local(plans[i].at).date() < last_day]
-    chosen = rng.sample(room, q.refused + q.withdrawn) if len(room) >= q.refused + q.withdrawn \
-        else None
-    if chosen is None:
-        raise ValueError("kỳ quá ngắn để có hồ sơ bị từ chối và rút")
-    for n, i in enumerate(chosen):
-        plans[i] = replace(plans[i], outcome="refused" if n < q.refused else "withdrawn")
-    taken.update(chosen)
-
-    late_room = [i for i in range(len(plans)) if i not in taken
-                 and calendar.add_working_days(due[i], 3) <= last_day]
-    late = q.resolved - q.in_time
-    if late > len(late_room):
-        raise ValueError(f"kỳ quá ngắn để có {late} hồ sơ quá hạn")
-    for i in rng.sample(late_room, late):
-        info = procedures[plans[i].procedure]
-        plans[i] = replace(plans[i], outcome="late", apology=(
-            info.duration_unit == "working_days" and rng.random() < 0.6))
-        taken.add(i)
-    pause_before = days[-6] if len(days) > 6 else days[0]  # room to return and be resolved
-    for i, p in enumerate(plans):
-        if i not in taken and to_local(p.at).date() < pause_before and rng.random() < 0.05:
-            plans[i] = replace(p, supplement=True)
-    return plans
-
-
-# --- Playing the plan through the service layer --------------------------------------------
 
 FAMILY = ("Nguyễn Nguyễn Nguyễn Trần Trần Lê Lê Phạm Huỳnh Võ Phan Trương Bùi Đặng Đỗ Ngô Hồ "
           "Dương Đinh Lâm Châu Tô Lý Quách Thái Mai La Từ Trịnh").split()
@@ -403,7 +116,7 @@ def letter_step(run: WardRun, dossier: Dossier, rng: random.Random,
     desk = rng.choice(run.desk)
     at = when + dt.timedelta(minutes=rng.randint(1, 8))
     yield at
-    run.dossiers.issue_letter(dossier, actor=desk, now=at)
+    issue_letter(dossier.code, actor=desk, now=at)
 
 
 def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
@@ -426,15 +139,14 @@ def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
     if rng.random() < KIOSK_SHARE:  # typing the rating code printed on the receipt
         at = when + dt.timedelta(minutes=rng.randint(1, 6))
         yield at
-        run.dossiers.rate(dossier, {**data, "code": rating_key(dossier, "kiosk")},
-                          channel="kiosk", now=at)
+        record_rating({**data, "code": rating_key(dossier, "kiosk")}, channel="kiosk", now=at)
     else:
         desk = rng.choice(run.desk)
         at = run._working_moment(rng, run.calendar.add_working_days(
             to_local(when).date(), rng.choice((0, 1, 1, 2))), after=when)
         yield at
-        run.dossiers.rate(dossier, {**data, "code": rating_key(dossier, "paper")},
-                          channel="paper", actor=desk, now=at)
+        record_rating({**data, "code": rating_key(dossier, "paper")}, channel="paper",
+                      actor=desk, now=at)
 
 
 # Steps the reform models add to a dossier's life: each a generator function
@@ -554,9 +266,10 @@ class WardRun:
     ``until`` are not taken, so the newest dossiers are still open, as in a real office.
     """
 
-    def __init__(self, preset: Preset, steps_per_transaction: int = 20_000, dossiers=None):
-        """:param dossiers: what receives the dossiers, takes their steps, issues their letters
-            and records their ratings, as :class:`ReplayDesk` does (the default)."""
+    def __init__(self, preset: Preset, steps_per_transaction: int = 20_000,
+                 register: Register | None = None):
+        """:param register: where the write functions find the run's dossiers and number new
+            ones: a :class:`RunRegister` by default (the run is the ward's one writer)."""
         self.preset = preset
         self.until = preset.until
         self.steps_per_transaction = steps_per_transaction
@@ -578,7 +291,7 @@ class WardRun:
         self.letters = {code: p.letter for code, p in self.procedures.items()
                         if p.letter in LETTER_KINDS}
         self.chairman = chairman_name()  # no letters without a signer (ensure_chairman_name)
-        self.dossiers = dossiers or ReplayDesk()
+        self.register = register or RunRegister()
         self.received = 0
         self.steps = 0
 
@@ -618,7 +331,8 @@ class WardRun:
 
     def _step(self, dossier: Dossier, kind: str, when: dt.datetime, actor: User,
               **fields) -> Dossier:
-        return self.dossiers.step(dossier, kind, actor=actor, now=when, **fields)
+        return record_step(dossier.code, kind, actor=actor, now=when, register=self.register,
+                           **fields)
 
     def _working_moment(self, rng: random.Random, day: dt.date, after: dt.datetime | None = None,
                         morning: bool = False) -> dt.datetime:
@@ -641,7 +355,7 @@ class WardRun:
         local_day = to_local(plan.at).date()
         yield plan.at
         name, citizen_id = person(rng, local_day)
-        dossier = self.dossiers.receive({
+        dossier, _ = receive_dossier({
             "request_key": uuid.UUID(int=rng.getrandbits(128)).hex,
             "procedure_code": plan.procedure, "applicant_name": name, "citizen_id": citizen_id,
             "phone": f"0{rng.choice('39875')}{rng.randint(10000000, 99999999)}",
@@ -652,7 +366,7 @@ class WardRun:
             # the bàn viết hộ writes the form for the citizen, with their consent
             **({"writing_assist": True, "prefill_consent": True} if plan.channel == "desk"
                and extras.random() < WRITING_ASSIST_SHARE else {}),
-        }, actor=desk, now=plan.at)
+        }, actor=desk, now=plan.at, register=self.register)
         self.received += 1
         at = plan.at + dt.timedelta(minutes=rng.randint(3, 40))
         yield at
