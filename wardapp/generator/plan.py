@@ -2,7 +2,8 @@
 desk, the moment it is received, its procedure, channel and return method, and its fate
 (resolved in time or late, refused, withdrawn, or still open at the end), with a supplement
 pause or an apology where it has one. The plan meets the preset's :class:`Quotas` exactly, by
-construction: the article's figures (domain.md §0.3) come out of the hub's report to the unit.
+construction: the article's figures (docs/architecture.md, "The product in one paragraph") come
+out of the hub's report to the unit.
 
 Everything is drawn from ``random.Random`` seeded by the preset's seed, so the same preset gives
 the same plan every time, whichever process plans it; each dossier carries a seed of its own for
@@ -68,10 +69,10 @@ class Quotas:
             "level4_online", "postal", "refused", "withdrawn")))
 
 
-# The article (domain.md §0.3): January–September 2020, the 13 wards and the city desk. 97% of
-# the resolved were in time, 35% of the level-3 procedures' dossiers and 87% of the level-4
-# ones came online; the split of the 2,274 not resolved by 30 September is ours (about 1% refused,
-# 0.5% withdrawn, the rest still open).
+# The article (docs/architecture.md, "The product in one paragraph"): January–September 2020, the 13
+# wards and the city desk. 97% of the resolved were in time, 35% of the level-3 procedures' dossiers
+# and 87% of the level-4 ones came online; the split of the 2,274 not resolved by 30 September is
+# ours (about 1% refused, 0.5% withdrawn, the rest still open).
 ARTICLE_QUOTAS = Quotas(received=93_316, resolved=91_042, in_time=88_311, level3_dossiers=45_703,
                         level3_online=15_996, level4_dossiers=7_563, level4_online=6_580,
                         postal=6_176, refused=930, withdrawn=470)

@@ -77,7 +77,7 @@ APOLOGY_REASONS = (
     "Cần xác minh thêm thông tin với cơ quan liên quan.",
     "Cán bộ thụ lý phải đi công tác đột xuất; xin lỗi ông/bà vì sự chậm trễ.",
 )
-# --- The reform models (domain.md §3, §8.2), through their own services -------------------
+# --- The reform models (docs/glossary.md), through their own services ----------------------
 # Each dossier's extras draw from their own stream (the dossier's seed with EXTRAS_SALT), so
 # the dossier itself, its steps and every count of the report are as without them.
 EXTRAS_SALT = 0x5EF0_2020
