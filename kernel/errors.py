@@ -1,4 +1,5 @@
 """Error pages and JSON errors: a page for browsers, a fragment for htmx, JSON under /api."""
+
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
@@ -6,7 +7,6 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .queryargs import QueryError
-
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
@@ -19,20 +19,23 @@ MESSAGES = {
     422: "Dữ liệu không hợp lệ.",
     500: "Hệ thống gặp lỗi, thao tác chưa được ghi. Vui lòng thử lại hoặc báo quản trị.",
 }
-DISK_FULL = ("Ổ đĩa của máy đã đầy: thao tác chưa được ghi, dữ liệu cũ vẫn nguyên vẹn. "
-             "Báo quản trị giải phóng chỗ trống rồi thử lại.")
+DISK_FULL = (
+    "Ổ đĩa của máy đã đầy: thao tác chưa được ghi, dữ liệu cũ vẫn nguyên vẹn. "
+    "Báo quản trị giải phóng chỗ trống rồi thử lại."
+)
 
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, message: str | None = None, *, code: str | None = None,
-                   fields: dict | None = None):
+def error_response(
+    status: int, message: str | None = None, *, code: str | None = None, fields: dict | None = None
+):
     """One error in the form the caller expects; JSON is ``{"error": {code, message, fields}}``."""
     message = message or MESSAGES.get(status, "Lỗi.")
     if wants_json():
-        body = {"error": {"code": code or f"http_{status}", "message": message}}
+        body: dict[str, dict] = {"error": {"code": code or f"http_{status}", "message": message}}
         if fields:
             body["error"]["fields"] = fields
         return jsonify(body), status
@@ -41,10 +44,15 @@ def error_response(status: int, message: str | None = None, *, code: str | None 
 
 def init_app(app: Flask, session) -> None:
     """Register the handlers; ``session`` is the app's database session, rolled back on a 500."""
+
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return error_response(400, "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
-                                   "Vui lòng tải lại trang và thử lại.", code="csrf")
+        return error_response(
+            400,
+            "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. "
+            "Vui lòng tải lại trang và thử lại.",
+            code="csrf",
+        )
 
     @app.errorhandler(QueryError)
     def query_error(e: QueryError):

@@ -1,4 +1,5 @@
 """Jinja filters for Vietnamese display: dd/MM/yyyy dates, 24-hour times, 1.234.567 numbers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,8 @@ def vn_long_datetime(value: dt.datetime | None) -> str:
     if value is None:
         return "… giờ … phút, ngày … tháng … năm …"
     v = to_local(value)
-    return f"{v:%H} giờ {v:%M} phút, {WEEKDAYS[v.weekday()].lower()} ngày {v:%d} tháng {v:%m} năm {v:%Y}"
+    weekday = WEEKDAYS[v.weekday()].lower()
+    return f"{v:%H} giờ {v:%M} phút, {weekday} ngày {v:%d} tháng {v:%m} năm {v:%Y}"
 
 
 def vn_long_date(value: dt.date | dt.datetime | None) -> str:
@@ -60,9 +62,13 @@ def init_app(app: Flask, vocabularies: dict[str, dict]) -> None:
     app.add_template_filter(vn_long_date)
     app.add_template_filter(vn_number)
     app.add_template_global(vn_percent)
-    app.add_template_global(STATUS_LABELS, "STATUS_LABELS")
-    app.add_template_global(CHANNELS, "CHANNELS")
-    app.add_template_global(RETURN_METHODS, "RETURN_METHODS")
-    app.add_template_global(TIMELINESS_LABELS, "TIMELINESS_LABELS")
-    for name, labels in vocabularies.items():
-        app.add_template_global(labels, name)
+    tables: dict[str, dict] = {
+        "STATUS_LABELS": STATUS_LABELS,
+        "CHANNELS": CHANNELS,
+        "RETURN_METHODS": RETURN_METHODS,
+        "TIMELINESS_LABELS": TIMELINESS_LABELS,
+        **vocabularies,
+    }
+    for name, labels in tables.items():
+        # Flask types a template global as a function; a label table is a global as well.
+        app.add_template_global(labels, name)  # type: ignore[arg-type]

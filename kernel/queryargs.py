@@ -8,6 +8,7 @@ a 500: it is clamped when that is harmless (a page number) or refused with a
 a route may instead show as a notice while it falls back to its default. The hub's report
 periods (``city_hub/reports/periods.py``) are built on :func:`parse_date` and :func:`check_year`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,8 +46,9 @@ def parse_date(value: str, what: str = "") -> dt.date:
 def check_year(year: int, name: str = "Năm") -> None:
     """Refuse a year outside the window of dates anyone may ask about."""
     if not FIRST_DAY.year <= year <= LAST_DAY.year:
-        raise QueryError(f"{name} phải trong khoảng từ năm {FIRST_DAY.year} đến năm "
-                         f"{LAST_DAY.year}.")
+        raise QueryError(
+            f"{name} phải trong khoảng từ năm {FIRST_DAY.year} đến năm {LAST_DAY.year}."
+        )
 
 
 def date(args: Mapping, name: str, default: dt.date, what: str = "") -> dt.date:
@@ -66,12 +68,13 @@ def page(args: Mapping, name: str = "page") -> int:
     return min(max(int(value), 1), MAX_PAGE)
 
 
-def choice(args: Mapping, name: str, choices: Collection[str], what: str,
-           default: str | None = None) -> str:
+def choice(
+    args: Mapping, name: str, choices: Collection[str], what: str, default: str | None = None
+) -> str:
     """One of ``choices``, or ``default`` when the argument is absent or empty (without a
     default, it is required); anything else is refused, naming ``what`` was asked for."""
     value = args.get(name) or default
-    if value not in choices:
+    if value is None or value not in choices:
         raise QueryError(f"{what} không hợp lệ.")
     return value
 

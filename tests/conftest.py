@@ -1,8 +1,10 @@
 """Fixtures in the flaskr style: a fresh initialised ward in a temporary instance folder."""
+
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import uuid
 from pathlib import Path
@@ -10,13 +12,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import kernel.accounts
+from kernel.workdays import local_datetime
 from wardapp import create_app
 from wardapp.database import upgrade_schema
 from wardapp.extensions import db
-from wardapp.sync.records import User
 from wardapp.models import SyncNode
 from wardapp.refdata import load_reference_data
-from kernel.workdays import local_datetime
+from wardapp.sync.records import User
 
 PASSWORD = "mat-khau-thu-nghiem"
 WARD = "30280"
@@ -28,11 +31,105 @@ ACCOUNTS = {
     "quantri": ("Quản trị viên", "admin"),
 }
 
+# Every login checks a password with scrypt, a tenth of a second of CPU, and the suite logs in
+# hundreds of times with the same few passwords against the same few hashes (each test's ward is
+# a copy of one template): remember the answers. The check is a pure function of its two
+# arguments, so no outcome changes; hashing a new password (scrypt, a fresh salt) is untouched.
+kernel.accounts.check_password_hash = functools.lru_cache(maxsize=4096)(
+    kernel.accounts.check_password_hash
+)
+
+# --- The fast lane: `pytest -m "not slow"` ---------------------------------------------------
+# The slow tests are marked here by rule rather than in each file: the browser tests, every
+# PostgreSQL case (a parameter id naming postgresql), and the files and tests below, which start
+# processes, kill them, race threads, run a city's worth of data or fuzz every query (measured
+# with `pytest --durations`; a test of a second or more on a 2-core machine is listed here).
+
+SLOW_FILES = {
+    "test_concurrency.py",  # processes racing one database
+    "test_counts_agree.py",  # a month of a ward, its every work list against the hub's figures
+    "test_demo_browser.py",  # the demo's city in chromium
+    "test_generator.py",  # the demo's generator: a year of a ward, a small city synced
+    "test_odd_queries.py",  # every odd query on every page, over HTTP too
+    "test_replacement.py",  # a replacement PC rebuilt from the hub and a backup
+    "test_replay.py",  # the sample replayed through every kind of step
+    "test_reports.py",  # the hub's reports over a city's records, built for each test
+    "test_scripts.py",  # the scheduled scripts as processes
+    "test_sync_faults.py",  # processes killed mid-sync, power lost a hundred times
+    "test_sync_properties.py",  # hypothesis's state machine of the sync
+    "test_usb_hostile.py",  # hostile USB packages, file system faults
+}
+SLOW_TESTS = {
+    "test_api_fuzz.py": {
+        "test_api_never_fails_with_a_server_error",
+        "test_sync_api_never_fails_with_a_server_error",
+    },
+    "test_auth.py": {
+        "test_audit_trail_records_changes_and_syncs",
+        "test_hub_user_disable_and_reset",
+    },
+    "test_backup.py": {
+        "test_recover_later_reports_dossiers_whose_code_was_taken_meanwhile",
+        "test_restore_mends_from_the_hub_so_nothing_is_lost_or_doubled",
+    },
+    "test_hub_backup.py": {
+        "test_hub_backup_keeps_the_newest_copies_and_refuses_a_bad_restore",
+        "test_hub_restored_from_an_older_backup_gets_the_lost_records_again",
+    },
+    "test_sessions.py": {
+        "test_an_account_change_ends_its_sessions_at_once",
+        "test_a_cookie_copied_before_logout_opens_nothing_after",
+        "test_next_never_leads_to_another_site",
+    },
+    "test_reform_sync.py": {"test_reform_records_sync_and_count_at_the_hub"},
+    # the exhaustive matrix, every step by every role on its own and another's dossier (the
+    # fast lane keeps the file's other tests of who may take a step)
+    "test_step_permissions.py": {"test_each_step_for_each_role_on_its_own_and_anothers_dossier"},
+    "test_sync.py": {
+        "test_batch_size_is_what_the_hub_takes",
+        "test_clean_run_delivers_everything_once",
+        "test_damaged_payloads_are_refused_whole",
+        "test_sync_panel_lists_rejects_and_upgrade_needed",
+        "test_time_budget_makes_progress_across_runs",
+    },
+    "test_sync_hostile.py": {
+        "test_any_batch_is_answered_below_500_and_adds_up",
+        "test_any_hello_is_answered_below_500",
+    },
+    "test_sync_ownership.py": {
+        "test_a_unit_cannot_write_onto_another_units_records",
+        "test_an_event_on_another_wards_dossier_changes_nothing_there",
+        "test_the_hub_admin_sees_what_was_quarantined",
+    },
+    "test_sync_placeholders.py": {
+        "test_hub_ends_as_after_full_records",
+        "test_new_hub_gets_placeholders_counted_stale",
+    },
+}
+
+
+def is_slow(item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return (
+        item.get_closest_marker("browser") is not None
+        or (callspec is not None and "postgresql" in callspec.id)
+        or item.path.name in SLOW_FILES
+        or item.originalname in SLOW_TESTS.get(item.path.name, ())
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if is_slow(item):
+            item.add_marker(pytest.mark.slow)
+
 
 def make_ward(instance_path, ward_code=WARD, **config):
     """An initialised ward database in ``instance_path`` with one account per role."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", **config},
-                     instance_path=str(instance_path))
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", **config}, instance_path=str(instance_path)
+    )
     with app.app_context():
         upgrade_schema()
         load_reference_data()
@@ -63,8 +160,10 @@ def app(tmp_path, _template_ward):
     source.backup(target)
     source.close()
     target.close()
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False},
-                     instance_path=str(tmp_path))
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False},
+        instance_path=str(tmp_path),
+    )
     with app.app_context():
         yield app
         db.session.remove()
@@ -142,8 +241,9 @@ def intake_data(**overrides) -> dict:
         from wardapp.models import Procedure
 
         procedure = db.session.get(Procedure, data["procedure_code"])
-        data["documents"] = [d["name"] for d in procedure.documents if d["required"]] \
-            if procedure else []
+        data["documents"] = (
+            [d["name"] for d in procedure.documents if d["required"]] if procedure else []
+        )
     return data
 
 
@@ -153,6 +253,7 @@ def vn_time(year, month, day, hour=9, minute=0) -> dt.datetime:
 
 
 # --- Real servers -----------------------------------------------------------------------------
+
 
 class LiveServer:
     """``with LiveServer(app) as url:`` serves ``app`` with waitress on a free loopback port.
@@ -187,6 +288,7 @@ class LiveServer:
 
 # --- Sync: a real hub on a real waitress server ----------------------------------------------
 
+
 class Hub:
     """A running hub: its app (for looking inside), URL, and the ward's credential."""
 
@@ -199,8 +301,9 @@ class Hub:
 
         with self.app.app_context():
             t = RECORD_TABLES[table]
-            return hub_db.session.scalar(sa.select(sa.func.count()).select_from(t)
-                                         .where(t.c.ward_code == ward_code))
+            return hub_db.session.scalar(
+                sa.select(sa.func.count()).select_from(t).where(t.c.ward_code == ward_code)
+            )
 
     def ward(self, code: str = WARD):
         from city_hub.extensions import db as hub_db
@@ -216,11 +319,12 @@ def make_hub(instance_path, wards=(WARD,), database_url=None, **config):
     :param database_url: the hub's database (a PostgreSQL one from ``hub_database_url``);
         SQLite in ``instance_path`` when None.
     """
-    from city_hub import create_app as create_hub, upgrade_schema as upgrade_hub
-    from city_hub.wards import issue_credential
+    from city_hub import create_app as create_hub
+    from city_hub import upgrade_schema as upgrade_hub
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
     from city_hub.refdata import publish
+    from city_hub.wards import issue_credential
     from kernel.refdata import snapshot_from_files
 
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -268,8 +372,9 @@ def postgres_database():
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
-        yield sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False)
+        yield (
+            sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        )
     finally:
         _drop_database(admin, name)
         admin.dispose()
@@ -293,8 +398,7 @@ def _drop_database(admin, name: str) -> None:
 
 @pytest.fixture
 def hub(tmp_path, hub_database_url):
-    app, tokens = make_hub(tmp_path / "hub", wards=(WARD, "30283"),
-                           database_url=hub_database_url)
+    app, tokens = make_hub(tmp_path / "hub", wards=(WARD, "30283"), database_url=hub_database_url)
     with LiveServer(app) as url:
         running = Hub(app, url, tokens[WARD])
         running.tokens = tokens
