@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
@@ -46,6 +47,11 @@ def account_for_session(session, model, session_key: str):
 class AccountMixin(UserMixin):
     """What an account model (with ``active``, ``password_hash`` and ``session_epoch`` columns)
     does: log in only while active, check its password, end all its sessions at once."""
+
+    if TYPE_CHECKING:  # the columns each account model declares
+        active: bool
+        password_hash: str
+        session_epoch: int
 
     @property
     def is_active(self) -> bool:
