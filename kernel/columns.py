@@ -53,7 +53,8 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 class JSONText(sa.types.TypeDecorator):
-    """A JSON value kept as readable UTF-8 text (Vietnamese stays legible in sqlite3 and exports)."""
+    """A JSON value kept as readable UTF-8 text (Vietnamese stays legible in sqlite3 and in
+    exports)."""
 
     impl = sa.Text
     cache_ok = True
