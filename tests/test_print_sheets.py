@@ -138,6 +138,9 @@ def plain_intake(**overrides) -> dict:
     return intake_data(procedure_code="1.004873", **overrides)
 
 
+LOGBOOK_ROWS_MAX = 21  # working days of November 2026
+
+
 def build_ward(app) -> Ward:
     ward = Ward(url="")
     procedures = db.session.scalars(db.select(Procedure).where(Procedure.active)
@@ -168,7 +171,8 @@ def build_ward(app) -> Ward:
     refused = receive(worst_intake(longest), vn_time(2026, 12, 7, 9))
     step(refused, "refused", vn_time(2026, 12, 7, 9, 30), "letan", reason=REFUSAL)
     ward.dossiers["refused"] = refused
-    # Letters: a birth's and a marriage's congratulation, a death's condolence.
+    # Letters: a birth's and a marriage's congratulation, a death's condolence, with the longest
+    # name; and an ordinary birth's.
     for kind, procedure in (("birth", "1.001193"), ("marriage", "1.000894"),
                             ("death", "1.000656"), ("ordinary birth", "1.001193")):
         intake = intake_data() if kind.startswith("ordinary") else \
@@ -178,7 +182,7 @@ def build_ward(app) -> Ward:
         issue_letter(code, actor=account("lanhdao"), now=vn_time(2026, 12, 2, 11))
         ward.dossiers[kind] = code
     # The logbook: ordinary dossiers, one a working day in November 2026 (a span of days lists
-    # as many rows as it has working days), and a span of worst-case rows in October.
+    # as many rows as it has working days); the receipts above are the longest rows (1 December).
     day, rows = dt.date(2026, 11, 2), 0
     while rows < LOGBOOK_ROWS_MAX:
         if day.weekday() < 5:
@@ -189,9 +193,6 @@ def build_ward(app) -> Ward:
         day += dt.timedelta(days=1)
     db.session.remove()
     return ward
-
-
-LOGBOOK_ROWS_MAX = 21  # working days of November 2026
 
 
 @pytest.fixture(scope="module")
