@@ -344,7 +344,8 @@ import sqlalchemy as sa
 from wardapp import create_app
 from wardapp.extensions import db
 from wardapp.dossiers.service import receive_dossier, record_step
-from wardapp.models import Procedure, User
+from wardapp.models import Procedure
+from wardapp.sync.records import User
 from wardapp.sync.client import HubClient, SyncConfig, SyncRun
 
 instance = sys.argv[1]
