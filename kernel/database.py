@@ -1,5 +1,6 @@
 """Database helpers both apps use: the SQLite connection set-up, write transactions that take the
-write lock first, the migration runner of each app's ``migrations/env.py`` and the bulk writer.
+write lock first, batches of them (:func:`batched_writes`), the migration runner of each app's
+``migrations/env.py`` and the driver-level writer of the hub's apply (:class:`DriverTable`).
 
 Each app has its own Flask-SQLAlchemy instance; every helper here takes the session or engine it
 works on.
@@ -44,9 +45,16 @@ def write_transaction(session):
     On SQLite it begins ``BEGIN IMMEDIATE`` (:func:`configure_engine`): the write lock is taken
     first, so two writers queue instead of one failing half-way.
     """
-    if session.info.get(BATCH_KEY):
-        with session.begin_nested():  # a savepoint inside :func:`batched_writes`
+    batch = session.info.get(BATCH_KEY)
+    if batch is not None:  # one write of :func:`batched_writes`' transaction
+        if batch.failed:
+            raise RuntimeError("a write of this batch failed: the batch is rolled back whole")
+        try:
             yield session
+            session.flush()
+        except BaseException:
+            batch.failed = True
+            raise
         return
     if session().in_transaction():
         session.commit()  # end the read snapshot the request may hold (nothing is pending)
@@ -62,18 +70,28 @@ def write_transaction(session):
 BATCH_KEY = "kernel.batched_writes"
 
 
+class _Batch:
+    failed = False
+
+
 @contextmanager
 def batched_writes(session):
-    """Make every :func:`write_transaction` in the block a savepoint of one transaction.
+    """Make every :func:`write_transaction` in the block one write of a single transaction.
 
-    The data generator writes thousands of dossiers through the service layer; committing (and
-    fsyncing) each step alone would make it a hundred times slower. Each unit still succeeds or
-    fails whole (its savepoint), and the outbox rows are the same as step-by-step commits leave.
+    A run that writes thousands of records through the service layer (the ward's demo
+    generator) would be a hundred times slower committing (and fsyncing) each one. Each write is
+    flushed at its end, so the versions and the outbox rows are those step-by-step commits
+    leave. It is no savepoint (a savepoint per write cost an eighth of the generator's time):
+    a write that fails fails the batch, whose transaction is rolled back whole, and a write
+    tried after it in the block is refused, so no part of a failed write is ever committed,
+    even when the caller catches its error.
     """
     with write_transaction(session):
-        session.info[BATCH_KEY] = True
+        batch = session.info[BATCH_KEY] = _Batch()
         try:
             yield session
+            if batch.failed:  # the caller caught a write's error: commit none of the batch
+                raise RuntimeError("a write of this batch failed: the batch is rolled back whole")
         finally:
             session.info.pop(BATCH_KEY, None)
 
@@ -138,9 +156,11 @@ def bind_processor(column_type, dialect):
 class DriverTable:
     """A table's INSERT and UPDATE for the database driver's own ``execute``/``executemany``.
 
-    Bulk writers (the hub applying a sync batch, the demo generator) skip SQLAlchemy's
-    per-statement work; the values still pass through the bind processors SQLAlchemy would
-    apply, so the stored form is the same as an ORM or Core write.
+    The hub applying a sync batch (its bulk writer) skips SQLAlchemy's per-statement work, and
+    the ward's outbox hook (:mod:`wardapp.outbox`) inserts a flush's outbox rows with it; the
+    values still pass through the bind processors SQLAlchemy would apply, so the stored form is
+    the same as an ORM or Core write. (The ward's demo generator writes through the service
+    layer's session, not through this.)
 
     :param columns: the column names a row holds, in order; ``key`` must be one of them.
     """

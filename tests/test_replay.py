@@ -234,3 +234,22 @@ def test_the_fused_datetime_bind_stores_what_sqlalchemy_would(value):
     dialect = sqlite.dialect()
     chained = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
     assert bind_processor(UTCDateTime(), dialect)(value) == chained(value)
+
+
+def test_a_failed_write_fails_its_batch_whole(app):
+    """A batch's writes are no savepoints: a write that fails, even when its error is caught,
+    leaves nothing of the batch committed, and no write is taken after it."""
+    from wardapp.database import batched_writes
+
+    receptionist = db.session.scalar(sa.select(User).where(User.username == "letan"))
+    now = vn_time(2026, 11, 24, 9)
+    with pytest.raises(RuntimeError, match="rolled back whole"):
+        with batched_writes():
+            receive_dossier(intake_data(), actor=receptionist, now=now)
+            with pytest.raises(DossierError):
+                record_step("NO-SUCH-CODE", "handed_over", actor=receptionist, now=now)
+            with pytest.raises(RuntimeError, match="rolled back whole"):
+                receive_dossier(intake_data(), actor=receptionist, now=now)
+    db.session.expunge_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 0
+    assert db.session.scalar(sa.text("SELECT count(*) FROM outbox WHERE table_name = 'dossier'")) == 0

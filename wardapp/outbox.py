@@ -15,8 +15,10 @@ import json
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import PassiveFlag
 
 from kernel.columns import utcnow
+from kernel.database import DriverTable
 
 from .models import Outbox
 from .sync.protocol import canonical_text, json_value
@@ -64,23 +66,59 @@ def _refuse_deletes(session, flush_context, instances):
 @event.listens_for(Session, "after_flush")
 def _append_outbox_rows(session, flush_context):
     changed = [r for r in session.new if _is_outboxed(r)]
-    changed += [r for r in session.dirty
-                if _is_outboxed(r) and session.is_modified(r, include_collections=False)]
+    changed += [r for r in session.dirty if _is_outboxed(r) and _is_modified(r)]
     if not changed:
         return
     now = utcnow()
-    session.connection().execute(sa.insert(Outbox), [outbox_row(r, now) for r in changed])
+    connection = session.connection()
+    writer = _outbox_writer(connection.dialect)
+    connection.exec_driver_sql(writer.insert_sql,
+                               [writer.bind(outbox_values(r, now)) for r in changed])
+
+
+def _is_modified(record) -> bool:
+    """``Session.is_modified(record, include_collections=False)``, asking only the attributes
+    the flush had changes of (an attribute without committed state has no history), not all
+    of the model's."""
+    state = sa.inspect(record)
+    if not state.modified:
+        return False
+    attributes, dict_ = state.manager, state.dict
+    for key in state.committed_state:
+        impl = attributes[key].impl
+        if hasattr(impl, "get_collection") or not hasattr(impl, "get_history"):
+            continue
+        added, _, deleted = impl.get_history(state, dict_, passive=PassiveFlag.NO_CHANGE)
+        if added or deleted:
+            return True
+    return False
+
+
+OUTBOX_COLUMNS = ["table_name", "record_uuid", "op", "record_version", "payload",
+                  "payload_sha256", "created_utc"]
+_writers: dict = {}
+
+
+def _outbox_writer(dialect) -> DriverTable:
+    """The outbox's INSERT for the driver, made once per kind of database: a flush's rows go
+    in one ``executemany`` without SQLAlchemy compiling and processing a Core insert each time
+    (the values pass the same bind processors)."""
+    key = (type(dialect), dialect.paramstyle)
+    writer = _writers.get(key)
+    if writer is None:
+        writer = _writers[key] = DriverTable(Outbox.__table__, OUTBOX_COLUMNS, dialect,
+                                             key="record_uuid")
+    return writer
+
+
+def outbox_values(record, now: dt.datetime) -> list:
+    """The values of the outbox row carrying ``record``'s current version, in the order of
+    :data:`OUTBOX_COLUMNS`."""
+    payload = canonical_text(snapshot(record))
+    return [type(record).__tablename__, record.uuid, "upsert", record.version, payload,
+            hashlib.sha256(payload.encode()).hexdigest(), now]
 
 
 def outbox_row(record, now: dt.datetime) -> dict:
     """The outbox row that carries ``record``'s current version to the hub."""
-    payload = canonical_text(snapshot(record))
-    return {
-        "table_name": type(record).__tablename__,
-        "record_uuid": record.uuid,
-        "op": "upsert",
-        "record_version": record.version,
-        "payload": payload,
-        "payload_sha256": hashlib.sha256(payload.encode()).hexdigest(),
-        "created_utc": now,
-    }
+    return dict(zip(OUTBOX_COLUMNS, outbox_values(record, now)))
