@@ -383,9 +383,9 @@ def test_longest_receipts_and_applications_keep_their_signatures_together(page, 
 
 @pytest.mark.xfail(strict=True, reason=(
     "Known overflow, a decision to make: Mẫu 01 with a 200-character name, a 300-character "
-    "address and postal return address and every document of its procedure needs up to 235mm "
+    "address and postal return address and every document of its procedure needs 197–242mm "
     "of the A5 sheet's 194mm (2 sheets) even at 9.5pt; the writing desk's application of "
-    "2.001406 (six documents) about 200mm. Shorter limits (wardapp/dossiers/service.py LIMITS) "
+    "2.001406 (six documents) about 201mm. Shorter limits (wardapp/dossiers/service.py LIMITS) "
     "or a continuation sheet would settle it; drop this mark when it passes."))
 def test_longest_receipts_and_applications_are_one_a5_sheet(page, ward):
     overflowing = [f"{what}: {len(printed)} sheets"
