@@ -14,6 +14,7 @@
 
 Figures are printed next to the target (ready in under 2 minutes); nothing is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,19 +36,20 @@ TARGET_READY = 120.0
 def bench_generate(ward: str, months: int | None) -> None:
     import sqlalchemy as sa
 
-    from wardapp.cli import initialise
     from demo.city import create_demo_users, demo_passwords
+    from kernel.workdays import local_datetime
+    from wardapp.cli import initialise
     from wardapp.extensions import db
     from wardapp.generator.plan import ARTICLE, plan_city
     from wardapp.generator.write import WardRun, ensure_chairman_name
     from wardapp.models import Outbox
-    from kernel.workdays import local_datetime
 
     preset = ARTICLE
     if months:  # the article's plan, cut at the end of its first ``months`` months
         end = dt.date(2020, 1 + months, 1)
-        preset = replace(ARTICLE, last=end - dt.timedelta(days=1),
-                         until=local_datetime(end, dt.time(0)))
+        preset = replace(
+            ARTICLE, last=end - dt.timedelta(days=1), until=local_datetime(end, dt.time(0))
+        )
     started = time.perf_counter()
     plans = [p for p in plan_city(ARTICLE) if p.unit == ward and p.at < preset.until]
     planned = time.perf_counter() - started
@@ -63,14 +65,22 @@ def bench_generate(ward: str, months: int | None) -> None:
         received = run.run(plans)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         rows = db.session.scalar(sa.select(sa.func.count()).select_from(Outbox))
-    print(f"(1) generate {ward}, {preset.first} .. {plans[-1].at.date()}: plan of the whole "
-          f"city {planned:.1f} s")
-    print(f"    {received:,} dossiers, {run.steps:,} steps, {rows:,} outbox rows in {wall:.1f} s "
-          f"(CPU {cpu:.1f} s)")
-    print(f"    {received / wall:,.0f} dossiers/s, {run.steps / wall:,.0f} steps/s, "
-          f"{rows / wall:,.0f} outbox rows/s through the service layer, one process")
-    print(f"    {received / cpu:,.0f} dossiers per CPU second (what an idle core would do); the "
-          f"article's 93,316 dossiers at that rate on 2 cores: {93_316 / (2 * received / cpu):,.0f} s")
+    print(
+        f"(1) generate {ward}, {preset.first} .. {plans[-1].at.date()}: plan of the whole "
+        f"city {planned:.1f} s"
+    )
+    print(
+        f"    {received:,} dossiers, {run.steps:,} steps, {rows:,} outbox rows in {wall:.1f} s "
+        f"(CPU {cpu:.1f} s)"
+    )
+    print(
+        f"    {received / wall:,.0f} dossiers/s, {run.steps / wall:,.0f} steps/s, "
+        f"{rows / wall:,.0f} outbox rows/s through the service layer, one process"
+    )
+    print(
+        f"    {received / cpu:,.0f} dossiers per CPU second (what an idle core would do); the "
+        f"article's 93,316 dossiers at that rate on 2 cores: {93_316 / (2 * received / cpu):,.0f} s"
+    )
 
 
 def port_open(port: int) -> bool:
@@ -81,13 +91,20 @@ def port_open(port: int) -> bool:
 def bench_demo(full: bool, processes: int) -> None:
     base = 28080
     instance = Path(tempfile.mkdtemp(prefix="bench-demo-")) / "city"
-    command = [str(ROOT / ".venv" / "bin" / "wardapp"), "demo", "--port", str(base),
-               "--processes", str(processes), "--instance", str(instance)]
+    command = [
+        str(ROOT / ".venv" / "bin" / "wardapp"),
+        "demo",
+        "--port",
+        str(base),
+        "--processes",
+        str(processes),
+        "--instance",
+        str(instance),
+    ]
     if not full:
         command.insert(2, "--small")
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ready = None
     for line in process.stdout:
         if line.startswith("Sẵn sàng sau"):
@@ -103,10 +120,14 @@ def bench_demo(full: bool, processes: int) -> None:
     stopped = time.perf_counter() - stopping
     process.stdout.close()
     still_open = [p for p in range(base, base + 15) if port_open(p)]
-    print(f"(2) wardapp demo{'' if full else ' --small'} ({processes} processes): ready in "
-          f"{ready:.1f} s  {'ok' if ready < TARGET_READY else 'OVER'} (target < "
-          f"{TARGET_READY:.0f} s)")
-    print(f"    Ctrl-C: exit {code} after {stopped:.1f} s; ports still open: {still_open or 'none'}")
+    print(
+        f"(2) wardapp demo{'' if full else ' --small'} ({processes} processes): ready in "
+        f"{ready:.1f} s  {'ok' if ready < TARGET_READY else 'OVER'} (target < "
+        f"{TARGET_READY:.0f} s)"
+    )
+    print(
+        f"    Ctrl-C: exit {code} after {stopped:.1f} s; ports still open: {still_open or 'none'}"
+    )
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ By default the server runs on a fresh copy of ``bench/out/ward-200k`` (in
 ``bench/out/ward-200k-run``) so that the intakes of one run do not pile up in the next;
 ``--in-place`` uses the built ward itself. Build it first with ``bench/build_ward_db.py``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,13 +90,27 @@ class Server:
         started = time.perf_counter()
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [str(WARDAPP), "serve", "--instance", str(self.instance), "--host", "127.0.0.1",
-             "--port", str(self.port), "--threads", str(self.threads)],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
+            [
+                str(WARDAPP),
+                "serve",
+                "--instance",
+                str(self.instance),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--threads",
+                str(self.threads),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
         while time.perf_counter() - started < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; "
-                                   f"see {self.log_path}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}; see {self.log_path}"
+                )
             try:
                 if requests.get(self.base + "/auth/login", timeout=2).status_code == 200:
                     return time.perf_counter() - started
@@ -128,8 +143,11 @@ class Desk:
         self.http = requests.Session()
         page = self.http.get(base + "/auth/login")
         token = CSRF.search(page.text).group(1)
-        answer = self.http.post(base + "/auth/login", allow_redirects=False, data={
-            "csrf_token": token, "username": username, "password": password})
+        answer = self.http.post(
+            base + "/auth/login",
+            allow_redirects=False,
+            data={"csrf_token": token, "username": username, "password": password},
+        )
         if answer.status_code != 302:
             raise RuntimeError(f"login failed: {answer.status_code}")
         page = self.http.get(base + "/dossiers/new")
@@ -143,9 +161,16 @@ class Desk:
         return answer
 
     def post_intake(self, form: dict) -> str:
-        answer = self.http.post(self.base + "/dossiers", data=form, allow_redirects=False,
-                                headers={"X-CSRFToken": self.csrf, "HX-Request": "true",
-                                         "HX-Current-URL": self.base + "/dossiers/new"})
+        answer = self.http.post(
+            self.base + "/dossiers",
+            data=form,
+            allow_redirects=False,
+            headers={
+                "X-CSRFToken": self.csrf,
+                "HX-Request": "true",
+                "HX-Current-URL": self.base + "/dossiers/new",
+            },
+        )
         if answer.status_code != 204 or "HX-Redirect" not in answer.headers:
             raise RuntimeError(f"intake refused: {answer.status_code} {answer.text[:300]}")
         return answer.headers["HX-Redirect"].rsplit("/", 1)[1]
@@ -161,8 +186,9 @@ def concurrent_logins(base: str, logins: dict[str, str], rounds: int = 3) -> flo
         for username, password in logins.items():
             http = requests.Session()
             token = CSRF.search(http.get(base + "/auth/login").text).group(1)
-            sessions.append((http, {"csrf_token": token, "username": username,
-                                    "password": password}))
+            sessions.append(
+                (http, {"csrf_token": token, "username": username, "password": password})
+            )
         barrier = threading.Barrier(len(sessions))
         times, failures = [], []
 
@@ -197,7 +223,7 @@ def intake_form(rng: random.Random, documents: list[str], today: dt.date) -> dic
         "citizen_id": f"089{century}{year % 100:02d}{rng.randint(0, 999999):06d}",
         "phone": f"09{rng.randint(10000000, 99999999)}",
         "address": f"Số {rng.randint(1, 250)} đường Hà Hoàng Hổ, khóm {rng.randint(1, 8)}, "
-                   "phường Mỹ Bình",
+        "phường Mỹ Bình",
         "channel": "desk",
         "return_method": "desk",
         "sets_count": "1",
@@ -212,21 +238,29 @@ def sample(db_path: Path, rng: random.Random, count: int):
     rowids = rng.sample(range(1, total + 1), count)
     codes, ids = [], []
     for rowid in rowids:
-        row = conn.execute("SELECT code, citizen_id FROM dossier WHERE rowid = ?",
-                           (rowid,)).fetchone()
+        row = conn.execute(
+            "SELECT code, citizen_id FROM dossier WHERE rowid = ?", (rowid,)
+        ).fetchone()
         if row:
             codes.append(row[0])
             ids.append(row[1])
-    documents = [d["name"] for d in json.loads(conn.execute(
-        "SELECT documents FROM procedure WHERE code = '1.001193'").fetchone()[0]) if d["required"]]
+    documents = [
+        d["name"]
+        for d in json.loads(
+            conn.execute("SELECT documents FROM procedure WHERE code = '1.001193'").fetchone()[0]
+        )
+        if d["required"]
+    ]
     conn.close()
     return codes, ids, documents
 
 
 def show(name: str, times: list[float]) -> None:
     s = sorted(times)
-    log(f"   {name:<38} p50 {percentile(s, 50):7.1f}  p95 {percentile(s, 95):7.1f}  "
-        f"max {s[-1]:7.1f} ms")
+    log(
+        f"   {name:<38} p50 {percentile(s, 50):7.1f}  p95 {percentile(s, 95):7.1f}  "
+        f"max {s[-1]:7.1f} ms"
+    )
 
 
 def measure(name: str, action, n: int, warmup: int, results: dict) -> None:
@@ -251,9 +285,11 @@ def run_extras(server: Server, desk: Desk, logins: dict[str, str], today: dt.dat
         return ["(cannot reset VmHWM on this kernel; extras skipped)"]
     slowest = concurrent_logins(server.base, logins)
     peak = proc_status(pid)["VmHWM"] / 1e6
-    lines.append(f"{len(logins)} accounts logging in at the same moment (x3): slowest login "
-                 f"{slowest * 1000:.0f} ms, peak RSS {peak:.1f} MB   "
-                 f"RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}")
+    lines.append(
+        f"{len(logins)} accounts logging in at the same moment (x3): slowest login "
+        f"{slowest * 1000:.0f} ms, peak RSS {peak:.1f} MB   "
+        f"RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}"
+    )
     year = today.year - 1
     reset_peak(pid)
     times = []
@@ -262,9 +298,11 @@ def run_extras(server: Server, desk: Desk, logins: dict[str, str], today: dt.dat
         page = desk.get("/logbook", params={"from": f"{year}-01-01", "to": f"{year}-12-31"})
         times.append(time.perf_counter() - start)
     peak = proc_status(pid)["VmHWM"] / 1e6
-    lines.append(f"logbook Mẫu 06 for {year} (x3, {len(page.content) // 1024:,} KiB of HTML): "
-                 f"{min(times) * 1000:.0f}-{max(times) * 1000:.0f} ms, peak RSS {peak:.1f} MB   "
-                 f"RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}")
+    lines.append(
+        f"logbook Mẫu 06 for {year} (x3, {len(page.content) // 1024:,} KiB of HTML): "
+        f"{min(times) * 1000:.0f}-{max(times) * 1000:.0f} ms, peak RSS {peak:.1f} MB   "
+        f"RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}"
+    )
     return lines
 
 
@@ -275,13 +313,24 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests per scenario")
     parser.add_argument("--threads", type=int, default=4, help="waitress threads")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--in-place", action="store_true",
-                        help="serve the built ward itself instead of a fresh copy")
-    parser.add_argument("--no-extras", action="store_true",
-                        help="skip the memory checks beyond the targeted scenarios")
-    parser.add_argument("--extra-sql", action="append", default=[], metavar="SQL",
-                        help="run this SQL on the fresh copy before serving, e.g. a candidate "
-                             "index (may repeat; not with --in-place)")
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="serve the built ward itself instead of a fresh copy",
+    )
+    parser.add_argument(
+        "--no-extras",
+        action="store_true",
+        help="skip the memory checks beyond the targeted scenarios",
+    )
+    parser.add_argument(
+        "--extra-sql",
+        action="append",
+        default=[],
+        metavar="SQL",
+        help="run this SQL on the fresh copy before serving, e.g. a candidate "
+        "index (may repeat; not with --in-place)",
+    )
     args = parser.parse_args(argv)
 
     ward = args.ward.resolve()
@@ -329,12 +378,16 @@ def main(argv=None) -> int:
     try:
         startup = server.start()
         idle = proc_status(server.proc.pid)
-        log(f"wardapp serve (pid {server.proc.pid}) answering on {server.base} after "
-            f"{startup:.1f} s; RSS {mib(idle['VmRSS'])}")
+        log(
+            f"wardapp serve (pid {server.proc.pid}) answering on {server.base} after "
+            f"{startup:.1f} s; RSS {mib(idle['VmRSS'])}"
+        )
         desk = Desk(server.base, "letan", logins["letan"])
         today = dt.date.today()
-        log(f"Timing {args.n} requests per scenario after {args.warmup} warm-up requests "
-            "(one at a time, keep-alive):")
+        log(
+            f"Timing {args.n} requests per scenario after {args.warmup} warm-up requests "
+            "(one at a time, keep-alive):"
+        )
 
         slip_times = []
         page_times = []
@@ -359,31 +412,55 @@ def main(argv=None) -> int:
         page_times.clear()
         for _ in range(args.n):
             intake(0)
-        for name, times in (("(a) intake POST + slip Mẫu 01", slip_times),
-                            ("    (dossier page after intake)", page_times)):
+        for name, times in (
+            ("(a) intake POST + slip Mẫu 01", slip_times),
+            ("    (dossier page after intake)", page_times),
+        ):
             results[name] = list(times)
             show(name, times)
 
         measure("(b) home page /", lambda i: desk.get("/"), args.n, args.warmup, results)
-        measure("(c) /worklists/in_progress",
-                lambda i: desk.get("/worklists/in_progress"), args.n, args.warmup, results)
-        measure("(c) /worklists/overdue",
-                lambda i: desk.get("/worklists/overdue"), args.n, args.warmup, results)
+        measure(
+            "(c) /worklists/in_progress",
+            lambda i: desk.get("/worklists/in_progress"),
+            args.n,
+            args.warmup,
+            results,
+        )
+        measure(
+            "(c) /worklists/overdue",
+            lambda i: desk.get("/worklists/overdue"),
+            args.n,
+            args.warmup,
+            results,
+        )
 
         def search(query: str, expect: str) -> None:
             page = desk.get("/search", params={"q": query})
             if expect not in page.text:
                 raise RuntimeError(f"search for {query!r} did not find {expect!r}")
 
-        measure("(d) search common name",
-                lambda i: search(COMMON_NAMES[i % len(COMMON_NAMES)], "/dossiers/"),
-                args.n, args.warmup, results)
-        measure("(d) search dossier code",
-                lambda i: search(codes[i % len(codes)], codes[i % len(codes)]),
-                args.n, args.warmup, results)
-        measure("(d) search citizen ID",
-                lambda i: search(ids[i % len(ids)], "/dossiers/"),
-                args.n, args.warmup, results)
+        measure(
+            "(d) search common name",
+            lambda i: search(COMMON_NAMES[i % len(COMMON_NAMES)], "/dossiers/"),
+            args.n,
+            args.warmup,
+            results,
+        )
+        measure(
+            "(d) search dossier code",
+            lambda i: search(codes[i % len(codes)], codes[i % len(codes)]),
+            args.n,
+            args.warmup,
+            results,
+        )
+        measure(
+            "(d) search citizen ID",
+            lambda i: search(ids[i % len(ids)], "/dossiers/"),
+            args.n,
+            args.warmup,
+            results,
+        )
         memory = proc_status(server.proc.pid)
         if not args.no_extras:
             extras = run_extras(server, desk, logins, today)
@@ -393,30 +470,43 @@ def main(argv=None) -> int:
     log(f"Server stopped (exit {code}).")
 
     log("")
-    log(f"Results on {os.cpu_count()} CPUs, waitress {args.threads} threads, n={args.n} "
-        f"per scenario, code {code_version(('kernel', 'wardapp'))} (ms):")
+    log(
+        f"Results on {os.cpu_count()} CPUs, waitress {args.threads} threads, n={args.n} "
+        f"per scenario, code {code_version(('kernel', 'wardapp'))} (ms):"
+    )
     log(f"   {'scenario':<38} {'p50':>7} {'p95':>7} {'max':>7} {'>50ms':>6}   target")
     for name, times in results.items():
         s = sorted(times)
         p95 = percentile(s, 95)
         over = sum(t >= TARGET_P95_MS for t in s)
-        verdict = "(not a target)" if name.strip().startswith("(dossier") else \
-            f"p95 < {TARGET_P95_MS:.0f} ms {'ok' if p95 < TARGET_P95_MS else 'OVER'}"
+        verdict = (
+            "(not a target)"
+            if name.strip().startswith("(dossier")
+            else f"p95 < {TARGET_P95_MS:.0f} ms {'ok' if p95 < TARGET_P95_MS else 'OVER'}"
+        )
         log(f"   {name:<38} {percentile(s, 50):7.1f} {p95:7.1f} {s[-1]:7.1f} {over:>6}   {verdict}")
     peak, now = memory.get("VmHWM", 0) / 1e6, memory.get("VmRSS", 0) / 1e6
-    log(f"   server RSS peak (VmHWM) {peak:6.1f} MB, now (VmRSS) {now:6.1f} MB"
-        f"   RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}")
+    log(
+        f"   server RSS peak (VmHWM) {peak:6.1f} MB, now (VmRSS) {now:6.1f} MB"
+        f"   RSS < {TARGET_RSS_MB:.0f} MB {'ok' if peak < TARGET_RSS_MB else 'OVER'}"
+    )
     if extras:
-        log("Beyond the targeted scenarios (server peak RSS of each step, measured after the run "
-            "above; not in the figures above):")
+        log(
+            "Beyond the targeted scenarios (server peak RSS of each step, measured after the run "
+            "above; not in the figures above):"
+        )
         for line in extras:
             log(f"   {line}")
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("dossier", "dossier_event", "outbox")]
+    counts = [
+        conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("dossier", "dossier_event", "outbox")
+    ]
     conn.close()
-    log(f"   database {mib(size_before)} before the run, {mib(db_size(db_path))} after "
-        f"({counts[0]:,} dossiers, {counts[1]:,} events, {counts[2]:,} outbox rows)")
+    log(
+        f"   database {mib(size_before)} before the run, {mib(db_size(db_path))} after "
+        f"({counts[0]:,} dossiers, {counts[1]:,} events, {counts[2]:,} outbox rows)"
+    )
     return 0
 
 

@@ -30,6 +30,7 @@ When the report is over target on a backend (or with ``--experiments``), it then
 candidate changes on the cached databases (``--trial-runs`` rounds each, :mod:`reports_trials`,
 :mod:`reports_experiments`). Nothing in the product is changed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,10 @@ def run(backends: list[Backend], built: dict, args, started: float) -> int:
     if waited and args.wait_idle:
         log("   ... it is done (or only waiting); measuring now")
     load = benchlib.others_busy()
-    log(f"   the rest of the machine uses {load:.2f} of {os.cpu_count()} CPUs right now "
-        "(other work disturbs the figures)")
+    log(
+        f"   the rest of the machine uses {load:.2f} of {os.cpu_count()} CPUs right now "
+        "(other work disturbs the figures)"
+    )
     results = {}
     for b in backends:
         log(f"-- {b.name}: {args.warmup} warm-up + {args.runs} timed rounds ...")
@@ -75,8 +78,10 @@ def run(backends: list[Backend], built: dict, args, started: float) -> int:
         log(f"   {results[b.name]['check']}")
         log(f"   the rest of the machine used {benchlib.others_busy():.2f} CPUs just after")
     log("")
-    log(f"Results, {PERIOD} report over 5 years of the city, {args.runs} timed rounds after "
-        f"{args.warmup} warm-up (p95: nearest rank):")
+    log(
+        f"Results, {PERIOD} report over 5 years of the city, {args.runs} timed rounds after "
+        f"{args.warmup} warm-up (p95: nearest rank):"
+    )
     log(HEADER)
     for b in backends:
         for text in figure_lines(b.name, results[b.name]):
@@ -85,8 +90,10 @@ def run(backends: list[Backend], built: dict, args, started: float) -> int:
     if args.experiments or (args.experiments is None and over):
         log("")
         experiments(backends, built, args)
-    log(f"\nThe rest of the machine uses {benchlib.others_busy():.2f} CPUs at the end. "
-        f"Total {time.perf_counter() - started:.0f} s.")
+    log(
+        f"\nThe rest of the machine uses {benchlib.others_busy():.2f} CPUs at the end. "
+        f"Total {time.perf_counter() - started:.0f} s."
+    )
     return 0
 
 
@@ -94,34 +101,53 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached hubs")
     parser.add_argument("--build-only", action="store_true", help="only build the caches")
-    parser.add_argument("--only", choices=["sqlite", "postgresql"], action="append",
-                        help="only this backend (may repeat)")
+    parser.add_argument(
+        "--only",
+        choices=["sqlite", "postgresql"],
+        action="append",
+        help="only this backend (may repeat)",
+    )
     parser.add_argument("--runs", type=int, default=20, help="timed runs per figure")
-    parser.add_argument("--trial-runs", type=int, default=10,
-                        help="timed runs per candidate fix")
+    parser.add_argument("--trial-runs", type=int, default=10, help="timed runs per candidate fix")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs before them")
-    parser.add_argument("--experiments", action=argparse.BooleanOptionalAction, default=None,
-                        help="measure candidate fixes (default: when the report is over target)")
-    parser.add_argument("--wait-idle", action="store_true",
-                        help="wait until no other bench_*.py process is running")
-    parser.add_argument("--pg-url", default=PG_ADMIN_URL,
-                        help="a PostgreSQL server and role that may create databases")
-    parser.add_argument("--dossiers", type=int, default=DOSSIERS,
-                        help="size of the city (other sizes are cached under their own name)")
+    parser.add_argument(
+        "--experiments",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="measure candidate fixes (default: when the report is over target)",
+    )
+    parser.add_argument(
+        "--wait-idle", action="store_true", help="wait until no other bench_*.py process is running"
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=PG_ADMIN_URL,
+        help="a PostgreSQL server and role that may create databases",
+    )
+    parser.add_argument(
+        "--dossiers",
+        type=int,
+        default=DOSSIERS,
+        help="size of the city (other sizes are cached under their own name)",
+    )
     args = parser.parse_args(argv)
 
     out = OUT if args.dossiers == DOSSIERS else OUT.parent / f"reports-{args.dossiers}"
     names = args.only or ["sqlite", "postgresql"]
     backends = [Backend(n, out, args.pg_url if n == "postgresql" else None) for n in names]
     started = time.perf_counter()
-    log(f"City report benchmark: code {benchlib.code_version()}, {os.cpu_count()} CPUs, "
-        f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}")
+    log(
+        f"City report benchmark: code {benchlib.code_version()}, {os.cpu_count()} CPUs, "
+        f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}"
+    )
     built = ensure_built(backends, args.dossiers, args.rebuild)
     for b in backends:
         r = built[b.name]
-        log(f"   {b.name}: {r['rows']['dossier']:,} dossiers, {r['rows']['dossier_event']:,} "
+        log(
+            f"   {b.name}: {r['rows']['dossier']:,} dossiers, {r['rows']['dossier_event']:,} "
             f"events, {r['rows']['user']:,} accounts, {r['size_bytes'] / 2**20:,.0f} MiB "
-            f"(built {r['built_utc']} in {r['total_seconds']:.0f} s)")
+            f"(built {r['built_utc']} in {r['total_seconds']:.0f} s)"
+        )
     log(f"   ready after {time.perf_counter() - started:.0f} s")
     if args.build_only:
         return 0

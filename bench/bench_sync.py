@@ -31,6 +31,7 @@ commit (exported with ``git archive``) instead of the working tree. ``--hub-comm
 wrapper that patches in a candidate fix). ``--profile`` also prints a cProfile of the apply
 path (3) and of one ward's whole sync run in-process (``SyncRun``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,13 +69,19 @@ def mb(n_bytes: float) -> float:
 
 def code_version() -> str:
     if os.environ.get("BENCH_SYNC_CODE"):
-        return (f"{os.environ['BENCH_SYNC_CODE']} (exported to "
-                f"{Path(os.environ['PYTHONPATH']).relative_to(ROOT)}, not the working tree)")
+        return (
+            f"{os.environ['BENCH_SYNC_CODE']} (exported to "
+            f"{Path(os.environ['PYTHONPATH']).relative_to(ROOT)}, not the working tree)"
+        )
     return benchlib.code_version()
 
 
-LABELS = {"dossier": "dossiers", "dossier_event": "events", "user": "accounts",
-          "audit_log": "audit entries"}
+LABELS = {
+    "dossier": "dossiers",
+    "dossier_event": "events",
+    "user": "accounts",
+    "audit_log": "audit entries",
+}
 
 
 def describe(counts: dict[str, int]) -> str:
@@ -85,24 +92,36 @@ def single_lines(single: dict, built: dict) -> list[str]:
     rate = single["records"] / single["seconds"]
     ok = mark(single["seconds"] < TARGET_SINGLE_S)
     return [
-        (f"  (1) one ward's backlog: {single['records']:,} records ({describe(built['records'])} "
-         f"before the run; one record per version of a dossier) in {single['seconds']:.2f} s = "
-         f"{rate:,.0f} records/s   target < {TARGET_SINGLE_S:.0f} s {ok}"),
-        (f"      (a second `wardapp sync` with nothing to push takes {single['empty_s']:.2f} s: "
-         "start-up, hello, refdata check)"),
-        (f"      CPU: ward process {single['ward_cpu_s']:.1f} s, hub {single['hub_cpu_s']:.1f} s, "
-         f"other processes on the machine {max(single['others_cpu_s'], 0):.1f} s; hub peak RSS "
-         f"{mb(single['hub_hwm']):.0f} MB")]
+        (
+            f"  (1) one ward's backlog: {single['records']:,} records "
+            f"({describe(built['records'])} "
+            f"before the run; one record per version of a dossier) in {single['seconds']:.2f} s = "
+            f"{rate:,.0f} records/s   target < {TARGET_SINGLE_S:.0f} s {ok}"
+        ),
+        (
+            f"      (a second `wardapp sync` with nothing to push takes {single['empty_s']:.2f} s: "
+            "start-up, hello, refdata check)"
+        ),
+        (
+            f"      CPU: ward process {single['ward_cpu_s']:.1f} s, "
+            f"hub {single['hub_cpu_s']:.1f} s, "
+            f"other processes on the machine {max(single['others_cpu_s'], 0):.1f} s; hub peak RSS "
+            f"{mb(single['hub_hwm']):.0f} MB"
+        ),
+    ]
 
 
 def history_lines(h: dict) -> list[str]:
     ok = mark(h["seconds"] < TARGET_SINGLE_S)
     return [
-        (f"  (1b) the same-size backlog on a ward with 20 years of synced history "
-         f"({h['history']:,} outbox rows acknowledged before it, {h['size'] / 2**30:.1f} GiB): "
-         f"{h['records']:,} records in {h['seconds']:.2f} s = "
-         f"{h['records'] / h['seconds']:,.0f} records/s   target < {TARGET_SINGLE_S:.0f} s {ok}"),
-        f"      (an empty `wardapp sync` on it takes {h['empty_s']:.2f} s)"]
+        (
+            f"  (1b) the same-size backlog on a ward with 20 years of synced history "
+            f"({h['history']:,} outbox rows acknowledged before it, {h['size'] / 2**30:.1f} GiB): "
+            f"{h['records']:,} records in {h['seconds']:.2f} s = "
+            f"{h['records'] / h['seconds']:,.0f} records/s   target < {TARGET_SINGLE_S:.0f} s {ok}"
+        ),
+        f"      (an empty `wardapp sync` on it takes {h['empty_s']:.2f} s)",
+    ]
 
 
 def city_lines(city: dict, builds: list[dict]) -> list[str]:
@@ -112,19 +131,26 @@ def city_lines(city: dict, builds: list[dict]) -> list[str]:
     hwm = mb(city["hub_hwm"])
     per_record = 1e6 / city["records"]
     return [
-        (f"  (2) {len(builds)} wards at once: {city['records']:,} records, the versions of "
-         f"{sum(totals.values()):,} distinct ones ({describe(totals)}) in {city['wall']:.1f} s "
-         f"wall = {city['records'] / city['wall']:,.0f} records/s"
-         f"   target < {TARGET_CITY_S:.0f} s {mark(city['wall'] < TARGET_CITY_S)}"),
-        (f"      hub peak RSS (VmHWM) {hwm:.1f} MB (idle {mb(city['hub_rss_idle']):.1f} MB, at "
-         f"the end {mb(city['hub_rss_end']):.1f} MB)"
-         f"   target < {TARGET_HUB_RSS_MB:.0f} MB {mark(hwm < TARGET_HUB_RSS_MB)}"),
-        (f"      CPU: hub {city['hub_cpu_s']:.1f} s ({city['hub_cpu_s'] * per_record:.0f} "
-         f"µs/record), the {len(builds)} ward processes {city['wards_cpu_s']:.1f} s "
-         f"({city['wards_cpu_s'] * per_record:.0f} µs/record), other processes on the machine "
-         f"{max(city['others_cpu_s'], 0):.1f} s, in {city['wall']:.1f} s on {os.cpu_count()} "
-         f"CPUs; wards finished between {city['finished'][fastest]:.1f} s ({fastest}) and "
-         f"{city['finished'][slowest]:.1f} s ({slowest})")]
+        (
+            f"  (2) {len(builds)} wards at once: {city['records']:,} records, the versions of "
+            f"{sum(totals.values()):,} distinct ones ({describe(totals)}) in {city['wall']:.1f} s "
+            f"wall = {city['records'] / city['wall']:,.0f} records/s"
+            f"   target < {TARGET_CITY_S:.0f} s {mark(city['wall'] < TARGET_CITY_S)}"
+        ),
+        (
+            f"      hub peak RSS (VmHWM) {hwm:.1f} MB (idle {mb(city['hub_rss_idle']):.1f} MB, at "
+            f"the end {mb(city['hub_rss_end']):.1f} MB)"
+            f"   target < {TARGET_HUB_RSS_MB:.0f} MB {mark(hwm < TARGET_HUB_RSS_MB)}"
+        ),
+        (
+            f"      CPU: hub {city['hub_cpu_s']:.1f} s ({city['hub_cpu_s'] * per_record:.0f} "
+            f"µs/record), the {len(builds)} ward processes {city['wards_cpu_s']:.1f} s "
+            f"({city['wards_cpu_s'] * per_record:.0f} µs/record), other processes on the machine "
+            f"{max(city['others_cpu_s'], 0):.1f} s, in {city['wall']:.1f} s on {os.cpu_count()} "
+            f"CPUs; wards finished between {city['finished'][fastest]:.1f} s ({fastest}) and "
+            f"{city['finished'][slowest]:.1f} s ({slowest})"
+        ),
+    ]
 
 
 def apply_lines(a: dict) -> list[str]:
@@ -134,40 +160,60 @@ def apply_lines(a: dict) -> list[str]:
     apply_runs = ", ".join(f"{x:.2f}" for x in a["apply_runs"])
     exec_runs = ", ".join(f"{x:.2f}" for x in a["exec_runs"])
     return [
-        (f"  (3) hub apply rate, ward {a['ward']}: {a['records']:,} records in {a['batches']} "
-         f"batches ({a['placeholders']:,} of them superseded placeholders); apply_batch "
-         f"{a['apply_s']:.2f} s = {sync_rate:,.0f} records/s; plain "
-         f"executemany of the {a['rows_written']:,} rows it wrote {a['exec_s']:.2f} s = "
-         f"{plain_rate:,.0f} records/s; ratio {ratio:.2f}"
-         f"   target >= {TARGET_RATIO} {mark(ratio >= TARGET_RATIO)}"),
-        (f"      (best of {len(a['apply_runs'])}: apply_batch {apply_runs} s; executemany "
-         f"{exec_runs} s; {a['apply_s'] / a['records'] * 1e6:.0f} vs "
-         f"{a['exec_s'] / a['records'] * 1e6:.1f} µs per record)"),
-        (f"      (same batches: ward's make_batch {a['make_s']:.2f} s and gzip encode "
-         f"{a['encode_s']:.2f} s; hub's gunzip + JSON decode {a['decode_s']:.2f} s, not in "
-         "apply_batch)"),
-        (f"  (4) bytes on the wire: {a['wire_bytes']:,} B of gzip for {a['records']:,} records = "
-         f"{a['wire_bytes'] / a['records']:.0f} B/record ({a['raw_bytes'] / a['records']:.0f} "
-         f"B/record as JSON, {a['raw_bytes'] / a['wire_bytes']:.1f}x smaller); largest batch "
-         f"{a['max_batch'] / 1024:.0f} KiB   (no target)")]
+        (
+            f"  (3) hub apply rate, ward {a['ward']}: {a['records']:,} records in {a['batches']} "
+            f"batches ({a['placeholders']:,} of them superseded placeholders); apply_batch "
+            f"{a['apply_s']:.2f} s = {sync_rate:,.0f} records/s; plain "
+            f"executemany of the {a['rows_written']:,} rows it wrote {a['exec_s']:.2f} s = "
+            f"{plain_rate:,.0f} records/s; ratio {ratio:.2f}"
+            f"   target >= {TARGET_RATIO} {mark(ratio >= TARGET_RATIO)}"
+        ),
+        (
+            f"      (best of {len(a['apply_runs'])}: apply_batch {apply_runs} s; executemany "
+            f"{exec_runs} s; {a['apply_s'] / a['records'] * 1e6:.0f} vs "
+            f"{a['exec_s'] / a['records'] * 1e6:.1f} µs per record)"
+        ),
+        (
+            f"      (same batches: ward's make_batch {a['make_s']:.2f} s and gzip encode "
+            f"{a['encode_s']:.2f} s; hub's gunzip + JSON decode {a['decode_s']:.2f} s, not in "
+            "apply_batch)"
+        ),
+        (
+            f"  (4) bytes on the wire: {a['wire_bytes']:,} B of gzip for "
+            f"{a['records']:,} records = "
+            f"{a['wire_bytes'] / a['records']:.0f} B/record ({a['raw_bytes'] / a['records']:.0f} "
+            f"B/record as JSON, {a['raw_bytes'] / a['wire_bytes']:.1f}x smaller); largest batch "
+            f"{a['max_batch'] / 1024:.0f} KiB   (no target)"
+        ),
+    ]
 
 
 # --- Main ---------------------------------------------------------------------------------------
 
+
 def rerun_at(rev: str, argv: list[str]) -> int:
     """Run this script again on the code of commit ``rev``, exported under bench/out/sync/."""
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", rev],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     dest = OUT / f"code-{commit}"
     if not (dest / "wardapp").exists():
         dest.mkdir(parents=True, exist_ok=True)
         # every package the commit has (kernel and demo came after the first ones), so that
         # none of them is taken from the working tree instead
-        tree = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", commit],
-                              capture_output=True, text=True, check=True).stdout.split()
+        tree = subprocess.run(
+            ["git", "-C", str(ROOT), "ls-tree", "--name-only", commit],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         packages = [p for p in benchlib.PACKAGES if p in tree]
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, *packages],
-                                 capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit, *packages], capture_output=True, check=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     # PYTHONPATH comes before the editable install's finder, in this process and in the CLIs.
     env = {**os.environ, "PYTHONPATH": str(dest), "BENCH_SYNC_CODE": commit}
@@ -178,23 +224,40 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small wards, for trying things")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached wards")
-    parser.add_argument("--profile", action="store_true",
-                        help="also print cProfile of the apply path and of a ward's sync run")
-    parser.add_argument("--only", choices=["single", "history", "city", "apply"],
-                        action="append",
-                        help="run only these parts (may repeat)")
-    parser.add_argument("--hub-command", metavar="CMD",
-                        help="run this instead of .venv/bin/city-hub (e.g. a wrapper that "
-                             "patches in a candidate fix)")
-    parser.add_argument("--ward-command", metavar="CMD",
-                        help="run this instead of .venv/bin/wardapp")
-    parser.add_argument("--code-at", metavar="REV",
-                        help="run the code of this commit (exported with git archive under "
-                             "bench/out/sync/), not the working tree being edited")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print cProfile of the apply path and of a ward's sync run",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["single", "history", "city", "apply"],
+        action="append",
+        help="run only these parts (may repeat)",
+    )
+    parser.add_argument(
+        "--hub-command",
+        metavar="CMD",
+        help="run this instead of .venv/bin/city-hub (e.g. a wrapper that "
+        "patches in a candidate fix)",
+    )
+    parser.add_argument(
+        "--ward-command", metavar="CMD", help="run this instead of .venv/bin/wardapp"
+    )
+    parser.add_argument(
+        "--code-at",
+        metavar="REV",
+        help="run the code of this commit (exported with git archive under "
+        "bench/out/sync/), not the working tree being edited",
+    )
     parser.add_argument("--build-only", action="store_true", help="only build the wards")
-    parser.add_argument("--wait-idle", type=float, default=0, metavar="MINUTES",
-                        help="wait up to MINUTES for no other bench_*.py process and an idle "
-                             "machine")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="MINUTES",
+        help="wait up to MINUTES for no other bench_*.py process and an idle machine",
+    )
     args = parser.parse_args(argv)
     if args.code_at and not os.environ.get("BENCH_SYNC_CODE"):
         return rerun_at(args.code_at, argv if argv is not None else sys.argv[1:])
@@ -213,12 +276,14 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     builds = build_all([single_spec, *city_specs])
     single_built, city_built = builds[0], builds[1:]
-    log(f"   wards ready: single {single_built['params']['dossiers']:,} dossiers "
+    log(
+        f"   wards ready: single {single_built['params']['dossiers']:,} dossiers "
         f"({single_built['outbox_rows']:,} outbox rows); city {len(city_built)} wards, "
         f"{sum(b['params']['dossiers'] for b in city_built):,} dossiers "
         f"({sum(b['outbox_rows'] for b in city_built):,} outbox rows), received "
         f"{min(b['received'][0] for b in city_built)} .. "
-        f"{max(b['received'][1] for b in city_built)}")
+        f"{max(b['received'][1] for b in city_built)}"
+    )
 
     if args.build_only:
         return 0
@@ -227,8 +292,10 @@ def main(argv=None) -> int:
         others, busy = benchlib.other_benchmarks("bench_sync.py"), benchlib.others_busy()
         if not others and busy < 0.2:
             break
-        log(f"   the machine is not idle: other processes use {busy:.2f} CPUs"
-            + ("; running: " + "; ".join(others) if others else ""))
+        log(
+            f"   the machine is not idle: other processes use {busy:.2f} CPUs"
+            + ("; running: " + "; ".join(others) if others else "")
+        )
         if not args.wait_idle or time.monotonic() - waited > args.wait_idle * 60:
             log("   (the figures below are disturbed by them)")
             break
@@ -241,8 +308,10 @@ def main(argv=None) -> int:
     if "single" in parts:
         log("-- (1) one ward's backlog, one `wardapp sync` process ...")
         single = run_single(single_built, Path(single_spec["out"]), run_root)
-        log(f"   {single['check']}; `wardapp sync reconcile`: "
-            f"{'match' if single['reconcile_ok'] else 'MISMATCH ' + single['reconcile']}")
+        log(
+            f"   {single['check']}; `wardapp sync reconcile`: "
+            f"{'match' if single['reconcile_ok'] else 'MISMATCH ' + single['reconcile']}"
+        )
         lines = single_lines(single, single_built)
         results += lines
         log("\n".join(lines))
@@ -256,16 +325,19 @@ def main(argv=None) -> int:
             results += lines
             log("\n".join(lines))
     if "city" in parts:
-        log(f"-- (2) {len(city_built)} wards at once, {len(city_built)} `wardapp sync` "
-            "processes ...")
+        log(
+            f"-- (2) {len(city_built)} wards at once, {len(city_built)} `wardapp sync` "
+            "processes ..."
+        )
         city = run_city(city_built, city_specs, run_root)
         log(f"   {city['check']}")
         lines = city_lines(city, city_built)
         results += lines
         log("\n".join(lines))
     if "apply" in parts:
-        log(f"-- (3) apply rate in-process, ward {city_built[0]['params']['unit']} "
-            "(city build) ...")
+        log(
+            f"-- (3) apply rate in-process, ward {city_built[0]['params']['unit']} (city build) ..."
+        )
         applied = measure_apply(Path(city_specs[0]["out"]), run_root, args.profile)
         lines = apply_lines(applied)
         results += lines
@@ -273,9 +345,12 @@ def main(argv=None) -> int:
 
     log("")
     replaced = [n for n, c in COMMANDS.items() if c != [str(VENV_BIN / n)]]
-    log(f"Results on {os.cpu_count()} CPUs, hub `city-hub serve --threads {HUB_THREADS}` on "
+    log(
+        f"Results on {os.cpu_count()} CPUs, hub `city-hub serve --threads {HUB_THREADS}` on "
         f"loopback, code {code_version()} ({profile} run"
-        + (f"; {' and '.join(replaced)} replaced as above" if replaced else "") + "):")
+        + (f"; {' and '.join(replaced)} replaced as above" if replaced else "")
+        + "):"
+    )
     for line in results:
         log(line)
     log(f"Total {time.perf_counter() - started:.0f} s.")

@@ -4,6 +4,7 @@ benchmarks and other work running beside this one, and a process's memory and CP
 
 ``bench/`` is not a package: each script imports this module from its own folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,15 +27,24 @@ def log(*parts) -> None:
 def code_version(folders: tuple[str, ...] = PACKAGES) -> str:
     """The commit the code is at, and which of ``folders`` hold uncommitted changes."""
     try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
-                                *folders], capture_output=True, text=True, check=True).stdout
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", *folders],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     changed = sorted({line[3:].split("/")[0] for line in dirty.splitlines() if line.strip()})
-    return head + (f" + uncommitted changes in {', '.join(c + '/' for c in changed)}"
-                   if changed else "")
+    return head + (
+        f" + uncommitted changes in {', '.join(c + '/' for c in changed)}" if changed else ""
+    )
 
 
 def free_port() -> int:

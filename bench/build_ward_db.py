@@ -26,6 +26,7 @@ to the time of the build) differ between builds.
 A finished build leaves ``build.json``; a later run with the same parameters reuses the folder.
 An unfinished or different one is deleted and built again.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,10 +49,19 @@ DEFAULT_OUT = BENCH_DIR / "out" / "ward-200k"
 UNIT = "30280"
 BUILD_VERSION = 2  # bump when the way the data is made changes
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DB_FMT = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy's DateTime stores values in SQLite
-DOSSIER_TIMES = ("received_at", "due_at_original", "due_at", "due_at_revised", "paused_at",
-                 "resolved_at", "returned_at", "closed_at", "updated_at")
+DOSSIER_TIMES = (
+    "received_at",
+    "due_at_original",
+    "due_at",
+    "due_at_revised",
+    "paused_at",
+    "resolved_at",
+    "returned_at",
+    "closed_at",
+    "updated_at",
+)
 EVENT_DATA_TIMES = ("due_at_before", "due_at", "due_at_revised")
 OPEN_IN_SEED = (2, 4, 5, 9)
 
@@ -91,6 +101,7 @@ def parse_iso(value: str | None) -> dt.datetime | None:
 
 # --- 1 + 2: the ward and its seed, through the app ---------------------------------------------
 
+
 @contextlib.contextmanager
 def seeded_uuid4(rng: random.Random):
     """Make the app's ``uuid.uuid4()`` defaults reproducible while the seed is generated."""
@@ -103,8 +114,8 @@ def seeded_uuid4(rng: random.Random):
 
 
 def make_seed(out: Path, *, months: int, seed: int, until: dt.datetime) -> int:
-    from wardapp.cli import initialise
     from demo.city import create_demo_users, demo_passwords, generate_dossiers
+    from wardapp.cli import initialise
     from wardapp.extensions import db
 
     logins = demo_passwords()
@@ -122,6 +133,7 @@ def make_seed(out: Path, *, months: int, seed: int, until: dt.datetime) -> int:
 
 # --- 3: templates of the seed dossiers -----------------------------------------------------------
 
+
 class Template:
     """One seed dossier in a form that copies cheaply: its header row, its events and the
     outbox rows its writes left, with every timestamp as an aware datetime."""
@@ -129,9 +141,9 @@ class Template:
     __slots__ = ("hdr", "events", "outbox", "times")
 
     def __init__(self, hdr, events, outbox):
-        self.hdr = hdr          # column -> value (datetimes parsed)
-        self.events = events    # list of column -> value (at parsed, data parsed)
-        self.outbox = outbox    # list of [table, event position or None, version, payload, when]
+        self.hdr = hdr  # column -> value (datetimes parsed)
+        self.events = events  # list of column -> value (at parsed, data parsed)
+        self.outbox = outbox  # list of [table, event position or None, version, payload, when]
         self.times: list[dt.datetime] = []
 
     def collect_times(self) -> None:
@@ -154,8 +166,10 @@ class Template:
 
 
 def parse_event_data(data: dict) -> dict:
-    return {k: (parse_iso(v) if k in EVENT_DATA_TIMES and isinstance(v, str) else v)
-            for k, v in data.items()}
+    return {
+        k: (parse_iso(v) if k in EVENT_DATA_TIMES and isinstance(v, str) else v)
+        for k, v in data.items()
+    }
 
 
 def load_templates(conn: sqlite3.Connection) -> list[Template]:
@@ -170,8 +184,9 @@ def load_templates(conn: sqlite3.Connection) -> list[Template]:
         events.setdefault(e["dossier_uuid"], []).append(e)
         event_owner[e["uuid"]] = (e["dossier_uuid"], e["position"])
     outbox: dict[str, list] = {}
-    for r in conn.execute("SELECT * FROM outbox WHERE table_name IN ('dossier', 'dossier_event') "
-                          "ORDER BY seq"):
+    for r in conn.execute(
+        "SELECT * FROM outbox WHERE table_name IN ('dossier', 'dossier_event') ORDER BY seq"
+    ):
         payload = json.loads(r["payload"])
         if r["table_name"] == "dossier":
             owner, position = r["record_uuid"], None
@@ -182,7 +197,8 @@ def load_templates(conn: sqlite3.Connection) -> list[Template]:
             payload["at"] = parse_iso(payload["at"])
             payload["data"] = parse_event_data(payload["data"])
         outbox.setdefault(owner, []).append(
-            [r["table_name"], position, r["record_version"], payload, None])
+            [r["table_name"], position, r["record_version"], payload, None]
+        )
     conn.row_factory = None
     templates = []
     for d in dossiers:
@@ -231,11 +247,21 @@ def close_template(t: Template, rng: random.Random, calendar, officers: list[str
     def add(kind, at, actor, *, to_user=None, step_timeliness=None, data=None):
         nonlocal added
         position = len(t.events) + 1
-        event = {"uuid": None, "ward_code": h["ward_code"], "dossier_uuid": h["uuid"],
-                 "position": position, "kind": kind, "at": at, "actor_uuid": actor,
-                 "to_user_uuid": to_user, "status_after": h["status"],
-                 "step_timeliness": step_timeliness, "reason": "", "data": data or {},
-                 "version": 1}
+        event = {
+            "uuid": None,
+            "ward_code": h["ward_code"],
+            "dossier_uuid": h["uuid"],
+            "position": position,
+            "kind": kind,
+            "at": at,
+            "actor_uuid": actor,
+            "to_user_uuid": to_user,
+            "status_after": h["status"],
+            "step_timeliness": step_timeliness,
+            "reason": "",
+            "data": data or {},
+            "version": 1,
+        }
         t.events.append(event)
         h["version"] += 1
         h["updated_at"] = at
@@ -261,8 +287,7 @@ def close_template(t: Template, rng: random.Random, calendar, officers: list[str
         before = h["due_at"]
         h["due_at"] = calendar.extend_for_pause(before, h["paused_at"], at)
         h["paused_at"], h["status"] = None, 4
-        add("supplement_received", at, desk,
-            data={"due_at_before": before, "due_at": h["due_at"]})
+        add("supplement_received", at, desk, data={"due_at_before": before, "due_at": h["due_at"]})
         last = at
     if h["status"] == 4:
         day = to_local(h["due_at"]).date()
@@ -273,17 +298,24 @@ def close_template(t: Template, rng: random.Random, calendar, officers: list[str
         add("resolved", at, h["assignee_uuid"], step_timeliness=h["timeliness"])
         last = at
     if h["status"] == 9:
-        day = calendar.add_working_days(to_local(h["resolved_at"]).date(),
-                                        rng.choice((0, 0, 1, 1, 2, 3)))
+        day = calendar.add_working_days(
+            to_local(h["resolved_at"]).date(), rng.choice((0, 0, 1, 1, 2, 3))
+        )
         at = max(work_time(day), last + dt.timedelta(minutes=15))
         h["returned_at"] = h["closed_at"] = at
         h["status"] = 10
-        add("returned", at, desk, data={"return_method": h["return_method"]},
-            step_timeliness=timeliness(at, h["due_at_revised"] or h["due_at"]))
+        add(
+            "returned",
+            at,
+            desk,
+            data={"return_method": h["return_method"]},
+            step_timeliness=timeliness(at, h["due_at_revised"] or h["due_at"]),
+        )
     return added
 
 
 # --- 4: replication -------------------------------------------------------------------------------
+
 
 def plan_copies(templates: list[Template], target: int, years: float):
     """Which seed dossier goes to which week shift, oldest first; with code and logbook numbers.
@@ -319,13 +351,26 @@ def plan_copies(templates: list[Template], target: int, years: float):
         local = to_local(received)
         day_counts[local.date()] = day_counts.get(local.date(), 0) + 1
         year_counts[local.year] = year_counts.get(local.year, 0) + 1
-        numbered.append((received, weeks, i, f"{local:%y%m%d}", day_counts[local.date()],
-                         year_counts[local.year]))
+        numbered.append(
+            (
+                received,
+                weeks,
+                i,
+                f"{local:%y%m%d}",
+                day_counts[local.date()],
+                year_counts[local.year],
+            )
+        )
     if max(day_counts.values()) > 9999:
         raise SystemExit("more than 9999 dossiers on one day; use a longer --years")
-    return numbered, {"copies": copies, "base_weeks": base, "step_weeks": step,
-                      "max_per_day": max(day_counts.values()), "year_counts": year_counts,
-                      "first_day": min(day_counts).isoformat()}
+    return numbered, {
+        "copies": copies,
+        "base_weeks": base,
+        "step_weeks": step,
+        "max_per_day": max(day_counts.values()),
+        "year_counts": year_counts,
+        "first_day": min(day_counts).isoformat(),
+    }
 
 
 def new_uuid(rng: random.Random) -> str:
@@ -345,8 +390,16 @@ def copy_rating_code(rng: random.Random, given: set[str]) -> str:
             return code
 
 
-def copy_rows(t: Template, weeks: int, code: str, logbook: int, rng: random.Random,
-              dossier_cols: list[str], event_cols: list[str], rating_codes: set[str]):
+def copy_rows(
+    t: Template,
+    weeks: int,
+    code: str,
+    logbook: int,
+    rng: random.Random,
+    dossier_cols: list[str],
+    event_cols: list[str],
+    rating_codes: set[str],
+):
     """The dossier row, event rows and outbox rows of one copy of ``t``; ``rating_codes``
     holds the rating codes given so far."""
     from wardapp.dossiers.service import search_text_for
@@ -366,13 +419,23 @@ def copy_rows(t: Template, weeks: int, code: str, logbook: int, rng: random.Rand
     for c in DOSSIER_TIMES:
         if values[c] is not None:
             values[c] = db_time[values[c]]
-    values.update(uuid=d_uuid, code=code, request_key=request_key, logbook_number=logbook,
-                  updated_at=db_time[last_write])
+    values.update(
+        uuid=d_uuid,
+        code=code,
+        request_key=request_key,
+        logbook_number=logbook,
+        updated_at=db_time[last_write],
+    )
     copied = {"rating_code": copy_rating_code(rng, rating_codes)} if "rating_code" in h else {}
     values.update(copied)
-    values["search_text"] = search_text_for(SimpleNamespace(
-        code=code, applicant_name=h["applicant_name"], citizen_id=h["citizen_id"],
-        phone=h["phone"]))
+    values["search_text"] = search_text_for(
+        SimpleNamespace(
+            code=code,
+            applicant_name=h["applicant_name"],
+            citizen_id=h["citizen_id"],
+            phone=h["phone"],
+        )
+    )
     dossier_row = tuple(values[c] for c in dossier_cols)
 
     event_uuids = {}
@@ -392,16 +455,32 @@ def copy_rows(t: Template, weeks: int, code: str, logbook: int, rng: random.Rand
             for c in DOSSIER_TIMES:
                 if p[c] is not None:
                     p[c] = iso[p[c]]
-            p.update(uuid=d_uuid, code=code, request_key=request_key, logbook_number=logbook,
-                     updated_at=iso[when], **copied)
+            p.update(
+                uuid=d_uuid,
+                code=code,
+                request_key=request_key,
+                logbook_number=logbook,
+                updated_at=iso[when],
+                **copied,
+            )
             record = d_uuid
         else:
             record = event_uuids[position]
-            p.update(uuid=record, dossier_uuid=d_uuid, at=iso[p["at"]],
-                     data=shift_data(p["data"], iso))
+            p.update(
+                uuid=record, dossier_uuid=d_uuid, at=iso[p["at"]], data=shift_data(p["data"], iso)
+            )
         text = payload_text(p)
-        outbox_rows.append((table, record, "upsert", version, text,
-                            hashlib.sha256(text.encode()).hexdigest(), db_time[when]))
+        outbox_rows.append(
+            (
+                table,
+                record,
+                "upsert",
+                version,
+                text,
+                hashlib.sha256(text.encode()).hexdigest(),
+                db_time[when],
+            )
+        )
     return dossier_row, event_rows, outbox_rows
 
 
@@ -421,8 +500,9 @@ def shift_data(data: dict, iso: dict) -> dict:
     return {k: (iso[v] if isinstance(v, dt.datetime) else v) for k, v in data.items()}
 
 
-def renumber_seed_logbook(conn: sqlite3.Connection, year_counts: dict[int, int],
-                          seed_max_rowid: int) -> int:
+def renumber_seed_logbook(
+    conn: sqlite3.Connection, year_counts: dict[int, int], seed_max_rowid: int
+) -> int:
     """Copies of a year the seed also covers come before the seed's dossiers of that year in
     time, so the seed's logbook lines of that year move down by the copies' count (and the
     outbox snapshots of those dossiers with them)."""
@@ -432,18 +512,27 @@ def renumber_seed_logbook(conn: sqlite3.Connection, year_counts: dict[int, int],
     for year, count in sorted(year_counts.items()):
         start = local_datetime(dt.date(year, 1, 1), dt.time(0)).strftime(DB_FMT)
         end = local_datetime(dt.date(year + 1, 1, 1), dt.time(0)).strftime(DB_FMT)
-        seed = [r[0] for r in conn.execute(
-            "SELECT uuid FROM dossier WHERE received_at >= ? AND received_at < ? AND rowid <= ?",
-            (start, end, seed_max_rowid))]
+        seed = [
+            r[0]
+            for r in conn.execute(
+                "SELECT uuid FROM dossier"
+                " WHERE received_at >= ? AND received_at < ? AND rowid <= ?",
+                (start, end, seed_max_rowid),
+            )
+        ]
         if not seed:
             continue
-        conn.execute("UPDATE dossier SET logbook_number = logbook_number + ? "
-                     "WHERE received_at >= ? AND received_at < ? AND rowid <= ?",
-                     (count, start, end, seed_max_rowid))
+        conn.execute(
+            "UPDATE dossier SET logbook_number = logbook_number + ? "
+            "WHERE received_at >= ? AND received_at < ? AND rowid <= ?",
+            (count, start, end, seed_max_rowid),
+        )
         updates = []
         for seq, payload in conn.execute(
-                "SELECT seq, payload FROM outbox WHERE table_name = 'dossier' AND record_uuid IN "
-                "(SELECT value FROM json_each(?))", (json.dumps(seed),)):
+            "SELECT seq, payload FROM outbox WHERE table_name = 'dossier' AND record_uuid IN "
+            "(SELECT value FROM json_each(?))",
+            (json.dumps(seed),),
+        ):
             p = json.loads(payload)
             p["logbook_number"] += count
             text = payload_text(p)
@@ -459,17 +548,22 @@ def replicate(db_path: Path, *, target: int, years: float, seed: int, chunk: int
 
     app = create_app(instance_path=str(db_path.parent))
     conn = sqlite3.connect(db_path, isolation_level=None)
-    conn.execute("PRAGMA synchronous=OFF")     # a benchmark artefact: rebuilt if interrupted
+    conn.execute("PRAGMA synchronous=OFF")  # a benchmark artefact: rebuilt if interrupted
     conn.execute("PRAGMA cache_size=-262144")  # 256 MiB while loading
     conn.execute("PRAGMA temp_store=MEMORY")
     seed_max_rowid = conn.execute("SELECT max(rowid) FROM dossier").fetchone()[0]
     dossier_cols = [r[1] for r in conn.execute("PRAGMA table_info(dossier)")]
     event_cols = [r[1] for r in conn.execute("PRAGMA table_info(dossier_event)")]
-    officers = [r[0] for r in conn.execute(
-        "SELECT uuid FROM user WHERE active AND ' ' || roles || ' ' LIKE '% officer %' "
-        "ORDER BY username")]
-    agency = conn.execute("SELECT u.agency_code FROM sync_node s JOIN unit u "
-                          "ON u.code = s.ward_code").fetchone()[0]
+    officers = [
+        r[0]
+        for r in conn.execute(
+            "SELECT uuid FROM user WHERE active AND ' ' || roles || ' ' LIKE '% officer %' "
+            "ORDER BY username"
+        )
+    ]
+    agency = conn.execute(
+        "SELECT u.agency_code FROM sync_node s JOIN unit u ON u.code = s.ward_code"
+    ).fetchone()[0]
 
     templates = load_templates(conn)
     rng = random.Random(f"close-{seed}")
@@ -485,28 +579,49 @@ def replicate(db_path: Path, *, target: int, years: float, seed: int, chunk: int
     entries, plan = plan_copies(templates, target, years)
     latest = max(t.times[-1] - dt.timedelta(weeks=plan["base_weeks"]) for t in templates)
     assert latest < dt.datetime.now(UTC), "a copy would end in the future"
-    log(f"   seed: {len(templates)} dossiers ({closed} open ones closed in their copies, "
+    log(
+        f"   seed: {len(templates)} dossiers ({closed} open ones closed in their copies, "
         f"{steps} steps added); {plan['copies']} copies, shifted back {plan['base_weeks']} weeks "
         f"+ {plan['step_weeks']} weeks per copy; first day {plan['first_day']}, "
-        f"at most {plan['max_per_day']} dossiers a day")
+        f"at most {plan['max_per_day']} dossiers a day"
+    )
 
     rng = random.Random(f"copies-{seed}")
-    d_sql = (f"INSERT INTO dossier ({', '.join(dossier_cols)}) "
-             f"VALUES ({', '.join('?' * len(dossier_cols))})")
-    e_sql = (f"INSERT INTO dossier_event ({', '.join(event_cols)}) "
-             f"VALUES ({', '.join('?' * len(event_cols))})")
-    o_sql = ("INSERT INTO outbox (table_name, record_uuid, op, record_version, payload, "
-             "payload_sha256, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    d_sql = (
+        f"INSERT INTO dossier ({', '.join(dossier_cols)}) "
+        f"VALUES ({', '.join('?' * len(dossier_cols))})"
+    )
+    e_sql = (
+        f"INSERT INTO dossier_event ({', '.join(event_cols)}) "
+        f"VALUES ({', '.join('?' * len(event_cols))})"
+    )
+    o_sql = (
+        "INSERT INTO outbox (table_name, record_uuid, op, record_version, payload, "
+        "payload_sha256, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
     written = {"dossier": 0, "dossier_event": 0, "outbox": 0}
-    rating_codes = {r[0] for r in conn.execute("SELECT rating_code FROM dossier "
-                                               "WHERE rating_code IS NOT NULL")} \
-        if "rating_code" in dossier_cols else set()
+    rating_codes = (
+        {
+            r[0]
+            for r in conn.execute("SELECT rating_code FROM dossier WHERE rating_code IS NOT NULL")
+        }
+        if "rating_code" in dossier_cols
+        else set()
+    )
     started = time.perf_counter()
     for offset in range(0, len(entries), chunk):
         d_rows, e_rows, o_rows = [], [], []
-        for received, weeks, i, day, number, logbook in entries[offset:offset + chunk]:
-            d, es, os_ = copy_rows(templates[i], weeks, f"{agency}-{day}-{number:04d}", logbook,
-                                   rng, dossier_cols, event_cols, rating_codes)
+        for _received, weeks, i, day, number, logbook in entries[offset : offset + chunk]:
+            d, es, os_ = copy_rows(
+                templates[i],
+                weeks,
+                f"{agency}-{day}-{number:04d}",
+                logbook,
+                rng,
+                dossier_cols,
+                event_cols,
+                rating_codes,
+            )
             d_rows.append(d)
             e_rows += es
             o_rows += os_
@@ -527,11 +642,15 @@ def replicate(db_path: Path, *, target: int, years: float, seed: int, chunk: int
     log(f"   seed logbook lines moved after the copies of their year: {moved}")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    return {**written, **{k: v for k, v in plan.items() if k != "year_counts"},
-            "seed_closed_in_copies": closed}
+    return {
+        **written,
+        **{k: v for k, v in plan.items() if k != "year_counts"},
+        "seed_closed_in_copies": closed,
+    }
 
 
 # --- 5: indexes, statistics, report ---------------------------------------------------------------
+
 
 def finish(db_path: Path) -> None:
     from wardapp import create_app
@@ -563,35 +682,55 @@ def check(db_path: Path) -> None:
 
 
 def report(db_path: Path) -> dict:
-    from wardapp import create_app
+    import sqlalchemy as sa
+
+    from kernel.columns import utcnow
     from kernel.statuses import STATUS_LABELS
+    from wardapp import create_app
     from wardapp.dossiers.queries import WORK_LISTS, home_counters, work_list_query
     from wardapp.dossiers.service import load_calendar
     from wardapp.extensions import db
-    from kernel.columns import utcnow
-    import sqlalchemy as sa
 
     conn = sqlite3.connect(db_path)
-    counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-              for t in ("dossier", "dossier_event", "outbox", "user")}
+    counts = {
+        t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+        for t in ("dossier", "dossier_event", "outbox", "user")
+    }
     statuses = dict(conn.execute("SELECT status, count(*) FROM dossier GROUP BY status"))
     span = conn.execute("SELECT min(received_at), max(received_at) FROM dossier").fetchone()
-    sizes = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
-                              "ORDER BY 2 DESC LIMIT 8")) if _has_dbstat(conn) else {}
+    sizes = (
+        dict(
+            conn.execute(
+                "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8"
+            )
+        )
+        if _has_dbstat(conn)
+        else {}
+    )
     conn.close()
     app = create_app(instance_path=str(db_path.parent))
     with app.app_context():
         now = utcnow()
-        lists = {name: db.session.scalar(sa.select(sa.func.count()).select_from(
-            work_list_query(name, now, load_calendar()).order_by(None).subquery()))
-            for name in WORK_LISTS}
+        lists = {
+            name: db.session.scalar(
+                sa.select(sa.func.count()).select_from(
+                    work_list_query(name, now, load_calendar()).order_by(None).subquery()
+                )
+            )
+            for name in WORK_LISTS
+        }
         counters = home_counters(now)
         db.engine.dispose()
     size = file_size(db_path)
-    log(f"   rows: {counts['dossier']:,} dossiers, {counts['dossier_event']:,} events, "
-        f"{counts['outbox']:,} outbox rows, {counts['user']} accounts")
+    log(
+        f"   rows: {counts['dossier']:,} dossiers, {counts['dossier_event']:,} events, "
+        f"{counts['outbox']:,} outbox rows, {counts['user']} accounts"
+    )
     log(f"   received {span[0][:10]} .. {span[1][:10]}")
-    log("   status: " + ", ".join(f"{STATUS_LABELS[s]} ({s}) {n:,}" for s, n in sorted(statuses.items())))
+    log(
+        "   status: "
+        + ", ".join(f"{STATUS_LABELS[s]} ({s}) {n:,}" for s, n in sorted(statuses.items()))
+    )
     log("   work lists now: " + ", ".join(f"{k} {v}" for k, v in lists.items()))
     log("   home counters now: " + ", ".join(f"{k} {v}" for k, v in counters.items()))
     if sizes:
@@ -623,23 +762,33 @@ def main(argv=None) -> int:
     out: Path = args.out.resolve()
     db_path = out / "ward.sqlite"
     marker = out / "build.json"
-    params = {"version": BUILD_VERSION, "dossiers": args.dossiers, "years": args.years,
-              "months": args.months, "seed": args.seed}
+    params = {
+        "version": BUILD_VERSION,
+        "dossiers": args.dossiers,
+        "years": args.years,
+        "months": args.months,
+        "seed": args.seed,
+    }
     if args.until:
         params["until"] = args.until
     if marker.exists() and db_path.exists() and not args.force:
         built = json.loads(marker.read_text())
         if {k: built["params"].get(k) for k in params} == params:
-            log(f"Reusing the complete benchmark ward at {out} (built {built['built_at']}; "
-                "--force to rebuild)")
+            log(
+                f"Reusing the complete benchmark ward at {out} (built {built['built_at']}; "
+                "--force to rebuild)"
+            )
             report(db_path)
             return 0
         log("The existing build was made with other parameters; rebuilding.")
     if out.exists():
         shutil.rmtree(out)
 
-    until = (dt.datetime.fromisoformat(args.until) if args.until
-             else dt.datetime.now(UTC).replace(second=0, microsecond=0))
+    until = (
+        dt.datetime.fromisoformat(args.until)
+        if args.until
+        else dt.datetime.now(UTC).replace(second=0, microsecond=0)
+    )
     if until.tzinfo is None:
         raise SystemExit("--until needs a time zone, e.g. 2026-11-26T14:00+07:00")
     phase = Phases()
@@ -648,8 +797,9 @@ def main(argv=None) -> int:
         n_seed = make_seed(out, months=args.months, seed=args.seed, until=until)
         log(f"   {n_seed} dossiers over {args.months} months up to {until.isoformat()}")
     with phase("replicate into earlier periods"):
-        plan = replicate(db_path, target=args.dossiers, years=args.years, seed=args.seed,
-                         chunk=args.chunk)
+        plan = replicate(
+            db_path, target=args.dossiers, years=args.years, seed=args.seed, chunk=args.chunk
+        )
     with phase("search index, ANALYZE, optimize"):
         finish(db_path)
     with phase("check"):
@@ -657,11 +807,23 @@ def main(argv=None) -> int:
     with phase("report"):
         result = report(db_path)
     total = time.perf_counter() - total_start
-    marker.write_text(json.dumps({
-        "params": params, "built_at": dt.datetime.now(UTC).isoformat(timespec="seconds"),
-        "until": until.isoformat(), "seed_dossiers": n_seed, "plan": plan,
-        "phases_s": {k: round(v, 1) for k, v in phase.times.items()}, "total_s": round(total, 1),
-        **result}, indent=2, default=str) + "\n")
+    marker.write_text(
+        json.dumps(
+            {
+                "params": params,
+                "built_at": dt.datetime.now(UTC).isoformat(timespec="seconds"),
+                "until": until.isoformat(),
+                "seed_dossiers": n_seed,
+                "plan": plan,
+                "phases_s": {k: round(v, 1) for k, v in phase.times.items()},
+                "total_s": round(total, 1),
+                **result,
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
     log("")
     log(f"Built in {total:.0f} s: " + "; ".join(f"{k} {v:.1f} s" for k, v in phase.times.items()))
     log(f"Benchmark ward: {out} ({mib(result['size_bytes'])}); logins in {out / 'logins.json'}")

@@ -7,6 +7,7 @@ from the kernel's calendar (which days work) and constants (the 15:00 cut-off, c
 zone's offset); :func:`disagreements` compares it with the kernel on a sample, and the build
 refuses to start when they differ (so do the tests: ``tests/test_bench_calendar.py``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,8 +66,10 @@ class Days:
         """``WorkCalendar.working_days_between``: working days in (start, end]."""
         if end <= start:
             return 0
-        return self.at_or_after[(end - self.first).days + 1] - \
-            self.at_or_after[(start - self.first).days + 1]
+        return (
+            self.at_or_after[(end - self.first).days + 1]
+            - self.at_or_after[(start - self.first).days + 1]
+        )
 
     def clock_start(self, received: dt.datetime) -> dt.date:
         """``WorkCalendar.clock_start_day`` of a local time."""
@@ -111,29 +114,38 @@ def disagreements(days: Days, samples: int = 3000, seed: int = 1) -> list[str]:
     span = len(days.working) - 90  # room for due days and pauses past the sampled day
     found = []
     for _ in range(samples):
-        local = dt.datetime.combine(days.first + dt.timedelta(rng.randrange(span)),
-                                    dt.time(rng.randrange(24), rng.randrange(60)))
+        local = dt.datetime.combine(
+            days.first + dt.timedelta(rng.randrange(span)),
+            dt.time(rng.randrange(24), rng.randrange(60)),
+        )
         aware = local_datetime(local.date(), local.time())
         if utc_iso(local) != aware.isoformat():
             found.append(f"utc_iso({local}) = {utc_iso(local)}, kernel {aware.isoformat()}")
         if days.clock_start(local) != calendar.clock_start_day(aware):
             found.append(f"clock start of {local}")
-        for value, unit, cutoff in ((0, "same_day", True), (0, "same_day", False),
-                                    (rng.randint(1, 20), "working_days", True)):
+        for value, unit, cutoff in (
+            (0, "same_day", True),
+            (0, "same_day", False),
+            (rng.randint(1, 20), "working_days", True),
+        ):
             due = days.due_day(local, value, unit, cutoff)
             kernel_due = calendar.due_at(aware, value, unit, cutoff)
             if close_iso(due) != kernel_due.isoformat():
-                found.append(f"due of {local} ({value} {unit}, cutoff {cutoff}): "
-                             f"{close_iso(due)}, kernel {kernel_due.isoformat()}")
+                found.append(
+                    f"due of {local} ({value} {unit}, cutoff {cutoff}): "
+                    f"{close_iso(due)}, kernel {kernel_due.isoformat()}"
+                )
             resumed = local + dt.timedelta(days=rng.randint(0, 12), hours=rng.randint(0, 9))
             moved = days.add(due, days.between(local.date(), resumed.date()))
-            kernel_moved = calendar.extend_for_pause(kernel_due, aware, local_datetime(
-                resumed.date(), resumed.time()))
+            kernel_moved = calendar.extend_for_pause(
+                kernel_due, aware, local_datetime(resumed.date(), resumed.time())
+            )
             if moved != to_local(kernel_moved).date():
                 found.append(f"pause {local} .. {resumed} of due {due}")
             at = local + dt.timedelta(days=rng.randint(0, 30), minutes=rng.randint(0, 600))
-            if timeliness_by_day(at, due) != timeliness(local_datetime(at.date(), at.time()),
-                                                        kernel_due):
+            if timeliness_by_day(at, due) != timeliness(
+                local_datetime(at.date(), at.time()), kernel_due
+            ):
                 found.append(f"timeliness of {at} for due {due}")
         end = local.date() + dt.timedelta(days=rng.randint(-5, 40))
         if days.between(local.date(), end) != calendar.working_days_between(local.date(), end):

@@ -1,6 +1,7 @@
 """What the report must show: its city-wide counts made in Python, row by row while the city is
 generated (:class:`Expected`, kept in the cache's build.json), and the report checked against
 them before it is timed (:func:`check_report`)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,8 @@ class Expected:
     def __init__(self, window, procedures: list[dict]):
         self.start, self.end, self.as_of = (
             iso(t.astimezone(dt.UTC).replace(tzinfo=None))
-            for t in (window.start, window.end, window.as_of))
+            for t in (window.start, window.end, window.as_of)
+        )
         self.level = {p["code"]: p["level"] for p in procedures}
         self.duration = {p["code"]: p["value"] for p in procedures}
         self.counts: dict[str, int] = {}
@@ -35,6 +37,7 @@ class Expected:
         def inc(name, cond=True):
             if cond:
                 c[name] = c.get(name, 0) + 1
+
         inc("carried_over", rec < s and (fin is None or fin >= s))
         if s <= rec < e:
             inc("received")
@@ -53,8 +56,9 @@ class Expected:
             if d.get("working_days_used") is not None:
                 inc("resolved_measured")
                 c["working_days_used"] = c.get("working_days_used", 0) + d["working_days_used"]
-                c["statutory_days"] = c.get("statutory_days", 0) + \
-                    self.duration.get(d["procedure_code"], 0)
+                c["statutory_days"] = c.get("statutory_days", 0) + self.duration.get(
+                    d["procedure_code"], 0
+                )
         pending = rec < a and (fin is None or fin >= a)
         paused = pending and d["paused_at"] is not None and d["paused_at"] <= a
         inc("pending", pending)
@@ -65,13 +69,14 @@ class Expected:
             inc("withdrawn", d["status"] == Status.WITHDRAWN)
 
 
-
-
 def check_report(rows, expected: dict) -> str:
     city = rows[-1]
     wrong = {k: (city.counts.get(k), v) for k, v in expected.items() if city.counts.get(k) != v}
     stale = [r.key for r in rows if r.stale]
-    text = (f"city row matches the {len(expected)} counts made while generating"
-            if not wrong else f"city row DIFFERS from the generated data: {wrong}")
+    text = (
+        f"city row matches the {len(expected)} counts made while generating"
+        if not wrong
+        else f"city row DIFFERS from the generated data: {wrong}"
+    )
     text += f"; {len(rows) - 1} ward rows" + (f", stale: {stale}" if stale else ", none stale")
     return text

@@ -7,6 +7,7 @@ PLAN, or EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL), every trial's figures compar
 baseline's. Trial indexes are named ``bench_*``, created for the trial and dropped after it; an
 index of the hub a trial drops is recreated after it, and at the next start after a crash.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -71,8 +72,9 @@ def aggregate_plan(b: Backend, window, analyze: bool = True) -> list[str]:
         if b.name == "sqlite":
             cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
             return [row[3] for row in cursor.fetchall()]
-        cursor.execute(("EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN ") + statement,
-                       parameters)
+        cursor.execute(
+            ("EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN ") + statement, parameters
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -80,8 +82,16 @@ def condensed(plan: list[str], backend: str) -> list[str]:
     """The lines of a plan that say how rows are found and what the time goes to."""
     if backend == "sqlite":
         return plan
-    keep = ("Scan on", "Scan using", "Index Cond", "Rows Removed", "Heap Fetches", "Timing:",
-            "Execution Time", "Workers Launched")
+    keep = (
+        "Scan on",
+        "Scan using",
+        "Index Cond",
+        "Rows Removed",
+        "Heap Fetches",
+        "Timing:",
+        "Execution Time",
+        "Workers Launched",
+    )
     out = []
     for text in plan:
         if any(k in text for k in keep):
@@ -116,8 +126,10 @@ def index_bytes(b: Backend) -> int:
             except sqlite3.OperationalError:  # no dbstat in this build of SQLite
                 return -1
     else:
-        cur.execute("SELECT COALESCE(SUM(pg_relation_size(indexrelid)), 0) FROM pg_index "
-                    "JOIN pg_class ON pg_class.oid = indexrelid WHERE relname LIKE 'bench_%'")
+        cur.execute(
+            "SELECT COALESCE(SUM(pg_relation_size(indexrelid)), 0) FROM pg_index "
+            "JOIN pg_class ON pg_class.oid = indexrelid WHERE relname LIKE 'bench_%'"
+        )
         total = cur.fetchone()[0]
     conn.close()
     return total
@@ -191,8 +203,14 @@ def try_fix(b: Backend, trial: Trial, window, runs: int, warmup: int, baseline) 
     finally:
         queries.touches, queries.sum_expression = original, original_sums
         ddl(b, trial.undo.get(b.name, []))
-    return {"figures": result, "plan": plan, "same": same, "rows": figures,
-            "setup_s": setup, "index_bytes": size}
+    return {
+        "figures": result,
+        "plan": plan,
+        "same": same,
+        "rows": figures,
+        "setup_s": setup,
+        "index_bytes": size,
+    }
 
 
 def experiments(backends: list[Backend], built: dict, args) -> dict:
@@ -200,27 +218,41 @@ def experiments(backends: list[Backend], built: dict, args) -> dict:
 
     window = parse_period(PERIOD).window()
     covering = model_covering_index()
-    log(f"Candidate changes, measured on the cached hubs ({args.trial_runs} rounds each after "
+    log(
+        f"Candidate changes, measured on the cached hubs ({args.trial_runs} rounds each after "
         f"{args.warmup} warm-up; the figures of every trial are compared with the baseline's). "
-        "Each is relative to the code as it is, which " +
-        (f"has the covering index {covering.name} (commit 53a1d7d):" if covering else
-         "has no covering index for the report:"))
-    if covering is not None and (lacking := [c for c in report_columns(window) if c not in
-                                             {c.name for c in covering.columns}]):
-        log(f"   (the report also reads {', '.join(lacking)}, which {covering.name} lacks: "
-            "it does not cover the report)")
+        "Each is relative to the code as it is, which "
+        + (
+            f"has the covering index {covering.name} (commit 53a1d7d):"
+            if covering
+            else "has no covering index for the report:"
+        )
+    )
+    if covering is not None and (
+        lacking := [
+            c for c in report_columns(window) if c not in {c.name for c in covering.columns}
+        ]
+    ):
+        log(
+            f"   (the report also reads {', '.join(lacking)}, which {covering.name} lacks: "
+            "it does not cover the report)"
+        )
     found = {}
     for b in backends:
         drop_leftovers(b)
         log(f"-- {b.name}: the rest of the machine uses {others_busy():.2f} CPUs")
         n, floors = expression_floor(b, window, args.trial_runs)
         found[(b.name, "expressions")] = (n, floors)
-        log(f"-- {b.name}: the aggregate statement alone, over a temporary table holding only "
-            f"the {n:,} rows touches() selects (what no index can take away):")
+        log(
+            f"-- {b.name}: the aggregate statement alone, over a temporary table holding only "
+            f"the {n:,} rows touches() selects (what no index can take away):"
+        )
         for label, floor in floors.items():
-            log(f"      sums {label + ':':<25} p50 {floor['p50']:6.1f} / "
+            log(
+                f"      sums {label + ':':<25} p50 {floor['p50']:6.1f} / "
                 f"p95 {floor['p95']:6.1f} ms "
-                f"({floor['p50'] * 1000 / n:.2f} µs a row)")
+                f"({floor['p50'] * 1000 / n:.2f} µs a row)"
+            )
         baseline = None
         for trial in trials(window):
             if b.name not in trial.backends:
@@ -230,16 +262,19 @@ def experiments(backends: list[Backend], built: dict, args) -> dict:
                 baseline = r["rows"]
             found[(b.name, trial.name)] = r
             f = r["figures"]
-            extra = f"; index {r['index_bytes'] / 2**20:.1f} MiB built in {r['setup_s']:.1f} s" \
-                if r["index_bytes"] else (f"; setup {r['setup_s']:.1f} s" if r["setup_s"] > 0.05
-                                          else "")
-            log(f"-- {b.name}, {trial.name}: report p50 {f['report']['p50']:.1f} / p95 "
+            extra = (
+                f"; index {r['index_bytes'] / 2**20:.1f} MiB built in {r['setup_s']:.1f} s"
+                if r["index_bytes"]
+                else (f"; setup {r['setup_s']:.1f} s" if r["setup_s"] > 0.05 else "")
+            )
+            log(
+                f"-- {b.name}, {trial.name}: report p50 {f['report']['p50']:.1f} / p95 "
                 f"{f['report']['p95']:.1f} ms "
                 f"({'ok' if f['report']['p95'] < TARGET_REPORT_MS else 'OVER'}), floor "
                 f"{f['bare']['p50']:.1f} ms, ratio {f['report']['p50'] / f['bare']['p50']:.1f}"
-                f"{extra}; figures {'same' if r['same'] else 'DIFFERENT'}")
-            for text in (r["plan"] if trial.name == "baseline" else
-                         condensed(r["plan"], b.name)):
+                f"{extra}; figures {'same' if r['same'] else 'DIFFERENT'}"
+            )
+            for text in r["plan"] if trial.name == "baseline" else condensed(r["plan"], b.name):
                 log(f"      {text}")
     log("")
     log("Summary of the candidate changes, report p50 / p95 ms (target p95 < 300 ms):")
@@ -249,10 +284,12 @@ def experiments(backends: list[Backend], built: dict, args) -> dict:
         cells = []
         for b in backends:
             r = found.get((b.name, t.name))
-            cells.append(f"{'-':>20}" if r is None else
-                         f"{r['figures']['report']['p50']:>8.1f} / "
-                         f"{r['figures']['report']['p95']:>7.1f}"
-                         .rjust(20))
+            cells.append(
+                f"{'-':>20}"
+                if r is None
+                else f"{r['figures']['report']['p50']:>8.1f} / "
+                f"{r['figures']['report']['p95']:>7.1f}".rjust(20)
+            )
         log(f"   {t.name:<58} " + " ".join(cells))
     for t in names:
         log(f"   {t.name}: {t.change}")
@@ -276,11 +313,12 @@ def expression_floor(b: Backend, window, runs: int) -> tuple[int, dict]:
 
     app = hub_app(b)
     with app.app_context():
-        statements = {"as before 53a1d7d": aggregate_statement(window, sum_case_time_first),
-                      "as the code is": aggregate_statement(window)}
+        statements = {
+            "as before 53a1d7d": aggregate_statement(window, sum_case_time_first),
+            "as the code is": aggregate_statement(window),
+        }
         db.engine.dispose()
-    start, end = (t.astimezone(dt.UTC).replace(tzinfo=None)
-                  for t in (window.start, window.end))
+    start, end = (t.astimezone(dt.UTC).replace(tzinfo=None) for t in (window.start, window.end))
     if b.name == "sqlite":
         start, end = (t.isoformat(" ", "microseconds") for t in (start, end))
     mark = b.mark
@@ -288,10 +326,13 @@ def expression_floor(b: Backend, window, runs: int) -> tuple[int, dict]:
     cur = conn.cursor()
     # in memory, like the real table's pages after warm-up
     cur.execute("PRAGMA temp_store=MEMORY" if b.name == "sqlite" else "SET temp_buffers = '256MB'")
-    cur.execute(f"CREATE TEMP TABLE dossier AS SELECT {', '.join(report_columns(window))} FROM "
-                f"{'main' if b.name == 'sqlite' else 'public'}.dossier WHERE received_at < "
-                f"{mark} AND (coalesce(resolved_at, closed_at) IS NULL OR "
-                f"coalesce(resolved_at, closed_at) >= {mark})", (end, start))
+    cur.execute(
+        f"CREATE TEMP TABLE dossier AS SELECT {', '.join(report_columns(window))} FROM "
+        f"{'main' if b.name == 'sqlite' else 'public'}.dossier WHERE received_at < "
+        f"{mark} AND (coalesce(resolved_at, closed_at) IS NULL OR "
+        f"coalesce(resolved_at, closed_at) >= {mark})",
+        (end, start),
+    )
     cur.execute("SELECT COUNT(*) FROM dossier")
     n = cur.fetchone()[0]
     samples = {label: [] for label in statements}
@@ -304,5 +345,3 @@ def expression_floor(b: Backend, window, runs: int) -> tuple[int, dict]:
                 samples[label].append((time.perf_counter() - t) * 1000)
     conn.close()
     return n, {label: stats(v) for label, v in samples.items()}
-
-

@@ -4,6 +4,7 @@ Every figure is run once per round, so that all share the same disturbances; p95
 nearest rank. The floor is a bare ``COUNT(*) … GROUP BY ward`` scan of the dossier table in
 the same run: the report's time is printed as a ratio to it.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -25,8 +26,9 @@ def stats(samples: list[float]) -> dict:
 
 
 def line(label: str, s: dict, target: float | None = None) -> str:
-    verdict = "" if target is None else \
-        f"p95 < {target:,.0f} ms {'ok' if s['p95'] < target else 'OVER'}"
+    verdict = (
+        "" if target is None else f"p95 < {target:,.0f} ms {'ok' if s['p95'] < target else 'OVER'}"
+    )
     return f"   {label:<52} {s['p50']:8.1f} {s['p95']:8.1f} {s['max']:8.1f}   {verdict}"
 
 
@@ -69,8 +71,10 @@ def measure(b: Backend, built: dict, runs: int, warmup: int) -> dict:
         db.session.remove()
         result["check"] = check_report(rows, built["expected"][PERIOD])
         client = app.test_client()
-        answer = client.post("/auth/login", data={"username": built["viewer"]["username"],
-                                                  "password": built["viewer"]["password"]})
+        answer = client.post(
+            "/auth/login",
+            data={"username": built["viewer"]["username"], "password": built["viewer"]["password"]},
+        )
         if answer.status_code != 302:
             raise SystemExit(f"{b.name}: viewer login failed ({answer.status_code})")
         first = client.get(f"/reports/export.json?period={PERIOD}")
@@ -98,6 +102,7 @@ def measure(b: Backend, built: dict, runs: int, warmup: int) -> dict:
                 answer = client.get(url)
                 if answer.status_code != 200:
                     raise SystemExit(f"{url}: {answer.status_code}")
+
             return fetch
 
         figures = {
@@ -111,8 +116,9 @@ def measure(b: Backend, built: dict, runs: int, warmup: int) -> dict:
         result["figures"] = rounds(figures, runs, warmup)
         db.session.remove()
         with db.engine.connect() as conn:
-            plan = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if b.name == "sqlite" else
-                                         "EXPLAIN ") + BARE_SQL).all()
+            plan = conn.exec_driver_sql(
+                ("EXPLAIN QUERY PLAN " if b.name == "sqlite" else "EXPLAIN ") + BARE_SQL
+            ).all()
         result["bare_plan"] = [r[3] if b.name == "sqlite" else r[0].strip() for r in plan]
         db.engine.dispose()
     return result
@@ -132,5 +138,3 @@ def figure_lines(name: str, r: dict) -> list[str]:
         "      its plan: " + "; ".join(r["bare_plan"]),
         f"   ratio report / floor (medians): {ratio:.1f}",
     ]
-
-

@@ -7,6 +7,7 @@ transaction per 10,000 dossiers, into every backend at once (a writer thread eac
 go through sync: this benchmark is about reading. A cache is rebuilt when the build parameters
 or the columns of the tables it fills change; a newer hub migration is applied in place.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,8 +49,10 @@ def record_schema() -> str:
     columns it was filled for (other tables, and new record tables, are migrated in place)."""
     from city_hub.models import RECORD_TABLES
 
-    columns = {name: [(c.name, str(c.type), c.nullable) for c in RECORD_TABLES[name].columns]
-               for name in FILLED_TABLES}
+    columns = {
+        name: [(c.name, str(c.type), c.nullable) for c in RECORD_TABLES[name].columns]
+        for name in FILLED_TABLES
+    }
     return hashlib.sha256(json.dumps(columns).encode()).hexdigest()[:16]
 
 
@@ -75,8 +78,11 @@ def missing_columns(b: Backend) -> list[str]:
         inspector = sa.inspect(db.engine)
         missing = []
         for table in db.metadata.sorted_tables:
-            have = {c["name"] for c in inspector.get_columns(table.name)} \
-                if inspector.has_table(table.name) else set()
+            have = (
+                {c["name"] for c in inspector.get_columns(table.name)}
+                if inspector.has_table(table.name)
+                else set()
+            )
             missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
         db.engine.dispose()
     return missing
@@ -109,9 +115,11 @@ class Backend:
             self.hub_url = None  # make_hub's default: SQLite in the instance folder
         else:
             self.admin_url = sa.make_url(pg_url)
-            self.url = self.admin_url.set(database=PG_DATABASE if out == OUT else
-                                          f"{PG_DATABASE}_{out.name.replace('-', '_')}") \
-                .render_as_string(hide_password=False)
+            self.url = self.admin_url.set(
+                database=PG_DATABASE
+                if out == OUT
+                else f"{PG_DATABASE}_{out.name.replace('-', '_')}"
+            ).render_as_string(hide_password=False)
             self.hub_url = self.url
         self.mark = "?" if name == "sqlite" else "%s"
 
@@ -155,8 +163,9 @@ class Backend:
         import psycopg
         import sqlalchemy as sa
 
-        return psycopg.connect(sa.make_url(self.url).set(drivername="postgresql")
-                               .render_as_string(hide_password=False))
+        return psycopg.connect(
+            sa.make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
 
 
 class Loader:
@@ -173,8 +182,9 @@ class Loader:
         self.columns = [c.name for c in table.columns]
         self.wire = [c.name for c in wire_columns(table_name)]
         # What the hub fills in for a column an older ward does not send yet (RecordShape.clean)
-        self.later_defaults = {c.name: c.default.arg for c in wire_columns(table_name)
-                               if c.server_default is not None}
+        self.later_defaults = {
+            c.name: c.default.arg for c in wire_columns(table_name) if c.server_default is not None
+        }
         self.required = {c.name for c in table.columns if not c.nullable}
         self.dates = [i for i, c in enumerate(table.columns) if isinstance(c.type, UTCDateTime)]
         self.json = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSONText)]
@@ -182,8 +192,10 @@ class Loader:
         self._json_memo: dict[int, str] = {}
 
     def sql(self, mark: str) -> str:
-        return (f'INSERT INTO "{self.name}" ({", ".join(self.columns)}) '
-                f'VALUES ({", ".join([mark] * len(self.columns))})')
+        return (
+            f'INSERT INTO "{self.name}" ({", ".join(self.columns)}) '
+            f"VALUES ({', '.join([mark] * len(self.columns))})"
+        )
 
     def complete(self, records: list[dict]) -> None:
         """Give each record its ``sync_sha256``: the SHA-256 of its canonical wire JSON, as
@@ -191,10 +203,13 @@ class Loader:
         if self.defaults is None:
             have = set(records[0])
             missing = [c for c in self.wire if c not in have]
-            if required := [c for c in missing
-                            if c in self.required and c not in self.later_defaults]:
-                raise SystemExit(f"{self.name}: no generated value for NOT NULL column(s) "
-                                 f"{required}; teach Generator about them")
+            if required := [
+                c for c in missing if c in self.required and c not in self.later_defaults
+            ]:
+                raise SystemExit(
+                    f"{self.name}: no generated value for NOT NULL column(s) "
+                    f"{required}; teach Generator about them"
+                )
             # columns this script does not know: nullable, or taking their default as at the hub
             self.defaults = {c: self.later_defaults.get(c) for c in missing}
             extra = have - set(self.wire) - {"_seq", "_synced"}
@@ -206,8 +221,9 @@ class Loader:
             for k in self.drop:
                 r.pop(k, None)
             seq, synced = r.pop("_seq"), r.pop("_synced")
-            digest = sha(dumps(r, ensure_ascii=False, sort_keys=True,
-                               separators=(",", ":")).encode()).hexdigest()
+            digest = sha(
+                dumps(r, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+            ).hexdigest()
             r["sync_sha256"], r["sync_seq"], r["synced_utc"] = digest, seq, synced
 
     def rows(self, records: list[dict], backend: str) -> list[tuple]:
@@ -274,8 +290,9 @@ class Writer(threading.Thread):
                 else:
                     table, records = item
                     loader = self.loaders[table]
-                    conn.cursor().executemany(loader.sql(self.backend.mark),
-                                              loader.rows(records, self.backend.name))
+                    conn.cursor().executemany(
+                        loader.sql(self.backend.mark), loader.rows(records, self.backend.name)
+                    )
                 self.busy += time.perf_counter() - t
             if sqlite:
                 conn.execute("COMMIT")
@@ -284,7 +301,6 @@ class Writer(threading.Thread):
             self.error = e
             while self.queue.get() is not None:
                 pass
-
 
 
 def sqlite_text(wire: str | None) -> str | None:
@@ -308,8 +324,9 @@ def build(backends: list[Backend], key: dict, dossiers: int) -> None:
     for b in backends:
         log(f"-- {b.name}: hub schema and reference data (make_hub) ...")
         b.reset()
-        apps[b.name], _ = make_hub(b.dir, wards=tuple(UNIT_WEIGHTS), database_url=b.hub_url,
-                                   SECRET_KEY="bench-reports")
+        apps[b.name], _ = make_hub(
+            b.dir, wards=tuple(UNIT_WEIGHTS), database_url=b.hub_url, SECRET_KEY="bench-reports"
+        )
         with apps[b.name].app_context():
             snapshot = json.loads(latest_snapshot().body)
             db.session.remove()
@@ -329,8 +346,10 @@ def build(backends: list[Backend], key: dict, dossiers: int) -> None:
             w.put(item)
 
     build_now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
-    log(f"-- generating {dossiers:,} dossiers of {len(units)} units, "
-        f"{FIRST_DAY} .. {LAST_DAY}, into {', '.join(b.name for b in backends)} ...")
+    log(
+        f"-- generating {dossiers:,} dossiers of {len(units)} units, "
+        f"{FIRST_DAY} .. {LAST_DAY}, into {', '.join(b.name for b in backends)} ..."
+    )
     users = gen.user_rows()
     loaders["user"].complete(users)
     send(("user", users))
@@ -355,8 +374,10 @@ def build(backends: list[Backend], key: dict, dossiers: int) -> None:
         done += len(chunk)
         events += len(event_records)
         if done // 100_000 != (done - len(chunk)) // 100_000:
-            log(f"   {done:>9,} dossiers, {events:>10,} events "
-                f"({time.perf_counter() - started:.0f} s)")
+            log(
+                f"   {done:>9,} dossiers, {events:>10,} events "
+                f"({time.perf_counter() - started:.0f} s)"
+            )
     send(None)
     for w in writers:
         w.join()
@@ -403,42 +424,68 @@ def build(backends: list[Backend], key: dict, dossiers: int) -> None:
             size = b.path.stat().st_size
         conn.close()
         timings[b.name] += time.perf_counter() - t
-        record = {"key": key, "migration_head": migration_head(),
-                  "built_utc": build_now.isoformat() + "Z", "rows": counts,
-                  "size_bytes": size, "viewer": {"username": VIEWER, "password": password},
-                  "stats": gen.stats, "expected": {PERIOD: expected.counts},
-                  "load_seconds": round(timings[b.name], 1),
-                  "generate_seconds": round(timings["generate"], 1),
-                  "total_seconds": round(time.perf_counter() - started, 1)}
+        record = {
+            "key": key,
+            "migration_head": migration_head(),
+            "built_utc": build_now.isoformat() + "Z",
+            "rows": counts,
+            "size_bytes": size,
+            "viewer": {"username": VIEWER, "password": password},
+            "stats": gen.stats,
+            "expected": {PERIOD: expected.counts},
+            "load_seconds": round(timings[b.name], 1),
+            "generate_seconds": round(timings["generate"], 1),
+            "total_seconds": round(time.perf_counter() - started, 1),
+        }
         b.build_file.write_text(json.dumps(record, indent=1, default=str))
     s = gen.stats
-    log(f"   {s['dossiers']:,} dossiers, {s['events']:,} events, "
+    log(
+        f"   {s['dossiers']:,} dossiers, {s['events']:,} events, "
         f"{len(units)} units; built in {time.perf_counter() - started:.0f} s (generate and "
-        f"digest {timings['generate']:.0f} s, " +
-        ", ".join(f"{b.name} load {timings[b.name]:.0f} s" for b in backends) + ")")
+        f"digest {timings['generate']:.0f} s, "
+        + ", ".join(f"{b.name} load {timings[b.name]:.0f} s" for b in backends)
+        + ")"
+    )
 
 
 def hub_app(b: Backend, config: dict | None = None):
     from city_hub import create_app
 
-    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "SECRET_KEY": "bench-reports",
-                       "SQLALCHEMY_DATABASE_URI": b.url, **(config or {})},
-                      instance_path=str(b.dir))
+    return create_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "bench-reports",
+            "SQLALCHEMY_DATABASE_URI": b.url,
+            **(config or {}),
+        },
+        instance_path=str(b.dir),
+    )
 
 
 def build_key(dossiers: int) -> dict:
-    return {"build_version": BUILD_VERSION, "seed": SEED, "dossiers": dossiers,
-            "days": [FIRST_DAY.isoformat(), LAST_DAY.isoformat()],
-            "horizon_local": HORIZON_LOCAL.isoformat(), "units": sorted(UNIT_WEIGHTS),
-            "record_schema": record_schema()}
+    return {
+        "build_version": BUILD_VERSION,
+        "seed": SEED,
+        "dossiers": dossiers,
+        "days": [FIRST_DAY.isoformat(), LAST_DAY.isoformat()],
+        "horizon_local": HORIZON_LOCAL.isoformat(),
+        "units": sorted(UNIT_WEIGHTS),
+        "record_schema": record_schema(),
+    }
 
 
 def ensure_built(backends: list[Backend], dossiers: int, rebuild: bool) -> dict[str, dict]:
     key = build_key(dossiers)
     stale = [b for b in backends if rebuild or b.built(key) is None]
     for b in stale:
-        why = "--rebuild" if rebuild else "no cache" if not b.build_file.exists() else \
-            "cache made for another build key or schema, or incomplete"
+        why = (
+            "--rebuild"
+            if rebuild
+            else "no cache"
+            if not b.build_file.exists()
+            else "cache made for another build key or schema, or incomplete"
+        )
         log(f"   {b.name}: building ({why})")
     head = migration_head()
     for b in backends:
@@ -446,8 +493,10 @@ def ensure_built(backends: list[Backend], dossiers: int, rebuild: bool) -> dict[
             continue
         record = b.built(key)
         if record.get("migration_head") != head:
-            log(f"   {b.name}: cached hub at migration {record.get('migration_head')}, code at "
-                f"{head}: upgrading it in place")
+            log(
+                f"   {b.name}: cached hub at migration {record.get('migration_head')}, code at "
+                f"{head}: upgrading it in place"
+            )
             try:
                 upgrade_cache(b)
                 record["migration_head"] = head
@@ -457,11 +506,11 @@ def ensure_built(backends: list[Backend], dossiers: int, rebuild: bool) -> dict[
                 stale.append(b)
                 continue
         if missing := missing_columns(b):
-            log(f"   {b.name}: cached hub lacks {missing[:5]} (a migration rewritten in place?): "
-                "building again")
+            log(
+                f"   {b.name}: cached hub lacks {missing[:5]} (a migration rewritten in place?): "
+                "building again"
+            )
             stale.append(b)
     if stale:
         build(stale, key, dossiers)
     return {b.name: b.built(key) for b in backends}
-
-

@@ -5,6 +5,7 @@ A :class:`Trial` is SQL run before the measurement (and undone after it), replac
 settings; ``change`` says what adopting it takes in the code. Nothing in the product is
 changed. :mod:`reports_experiments` measures them.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -20,9 +21,15 @@ def touches_indexable(w):
     from city_hub.reports.indicators import DOSSIER
 
     d = DOSSIER.c
-    return sa.and_(d.received_at < w.end, sa.or_(
-        d.received_at >= w.start, d.resolved_at >= w.start, d.closed_at >= w.start,
-        sa.and_(d.resolved_at.is_(None), d.closed_at.is_(None))))
+    return sa.and_(
+        d.received_at < w.end,
+        sa.or_(
+            d.received_at >= w.start,
+            d.resolved_at >= w.start,
+            d.closed_at >= w.start,
+            sa.and_(d.resolved_at.is_(None), d.closed_at.is_(None)),
+        ),
+    )
 
 
 def sum_filter(count, window, order=None):
@@ -52,6 +59,7 @@ def and_terms(condition) -> list:
                 yield from terms(x)
         else:
             yield c
+
     return list(terms(condition))
 
 
@@ -113,6 +121,7 @@ def sum_expression(count: Count, window: Window):
         return sa.func.count().filter(condition).label(count.code)
     return sa.func.coalesce(sa.func.sum(count.value).filter(condition), 0).label(count.code)"""
 
+
 def report_columns(window) -> tuple[str, ...]:
     """Every dossier column the report's aggregate reads (its grouping, ``touches()``, the join
     to the procedures, the counts' conditions and values), ward and receipt first: the index
@@ -128,8 +137,9 @@ def report_columns(window) -> tuple[str, ...]:
     parts += [part for c in COUNTS for part in (c.condition(window), c.value) if part is not None]
     found = {"ward_code": None, "received_at": None}
     for part in parts:
-        found.update((e.name, None) for e in iterate(part)
-                     if isinstance(e, sa.Column) and e.table is DOSSIER)
+        found.update(
+            (e.name, None) for e in iterate(part) if isinstance(e, sa.Column) and e.table is DOSSIER
+        )
     return tuple(found)
 
 
@@ -138,9 +148,18 @@ class Trial:
     ``touches`` and ``sum_expression``, app settings; ``change`` says what it takes in the
     code."""
 
-    def __init__(self, name: str, change: str, *, sql: dict | None = None,
-                 undo: dict | None = None, touches=None, sums=None, config: dict | None = None,
-                 backends=("sqlite", "postgresql")):
+    def __init__(
+        self,
+        name: str,
+        change: str,
+        *,
+        sql: dict | None = None,
+        undo: dict | None = None,
+        touches=None,
+        sums=None,
+        config: dict | None = None,
+        backends=("sqlite", "postgresql"),
+    ):
         self.name, self.change = name, change
         self.sql, self.undo = sql or {}, undo or {}
         self.touches, self.sums = touches, sums
@@ -153,8 +172,9 @@ def index_sql(name: str, columns: dict) -> dict:
     sql, undo = {}, {}
     for backend in ("sqlite", "postgresql"):
         cols = ", ".join(columns.get(backend, columns.get("any")))
-        sql[backend] = [f"CREATE INDEX bench_{name} ON dossier ({cols})"] + \
-            (["VACUUM (ANALYZE) dossier"] if backend == "postgresql" else [])
+        sql[backend] = [f"CREATE INDEX bench_{name} ON dossier ({cols})"] + (
+            ["VACUUM (ANALYZE) dossier"] if backend == "postgresql" else []
+        )
         undo[backend] = [f"DROP INDEX IF EXISTS bench_{name}"]
     return {"sql": sql, "undo": undo}
 
@@ -190,81 +210,146 @@ def model_covering_index():
 
 def create_index_sql(index, backend: str) -> list[str]:
     columns = ", ".join(c.name for c in index.columns)
-    return [f"CREATE INDEX IF NOT EXISTS {index.name} ON dossier ({columns})"] + \
-        (["VACUUM (ANALYZE) dossier"] if backend == "postgresql" else [])
+    return [f"CREATE INDEX IF NOT EXISTS {index.name} ON dossier ({columns})"] + (
+        ["VACUUM (ANALYZE) dossier"] if backend == "postgresql" else []
+    )
 
 
 def trials(window) -> list[Trial]:
     """Candidate changes, each relative to the code as it is (the first, "baseline")."""
-    finished = index_sql("finished", {"sqlite": ["coalesce(resolved_at, closed_at)"],
-                                      "postgresql": ["(coalesce(resolved_at, closed_at))"]})
+    finished = index_sql(
+        "finished",
+        {
+            "sqlite": ["coalesce(resolved_at, closed_at)"],
+            "postgresql": ["(coalesce(resolved_at, closed_at))"],
+        },
+    )
     received = index_sql("received", {"any": ["received_at"]})
     jit_off = {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-c jit=off"}}}
-    jit_soon = {"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {
-        "options": "-c jit_above_cost=50000"}}}
+    jit_soon = {
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-c jit_above_cost=50000"}}
+    }
     covering = model_covering_index()
     found = [
         Trial("baseline", "the code as it is"),
-        Trial("ANALYZE", "run ANALYZE (or PRAGMA optimize) now and then; the hub never does",
-              sql={"sqlite": ["ANALYZE"]},
-              undo={"sqlite": ["DROP TABLE IF EXISTS sqlite_stat1",
-                               "DROP TABLE IF EXISTS sqlite_stat4"]}, backends=("sqlite",)),
-        Trial("JIT on (as once the plan's cost passes 100,000)",
-              "nothing: what PostgreSQL does once the plan's cost passes jit_above_cost "
-              "(100,000), that is with more dossiers; emulated with jit_above_cost=50000",
-              config=jit_soon, backends=("postgresql",)),
-        Trial("jit off", "city_hub/__init__.py create_app, for PostgreSQL: "
-              "SQLALCHEMY_ENGINE_OPTIONS={'connect_args': {'options': '-c jit=off'}} "
-              "(or ALTER DATABASE … SET jit = off)", config=jit_off, backends=("postgresql",)),
-        Trial("index on coalesce(resolved_at, closed_at)",
-              "models.py _REPORT_INDEXES: sa.Index('ix_dossier_finished', "
-              "sa.func.coalesce(sa.column('resolved_at'), sa.column('closed_at'))) + migration",
-              **finished),
-        Trial("touches() one index per branch + index on received_at",
-              "indicators.py touches() as printed below + models.py _REPORT_INDEXES: "
-              "sa.Index('ix_dossier_received', 'received_at') + migration",
-              touches=touches_indexable, **received),
-        Trial("sums: SUM(CASE …)", "indicators.py sum_expression() as before 53a1d7d "
-              "(SUM(CASE WHEN … THEN 1 ELSE 0 END)), conditions as written", sums=sum_case),
-        Trial("sums: FILTER, time tests first",
-              "indicators.py: conditions with the time comparisons first, as before 53a1d7d",
-              sums=partial(sum_filter, order=time_first)),
-        Trial("sums: FILTER, time tests last", "indicators.py sum_expression() with FILTER and "
-              "cheap_first() (as printed below): the order whatever the conditions say",
-              sums=sum_filter_cheap_first),
+        Trial(
+            "ANALYZE",
+            "run ANALYZE (or PRAGMA optimize) now and then; the hub never does",
+            sql={"sqlite": ["ANALYZE"]},
+            undo={
+                "sqlite": ["DROP TABLE IF EXISTS sqlite_stat1", "DROP TABLE IF EXISTS sqlite_stat4"]
+            },
+            backends=("sqlite",),
+        ),
+        Trial(
+            "JIT on (as once the plan's cost passes 100,000)",
+            "nothing: what PostgreSQL does once the plan's cost passes jit_above_cost "
+            "(100,000), that is with more dossiers; emulated with jit_above_cost=50000",
+            config=jit_soon,
+            backends=("postgresql",),
+        ),
+        Trial(
+            "jit off",
+            "city_hub/__init__.py create_app, for PostgreSQL: "
+            "SQLALCHEMY_ENGINE_OPTIONS={'connect_args': {'options': '-c jit=off'}} "
+            "(or ALTER DATABASE … SET jit = off)",
+            config=jit_off,
+            backends=("postgresql",),
+        ),
+        Trial(
+            "index on coalesce(resolved_at, closed_at)",
+            "models.py _REPORT_INDEXES: sa.Index('ix_dossier_finished', "
+            "sa.func.coalesce(sa.column('resolved_at'), sa.column('closed_at'))) + migration",
+            **finished,
+        ),
+        Trial(
+            "touches() one index per branch + index on received_at",
+            "indicators.py touches() as printed below + models.py _REPORT_INDEXES: "
+            "sa.Index('ix_dossier_received', 'received_at') + migration",
+            touches=touches_indexable,
+            **received,
+        ),
+        Trial(
+            "sums: SUM(CASE …)",
+            "indicators.py sum_expression() as before 53a1d7d "
+            "(SUM(CASE WHEN … THEN 1 ELSE 0 END)), conditions as written",
+            sums=sum_case,
+        ),
+        Trial(
+            "sums: FILTER, time tests first",
+            "indicators.py: conditions with the time comparisons first, as before 53a1d7d",
+            sums=partial(sum_filter, order=time_first),
+        ),
+        Trial(
+            "sums: FILTER, time tests last",
+            "indicators.py sum_expression() with FILTER and "
+            "cheap_first() (as printed below): the order whatever the conditions say",
+            sums=sum_filter_cheap_first,
+        ),
     ]
     if covering is None:
         columns = report_columns(window)
         both = index_sql("report", {"any": columns})
         found += [
-            Trial("covering index (ward_code, received_at, …)",
-                  "models.py _REPORT_INDEXES: replace ix_dossier_ward_received by sa.Index("
-                  f"'ix_dossier_report', {', '.join(repr(c) for c in columns)}) "
-                  "+ migration", **both),
-            Trial("covering index + FILTER, time tests last",
-                  "the covering index and sum_expression() with FILTER and cheap_first()",
-                  sums=sum_filter_cheap_first, **both),
-            Trial("covering index + FILTER, time tests last + jit off",
-                  "the same and jit off", sums=sum_filter_cheap_first, config=jit_off,
-                  backends=("postgresql",), **both),
+            Trial(
+                "covering index (ward_code, received_at, …)",
+                "models.py _REPORT_INDEXES: replace ix_dossier_ward_received by sa.Index("
+                f"'ix_dossier_report', {', '.join(repr(c) for c in columns)}) "
+                "+ migration",
+                **both,
+            ),
+            Trial(
+                "covering index + FILTER, time tests last",
+                "the covering index and sum_expression() with FILTER and cheap_first()",
+                sums=sum_filter_cheap_first,
+                **both,
+            ),
+            Trial(
+                "covering index + FILTER, time tests last + jit off",
+                "the same and jit off",
+                sums=sum_filter_cheap_first,
+                config=jit_off,
+                backends=("postgresql",),
+                **both,
+            ),
         ]
     else:
-        narrow = {b: [f"DROP INDEX {covering.name}",
-                      "CREATE INDEX bench_ward_received ON dossier (ward_code, received_at)"] +
-                  (["VACUUM (ANALYZE) dossier"] if b == "postgresql" else [])
-                  for b in ("sqlite", "postgresql")}
-        restore = {b: ["DROP INDEX IF EXISTS bench_ward_received", *create_index_sql(covering, b)]
-                   for b in ("sqlite", "postgresql")}
+        narrow = {
+            b: [
+                f"DROP INDEX {covering.name}",
+                "CREATE INDEX bench_ward_received ON dossier (ward_code, received_at)",
+            ]
+            + (["VACUUM (ANALYZE) dossier"] if b == "postgresql" else [])
+            for b in ("sqlite", "postgresql")
+        }
+        restore = {
+            b: ["DROP INDEX IF EXISTS bench_ward_received", *create_index_sql(covering, b)]
+            for b in ("sqlite", "postgresql")
+        }
         found += [
-            Trial(f"without {covering.name} ((ward_code, received_at) instead)",
-                  f"the index as before 53a1d7d: {covering.name} replaced by "
-                  "ix_dossier_ward_received (ward_code, received_at)", sql=narrow, undo=restore),
-            Trial("as before 53a1d7d: SUM(CASE), time tests first, (ward_code, received_at)",
-                  "the report as it was before commit 53a1d7d",
-                  sums=sum_case_time_first, sql=narrow, undo=restore),
-            Trial("jit off + JIT threshold passed", "jit off, tried where JIT would run",
-                  config={"SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {
-                      "options": "-c jit=off -c jit_above_cost=50000"}}},
-                  backends=("postgresql",)),
+            Trial(
+                f"without {covering.name} ((ward_code, received_at) instead)",
+                f"the index as before 53a1d7d: {covering.name} replaced by "
+                "ix_dossier_ward_received (ward_code, received_at)",
+                sql=narrow,
+                undo=restore,
+            ),
+            Trial(
+                "as before 53a1d7d: SUM(CASE), time tests first, (ward_code, received_at)",
+                "the report as it was before commit 53a1d7d",
+                sums=sum_case_time_first,
+                sql=narrow,
+                undo=restore,
+            ),
+            Trial(
+                "jit off + JIT threshold passed",
+                "jit off, tried where JIT would run",
+                config={
+                    "SQLALCHEMY_ENGINE_OPTIONS": {
+                        "connect_args": {"options": "-c jit=off -c jit_above_cost=50000"}
+                    }
+                },
+                backends=("postgresql",),
+            ),
         ]
     return found

@@ -8,6 +8,7 @@ sides.
       fresh hub database: the floor the apply is compared with;
   (4) the gzip batch bodies (``protocol.encode``) of (3) summed, divided by the records.
 """
+
 from __future__ import annotations
 
 import cProfile
@@ -35,8 +36,9 @@ def ward_batches(instance: Path) -> tuple[str, list[bytes], float, float]:
     from wardapp.sync.protocol import BATCH_RECORDS, encode
 
     # --code-at an older commit: its make_batch sends full records only
-    compact = {"placeholders": True} if "placeholders" in inspect.signature(
-        make_batch).parameters else {}
+    compact = (
+        {"placeholders": True} if "placeholders" in inspect.signature(make_batch).parameters else {}
+    )
     app = create_app(instance_path=str(instance))
     bodies = []
     make_s = encode_s = 0.0
@@ -74,8 +76,13 @@ def fresh_hub_app(instance: Path, code: str):
     return app
 
 
-def apply_all(app, code: str, batches: list[tuple[dict, bytes]], capture: list | None = None,
-              profiler: cProfile.Profile | None = None) -> float:
+def apply_all(
+    app,
+    code: str,
+    batches: list[tuple[dict, bytes]],
+    capture: list | None = None,
+    profiler: cProfile.Profile | None = None,
+) -> float:
     """Apply the decoded batches (each with the JSON text it was parsed from) as the push route
     does (one write transaction each); seconds taken."""
     from city_hub.extensions import db
@@ -100,8 +107,9 @@ def apply_all(app, code: str, batches: list[tuple[dict, bytes]], capture: list |
             started = time.perf_counter()
             for batch, text in batches:
                 with write_transaction(db.session):
-                    answer = hub_apply.apply_batch(ward, batch, source="http", config=app.config,
-                                                   text=text)
+                    answer = hub_apply.apply_batch(
+                        ward, batch, source="http", config=app.config, text=text
+                    )
                 if answer["summary"]["rejected"] or answer["summary"]["conflicts"]:
                     raise RuntimeError(f"batch {batch['first_seq']}: {answer}")
             seconds = time.perf_counter() - started
@@ -160,22 +168,36 @@ def measure_apply(built_dir: Path, run_root: Path, profile: bool, rounds: int = 
     apply_runs, exec_runs = [], []
     for _ in range(rounds):
         captured: list = []
-        apply_runs.append(apply_all(fresh_hub_app(run_root / "hub-apply", code), code, batches,
-                                    captured))
-        exec_s, rows_written = plain_executemany(fresh_hub_app(run_root / "hub-plain", code),
-                                                 captured)
+        apply_runs.append(
+            apply_all(fresh_hub_app(run_root / "hub-apply", code), code, batches, captured)
+        )
+        exec_s, rows_written = plain_executemany(
+            fresh_hub_app(run_root / "hub-plain", code), captured
+        )
         exec_runs.append(exec_s)
         del captured
-    result = {"records": records, "placeholders": placeholders, "batches": len(batches),
-              "apply_s": min(apply_runs),
-              "apply_runs": apply_runs, "exec_s": min(exec_runs), "exec_runs": exec_runs,
-              "rows_written": rows_written, "wire_bytes": sum(sizes),
-              "raw_bytes": raw, "make_s": make_s, "encode_s": encode_s,
-              "decode_s": decode_s, "max_batch": max(sizes), "ward": code}
+    result = {
+        "records": records,
+        "placeholders": placeholders,
+        "batches": len(batches),
+        "apply_s": min(apply_runs),
+        "apply_runs": apply_runs,
+        "exec_s": min(exec_runs),
+        "exec_runs": exec_runs,
+        "rows_written": rows_written,
+        "wire_bytes": sum(sizes),
+        "raw_bytes": raw,
+        "make_s": make_s,
+        "encode_s": encode_s,
+        "decode_s": decode_s,
+        "max_batch": max(sizes),
+        "ward": code,
+    }
     if profile:
         profiler = cProfile.Profile()
-        apply_all(fresh_hub_app(run_root / "hub-apply-profile", code), code, batches,
-                  profiler=profiler)
+        apply_all(
+            fresh_hub_app(run_root / "hub-apply-profile", code), code, batches, profiler=profiler
+        )
         result["profile"] = profile_text(profiler, "apply_batch over the ward's batches")
     return result
 
@@ -210,6 +232,8 @@ def profile_ward_run(built_dir: Path, run_root: Path) -> str:
         hub_cpu = hub.status()["cpu_s"]
     finally:
         hub.stop()
-    return profile_text(profiler, f"ward side of one sync run in-process: {run.pushed:,} "
-                        f"records in {seconds:.1f} s, exit {exit_code}, hub CPU {hub_cpu:.1f} s")
-
+    return profile_text(
+        profiler,
+        f"ward side of one sync run in-process: {run.pushed:,} "
+        f"records in {seconds:.1f} s, exit {exit_code}, hub CPU {hub_cpu:.1f} s",
+    )

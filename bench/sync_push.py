@@ -6,6 +6,7 @@ used and what the hub holds afterwards.
   (1b) the same number of records on a ward with 20 years of synced history;
   (2) the city's wards pushing at once, the hub's peak RSS sampled as they go.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,11 +28,19 @@ COMMANDS = {"city-hub": [str(VENV_BIN / "city-hub")], "wardapp": [str(VENV_BIN /
 
 
 def run_cli(*args: str, timeout: float = 120) -> str:
-    done = subprocess.run([*COMMANDS[args[0]], *args[1:]], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, check=False)
+    done = subprocess.run(
+        [*COMMANDS[args[0]], *args[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): "
-                           f"{done.stdout[-500:]} {done.stderr[-1500:]}")
+        raise RuntimeError(
+            f"{' '.join(args)} failed ({done.returncode}): "
+            f"{done.stdout[-500:]} {done.stderr[-1500:]}"
+        )
     return done.stdout
 
 
@@ -51,9 +60,22 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(instance.parent / f"{instance.name}.log", "w")  # noqa: SIM115 (closed by stop)
         self.process = subprocess.Popen(
-            [*COMMANDS["city-hub"], "serve", "--instance", str(instance), "--host",
-             "127.0.0.1", "--port", str(self.port), "--threads", str(HUB_THREADS)],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+            [
+                *COMMANDS["city-hub"],
+                "serve",
+                "--instance",
+                str(instance),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--threads",
+                str(HUB_THREADS),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30) -> None:
@@ -62,11 +84,16 @@ class Hub:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"city-hub serve exited with {self.process.returncode}; "
-                                   f"see {self.log.name}")
+                raise RuntimeError(
+                    f"city-hub serve exited with {self.process.returncode}; see {self.log.name}"
+                )
             try:  # any answer will do (the sync API answers 401 without a token)
-                if requests.get(self.url + "/api/sync/v1/reconcile", timeout=1,
-                                allow_redirects=False).status_code < 500:
+                if (
+                    requests.get(
+                        self.url + "/api/sync/v1/reconcile", timeout=1, allow_redirects=False
+                    ).status_code
+                    < 500
+                ):
                     return
             except requests.RequestException:
                 pass
@@ -91,8 +118,9 @@ class Hub:
         conn = sqlite3.connect(f"file:{self.instance / 'hub.sqlite'}?mode=ro", uri=True)
         result: dict[str, dict[str, int]] = {}
         for table in (*tables, "quarantine"):
-            for code, n in conn.execute(f'SELECT ward_code, count(*) FROM "{table}" '
-                                        "GROUP BY ward_code"):
+            for code, n in conn.execute(
+                f'SELECT ward_code, count(*) FROM "{table}" GROUP BY ward_code'
+            ):
                 result.setdefault(code, {})[table] = n
         conn.close()
         return result
@@ -115,10 +143,24 @@ def configure_wards(instances: dict[str, Path], hub: Hub) -> None:
     while pending or running:
         while pending and len(running) < 2:
             code, instance = pending.pop(0)
-            running.append(subprocess.Popen(
-                [*COMMANDS["wardapp"], "sync", "configure", "--hub", hub.url, "--token",
-                 hub.tokens[code], "--instance", str(instance)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT))
+            running.append(
+                subprocess.Popen(
+                    [
+                        *COMMANDS["wardapp"],
+                        "sync",
+                        "configure",
+                        "--hub",
+                        hub.url,
+                        "--token",
+                        hub.tokens[code],
+                        "--instance",
+                        str(instance),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    cwd=ROOT,
+                )
+            )
         for p in list(running):
             if p.poll() is not None:
                 running.remove(p)
@@ -128,17 +170,22 @@ def configure_wards(instances: dict[str, Path], hub: Hub) -> None:
 
 
 def start_sync(instance: Path) -> subprocess.Popen:
-    return subprocess.Popen([*COMMANDS["wardapp"], "sync", "--no-delay", "--instance",
-                             str(instance)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+    return subprocess.Popen(
+        [*COMMANDS["wardapp"], "sync", "--no-delay", "--instance", str(instance)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def sync_result(p: subprocess.Popen, instance: Path) -> dict:
     stdout, stderr = p.communicate()
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
     if p.returncode != 0 or not lines:
-        raise RuntimeError(f"wardapp sync for {instance} exited {p.returncode}: "
-                           f"{stdout[-500:]} {stderr[-1500:]}")
+        raise RuntimeError(
+            f"wardapp sync for {instance} exited {p.returncode}: {stdout[-500:]} {stderr[-1500:]}"
+        )
     return json.loads(lines[-1])
 
 
@@ -161,11 +208,15 @@ def check_hub(hub: Hub, instances: dict[str, Path], tables) -> str:
                 problems.append(f"{code} {table}: hub {have.get(table, 0)}, ward {n}")
         if have.get("quarantine"):
             problems.append(f"{code}: {have['quarantine']} quarantined")
-    return "hub holds every record, none quarantined" if not problems else \
-        "HUB DIFFERS: " + "; ".join(problems[:6])
+    return (
+        "hub holds every record, none quarantined"
+        if not problems
+        else "HUB DIFFERS: " + "; ".join(problems[:6])
+    )
 
 
 # --- (1) one ward, (1b) one ward with history, (2) the city ------------------------------------
+
 
 def reset_history(instance: Path, backlog: int) -> tuple[int, int]:
     """Every outbox row but the last ``backlog`` acknowledged, the checkpoint there, no sync
@@ -176,13 +227,20 @@ def reset_history(instance: Path, backlog: int) -> tuple[int, int]:
     head = conn.execute("SELECT max(seq) FROM outbox").fetchone()[0]
     history = head - backlog
     conn.execute("BEGIN")
-    conn.execute("UPDATE outbox SET acked_at_utc = NULL WHERE seq > ? AND acked_at_utc IS NOT NULL",
-                 (history,))
-    conn.execute("UPDATE outbox SET acked_at_utc = created_utc WHERE seq <= ? "
-                 "AND acked_at_utc IS NULL", (history,))
+    conn.execute(
+        "UPDATE outbox SET acked_at_utc = NULL WHERE seq > ? AND acked_at_utc IS NOT NULL",
+        (history,),
+    )
+    conn.execute(
+        "UPDATE outbox SET acked_at_utc = created_utc WHERE seq <= ? AND acked_at_utc IS NULL",
+        (history,),
+    )
     conn.execute("DELETE FROM sync_state")
-    conn.execute("INSERT INTO sync_state (id, acked_seq, refdata_version, consecutive_failures) "
-                 "VALUES (1, ?, 0, 0)", (history,))
+    conn.execute(
+        "INSERT INTO sync_state (id, acked_seq, refdata_version, consecutive_failures) "
+        "VALUES (1, ?, 0, 0)",
+        (history,),
+    )
     conn.execute("DELETE FROM sync_reject")
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -198,8 +256,10 @@ def run_history(instance: Path, backlog: int, run_root: Path) -> dict:
     hub = Hub(run_root / "hub-history", [code])
     try:
         conn = sqlite3.connect(hub.instance / "hub.sqlite")
-        conn.execute("UPDATE ward SET acked_seq = ?, reported_head_seq = ? WHERE code = ?",
-                     (history, history, code))
+        conn.execute(
+            "UPDATE ward SET acked_seq = ?, reported_head_seq = ? WHERE code = ?",
+            (history, history, code),
+        )
         conn.commit()
         conn.close()
         configure_wards({code: instance}, hub)
@@ -211,8 +271,13 @@ def run_history(instance: Path, backlog: int, run_root: Path) -> dict:
         empty_s = time.perf_counter() - started
     finally:
         hub.stop()
-    return {"records": result["pushed"], "seconds": seconds, "empty_s": empty_s,
-            "history": history, "size": (instance / "ward.sqlite").stat().st_size}
+    return {
+        "records": result["pushed"],
+        "seconds": seconds,
+        "empty_s": empty_s,
+        "history": history,
+        "size": (instance / "ward.sqlite").stat().st_size,
+    }
 
 
 def run_single(built: dict, built_dir: Path, run_root: Path) -> dict:
@@ -228,30 +293,50 @@ def run_single(built: dict, built_dir: Path, run_root: Path) -> dict:
         seconds = time.perf_counter() - started
         after = hub.status()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        ward_cpu = (children.ru_utime + children.ru_stime) \
-            - (children_before.ru_utime + children_before.ru_stime)
-        others = machine_cpu_s() - machine_before - (own_cpu_s() - own_before) - ward_cpu \
+        ward_cpu = (children.ru_utime + children.ru_stime) - (
+            children_before.ru_utime + children_before.ru_stime
+        )
+        others = (
+            machine_cpu_s()
+            - machine_before
+            - (own_cpu_s() - own_before)
+            - ward_cpu
             - (after["cpu_s"] - rss_before["cpu_s"])
+        )
         started = time.perf_counter()
         empty = sync_result(start_sync(instance), instance)
         empty_s = time.perf_counter() - started
-        reconcile = subprocess.run([*COMMANDS["wardapp"], "sync", "reconcile", "--instance",
-                                    str(instance)], capture_output=True, text=True, cwd=ROOT,
-                                   check=False)
+        reconcile = subprocess.run(
+            [*COMMANDS["wardapp"], "sync", "reconcile", "--instance", str(instance)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
         check = check_hub(hub, {built["params"]["unit"]: instance}, built["records"])
     finally:
         hub.stop()
-    return {"records": result["pushed"], "seconds": seconds, "empty_pushed": empty["pushed"],
-            "empty_s": empty_s, "hub_cpu_s": after["cpu_s"] - rss_before["cpu_s"],
-            "ward_cpu_s": ward_cpu, "others_cpu_s": others,
-            "hub_hwm": after["VmHWM"], "reconcile_ok": reconcile.returncode == 0,
-            "reconcile": reconcile.stdout.strip(), "check": check}
+    return {
+        "records": result["pushed"],
+        "seconds": seconds,
+        "empty_pushed": empty["pushed"],
+        "empty_s": empty_s,
+        "hub_cpu_s": after["cpu_s"] - rss_before["cpu_s"],
+        "ward_cpu_s": ward_cpu,
+        "others_cpu_s": others,
+        "hub_hwm": after["VmHWM"],
+        "reconcile_ok": reconcile.returncode == 0,
+        "reconcile": reconcile.stdout.strip(),
+        "check": check,
+    }
 
 
 def run_city(builds: list[dict], specs: list[dict], run_root: Path) -> dict:
     codes = [b["params"]["unit"] for b in builds]
-    instances = {code: fresh_ward(Path(s["out"]), run_root / f"ward-city-{code}")
-                 for code, s in zip(codes, specs)}
+    instances = {
+        code: fresh_ward(Path(s["out"]), run_root / f"ward-city-{code}")
+        for code, s in zip(codes, specs)
+    }
     hub = Hub(run_root / "hub-city", codes)
     try:
         configure_wards(instances, hub)
@@ -277,12 +362,19 @@ def run_city(builds: list[dict], specs: list[dict], run_root: Path) -> dict:
         check = check_hub(hub, instances, builds[0]["records"])
     finally:
         hub.stop()
-    wards_cpu = (children.ru_utime + children.ru_stime) \
-        - (children_before.ru_utime + children_before.ru_stime)
-    return {"records": sum(r["pushed"] for r in results.values()), "wall": wall,
-            "others_cpu_s": machine - own - wards_cpu - (after["cpu_s"] - before["cpu_s"]),
-            "finished": finished, "hub_hwm": after["VmHWM"], "hub_rss_idle": before["VmRSS"],
-            "hub_rss_end": after["VmRSS"], "hub_cpu_s": after["cpu_s"] - before["cpu_s"],
-            "wards_cpu_s": wards_cpu,
-            "rss_samples": rss_samples, "check": check}
-
+    wards_cpu = (children.ru_utime + children.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    return {
+        "records": sum(r["pushed"] for r in results.values()),
+        "wall": wall,
+        "others_cpu_s": machine - own - wards_cpu - (after["cpu_s"] - before["cpu_s"]),
+        "finished": finished,
+        "hub_hwm": after["VmHWM"],
+        "hub_rss_idle": before["VmRSS"],
+        "hub_rss_end": after["VmRSS"],
+        "hub_cpu_s": after["cpu_s"] - before["cpu_s"],
+        "wards_cpu_s": wards_cpu,
+        "rss_samples": rss_samples,
+        "check": check,
+    }

@@ -10,6 +10,7 @@ checks every synced record against its outbox rows: one row per version, and the
 payload byte for byte what ``wardapp.outbox.outbox_row`` makes from the record now. A change of
 the synced columns or of the ward's migrations rebuilds.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,17 +31,41 @@ BENCH_DIR = Path(__file__).resolve().parent
 OUT = BENCH_DIR / "out" / "sync"
 BUILD_VERSION = 3  # bump when the way the wards are made changes
 # The 13 units of Long Xuyên (11 phường, 2 xã), as in wardapp/refdata/units.json.
-CITY_UNITS = ["30280", "30283", "30285", "30286", "30289", "30292", "30295", "30298", "30301",
-              "30304", "30307", "30310", "30313"]
+CITY_UNITS = [
+    "30280",
+    "30283",
+    "30285",
+    "30286",
+    "30289",
+    "30292",
+    "30295",
+    "30298",
+    "30301",
+    "30304",
+    "30307",
+    "30310",
+    "30313",
+]
 SINGLE_UNIT = "30280"
 PROFILES = {
     # dossiers: single ward, whole city; years: how far back the copies reach;
     # seed_day: the seed runs from the 1st of last month to this day of it (17:30 local).
-    "full": {"single": 1_500, "city": 93_316, "single_years": 0.08, "city_years": 0.69,
-             "seed_day": 21},
-    "quick": {"single": 400, "city": 13 * 600, "single_years": 0.08, "city_years": 0.2,
-              "seed_day": 7},
+    "full": {
+        "single": 1_500,
+        "city": 93_316,
+        "single_years": 0.08,
+        "city_years": 0.69,
+        "seed_day": 21,
+    },
+    "quick": {
+        "single": 400,
+        "city": 13 * 600,
+        "single_years": 0.08,
+        "city_years": 0.2,
+        "seed_day": 7,
+    },
 }
+
 
 def seed_until(day: int, now: dt.datetime | None = None) -> dt.datetime:
     """17:30 local on ``day`` of last month: a fixed end for the seed within a month."""
@@ -88,8 +113,9 @@ def verify_outbox(out: Path) -> dict:
     newest: dict[tuple[str, str], tuple[str, str]] = {}
     bad_sha = acked = rows = 0
     for table, uuid, version, payload, sha, ack in conn.execute(
-            "SELECT table_name, record_uuid, record_version, payload, payload_sha256, "
-            "acked_at_utc FROM outbox ORDER BY seq"):
+        "SELECT table_name, record_uuid, record_version, payload, payload_sha256, "
+        "acked_at_utc FROM outbox ORDER BY seq"
+    ):
         rows += 1
         versions.setdefault((table, uuid), []).append(version)
         newest[(table, uuid)] = (payload, sha)
@@ -107,8 +133,10 @@ def verify_outbox(out: Path) -> dict:
                 counts[name] += 1
                 key = (name, record.uuid)
                 if versions.get(key) != list(range(1, record.version + 1)):
-                    problems.append(f"{name} {record.uuid}: versions {versions.get(key)} "
-                                    f"for version {record.version}")
+                    problems.append(
+                        f"{name} {record.uuid}: versions {versions.get(key)} "
+                        f"for version {record.version}"
+                    )
                 elif newest[key][0] != outbox_row(record, now)["payload"]:
                     problems.append(f"{name} {record.uuid}: newest payload differs")
                 versions.pop(key, None)
@@ -116,8 +144,9 @@ def verify_outbox(out: Path) -> dict:
         db.session.remove()
         db.engine.dispose()
     if versions:
-        problems.append(f"{len(versions)} outbox records without a record, e.g. "
-                        f"{next(iter(versions))}")
+        problems.append(
+            f"{len(versions)} outbox records without a record, e.g. {next(iter(versions))}"
+        )
     if bad_sha or acked:
         problems.append(f"{bad_sha} rows with a wrong payload_sha256, {acked} acknowledged")
     if problems:
@@ -148,21 +177,31 @@ def derive_columns(db_path: Path) -> int:
         calendar = service.load_calendar()
         changed = {}
         for uuid, received, due_original, due, resolved, stored in conn.execute(
-                "SELECT uuid, received_at, due_at_original, due_at, resolved_at, "
-                "working_days_used FROM dossier WHERE resolved_at IS NOT NULL"):
-            value = service.working_days_used(SimpleNamespace(
-                received_at=bwd.parse_db_time(received),
-                due_at_original=bwd.parse_db_time(due_original), due_at=bwd.parse_db_time(due)),
-                bwd.parse_db_time(resolved), calendar)
+            "SELECT uuid, received_at, due_at_original, due_at, resolved_at, "
+            "working_days_used FROM dossier WHERE resolved_at IS NOT NULL"
+        ):
+            value = service.working_days_used(
+                SimpleNamespace(
+                    received_at=bwd.parse_db_time(received),
+                    due_at_original=bwd.parse_db_time(due_original),
+                    due_at=bwd.parse_db_time(due),
+                ),
+                bwd.parse_db_time(resolved),
+                calendar,
+            )
             if value != stored:
                 changed[uuid] = value
     conn.execute("BEGIN")
-    conn.executemany("UPDATE dossier SET working_days_used = ? WHERE uuid = ?",
-                     [(v, u) for u, v in changed.items()])
+    conn.executemany(
+        "UPDATE dossier SET working_days_used = ? WHERE uuid = ?",
+        [(v, u) for u, v in changed.items()],
+    )
     updates = []
     for seq, uuid, payload in conn.execute(
-            "SELECT seq, record_uuid, payload FROM outbox WHERE table_name = 'dossier' AND "
-            "record_uuid IN (SELECT value FROM json_each(?))", (json.dumps(list(changed)),)):
+        "SELECT seq, record_uuid, payload FROM outbox WHERE table_name = 'dossier' AND "
+        "record_uuid IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(changed)),),
+    ):
         data = json.loads(payload)
         if data.get("resolved_at") is not None:
             data["working_days_used"] = changed[uuid]
@@ -210,9 +249,11 @@ def chronological_outbox(db_path: Path) -> None:
               FROM outbox o)
         ORDER BY coalesce(written, ''), seq""")
     conn.execute("DELETE FROM outbox")
-    conn.execute("INSERT INTO outbox SELECT rowid, table_name, record_uuid, op, record_version, "
-                 "payload, payload_sha256, created_utc, acked_at_utc FROM sorted_outbox "
-                 "ORDER BY rowid")
+    conn.execute(
+        "INSERT INTO outbox SELECT rowid, table_name, record_uuid, op, record_version, "
+        "payload, payload_sha256, created_utc, acked_at_utc FROM sorted_outbox "
+        "ORDER BY rowid"
+    )
     conn.execute("DROP TABLE sorted_outbox")
     conn.execute("COMMIT")
     conn.execute("VACUUM")
@@ -237,8 +278,13 @@ def build_ward(spec: dict) -> dict:
         until = dt.datetime.fromisoformat(spec["until"])
         n_seed = make_seed(out, params["unit"], seed=params["seed"], until=until)
         seed_s = time.perf_counter() - started
-        plan = bwd.replicate(db_path, target=params["dossiers"], years=params["years"],
-                             seed=params["seed"], chunk=10_000)
+        plan = bwd.replicate(
+            db_path,
+            target=params["dossiers"],
+            years=params["years"],
+            seed=params["seed"],
+            chunk=10_000,
+        )
         derived = derive_columns(db_path)
         bwd.finish(db_path)
         bwd.check(db_path)
@@ -248,12 +294,20 @@ def build_ward(spec: dict) -> dict:
     span = conn.execute("SELECT min(received_at), max(received_at) FROM dossier").fetchone()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    built = {"params": params, "until": spec["until"], "seed_dossiers": n_seed,
-             "seed_s": round(seed_s, 1), "build_s": round(time.perf_counter() - started, 1),
-             "received": [span[0][:10], span[1][:10]], "copies": plan["copies"],
-             "max_per_day": plan["max_per_day"], "derived_columns_set": derived, **checked,
-             "size_bytes": db_path.stat().st_size,
-             "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    built = {
+        "params": params,
+        "until": spec["until"],
+        "seed_dossiers": n_seed,
+        "seed_s": round(seed_s, 1),
+        "build_s": round(time.perf_counter() - started, 1),
+        "received": [span[0][:10], span[1][:10]],
+        "copies": plan["copies"],
+        "max_per_day": plan["max_per_day"],
+        "derived_columns_set": derived,
+        **checked,
+        "size_bytes": db_path.stat().st_size,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
     marker.write_text(json.dumps(built, indent=2) + "\n")
     return {**built, "reused": False}
 
@@ -284,34 +338,50 @@ def ward_specs(profile: str, force: bool) -> tuple[dict, list[dict]]:
     base = OUT / "wards"
 
     def spec(label, unit, dossiers, years, seed):
-        return {"out": str(base / f"{profile}-{label}"), "until": until, "force": force,
-                "params": {"version": BUILD_VERSION, "unit": unit, "dossiers": dossiers,
-                           "years": years, "seed": seed, "seed_day": p["seed_day"],
-                           "schema": schema}}
+        return {
+            "out": str(base / f"{profile}-{label}"),
+            "until": until,
+            "force": force,
+            "params": {
+                "version": BUILD_VERSION,
+                "unit": unit,
+                "dossiers": dossiers,
+                "years": years,
+                "seed": seed,
+                "seed_day": p["seed_day"],
+                "schema": schema,
+            },
+        }
 
     single = spec(f"single-{SINGLE_UNIT}", SINGLE_UNIT, p["single"], p["single_years"], 3000)
     share, extra = divmod(p["city"], len(CITY_UNITS))
-    city = [spec(f"city-{unit}", unit, share + (i < extra), p["city_years"], 2020 + i)
-            for i, unit in enumerate(CITY_UNITS)]
+    city = [
+        spec(f"city-{unit}", unit, share + (i < extra), p["city_years"], 2020 + i)
+        for i, unit in enumerate(CITY_UNITS)
+    ]
     return single, city
 
 
 def build_all(specs: list[dict]) -> list[dict]:
     todo = [s for s in specs if s["force"] or not _reusable(s)]
     if todo:
-        log(f"-- building {len(todo)} ward database(s) under {OUT / 'wards'} "
-            f"(2 processes; each logs to its build.log) ...")
+        log(
+            f"-- building {len(todo)} ward database(s) under {OUT / 'wards'} "
+            f"(2 processes; each logs to its build.log) ..."
+        )
     started = time.perf_counter()
     results = []
     with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
         for spec, built in zip(specs, pool.map(build_ward, specs)):
             results.append(built)
             if not built["reused"]:
-                log(f"   {Path(spec['out']).name}: {built['params']['dossiers']:,} dossiers "
+                log(
+                    f"   {Path(spec['out']).name}: {built['params']['dossiers']:,} dossiers "
                     f"(seed {built['seed_dossiers']} in {built['seed_s']} s, "
                     f"{built['copies']} copies), {built['outbox_rows']:,} outbox rows, "
                     f"received {built['received'][0]} .. {built['received'][1]}, "
-                    f"{built['size_bytes'] / 2**20:,.0f} MiB, built in {built['build_s']} s")
+                    f"{built['size_bytes'] / 2**20:,.0f} MiB, built in {built['build_s']} s"
+                )
     if todo:
         log(f"   built in {time.perf_counter() - started:.0f} s")
     return results
@@ -349,5 +419,3 @@ def history_ward() -> Path | None:
     shutil.copy2(HISTORY_SOURCE / "secret_key", out / "secret_key")
     marker.write_text(json.dumps({"source_built_at": source_build}) + "\n")
     return out
-
-

@@ -3,6 +3,7 @@
 SQLite in the instance folder by default; PostgreSQL (or any SQLAlchemy URL) through
 ``$CITY_HUB_DATABASE_URL`` or the ``SQLALCHEMY_DATABASE_URI`` setting.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,10 +24,15 @@ MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     """Build the hub app on its instance folder (``$CITY_HUB_INSTANCE`` or ``./hub-instance``)."""
     instance_path = os.path.abspath(
-        instance_path or os.environ.get("CITY_HUB_INSTANCE") or "hub-instance")
+        instance_path or os.environ.get("CITY_HUB_INSTANCE") or "hub-instance"
+    )
     # The kernel's static files (styles, vendored htmx): one set for the ward and the hub.
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True,
-                static_folder=str(STATIC_DIR))
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        static_folder=str(STATIC_DIR),
+    )
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=os.environ.get("CITY_HUB_DATABASE_URL")
         or "sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
@@ -50,14 +56,18 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         # The report's plan sits near PostgreSQL's JIT threshold; compiling costs more than the
         # query itself (bench/README.md, Reports).
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
-                              {"connect_args": {"options": "-c jit=off"}})
+        app.config.setdefault(
+            "SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"options": "-c jit=off"}}
+        )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance_path)
     # The hub's own templates first, then the kernel's shared ones (login form, account bar).
-    app.jinja_loader = ChoiceLoader([
-        FileSystemLoader(str(Path(__file__).parent / "templates")),
-        FileSystemLoader(str(TEMPLATES_DIR))])
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(Path(__file__).parent / "templates")),
+            FileSystemLoader(str(TEMPLATES_DIR)),
+        ]
+    )
 
     from kernel import errors, formatting
     from kernel.database import configure_engine

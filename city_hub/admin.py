@@ -1,4 +1,5 @@
 """The hub admin's screens: wards and their sync state; reference data edited and published."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,8 +8,8 @@ import json
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from kernel.database import write_transaction
 from kernel.columns import utcnow
+from kernel.database import write_transaction
 from kernel.refdata import ONLINE_LEVELS, ReferenceDataError
 from kernel.text import nfc
 
@@ -25,12 +26,20 @@ SILENT_AFTER = dt.timedelta(hours=24)
 @bp.route("/wards")
 @admin_required
 def wards():
-    quarantined = dict(db.session.execute(
-        sa.select(Quarantine.ward_code, sa.func.count()).group_by(Quarantine.ward_code)).all())
+    quarantined = dict(
+        db.session.execute(
+            sa.select(Quarantine.ward_code, sa.func.count()).group_by(Quarantine.ward_code)
+        ).all()
+    )
     now = utcnow()
-    rows = [(w, quarantined.get(w.code, 0),
-             w.last_seen_utc is None or now - w.last_seen_utc > SILENT_AFTER)
-            for w in db.session.scalars(sa.select(Ward).order_by(Ward.code))]
+    rows = [
+        (
+            w,
+            quarantined.get(w.code, 0),
+            w.last_seen_utc is None or now - w.last_seen_utc > SILENT_AFTER,
+        )
+        for w in db.session.scalars(sa.select(Ward).order_by(Ward.code))
+    ]
     trail = db.session.scalars(sa.select(HubAudit).order_by(HubAudit.at.desc()).limit(100))
     return render_template("admin/wards.html", rows=rows, trail=list(trail))
 
@@ -39,8 +48,13 @@ def quarantined_records(ward_code: str, *, limit: int, offset: int = 0) -> tuple
     """How many records of a ward the hub quarantined, and a page of them, newest first."""
     where = Quarantine.ward_code == ward_code
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Quarantine).where(where))
-    page = db.session.scalars(sa.select(Quarantine).where(where)
-                              .order_by(Quarantine.id.desc()).offset(offset).limit(limit))
+    page = db.session.scalars(
+        sa.select(Quarantine)
+        .where(where)
+        .order_by(Quarantine.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
     return total, list(page)
 
 
@@ -56,10 +70,17 @@ def quarantine(code):
 
     ward = db.session.get(Ward, known_ward(code))
     page = page_number(request.args)
-    total, records = quarantined_records(code, limit=QUARANTINE_PAGE,
-                                         offset=(page - 1) * QUARANTINE_PAGE)
-    return render_template("admin/quarantine.html", ward=ward, records=records, total=total,
-                           page=page, pages=max(1, -(-total // QUARANTINE_PAGE)))
+    total, records = quarantined_records(
+        code, limit=QUARANTINE_PAGE, offset=(page - 1) * QUARANTINE_PAGE
+    )
+    return render_template(
+        "admin/quarantine.html",
+        ward=ward,
+        records=records,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // QUARANTINE_PAGE)),
+    )
 
 
 @bp.route("/refdata", methods=["GET", "POST"])
@@ -76,11 +97,15 @@ def refdata():
         except (ReferenceDataError, ValueError) as e:
             flash(f"Chưa công bố: {e}", "warning")
         else:
-            flash(f"Đã công bố danh mục phiên bản {published.version} ({changed}). Các phường, "
-                  "xã nhận ở lần đồng bộ tới.", "success")
+            flash(
+                f"Đã công bố danh mục phiên bản {published.version} ({changed}). Các phường, "
+                "xã nhận ở lần đồng bộ tới.",
+                "success",
+            )
         return redirect(url_for("admin.refdata"))
-    return render_template("admin/refdata.html", snapshot=snapshot, current=current,
-                           levels=sorted(ONLINE_LEVELS))
+    return render_template(
+        "admin/refdata.html", snapshot=snapshot, current=current, levels=sorted(ONLINE_LEVELS)
+    )
 
 
 def edit_snapshot(snapshot: dict, form) -> str:
@@ -105,15 +130,17 @@ def edit_snapshot(snapshot: dict, form) -> str:
         if not reason:
             raise ValueError("cần ghi lý do (văn bản quyết định)")
         overrides = [o for o in snapshot["calendar_overrides"] if o["day"] != day.isoformat()]
-        overrides.append({"day": day.isoformat(), "is_working_day": form.get("kind") == "work",
-                          "reason": reason})
+        overrides.append(
+            {"day": day.isoformat(), "is_working_day": form.get("kind") == "work", "reason": reason}
+        )
         snapshot["calendar_overrides"] = sorted(overrides, key=lambda o: o["day"])
         return f"ngày {day:%d/%m/%Y}"
     if action == "remove_override":
         day = form.get("day", "")
         before = len(snapshot["calendar_overrides"])
-        snapshot["calendar_overrides"] = [o for o in snapshot["calendar_overrides"]
-                                          if o["day"] != day]
+        snapshot["calendar_overrides"] = [
+            o for o in snapshot["calendar_overrides"] if o["day"] != day
+        ]
         if len(snapshot["calendar_overrides"]) == before:
             raise ValueError("không có ngày này")
         return f"bỏ ngày {day}"

@@ -1,4 +1,5 @@
 """Login for city staff, and the role check of the hub's screens (viewer, admin)."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -6,8 +7,8 @@ from functools import wraps
 from flask import Blueprint, abort
 from flask_login import current_user, login_required
 
-from kernel.login import add_login_views
 from kernel.accounts import account_for_session
+from kernel.login import add_login_views
 
 from .extensions import db, login_manager
 from .models import HubLoginFailure, HubUser, hub_audit

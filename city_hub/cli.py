@@ -3,6 +3,7 @@
 Every command takes ``--instance`` (or ``$CITY_HUB_INSTANCE``); the database is SQLite in that
 folder unless ``$CITY_HUB_DATABASE_URL`` names another (PostgreSQL).
 """
+
 from __future__ import annotations
 
 import os
@@ -21,9 +22,14 @@ from .models import HubUser, Quarantine, Ward, hub_audit
 from .wards import issue_credential
 
 instance_option = click.option(
-    "--instance", "instance", envvar="CITY_HUB_INSTANCE", default="hub-instance",
-    show_default=True, type=click.Path(file_okay=False),
-    help="Thư mục dữ liệu của máy chủ thành phố (biến môi trường CITY_HUB_INSTANCE).")
+    "--instance",
+    "instance",
+    envvar="CITY_HUB_INSTANCE",
+    default="hub-instance",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Thư mục dữ liệu của máy chủ thành phố (biến môi trường CITY_HUB_INSTANCE).",
+)
 
 
 def open_hub(instance: str):
@@ -97,8 +103,9 @@ def ward_add(code, instance):
     app = open_hub(instance)
     with app.app_context():
         if db.session.get(Ward, code) is not None:
-            raise click.ClickException(f"Đã đăng ký {code}; dùng `city-hub ward rotate {code}` "
-                                       "để cấp khóa mới.")
+            raise click.ClickException(
+                f"Đã đăng ký {code}; dùng `city-hub ward rotate {code}` để cấp khóa mới."
+            )
         record = Ward(code=code, name=names[code])
         token = issue_credential(record)
         db.session.add(record)
@@ -156,27 +163,41 @@ def ward_list(instance):
 
     app = open_hub(instance)
     with app.app_context():
-        quarantined = dict(db.session.execute(
-            sa.select(Quarantine.ward_code, sa.func.count()).group_by(Quarantine.ward_code)).all())
+        quarantined = dict(
+            db.session.execute(
+                sa.select(Quarantine.ward_code, sa.func.count()).group_by(Quarantine.ward_code)
+            ).all()
+        )
         now = utcnow()
         for record in db.session.scalars(sa.select(Ward).order_by(Ward.code)):
-            silent = record.last_seen_utc is None or \
-                (now - record.last_seen_utc).total_seconds() > 24 * 3600
-            flags = [f for f, on in (("IM LẶNG >24 GIỜ", silent), ("ĐÃ THU HỒI", not record.active))
-                     if on]
+            silent = (
+                record.last_seen_utc is None
+                or (now - record.last_seen_utc).total_seconds() > 24 * 3600
+            )
+            flags = [
+                f
+                for f, on in (("IM LẶNG >24 GIỜ", silent), ("ĐÃ THU HỒI", not record.active))
+                if on
+            ]
             click.echo(
                 f"{record.code} {record.name:<22} đã nhận #{record.acked_seq} "
                 f"tồn {record.backlog} · đẩy OK {vn_datetime(record.last_push_ok_utc) or '–'} · "
                 f"cách ly {quarantined.get(record.code, 0)} · lệch giờ "
                 f"{record.clock_skew_s if record.clock_skew_s is not None else '–'} s"
                 + (f" · lỗi: {record.last_error}" if record.last_error else "")
-                + (f" [{', '.join(flags)}]" if flags else ""))
+                + (f" [{', '.join(flags)}]" if flags else "")
+            )
 
 
 @ward.command("quarantine")
 @click.argument("code")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
-              help="Số bản ghi mới nhất hiện ra.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Số bản ghi mới nhất hiện ra.",
+)
 @instance_option
 def ward_quarantine(code, limit, instance):
     """Các bản ghi bị cách ly của một phường, xã (mới nhất trước): bảng, mã, lý do."""
@@ -194,15 +215,20 @@ def ward_quarantine(code, limit, instance):
             db.engine.dispose()
     click.echo(f"{code}: {total} bản ghi bị cách ly.")
     for q in records:
-        click.echo(f"{vn_datetime(q.received_utc)} #{q.seq} {q.table_name} {q.record_uuid} "
-                   f"v{q.record_version if q.record_version is not None else '?'} "
-                   f"{q.code}: {q.message}")
+        click.echo(
+            f"{vn_datetime(q.received_utc)} #{q.seq} {q.table_name} {q.record_uuid} "
+            f"v{q.record_version if q.record_version is not None else '?'} "
+            f"{q.code}: {q.message}"
+        )
 
 
 @cli.command("import")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False),
-              help="Tệp tổng hợp mang về phường (mặc định: cạnh gói, đuôi .summary.json).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Tệp tổng hợp mang về phường (mặc định: cạnh gói, đuôi .summary.json).",
+)
 @instance_option
 def import_package(package, out, instance):
     """Nhập gói dữ liệu USB của một phường, xã và ghi tệp tổng hợp mang về."""
@@ -222,7 +248,8 @@ def import_package(package, out, instance):
         except OSError as e:
             raise click.ClickException(  # what was imported stays: importing again is harmless
                 f"Không ghi được tệp tổng hợp {target} ({e.strerror or e}). Kết quả nhập ở trên "
-                "vẫn giữ; chạy lại lệnh với --out TỆP ở chỗ ghi được để có tệp tổng hợp.")
+                "vẫn giữ; chạy lại lệnh với --out TỆP ở chỗ ghi được để có tệp tổng hợp."
+            )
         click.echo(f"Tệp tổng hợp: {target}")
     if not result.ok:
         raise SystemExit(1)
@@ -266,10 +293,21 @@ def user():
 @user.command("add")
 @click.argument("username")
 @click.option("--name", "full_name", required=True, help="Họ và tên.")
-@click.option("--role", type=click.Choice(HUB_ROLES), default="viewer", show_default=True,
-              help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.")
-@click.option("--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True,
-              callback=lambda c, p, v: password_ok(v), help="Mật khẩu (ít nhất 10 ký tự).")
+@click.option(
+    "--role",
+    type=click.Choice(HUB_ROLES),
+    default="viewer",
+    show_default=True,
+    help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.",
+)
+@click.option(
+    "--password",
+    prompt="Mật khẩu",
+    hide_input=True,
+    confirmation_prompt=True,
+    callback=lambda c, p, v: password_ok(v),
+    help="Mật khẩu (ít nhất 10 ký tự).",
+)
 @instance_option
 def user_add(username, full_name, role, password, instance):
     """Thêm tài khoản cán bộ thành phố."""
@@ -309,8 +347,12 @@ def user_disable(username, instance):
 
 @user.command("set-role")
 @click.argument("username")
-@click.option("--role", type=click.Choice(HUB_ROLES), required=True,
-              help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.")
+@click.option(
+    "--role",
+    type=click.Choice(HUB_ROLES),
+    required=True,
+    help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.",
+)
 @instance_option
 def user_set_role(username, role, instance):
     """Đổi vai trò của một tài khoản cán bộ thành phố (mọi phiên đăng nhập của tài khoản kết
@@ -345,8 +387,14 @@ def user_reset_password(username, password, instance):
 @click.option("--period", help="Kỳ: 2020-03 (tháng), 2020-Q3 (quý), 2020-9M, 2020 (năm).")
 @click.option("--from", "first", help="Ngày bắt đầu (yyyy-mm-dd), cùng --to.")
 @click.option("--to", "last", help="Ngày kết thúc (yyyy-mm-dd), tính cả ngày đó.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), default="csv",
-              show_default=True, help="Định dạng.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx", "json"]),
+    default="csv",
+    show_default=True,
+    help="Định dạng.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Tệp ghi ra (mặc định: màn hình).")
 @instance_option
 def report(period, first, last, fmt, out, instance):
@@ -371,8 +419,11 @@ def report(period, first, last, fmt, out, instance):
         Path(out).write_bytes(export.to_xlsx(rows, chosen))
         click.echo(f"Đã ghi {out}")
         return
-    text = export.to_csv(rows) if fmt == "csv" else \
-        json.dumps(export.to_json(rows, chosen), ensure_ascii=False, indent=1) + "\n"
+    text = (
+        export.to_csv(rows)
+        if fmt == "csv"
+        else json.dumps(export.to_json(rows, chosen), ensure_ascii=False, indent=1) + "\n"
+    )
     if out:
         Path(out).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
         click.echo(f"Đã ghi {out}")

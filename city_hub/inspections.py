@@ -1,6 +1,7 @@
 """Inspection of public duty at the hub: which wards have submitted their self-inspection on the
 13 contents (and how they rated themselves), and the results of the city's direct inspections,
 which the admin records here."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from kernel.database import write_transaction
-from wardapp.sync.records import INSPECTION_CONTENTS, INSPECTION_RATINGS
 from kernel.text import nfc
+from wardapp.sync.records import INSPECTION_CONTENTS, INSPECTION_RATINGS
 
 from .auth import admin_required
 from .extensions import db
@@ -25,10 +26,11 @@ def latest_submitted() -> dict[str, list]:
     """Per ward, the newest submitted version of each plan, newest plan first, with the number of
     contents rated at each level."""
     t = INSPECTION.c
-    rows = db.session.execute(sa.select(t.ward_code, t.plan, t.revision, t.submitted_at,
-                                        t["items"].label("checklist"))
-                              .where(t.status == "submitted")
-                              .order_by(t.ward_code, t.plan.desc(), t.revision.desc()))
+    rows = db.session.execute(
+        sa.select(t.ward_code, t.plan, t.revision, t.submitted_at, t["items"].label("checklist"))
+        .where(t.status == "submitted")
+        .order_by(t.ward_code, t.plan.desc(), t.revision.desc())
+    )
     by_ward: dict[str, list] = {}
     seen = set()
     for row in rows:
@@ -47,12 +49,18 @@ def latest_submitted() -> dict[str, list]:
 @login_required
 def index():
     wards = list(db.session.scalars(sa.select(Ward).order_by(Ward.code)))
-    direct = db.session.scalars(sa.select(CityInspection)
-                                .order_by(CityInspection.inspected_on.desc()))
-    return render_template("inspections.html", wards=wards, submitted=latest_submitted(),
-                           direct=list(direct), ratings=INSPECTION_RATINGS,
-                           contents=len(INSPECTION_CONTENTS),
-                           is_admin=current_user.role == "admin")
+    direct = db.session.scalars(
+        sa.select(CityInspection).order_by(CityInspection.inspected_on.desc())
+    )
+    return render_template(
+        "inspections.html",
+        wards=wards,
+        submitted=latest_submitted(),
+        direct=list(direct),
+        ratings=INSPECTION_RATINGS,
+        contents=len(INSPECTION_CONTENTS),
+        is_admin=current_user.role == "admin",
+    )
 
 
 @bp.route("/", methods=["POST"])
@@ -80,9 +88,16 @@ def record():
         flash("Chưa ghi kết quả kiểm tra: " + "; ".join(problems) + ".", "warning")
         return redirect(url_for("inspections.index"))
     with write_transaction(db.session):
-        db.session.add(CityInspection(ward_code=ward.code, plan=plan, inspected_on=day,
-                                      rating=form["rating"], findings=findings,
-                                      recorded_by=current_user.username))
+        db.session.add(
+            CityInspection(
+                ward_code=ward.code,
+                plan=plan,
+                inspected_on=day,
+                rating=form["rating"],
+                findings=findings,
+                recorded_by=current_user.username,
+            )
+        )
         hub_audit("inspection.record", f"{ward.code} {plan}", rating=form["rating"])
     flash(f"Đã ghi kết quả kiểm tra trực tiếp {ward.name}.", "success")
     return redirect(url_for("inspections.index"))

@@ -4,6 +4,7 @@ publishes, and the canonical copies of every ward's records.
 Record tables are built from the ward's own model columns (:func:`wardapp.sync.protocol.
 wire_columns`), so a column added at the ward and to the wire is the same column here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,7 +57,8 @@ class Ward(db.Model):
 
 
 class ImportBatch(db.Model):
-    """One applied batch: the idempotency record (a replay gets this summary) and the audit trail."""
+    """One applied batch: the idempotency record (a replay gets this summary) and the audit
+    trail."""
 
     __tablename__ = "import_batch"
     ward_code: so.Mapped[str] = so.mapped_column(sa.ForeignKey("ward.code"), primary_key=True)
@@ -114,7 +116,8 @@ class HubUser(AccountMixin, db.Model):
 
 
 class HubLoginFailure(LoginFailureColumns, db.Model):
-    """A failed login at the hub, kept like the ward's (:class:`kernel.accounts.LoginFailureColumns`)."""
+    """A failed login at the hub, kept as the ward's are
+    (:class:`kernel.accounts.LoginFailureColumns`)."""
 
 
 class HubAudit(db.Model):
@@ -133,8 +136,11 @@ def hub_audit(action: str, target: str, actor: str | None = None, **details) -> 
     """Record a change at the hub in the caller's transaction (the admin's CLI by default)."""
     from kernel.login import current_actor
 
-    db.session.add(HubAudit(actor=actor or current_actor(), action=action, target=target[:200],
-                            details=details))
+    db.session.add(
+        HubAudit(
+            actor=actor or current_actor(), action=action, target=target[:200], details=details
+        )
+    )
 
 
 class CityInspection(db.Model):
@@ -168,24 +174,48 @@ class RefProcedure(db.Model):
 
 # What the reports read: a covering index holds every column the report's aggregate touches,
 # so the report scans the index, not the table; plus resolution and closing times.
-REPORT_COLUMNS = ("ward_code", "received_at", "resolved_at", "closed_at", "channel",
-                  "return_method", "timeliness", "status", "due_at", "due_at_revised",
-                  "procedure_code", "working_days_used", "same_day", "writing_assist",
-                  "paused_at")
-_REPORT_INDEXES = {"dossier": (
-    sa.Index("ix_dossier_report", *REPORT_COLUMNS),
-    sa.Index("ix_dossier_code", "code"),  # a push looks up the codes it brings (apply.py)
-    sa.Index("ix_dossier_resolved", "resolved_at"),
-    sa.Index("ix_dossier_closed", "closed_at"),
-)}
+REPORT_COLUMNS = (
+    "ward_code",
+    "received_at",
+    "resolved_at",
+    "closed_at",
+    "channel",
+    "return_method",
+    "timeliness",
+    "status",
+    "due_at",
+    "due_at_revised",
+    "procedure_code",
+    "working_days_used",
+    "same_day",
+    "writing_assist",
+    "paused_at",
+)
+_REPORT_INDEXES = {
+    "dossier": (
+        sa.Index("ix_dossier_report", *REPORT_COLUMNS),
+        sa.Index("ix_dossier_code", "code"),  # a push looks up the codes it brings (apply.py)
+        sa.Index("ix_dossier_resolved", "resolved_at"),
+        sa.Index("ix_dossier_closed", "closed_at"),
+    )
+}
 
 
 def _record_table(name: str) -> sa.Table:
-    columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
-                         server_default=c.server_default.arg if c.server_default else None)
-               for c in wire_columns(name)]
+    columns = [
+        sa.Column(
+            c.name,
+            c.type,
+            primary_key=c.primary_key,
+            nullable=c.nullable,
+            server_default=c.server_default.arg if c.server_default else None,
+        )
+        for c in wire_columns(name)
+    ]
     return sa.Table(
-        name, db.metadata, *columns,
+        name,
+        db.metadata,
+        *columns,
         sa.Column("sync_sha256", sa.String(64), nullable=False),
         sa.Column("sync_seq", sa.BigInteger, nullable=False),
         sa.Column("synced_utc", UTCDateTime, nullable=False),

@@ -1,4 +1,5 @@
 """Reference data at the hub: numbered, immutable snapshots that wards pull whole."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,9 @@ from .models import RefdataSnapshot, RefProcedure
 
 
 def latest_snapshot() -> RefdataSnapshot | None:
-    return db.session.scalar(sa.select(RefdataSnapshot).order_by(RefdataSnapshot.version.desc())
-                             .limit(1))
+    return db.session.scalar(
+        sa.select(RefdataSnapshot).order_by(RefdataSnapshot.version.desc()).limit(1)
+    )
 
 
 def publish(snapshot: dict) -> RefdataSnapshot:
@@ -24,14 +26,31 @@ def publish(snapshot: dict) -> RefdataSnapshot:
     check_snapshot(snapshot)
     body = canonical_json(snapshot).decode()
     current = latest_snapshot()
-    published = RefdataSnapshot(version=(current.version if current else 0) + 1, body=body,
-                                sha256=hashlib.sha256(body.encode()).hexdigest())
+    published = RefdataSnapshot(
+        version=(current.version if current else 0) + 1,
+        body=body,
+        sha256=hashlib.sha256(body.encode()).hexdigest(),
+    )
     db.session.add(published)
     db.session.execute(sa.delete(RefProcedure))
-    db.session.execute(sa.insert(RefProcedure), [
-        {k: p[k] for k in ("code", "name", "field", "online_level", "postal_allowed",
-                           "duration_value", "duration_unit")}
-        for p in snapshot["procedures"]])
+    db.session.execute(
+        sa.insert(RefProcedure),
+        [
+            {
+                k: p[k]
+                for k in (
+                    "code",
+                    "name",
+                    "field",
+                    "online_level",
+                    "postal_allowed",
+                    "duration_value",
+                    "duration_unit",
+                )
+            }
+            for p in snapshot["procedures"]
+        ],
+    )
     return published
 
 
@@ -44,14 +63,15 @@ def unit_codes(unit_code: str) -> tuple[str, ...]:
 
     Read on every push, so each snapshot is parsed once and kept by its digest.
     """
-    newest = db.session.execute(sa.select(RefdataSnapshot.sha256)
-                                .order_by(RefdataSnapshot.version.desc()).limit(1)).scalar()
+    newest = db.session.execute(
+        sa.select(RefdataSnapshot.sha256).order_by(RefdataSnapshot.version.desc()).limit(1)
+    ).scalar()
     if newest is None:
         return (unit_code,)
     if newest not in _AGENCY_CODES:
-        body = db.session.scalar(sa.select(RefdataSnapshot.body)
-                                 .where(RefdataSnapshot.sha256 == newest).limit(1))
-        _AGENCY_CODES[newest] = {u["code"]: u["agency_code"]
-                                 for u in json.loads(body)["units"]}
+        body = db.session.scalar(
+            sa.select(RefdataSnapshot.body).where(RefdataSnapshot.sha256 == newest).limit(1)
+        )
+        _AGENCY_CODES[newest] = {u["code"]: u["agency_code"] for u in json.loads(body)["units"]}
     agency = _AGENCY_CODES[newest].get(unit_code)
     return (unit_code,) if agency in (None, unit_code) else (unit_code, agency)

@@ -1,4 +1,5 @@
 """Importing a ward's USB package at the hub, through the same apply path as a push."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from kernel.database import write_transaction
 from kernel.columns import utcnow
+from kernel.database import write_transaction
 from wardapp.sync.package import Package, check_signature, signed_summary
 from wardapp.sync.protocol import ProtocolError
 
@@ -31,11 +32,14 @@ class ImportResult:
 
     def describe(self) -> str:
         if self.ok and self.covered_by is not None:
-            return (f"Đơn vị {self.ward_code}: gói không có gì mới (máy chủ đã nhận đến số "
-                    f"{self.covered_by}).")
+            return (
+                f"Đơn vị {self.ward_code}: gói không có gì mới (máy chủ đã nhận đến số "
+                f"{self.covered_by})."
+            )
         received = sum(a["answer"]["summary"]["received"] for a in self.applied)
-        lines = [f"Đơn vị {self.ward_code or 'không rõ'}: {len(self.applied)} lô, "
-                 f"{received} bản ghi."]
+        lines = [
+            f"Đơn vị {self.ward_code or 'không rõ'}: {len(self.applied)} lô, {received} bản ghi."
+        ]
         if self.error:
             lines.append(f"Dừng: {self.error.code} – {self.error.message}")
         return "\n".join(lines)
@@ -59,15 +63,19 @@ def import_package(path: Path, config) -> ImportResult:
         manifest = package.manifest
         ward = db.session.get(Ward, manifest["ward_code"])
         result = ImportResult(getattr(ward, "code", None))
-        identity = {"db_instance_id": manifest["db_instance_id"],
-                    "outbox_head_seq": manifest["last_seq"]}
+        identity = {
+            "db_instance_id": manifest["db_instance_id"],
+            "outbox_head_seq": manifest["last_seq"],
+        }
         try:
             if ward is None or not ward.active or not ward.package_key:
                 raise ProtocolError("UNAUTHORIZED", "Đơn vị chưa đăng ký hoặc đã bị thu hồi.", 401)
             check_signature(manifest, ward.package_key)
             check_versions(manifest["protocol_version"], manifest["schema_version"], config)
-            behind = manifest["last_seq"] < ward.acked_seq and \
-                ward.db_instance_id in (None, manifest["db_instance_id"])
+            behind = manifest["last_seq"] < ward.acked_seq and ward.db_instance_id in (
+                None,
+                manifest["db_instance_id"],
+            )
             if not behind:
                 check_identity(ward, identity)
             for batch, text in package.batches():
@@ -75,21 +83,31 @@ def import_package(path: Path, config) -> ImportResult:
                     if not _held_already(ward, batch, text, config):
                         check_identity(ward, identity)
                     continue
-                answer = apply_in_transaction(ward, batch, source="usb", config=config,
-                                              text=text)
-                result.applied.append({"first_seq": batch["first_seq"],
-                                       "last_seq": batch["last_seq"], "answer": answer})
+                answer = apply_in_transaction(ward, batch, source="usb", config=config, text=text)
+                result.applied.append(
+                    {
+                        "first_seq": batch["first_seq"],
+                        "last_seq": batch["last_seq"],
+                        "answer": answer,
+                    }
+                )
             if behind:
                 result.covered_by = ward.acked_seq
         except ProtocolError as e:
             result.error = e
         if ward is not None and ward.package_key:
-            result.summary_json = signed_summary(ward.package_key, {
-                "format": "wardapp-sync-summary", "ward_code": ward.code,
-                "db_instance_id": manifest["db_instance_id"], "created_utc": utcnow().isoformat(),
-                "hub_acked_seq": db.session.get(Ward, ward.code).acked_seq,
-                "applied": result.applied,
-                "error": result.error.as_json()["error"] if result.error else None})
+            result.summary_json = signed_summary(
+                ward.package_key,
+                {
+                    "format": "wardapp-sync-summary",
+                    "ward_code": ward.code,
+                    "db_instance_id": manifest["db_instance_id"],
+                    "created_utc": utcnow().isoformat(),
+                    "hub_acked_seq": db.session.get(Ward, ward.code).acked_seq,
+                    "applied": result.applied,
+                    "error": result.error.as_json()["error"] if result.error else None,
+                },
+            )
         return result
 
 
@@ -105,11 +123,16 @@ def _held_already(ward: Ward, batch: dict, text: bytes, config) -> bool:
     dbapi = db.session.get_bind().dialect.loaded_dbapi
     try:
         with write_transaction(db.session):
-            replay = db.session.get(ImportBatch, (ward.code, batch["first_seq"],
-                                                  batch["last_seq"])) is not None
+            replay = (
+                db.session.get(ImportBatch, (ward.code, batch["first_seq"], batch["last_seq"]))
+                is not None
+            )
             answer = apply_batch(ward, batch, source="usb", config=config, text=text)
             db.session.rollback()
     except (sa.exc.DBAPIError, dbapi.DatabaseError):
-        raise ProtocolError("HUB_ERROR", "Máy chủ thành phố chưa kiểm tra được gói này với dữ "
-                            "liệu đã nhận; nhập lại sau.", 503) from None
+        raise ProtocolError(
+            "HUB_ERROR",
+            "Máy chủ thành phố chưa kiểm tra được gói này với dữ liệu đã nhận; nhập lại sau.",
+            503,
+        ) from None
     return replay or not any(answer["summary"][k] for k in ("inserted", "updated", "conflicts"))

@@ -1,5 +1,6 @@
 """A ward's sync credential: the bearer token it pushes with and the key its USB packages are
 signed with, both made from one secret shown once to the admin."""
+
 from __future__ import annotations
 
 import secrets

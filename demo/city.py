@@ -7,6 +7,7 @@ service layer; two more processes sync each ward to the hub, which is already se
 it is generated, so the hub applies one ward's records while the next ones are generated and no
 core waits for the hub. Every password is fresh and random and printed once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,12 +28,12 @@ from pathlib import Path
 import requests
 from werkzeug.security import generate_password_hash
 
+from kernel.columns import utcnow
+from kernel.workdays import to_local
 from wardapp.extensions import db
 from wardapp.generator.plan import ARTICLE, Planned, Preset, city_preset, plan_city
 from wardapp.generator.write import WardRun, ensure_chairman_name
-from kernel.columns import utcnow
 from wardapp.sync.records import User
-from kernel.workdays import to_local
 
 DEMO_ACCOUNTS = {
     "letan": ("Trần Thị Ngọc Hân", "receptionist"),
@@ -40,8 +41,10 @@ DEMO_ACCOUNTS = {
     "tuphap": ("Nguyễn Thị Mỹ Linh", "officer"),
     "lanhdao": ("Phạm Quốc Hùng", "leader"),
 }
-HUB_ACCOUNTS = {"xembaocao": ("Văn phòng HĐND và UBND thành phố", "viewer"),
-                "quantri": ("Quản trị hệ thống thành phố", "admin")}
+HUB_ACCOUNTS = {
+    "xembaocao": ("Văn phòng HĐND và UBND thành phố", "viewer"),
+    "quantri": ("Quản trị hệ thống thành phố", "admin"),
+}
 
 
 def demo_passwords() -> dict[str, str]:
@@ -51,8 +54,13 @@ def demo_passwords() -> dict[str, str]:
 
 def create_demo_users(ward_code: str, passwords: dict[str, str]) -> None:
     for username, (full_name, role) in DEMO_ACCOUNTS.items():
-        account = User(ward_code=ward_code, username=username, full_name=full_name, roles=role,
-                       password_hash=demo_password_hash(passwords[username]))
+        account = User(
+            ward_code=ward_code,
+            username=username,
+            full_name=full_name,
+            roles=role,
+            password_hash=demo_password_hash(passwords[username]),
+        )
         db.session.add(account)
     db.session.commit()
 
@@ -64,8 +72,13 @@ def demo_password_hash(password: str) -> str:
     return generate_password_hash(password)
 
 
-def generate_dossiers(*, months: int, seed: int = 2020, until: dt.datetime | None = None,
-                      progress: Callable[[int], None] | None = None) -> int:
+def generate_dossiers(
+    *,
+    months: int,
+    seed: int = 2020,
+    until: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Fill this ward alone with ``months`` of the city's pace up to ``until`` (default now);
     the benchmarks' seed ward."""
     from wardapp.dossiers.service import this_ward
@@ -82,8 +95,9 @@ def small_preset(seed: int = 2020, now: dt.datetime | None = None) -> Preset:
     """The quick city: the 30 days up to yesterday, every desk at a fifth of the article's pace
     (today is left to the people trying the demo)."""
     today = to_local(now or utcnow()).date()
-    return city_preset(today - dt.timedelta(days=30), today - dt.timedelta(days=1), scale=0.2,
-                       seed=seed)
+    return city_preset(
+        today - dt.timedelta(days=30), today - dt.timedelta(days=1), scale=0.2, seed=seed
+    )
 
 
 def article_preset(seed: int = 2020) -> Preset:
@@ -109,8 +123,9 @@ class Desk:
         return f"http://127.0.0.1:{self.port}/"
 
 
-def _generate_desk(desk: Desk, preset: Preset, plans: list[Planned], passwords: dict,
-                   hub_url: str, queue) -> tuple[str, int]:
+def _generate_desk(
+    desk: Desk, preset: Preset, plans: list[Planned], passwords: dict, hub_url: str, queue
+) -> tuple[str, int]:
     """In a generating process: set up one desk and play its plan. Returns (code, dossiers)."""
     from wardapp.cli import initialise
     from wardapp.sync.client import SyncConfig
@@ -148,17 +163,29 @@ class DemoCity:
     :param base_port: the hub's port; the desks take the following ones (0: any free ports).
     """
 
-    def __init__(self, root: Path, preset: Preset, *, base_port: int = 8080, processes: int = 2,
-                 echo: Callable[[str], None] = print):
+    def __init__(
+        self,
+        root: Path,
+        preset: Preset,
+        *,
+        base_port: int = 8080,
+        processes: int = 2,
+        echo: Callable[[str], None] = print,
+    ):
         from kernel.refdata import read_json
 
         self.root, self.preset, self.processes, self.echo = Path(root), preset, processes, echo
         names = {u["code"]: u["name"] for u in read_json("units.json")["units"]}
-        ports = [base_port + i for i in range(len(preset.units) + 1)] if base_port else \
-            [free_port() for _ in range(len(preset.units) + 1)]
+        ports = (
+            [base_port + i for i in range(len(preset.units) + 1)]
+            if base_port
+            else [free_port() for _ in range(len(preset.units) + 1)]
+        )
         self.hub_port = ports[0]
-        self.desks = [Desk(code, names[code], self.root / code, port)
-                      for code, port in zip(preset.units, ports[1:])]
+        self.desks = [
+            Desk(code, names[code], self.root / code, port)
+            for code, port in zip(preset.units, ports[1:])
+        ]
         self.passwords = demo_passwords()
         self.hub_passwords = {name: secrets.token_urlsafe(9) for name in HUB_ACCOUNTS}
         self.children: dict[str, subprocess.Popen] = {}
@@ -182,11 +209,10 @@ class DemoCity:
     def init_hub(self) -> None:
         """The hub's database, its first catalogue, its two accounts and a credential per desk."""
         from city_hub.cli import open_hub
-        from city_hub.wards import issue_credential
         from city_hub.extensions import db as hub_db
         from city_hub.models import HubUser, Ward
         from city_hub.refdata import publish
-
+        from city_hub.wards import issue_credential
         from kernel.refdata import snapshot_from_files
 
         app = open_hub(str(self.root / "hub"))
@@ -204,8 +230,13 @@ class DemoCity:
             hub_db.session.remove()
             hub_db.engine.dispose()
 
-    def build(self, plans: list[Planned], on_progress: Callable[[str, object], None], *,
-              serve: bool = True) -> None:
+    def build(
+        self,
+        plans: list[Planned],
+        on_progress: Callable[[str, object], None],
+        *,
+        serve: bool = True,
+    ) -> None:
         """Set up, fill and sync every desk in worker processes; ``on_progress(kind, value)`` is
         called with ("dossiers", n), ("generated", code) and ("synced", code).
 
@@ -238,12 +269,19 @@ class DemoCity:
             syncs.append(syncing.apply_async(_sync_desk, (desk, queue)))
 
         try:
-            generated = [generating.apply_async(
-                _generate_desk, (desk, self.preset, by_unit[desk.code], self.passwords, hub_api,
-                                 queue), callback=functools.partial(sync_when_generated, desk=desk))
-                for desk in order]
-            while not (all(r.ready() for r in generated) and len(syncs) == len(generated)
-                       and all(r.ready() for r in syncs)):
+            generated = [
+                generating.apply_async(
+                    _generate_desk,
+                    (desk, self.preset, by_unit[desk.code], self.passwords, hub_api, queue),
+                    callback=functools.partial(sync_when_generated, desk=desk),
+                )
+                for desk in order
+            ]
+            while not (
+                all(r.ready() for r in generated)
+                and len(syncs) == len(generated)
+                and all(r.ready() for r in syncs)
+            ):
                 while not queue.empty():
                     tell(*queue.get())
                 for result in generated + syncs:
@@ -274,16 +312,30 @@ class DemoCity:
         ``<name>.pid`` in the city's folder (to stop one desk, or the hub, by hand)."""
         log = open(self.root / f"{name}.log", "ab")
         child = subprocess.Popen(
-            [sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)  # Ctrl-C reaches us, not them
+            [sys.executable, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # Ctrl-C reaches us, not them
         log.close()
         (self.root / f"{name}.pid").write_text(f"{child.pid}\n")
         self.children[name] = child
 
     def start_hub(self, wait: bool = True) -> None:
         """Start the hub's server (``wait=False``: return at once; :meth:`wait_for_hub` later)."""
-        self._start(["-c", "from city_hub.cli import cli; cli()", "serve", "--port",
-                     str(self.hub_port), "--instance", str(self.root / "hub")], "hub")
+        self._start(
+            [
+                "-c",
+                "from city_hub.cli import cli; cli()",
+                "serve",
+                "--port",
+                str(self.hub_port),
+                "--instance",
+                str(self.root / "hub"),
+            ],
+            "hub",
+        )
         if wait:
             self.wait_for_hub()
 
@@ -291,8 +343,20 @@ class DemoCity:
         self.wait_for([self.hub_url + "auth/login"])
 
     def start_desk(self, desk: Desk) -> None:
-        self._start(["-m", "wardapp", "serve", "--port", str(desk.port), "--threads", "4",
-                     "--instance", str(desk.instance)], desk.code)
+        self._start(
+            [
+                "-m",
+                "wardapp",
+                "serve",
+                "--port",
+                str(desk.port),
+                "--threads",
+                "4",
+                "--instance",
+                str(desk.instance),
+            ],
+            desk.code,
+        )
 
     def start_desks(self) -> None:
         """Start the desks not started yet, and wait until every desk answers."""
@@ -324,8 +388,10 @@ class DemoCity:
             for name, child in self.children.items():
                 if child.poll() is not None and name not in told:
                     told.add(name)
-                    self.echo(f"Máy chủ {name} đã dừng (mã {child.returncode}); "
-                              f"nhật ký: {self.root / (name + '.log')}")
+                    self.echo(
+                        f"Máy chủ {name} đã dừng (mã {child.returncode}); "
+                        f"nhật ký: {self.root / (name + '.log')}"
+                    )
             time.sleep(0.5)
 
     def stop(self) -> None:

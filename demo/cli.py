@@ -1,6 +1,7 @@
 """``wardapp demo``: the whole city on one machine, the hub and every desk with generated
 dossiers, synced. A command of the ward's CLI by its ``wardapp.commands`` entry point; the ward
 app does not import it."""
+
 from __future__ import annotations
 
 import tempfile
@@ -18,10 +19,20 @@ from .city import HUB_ACCOUNTS, DemoCity, article_preset, small_preset
 @click.command()
 @click.option("--small", is_flag=True, help="Thành phố thu nhỏ: tháng gần nhất, 1/5 số hồ sơ.")
 @click.option("--seed", default=2020, show_default=True, type=int, help="Hạt giống ngẫu nhiên.")
-@click.option("--port", default=8080, show_default=True, type=int,
-              help="Cổng của máy chủ thành phố; 14 bộ phận một cửa dùng 14 cổng tiếp theo.")
-@click.option("--processes", default=2, show_default=True, type=click.IntRange(1, 16),
-              help="Số tiến trình tạo hồ sơ song song.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=int,
+    help="Cổng của máy chủ thành phố; 14 bộ phận một cửa dùng 14 cổng tiếp theo.",
+)
+@click.option(
+    "--processes",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="Số tiến trình tạo hồ sơ song song.",
+)
 @click.option("--no-serve", is_flag=True, help="Chỉ tạo và đồng bộ dữ liệu rồi dừng (giữ thư mục).")
 @instance_option
 def demo(small, seed, port, processes, no_serve, instance):
@@ -34,22 +45,27 @@ def demo(small, seed, port, processes, no_serve, instance):
     elif Path(instance).exists() and any(Path(instance).iterdir()):
         raise click.ClickException(f"{instance} không trống; chọn thư mục trống cho bản chạy thử.")
     preset = small_preset(seed) if small else article_preset(seed)
-    city = DemoCity(Path(instance), preset, base_port=port, processes=processes,
-                    echo=click.echo)
+    city = DemoCity(Path(instance), preset, base_port=port, processes=processes, echo=click.echo)
     try:
         city.check_ports()
         city.init_hub()
         city.start_hub(wait=False)  # it comes up while the city is planned
         plans = plan_city(preset)
-        click.echo(f"Thành phố mẫu: {len(plans)} hồ sơ của {len(preset.units)} bộ phận một cửa, "
-                   f"{preset.first:%d/%m/%Y}–{preset.last:%d/%m/%Y}; dữ liệu tại {instance}")
+        click.echo(
+            f"Thành phố mẫu: {len(plans)} hồ sơ của {len(preset.units)} bộ phận một cửa, "
+            f"{preset.first:%d/%m/%Y}–{preset.last:%d/%m/%Y}; dữ liệu tại {instance}"
+        )
         city.wait_for_hub()
-        click.echo(f"Máy chủ thành phố đã chạy: {report_url(city, preset)} — số liệu tăng dần "
-                   f"khi từng bộ phận đồng bộ xong.")
+        click.echo(
+            f"Máy chủ thành phố đã chạy: {report_url(city, preset)} — số liệu tăng dần "
+            f"khi từng bộ phận đồng bộ xong."
+        )
         _print_hub_accounts(city, HUB_ACCOUNTS)
         synced = []
-        with click.progressbar(length=len(plans), label="Tạo hồ sơ và đồng bộ",
-                               show_pos=True) as bar:
+        with click.progressbar(
+            length=len(plans), label="Tạo hồ sơ và đồng bộ", show_pos=True
+        ) as bar:
+
             def on_progress(kind, value):
                 if kind == "dossiers":
                     bar.update(value)
@@ -57,6 +73,7 @@ def demo(small, seed, port, processes, no_serve, instance):
                     synced.append(value)
                     bar.label = f"Tạo hồ sơ, đã đồng bộ {len(synced)}/{len(city.desks)} đơn vị"
                     bar.update(0)
+
             city.build(plans, on_progress, serve=not no_serve)
         if no_serve:
             click.echo(f"Đã tạo và đồng bộ {city.received} hồ sơ tại {instance}")

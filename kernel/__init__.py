@@ -11,6 +11,7 @@ query values (:mod:`.queryargs`), Vietnamese formatting (:mod:`.formatting`), sp
 The kernel imports neither app; the apps import it. The contracts in ``.importlinter`` keep the
 arrows that way (docs/architecture.md).
 """
+
 from pathlib import Path
 
 KERNEL_DIR = Path(__file__).parent

@@ -4,6 +4,7 @@ the login manager's loader, the failed-login table's columns and the password ru
 The ward's officials (:class:`wardapp.sync.records.User`) and the city's staff (the hub's
 ``HubUser``) are separate tables with the same behaviour, which lives here once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,6 +21,8 @@ from .columns import UTCDateTime
 
 MIN_PASSWORD_LENGTH = 10
 
+# scrypt takes 32 MiB per hash: one at a time keeps a burst of logins within the ward PC's
+# memory budget (five at once reached 234 MB) at the cost of a short queue.
 _HASHING = threading.Lock()
 
 
@@ -103,6 +106,10 @@ def password_ok(password: str) -> str:
 
 
 new_password_option = click.option(
-    "--password", prompt="Mật khẩu mới", hide_input=True, confirmation_prompt=True,
+    "--password",
+    prompt="Mật khẩu mới",
+    hide_input=True,
+    confirmation_prompt=True,
     callback=lambda c, p, v: password_ok(v),
-    help=f"Mật khẩu mới (ít nhất {MIN_PASSWORD_LENGTH} ký tự).")
+    help=f"Mật khẩu mới (ít nhất {MIN_PASSWORD_LENGTH} ký tự).",
+)

@@ -1,4 +1,5 @@
 """Column types and values both apps' tables use: record ids, aware UTC times, readable JSON."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,7 @@ def new_uuid() -> str:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -30,12 +31,12 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given where an aware one is required")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
 
     def fused_bind_processor(self, dialect):
         """For bulk writers (:class:`~wardapp.database.DriverTable`): on SQLite, the text
@@ -47,8 +48,8 @@ class UTCDateTime(sa.types.TypeDecorator):
         def sqlite_text(value: dt.datetime) -> str:
             if value.tzinfo is None:
                 raise ValueError("naive datetime given where an aware one is required")
-            return value.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(
-                " ", "microseconds")
+            return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
         return sqlite_text
 
 

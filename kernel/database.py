@@ -5,6 +5,7 @@ write lock first, batches of them (:func:`batched_writes`), the migration runner
 Each app has its own Flask-SQLAlchemy instance; every helper here takes the session or engine it
 works on.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -131,8 +132,9 @@ def run_migrations(context, migrate_ext) -> None:
         if sqlite:
             raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, or it is ignored
         try:
-            context.configure(connection=connection, target_metadata=migrate_ext.db.metadata,
-                              **conf_args)
+            context.configure(
+                connection=connection, target_metadata=migrate_ext.db.metadata, **conf_args
+            )
             with context.begin_transaction():
                 context.run_migrations()
             connection.commit()
@@ -171,15 +173,22 @@ class DriverTable:
         self.binds = [(at, bind) for at, bind in enumerate(binds) if bind is not None]
         quote = dialect.identifier_preparer.quote
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.insert_sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
-                           f"VALUES ({', '.join([mark] * len(columns))})")
+        self.insert_sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "
+            f"VALUES ({', '.join([mark] * len(columns))})"
+        )
         self.key_at = columns.index(key)
-        self._update_parts = (f"UPDATE {quote(table.name)} SET ", f" = {mark}",
-                              f" WHERE {quote(key)} = {mark}", quote)
+        self._update_parts = (
+            f"UPDATE {quote(table.name)} SET ",
+            f" = {mark}",
+            f" WHERE {quote(key)} = {mark}",
+            quote,
+        )
         self._updates: dict[tuple[int, ...], str] = {}
         self._bind_at = dict(self.binds)
-        self.update_sql = self._update_sql(tuple(at for at in range(len(columns))
-                                                 if at != self.key_at))
+        self.update_sql = self._update_sql(
+            tuple(at for at in range(len(columns)) if at != self.key_at)
+        )
 
     def bind(self, values: list) -> tuple:
         """The driver's parameters for a row of Python values (``values`` is changed)."""
@@ -191,7 +200,7 @@ class DriverTable:
     def update_params(self, row: tuple) -> tuple:
         """A bound row's parameters for :attr:`update_sql` (the key goes last)."""
         at = self.key_at
-        return row[:at] + row[at + 1:] + (row[at],)
+        return row[:at] + row[at + 1 :] + (row[at],)
 
     def update_of(self, changed: tuple[int, ...], values: list) -> tuple[str, tuple]:
         """The UPDATE of only the ``changed`` columns (their positions in a row of Python
@@ -209,5 +218,6 @@ class DriverTable:
         if sql is None:
             start, equals, where, quote = self._update_parts
             sql = self._updates[changed] = (
-                start + ", ".join(quote(self.columns[at]) + equals for at in changed) + where)
+                start + ", ".join(quote(self.columns[at]) + equals for at in changed) + where
+            )
         return sql

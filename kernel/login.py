@@ -1,5 +1,6 @@
 """Logging in, the same way at the ward and at the hub: the login and logout views, the failed-login
 throttle, the check of where ``next`` may send a browser, and who is acting."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,14 @@ class LoginThrottle:
     of the server and for every process and thread serving the app.
     """
 
-    def __init__(self, session, model, max_per_account: int = 5, max_per_address: int = 20,
-                 window: dt.timedelta = dt.timedelta(minutes=15)):
+    def __init__(
+        self,
+        session,
+        model,
+        max_per_account: int = 5,
+        max_per_address: int = 20,
+        window: dt.timedelta = dt.timedelta(minutes=15),
+    ):
         self.session, self.model = session, model
         self.limits = {"account": max_per_account, "address": max_per_address}
         self.window = window
@@ -49,7 +56,10 @@ class LoginThrottle:
             counted = self.session.scalar(
                 sa.select(failure.at)
                 .where(failure.kind == kind, failure.name == name, failure.at > now - self.window)
-                .order_by(failure.at.desc()).offset(self.limits[kind] - 1).limit(1))
+                .order_by(failure.at.desc())
+                .offset(self.limits[kind] - 1)
+                .limit(1)
+            )
             if counted is not None:
                 waits.append(counted + self.window - now)
         return max(waits) if waits else None
@@ -57,10 +67,13 @@ class LoginThrottle:
     def failed(self, username: str, address: str, now: dt.datetime) -> None:
         """Keep this failure (committed: the request itself fails) and forget the expired ones."""
         failure = self.model
-        self.session.execute(sa.delete(failure).where(failure.at <= now - self.window),
-                             execution_options={"synchronize_session": False})
-        self.session.add_all(failure(kind=kind, name=name, at=now)
-                             for kind, name in self._keys(username, address))
+        self.session.execute(
+            sa.delete(failure).where(failure.at <= now - self.window),
+            execution_options={"synchronize_session": False},
+        )
+        self.session.add_all(
+            failure(kind=kind, name=name, at=now) for kind, name in self._keys(username, address)
+        )
         self.session.commit()
 
     def succeeded(self, username: str) -> None:
@@ -68,8 +81,10 @@ class LoginThrottle:
         does not license an address to go on guessing others)."""
         failure = self.model
         kind, name = self._keys(username, "")[0]
-        self.session.execute(sa.delete(failure).where(failure.kind == kind, failure.name == name),
-                             execution_options={"synchronize_session": False})
+        self.session.execute(
+            sa.delete(failure).where(failure.kind == kind, failure.name == name),
+            execution_options={"synchronize_session": False},
+        )
         self.session.commit()
 
 
@@ -92,8 +107,9 @@ def local_path(target: str | None) -> str | None:
     return target
 
 
-def add_login_views(blueprint: Blueprint, session, model, failure_model, home_endpoint: str,
-                    audit) -> None:
+def add_login_views(
+    blueprint: Blueprint, session, model, failure_model, home_endpoint: str, audit
+) -> None:
     """Register ``login`` and ``logout`` on ``blueprint`` for accounts of ``model``.
 
     The ward (officials) and the hub (city staff) log in the same way, so one function serves
@@ -112,24 +128,31 @@ def add_login_views(blueprint: Blueprint, session, model, failure_model, home_en
         if request.method == "POST":
             throttle = LoginThrottle(session, failure_model)
             username = nfc(request.form.get("username", "")).casefold()[:64]
-            address, now = request.remote_addr or "?", dt.datetime.now(dt.timezone.utc)
+            address, now = request.remote_addr or "?", dt.datetime.now(dt.UTC)
             wait = throttle.wait(username, address, now)
             if wait is not None:
                 minutes = max(1, round(wait.total_seconds() / 60))
-                error, status = (f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} "
-                                 "phút hoặc nhờ quản trị đặt lại mật khẩu."), 429
+                error, status = (
+                    (
+                        f"Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} "
+                        "phút hoặc nhờ quản trị đặt lại mật khẩu."
+                    ),
+                    429,
+                )
             else:
                 user = session.scalar(sa.select(model).where(model.username == username))
-                if user is None or not user.active or \
-                        not user.check_password(request.form.get("password", "")):
+                if (
+                    user is None
+                    or not user.active
+                    or not user.check_password(request.form.get("password", ""))
+                ):
                     throttle.failed(username, address, now)
                     error, status = "Tên đăng nhập hoặc mật khẩu không đúng.", 401
                 else:
                     throttle.succeeded(username)
                     login_user(user)
                     flask_session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME idle
-                    return redirect(local_path(request.args.get("next"))
-                                    or url_for(home_endpoint))
+                    return redirect(local_path(request.args.get("next")) or url_for(home_endpoint))
         return render_template("auth/login.html", error=error), status
 
     @blueprint.route("/logout", methods=["POST"])

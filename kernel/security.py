@@ -1,4 +1,5 @@
 """The security headers of every response, at the ward and at the hub."""
+
 from __future__ import annotations
 
 CONTENT_SECURITY_POLICY = (

@@ -9,6 +9,7 @@ quote in front, which the spreadsheet shows as text; numbers stay numbers (a neg
 number, not a formula). Every export passes its values through :func:`cell`, and the Excel files
 are made by :func:`workbook` and written by :func:`write`, which never writes a formula.
 """
+
 from __future__ import annotations
 
 import xlsxwriter
@@ -26,8 +27,9 @@ def cell(value):
 def workbook(out) -> xlsxwriter.Workbook:
     """An in-memory workbook that writes text as text: no formula, and no link made from text
     that looks like an address."""
-    return xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
-                                     "strings_to_urls": False})
+    return xlsxwriter.Workbook(
+        out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
 
 
 def write(sheet, row: int, col: int, value, style=None) -> None:

@@ -6,6 +6,7 @@ Status codes are the national exchange codes (1–10) that provincial systems se
 Public Service Portal (Circular 01/2018); the steps between them are the ward's
 (:mod:`wardapp.dossiers.lifecycle`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,16 +18,16 @@ import sqlalchemy as sa
 class Status(enum.IntEnum):
     """A dossier's status, as the national exchange code (stored as that integer)."""
 
-    REGISTERED = 1         # Mới đăng ký (online, not yet accepted)
-    RECEIVED = 2           # Đã tiếp nhận
-    REFUSED = 3            # Từ chối giải quyết
-    PROCESSING = 4         # Đang xử lý
+    REGISTERED = 1  # Mới đăng ký (online, not yet accepted)
+    RECEIVED = 2  # Đã tiếp nhận
+    REFUSED = 3  # Từ chối giải quyết
+    PROCESSING = 4  # Đang xử lý
     AWAITING_SUPPLEMENT = 5  # Chờ bổ sung hồ sơ
-    AWAITING_FEES = 6      # Chờ thực hiện nghĩa vụ tài chính
-    WITHDRAWN = 7          # Công dân rút hồ sơ
-    STOPPED = 8            # Dừng xử lý
-    RESOLVED = 9           # Đã có kết quả, chờ trả
-    RETURNED = 10          # Đã trả kết quả
+    AWAITING_FEES = 6  # Chờ thực hiện nghĩa vụ tài chính
+    WITHDRAWN = 7  # Công dân rút hồ sơ
+    STOPPED = 8  # Dừng xử lý
+    RESOLVED = 9  # Đã có kết quả, chờ trả
+    RETURNED = 10  # Đã trả kết quả
 
 
 STATUS_LABELS = {
@@ -53,6 +54,7 @@ OPEN_STATUSES = (*RUNNING_STATUSES, PAUSED_STATUS)
 # holds for exactly the statuses above: pending for OPEN_STATUSES, paused for PAUSED_STATUS,
 # and overdue for RUNNING_STATUSES past their due time (tests/test_counts_agree.py).
 
+
 def pending(c, as_of: dt.datetime) -> sa.ColumnElement[bool]:
     """Still with the ward at ``as_of``: received before it, neither resolved nor closed
     (refused, withdrawn) by then."""
@@ -69,8 +71,9 @@ def paused(c, as_of: dt.datetime) -> sa.ColumnElement[bool]:
 def overdue(c, as_of: dt.datetime) -> sa.ColumnElement[bool]:
     """Pending at ``as_of``, its clock running (not paused for a supplement) and past its due
     time."""
-    return sa.and_(pending(c, as_of), c.due_at < as_of,
-                   sa.or_(c.paused_at.is_(None), c.paused_at > as_of))
+    return sa.and_(
+        pending(c, as_of), c.due_at < as_of, sa.or_(c.paused_at.is_(None), c.paused_at > as_of)
+    )
 
 
 CHANNELS = {

@@ -1,4 +1,5 @@
 """Vietnamese text normalisation: NFC at the boundary, and a fold for diacritic-blind search."""
+
 import re
 import unicodedata
 

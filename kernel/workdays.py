@@ -17,6 +17,7 @@ package cannot know (a late government swap, a local day off). The rules, writte
 
 Times are stored in UTC and reasoned about in Asia/Ho_Chi_Minh.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,7 +41,7 @@ def to_local(moment: dt.datetime) -> dt.datetime:
 
 def local_datetime(day: dt.date, at: dt.time) -> dt.datetime:
     """An aware UTC instant for a local wall-clock time on ``day``."""
-    return dt.datetime.combine(day, at, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, at, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
 
 
 class WorkCalendar:
@@ -53,9 +54,7 @@ class WorkCalendar:
     def __init__(self, overrides: Mapping[dt.date, bool] | None = None):
         self._statutory = holidays.VN(years=_YEARS)
         self._overrides = dict(overrides or {})
-        digest = hashlib.sha256(
-            repr(sorted(self._overrides.items())).encode()
-        ).hexdigest()[:8]
+        digest = hashlib.sha256(repr(sorted(self._overrides.items())).encode()).hexdigest()[:8]
         self.version = f"holidays-{holidays.__version__}+{len(self._overrides)}:{digest}"
 
     def is_working_day(self, day: dt.date) -> bool:
@@ -95,8 +94,13 @@ class WorkCalendar:
             return local.date()
         return self.next_working_day(local.date())
 
-    def due_at(self, received_at: dt.datetime, duration_value: int, duration_unit: str,
-               cutoff_15h: bool = True) -> dt.datetime:
+    def due_at(
+        self,
+        received_at: dt.datetime,
+        duration_value: int,
+        duration_unit: str,
+        cutoff_15h: bool = True,
+    ) -> dt.datetime:
         """The statutory due time of a dossier received at ``received_at`` (aware, UTC)."""
         if duration_unit == "same_day":
             local_day = to_local(received_at).date()
@@ -110,8 +114,9 @@ class WorkCalendar:
             raise ValueError(f"unknown duration unit {duration_unit!r}")
         return local_datetime(day, OFFICE_CLOSES)
 
-    def extend_for_pause(self, due_at: dt.datetime, paused_at: dt.datetime,
-                         resumed_at: dt.datetime) -> dt.datetime:
+    def extend_for_pause(
+        self, due_at: dt.datetime, paused_at: dt.datetime, resumed_at: dt.datetime
+    ) -> dt.datetime:
         """Move ``due_at`` by the working days that passed while the clock was stopped."""
         days = self.working_days_between(to_local(paused_at).date(), to_local(resumed_at).date())
         if not days:

@@ -15,6 +15,7 @@ A restore puts the copy back (SQLite through the backup API, PostgreSQL with
 needed: every ward keeps its outbox, and at its next sync the hub's checkpoint tells it to send
 again whatever the restored hub lost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,20 @@ def backup_sqlite(source: Path, target: Path) -> None:
 def backup_postgresql(url: str, target: Path) -> None:
     part = target.with_name(target.name + ".part")
     try:
-        subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(part),
-                        "--dbname", libpq_url(url)], check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                "pg_dump",
+                "--format=custom",
+                "--no-owner",
+                "--file",
+                str(part),
+                "--dbname",
+                libpq_url(url),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         subprocess.run(["pg_restore", "--list", str(part)], check=True, capture_output=True)
     except subprocess.CalledProcessError as e:
         part.unlink(missing_ok=True)
@@ -92,7 +105,7 @@ def backup(args) -> Path:
         target = target_dir / f"hub-{stamp}.sqlite"
         backup_sqlite(Path(args.instance) / "hub.sqlite", target)
     copies = sorted(target_dir.glob("hub-*.sqlite")) + sorted(target_dir.glob("hub-*.dump"))
-    for old in sorted(copies, key=lambda p: p.name)[:-args.keep]:
+    for old in sorted(copies, key=lambda p: p.name)[: -args.keep]:
         old.unlink()
     return target
 
@@ -103,9 +116,20 @@ def restore(args) -> None:
     if url:
         if source.suffix != ".dump":
             raise BackupError("Cơ sở dữ liệu PostgreSQL khôi phục từ tệp .dump của pg_dump.")
-        done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner",
-                               "--single-transaction", "--dbname", libpq_url(url), str(source)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--dbname",
+                libpq_url(url),
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             raise BackupError(f"pg_restore thất bại: {done.stderr.strip()[:500]}")
         return

@@ -9,6 +9,7 @@ runs with this Python, so the ward's own virtual environment is used: the sync t
 ``scripts/scheduled_sync.py`` (which keeps a log), the backup and the check as ``python -m
 wardapp backup|check``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,31 +40,53 @@ def ward_jobs(instance: str, every: int, backup_at: str) -> list[Job]:
     hour, minute = (int(part) for part in backup_at.split(":"))
     python = sys.executable
     return [
-        Job("sync", (python, str(SCRIPT), "--instance", instance),
-            f"Đồng bộ một cửa mỗi {every} phút", ("/SC", "MINUTE", "/MO", str(every)),
-            f"OnBootSec=2min\nOnUnitActiveSec={every}min", f"*/{every} * * * *"),
-        Job("backup", (python, "-m", "wardapp", "backup", "--instance", instance),
-            f"Sao lưu một cửa hằng ngày lúc {backup_at}", ("/SC", "DAILY", "/ST", backup_at),
-            f"OnCalendar=*-*-* {backup_at}:00\nPersistent=true", f"{minute} {hour} * * *"),
-        Job("check", (python, "-m", "wardapp", "check", "--instance", instance),
+        Job(
+            "sync",
+            (python, str(SCRIPT), "--instance", instance),
+            f"Đồng bộ một cửa mỗi {every} phút",
+            ("/SC", "MINUTE", "/MO", str(every)),
+            f"OnBootSec=2min\nOnUnitActiveSec={every}min",
+            f"*/{every} * * * *",
+        ),
+        Job(
+            "backup",
+            (python, "-m", "wardapp", "backup", "--instance", instance),
+            f"Sao lưu một cửa hằng ngày lúc {backup_at}",
+            ("/SC", "DAILY", "/ST", backup_at),
+            f"OnCalendar=*-*-* {backup_at}:00\nPersistent=true",
+            f"{minute} {hour} * * *",
+        ),
+        Job(
+            "check",
+            (python, "-m", "wardapp", "check", "--instance", instance),
             "Kiểm tra toàn vẹn một cửa hằng tuần (Chủ nhật 23:00)",
             ("/SC", "WEEKLY", "/D", "SUN", "/ST", "23:00"),
-            "OnCalendar=Sun *-*-* 23:00:00\nPersistent=true", "0 23 * * 0"),
+            "OnCalendar=Sun *-*-* 23:00:00\nPersistent=true",
+            "0 23 * * 0",
+        ),
     ]
 
 
 def windows_command(job: Job, prefix: str) -> list[str]:
-    return ["schtasks", "/Create", "/F", "/TN", f"{prefix}-{job.name}", *job.schtasks,
-            "/TR", subprocess.list2cmdline(job.args)]
+    return [
+        "schtasks",
+        "/Create",
+        "/F",
+        "/TN",
+        f"{prefix}-{job.name}",
+        *job.schtasks,
+        "/TR",
+        subprocess.list2cmdline(job.args),
+    ]
 
 
 def systemd_units(job: Job, prefix: str, instance: str) -> dict[str, str]:
     command = shlex.join(job.args)
     return {
         f"{prefix}-{job.name}.service": f"[Unit]\nDescription={job.description} ({instance})\n\n"
-                                        f"[Service]\nType=oneshot\nExecStart={command}\n",
+        f"[Service]\nType=oneshot\nExecStart={command}\n",
         f"{prefix}-{job.name}.timer": f"[Unit]\nDescription={job.description}\n\n[Timer]\n"
-                                      f"{job.timer}\n\n[Install]\nWantedBy=timers.target\n",
+        f"{job.timer}\n\n[Install]\nWantedBy=timers.target\n",
     }
 
 

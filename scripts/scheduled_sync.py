@@ -7,6 +7,7 @@ admin can read later (``<instance>/logs/sync.log``, one JSON line per run, rotat
 five old files kept) and the same exit code (0 done, 1 backlog left, 2 failed, 3 stopped,
 4 credential refused) for the scheduler's history.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,21 +33,30 @@ def rotate(log: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--instance", default=os.environ.get("WARDAPP_INSTANCE", "instance"),
-                        help="the ward's instance folder")
+    parser.add_argument(
+        "--instance",
+        default=os.environ.get("WARDAPP_INSTANCE", "instance"),
+        help="the ward's instance folder",
+    )
     args, passthrough = parser.parse_known_args(argv)
-    started = dt.datetime.now(dt.timezone.utc)
-    done = subprocess.run([sys.executable, "-m", "wardapp", "sync", "run", "--instance",
-                           args.instance, *passthrough], capture_output=True, text=True,
-                          encoding="utf-8")
+    started = dt.datetime.now(dt.UTC)
+    done = subprocess.run(
+        [sys.executable, "-m", "wardapp", "sync", "run", "--instance", args.instance, *passthrough],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
     log = Path(args.instance) / "logs" / "sync.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     rotate(log)
     lines = done.stdout.strip().splitlines()
-    entry = {"started_utc": started.isoformat(),
-             "seconds": round((dt.datetime.now(dt.timezone.utc) - started).total_seconds(), 1),
-             "exit": done.returncode, "result": lines[-1] if lines else "",
-             "stderr": done.stderr.strip()[-2000:]}
+    entry = {
+        "started_utc": started.isoformat(),
+        "seconds": round((dt.datetime.now(dt.UTC) - started).total_seconds(), 1),
+        "exit": done.returncode,
+        "result": lines[-1] if lines else "",
+        "stderr": done.stderr.strip()[-2000:],
+    }
     with log.open("a", encoding="utf-8") as out:
         out.write(json.dumps(entry, ensure_ascii=False) + "\n")
     return done.returncode

@@ -1,5 +1,6 @@
 """The access-control matrix: every route of both apps, as anonymous and as each role, gets
 exactly what the README's matrix says. A route added without an entry here fails the test."""
+
 import pytest
 
 from wardapp.dossiers.service import receive_dossier
@@ -7,8 +8,13 @@ from wardapp.dossiers.service import receive_dossier
 from .conftest import PASSWORD, account, intake_data, make_hub
 
 # Ward identities: anonymous, then the accounts of conftest.ACCOUNTS by role.
-WARD_ROLES = {"anonymous": None, "receptionist": "letan", "officer": "chuyenvien",
-              "leader": "lanhdao", "admin": "quantri"}
+WARD_ROLES = {
+    "anonymous": None,
+    "receptionist": "letan",
+    "officer": "chuyenvien",
+    "leader": "lanhdao",
+    "admin": "quantri",
+}
 DESK = {"receptionist", "officer", "leader", "admin"}
 INTAKE = {"receptionist", "leader"}
 STAFF = {"receptionist", "officer", "leader"}
@@ -18,8 +24,11 @@ WARD_MATRIX = {
     "dossiers.new": ("GET", "/dossiers/new", INTAKE),
     "dossiers.create": ("POST", "/dossiers", INTAKE),
     "dossiers.procedure_options": ("GET", "/procedures/options?q=khai", INTAKE),
-    "dossiers.procedure_documents": ("GET", "/procedures/documents?procedure_code=1.001193",
-                                     INTAKE),
+    "dossiers.procedure_documents": (
+        "GET",
+        "/procedures/documents?procedure_code=1.001193",
+        INTAKE,
+    ),
     "dossiers.show": ("GET", "/dossiers/{code}", DESK),
     # a withdrawal at the desk, on a dossier the receptionist holds (which step, on whose
     # dossier: test_step_permissions.py, over lifecycle.PERMISSIONS)
@@ -30,8 +39,11 @@ WARD_MATRIX = {
     "dossiers.print_form": ("GET", "/dossiers/{code}/print/01", DESK),
     "sync.panel": ("GET", "/sync/", {"leader", "admin"}),
     "audit.trail": ("GET", "/audit/", {"leader", "admin"}),
-    "dossiers.prefill": ("GET", "/dossiers/prefill?citizen_id=089095001234&prefill_consent=1",
-                         INTAKE),
+    "dossiers.prefill": (
+        "GET",
+        "/dossiers/prefill?citizen_id=089095001234&prefill_consent=1",
+        INTAKE,
+    ),
     "letters.issue": ("POST", "/dossiers/{resolved}/letter", STAFF),
     "letters.print_letter": ("GET", "/dossiers/{lettered}/letter", DESK),
     "ratings.paper": ("GET", "/ratings/paper", STAFF),
@@ -51,26 +63,40 @@ WARD_MATRIX = {
 POST_DATA = {
     "dossiers.create": lambda ids: intake_data(),
     "dossiers.step": lambda ids: {"reason": "Công dân xin rút"},
-    "feedback.create": lambda ids: {"channel": "phone", "sender_name": "Lê Thị Lan",
-                                    "subject": "Thời hạn", "content": "Đề nghị rút ngắn.",
-                                    "regulation": "Thủ tục đăng ký khai sinh"},
+    "feedback.create": lambda ids: {
+        "channel": "phone",
+        "sender_name": "Lê Thị Lan",
+        "subject": "Thời hạn",
+        "content": "Đề nghị rút ngắn.",
+        "regulation": "Thủ tục đăng ký khai sinh",
+    },
     "feedback.assign": lambda ids: {"assignee_uuid": ids["officer"]},
     "feedback.answer": lambda ids: {"answer": "Đã tiếp thu."},
     "inspections.create": lambda ids: {"plan": "Năm 2099"},
     "inspections.save": lambda ids: {"action": "save"},
 }
 # The kiosk takes no login, for anyone: its page, and a rating (refused here: no fields).
-WARD_KIOSK = {"kiosk.start": ("GET", "/kiosk/", 200), "kiosk.rate": ("POST", "/kiosk/", 422),
-              "kiosk.elsewhere": ("GET", "/kiosk/khong-co", 404)}
+WARD_KIOSK = {
+    "kiosk.start": ("GET", "/kiosk/", 200),
+    "kiosk.rate": ("POST", "/kiosk/", 422),
+    "kiosk.elsewhere": ("GET", "/kiosk/khong-co", 404),
+}
 # Routes open to everyone, and the token-only API (a browser session is not enough).
-WARD_OPEN = {"auth.login": ("GET", "/auth/login"), "static": ("GET", "/static/app.js"),
-             "api.openapi": ("GET", "/api/v1/openapi.json")}
-WARD_LOGGED = {"auth.logout": ("POST", "/auth/logout"),
-               "auth.logout_everywhere": ("POST", "/auth/logout-everywhere")}
-WARD_TOKEN_ONLY = {"api.procedures": ("GET", "/api/v1/procedures"),
-                   "api.create_dossier": ("POST", "/api/v1/dossiers"),
-                   "api.get_dossier": ("GET", "/api/v1/dossiers/{code}"),
-                   "api.add_event": ("POST", "/api/v1/dossiers/{code}/events")}
+WARD_OPEN = {
+    "auth.login": ("GET", "/auth/login"),
+    "static": ("GET", "/static/app.js"),
+    "api.openapi": ("GET", "/api/v1/openapi.json"),
+}
+WARD_LOGGED = {
+    "auth.logout": ("POST", "/auth/logout"),
+    "auth.logout_everywhere": ("POST", "/auth/logout-everywhere"),
+}
+WARD_TOKEN_ONLY = {
+    "api.procedures": ("GET", "/api/v1/procedures"),
+    "api.create_dossier": ("POST", "/api/v1/dossiers"),
+    "api.get_dossier": ("GET", "/api/v1/dossiers/{code}"),
+    "api.add_event": ("POST", "/api/v1/dossiers/{code}/events"),
+}
 
 
 def request(client, method, path, ids, endpoint=None):
@@ -100,15 +126,17 @@ def records(app) -> dict:
     ids["feedback"] = receive_feedback(POST_DATA["feedback.create"](ids), actor=officer).uuid
     ids["inspection"] = start_inspection("Năm 2024", actor=officer).uuid
     ids["submitted"] = start_inspection("Năm 2023", actor=officer).uuid
-    submit_inspection(ids["submitted"], {f"rating_{c}": "pass" for c in INSPECTION_CONTENTS},
-                      actor=leader)
+    submit_inspection(
+        ids["submitted"], {f"rating_{c}": "pass" for c in INSPECTION_CONTENTS}, actor=leader
+    )
     return ids
 
 
 def test_every_ward_route_is_in_the_matrix(app):
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
-    assert endpoints == set(WARD_MATRIX) | set(WARD_OPEN) | set(WARD_LOGGED) | \
-        set(WARD_TOKEN_ONLY) | set(WARD_KIOSK)
+    assert endpoints == set(WARD_MATRIX) | set(WARD_OPEN) | set(WARD_LOGGED) | set(
+        WARD_TOKEN_ONLY
+    ) | set(WARD_KIOSK)
 
 
 @pytest.mark.parametrize("role", list(WARD_ROLES))
@@ -149,8 +177,11 @@ HUB_MATRIX = {
     "index": ("GET", "/", {"anonymous", "viewer", "admin"}),  # a redirect to the reports
     "reports.overview": ("GET", "/reports/?period=2025-11", {"viewer", "admin"}),
     "reports.ward": ("GET", "/reports/ward/30280?period=2025-11", {"viewer", "admin"}),
-    "reports.dossiers": ("GET", "/reports/dossiers?period=2025-11&indicator=received",
-                         {"viewer", "admin"}),
+    "reports.dossiers": (
+        "GET",
+        "/reports/dossiers?period=2025-11&indicator=received",
+        {"viewer", "admin"},
+    ),
     "reports.export_table": ("GET", "/reports/export.csv?period=2025-11", {"viewer", "admin"}),
     "reports.chart": ("GET", "/reports/chart/on-time.svg?period=2025-11", {"viewer", "admin"}),
     "admin.wards": ("GET", "/admin/wards", {"admin"}),
@@ -164,11 +195,13 @@ HUB_MATRIX = {
     "static": ("GET", "/static/css/app.css", {"anonymous", "viewer", "admin"}),
     "sync.openapi": ("GET", "/api/sync/v1/openapi.json", {"anonymous", "viewer", "admin"}),
 }
-HUB_TOKEN_ONLY = {"sync.hello": ("POST", "/api/sync/v1/hello"),
-                  "sync.push": ("POST", "/api/sync/v1/push"),
-                  "sync.refdata": ("GET", "/api/sync/v1/refdata"),
-                  "sync.reconcile": ("GET", "/api/sync/v1/reconcile"),
-                  "sync.records": ("GET", "/api/sync/v1/records?table=dossier")}
+HUB_TOKEN_ONLY = {
+    "sync.hello": ("POST", "/api/sync/v1/hello"),
+    "sync.push": ("POST", "/api/sync/v1/push"),
+    "sync.refdata": ("GET", "/api/sync/v1/refdata"),
+    "sync.reconcile": ("GET", "/api/sync/v1/reconcile"),
+    "sync.records": ("GET", "/api/sync/v1/records?table=dossier"),
+}
 
 
 @pytest.fixture
@@ -199,7 +232,7 @@ def test_hub_matrix(hub_app, role):
     if HUB_ROLES[role]:
         client.post("/auth/login", data={"username": HUB_ROLES[role], "password": PASSWORD})
     for endpoint, (method, path, allowed) in HUB_MATRIX.items():
-        with (client.get(path) if method == "GET" else client.post(path)) as response:
+        with client.get(path) if method == "GET" else client.post(path) as response:
             if role in allowed:
                 assert response.status_code in (200, 302), endpoint
                 if endpoint.startswith(("reports.", "admin.")):

@@ -1,12 +1,13 @@
 """The JSON API: bearer tokens, intake and steps, structured errors, never a 500."""
+
 import pytest
 import sqlalchemy as sa
 
+from kernel.columns import utcnow
 from wardapp.api import issue_token
 from wardapp.extensions import db
-from kernel.columns import utcnow
-from wardapp.sync.records import Dossier
 from wardapp.models import ApiToken
+from wardapp.sync.records import Dossier
 
 from .conftest import account, intake_data
 
@@ -47,35 +48,47 @@ def test_intake_and_steps(client, token):
     assert response.status_code == 201
     body = response.get_json()
     assert body["status"] == 2 and body["events"][0]["kind"] == "received"
-    replay = client.post("/api/v1/dossiers", json=intake_data(request_key=body["request_key"]),
-                         headers=headers(token))
+    replay = client.post(
+        "/api/v1/dossiers",
+        json=intake_data(request_key=body["request_key"]),
+        headers=headers(token),
+    )
     assert replay.status_code == 200 and replay.get_json()["uuid"] == body["uuid"]
     officer = account("chuyenvien")
-    step = client.post(f"/api/v1/dossiers/{body['code']}/events", headers=headers(token),
-                       json={"kind": "handed_over", "to_user_uuid": officer.uuid,
-                             "version": body["version"]})
+    step = client.post(
+        f"/api/v1/dossiers/{body['code']}/events",
+        headers=headers(token),
+        json={"kind": "handed_over", "to_user_uuid": officer.uuid, "version": body["version"]},
+    )
     assert step.status_code == 201
     assert step.get_json()["status"] == 4
     got = client.get(f"/api/v1/dossiers/{body['code']}", headers=headers(token)).get_json()
     assert [e["kind"] for e in got["events"]] == ["received", "handed_over"]
 
 
-@pytest.mark.parametrize("payload, status, code", [
-    ("not json", 400, "bad_json"),
-    ([1, 2], 400, "bad_json"),
-    ({}, 422, "validation_failed"),
-    ({"procedure_code": 5}, 422, "validation_failed"),
-    ({"sets_count": {"x": 1}}, 422, "validation_failed"),
-])
+@pytest.mark.parametrize(
+    "payload, status, code",
+    [
+        ("not json", 400, "bad_json"),
+        ([1, 2], 400, "bad_json"),
+        ({}, 422, "validation_failed"),
+        ({"procedure_code": 5}, 422, "validation_failed"),
+        ({"sets_count": {"x": 1}}, 422, "validation_failed"),
+    ],
+)
 def test_bad_intake_payloads(client, token, payload, status, code):
     if isinstance(payload, str):
-        response = client.post("/api/v1/dossiers", data=payload, headers={
-            **headers(token), "Content-Type": "application/json"})
+        response = client.post(
+            "/api/v1/dossiers",
+            data=payload,
+            headers={**headers(token), "Content-Type": "application/json"},
+        )
     elif payload == {} or isinstance(payload, list):
         response = client.post("/api/v1/dossiers", json=payload, headers=headers(token))
     else:
-        response = client.post("/api/v1/dossiers", json=intake_data(**payload),
-                               headers=headers(token))
+        response = client.post(
+            "/api/v1/dossiers", json=intake_data(**payload), headers=headers(token)
+        )
     assert response.status_code == status
     error = response.get_json()["error"]
     assert error["code"] == code and error["message"]
@@ -83,8 +96,9 @@ def test_bad_intake_payloads(client, token, payload, status, code):
 
 
 def test_bad_steps(client, token):
-    code = client.post("/api/v1/dossiers", json=intake_data(),
-                       headers=headers(token)).get_json()["code"]
+    code = client.post("/api/v1/dossiers", json=intake_data(), headers=headers(token)).get_json()[
+        "code"
+    ]
     cases = [
         ({"kind": "returned"}, 409, "illegal_transition"),
         ({"kind": "nope"}, 422, "validation_failed"),
@@ -93,11 +107,15 @@ def test_bad_steps(client, token):
         ({"kind": "resolved"}, 403, "forbidden"),  # the token acts as a receptionist
     ]
     for payload, status, error_code in cases:
-        response = client.post(f"/api/v1/dossiers/{code}/events", json=payload,
-                               headers=headers(token))
+        response = client.post(
+            f"/api/v1/dossiers/{code}/events", json=payload, headers=headers(token)
+        )
         assert (response.status_code, response.get_json()["error"]["code"]) == (status, error_code)
-    missing = client.post("/api/v1/dossiers/30280-000000-0000/events",
-                          json={"kind": "withdrawn", "reason": "Rút"}, headers=headers(token))
+    missing = client.post(
+        "/api/v1/dossiers/30280-000000-0000/events",
+        json={"kind": "withdrawn", "reason": "Rút"},
+        headers=headers(token),
+    )
     assert missing.status_code == 404
     assert client.get("/api/v1/dossiers/none", headers=headers(token)).status_code == 404
 

@@ -1,6 +1,7 @@
 """Backups and restores of the ward database (issue 8): online verified copies with retention,
 a full backup disk, the backup before a schema upgrade, restores that are checked first and then
 mended from the hub so that nothing is lost or counted twice, and the panel that shows it all."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,18 +13,18 @@ import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from kernel.database import at_head, current_revision
+from kernel.workdays import to_local
 from wardapp import backup as backups
 from wardapp import write_secret_key
 from wardapp.backup import read_manifest, retained, take_backup
 from wardapp.cli import cli
-from kernel.database import at_head, current_revision
 from wardapp.database import MIGRATIONS_DIR
 from wardapp.extensions import db
-from wardapp.sync.records import Dossier
 from wardapp.models import SyncNode
-from kernel.workdays import to_local
-from wardapp.sync.outgoing import local_reconcile, sync_state
 from wardapp.sync.client import EXIT_OK, EXIT_STOPPED, SyncConfig
+from wardapp.sync.outgoing import local_reconcile, sync_state
+from wardapp.sync.records import Dossier
 
 from .test_sync import hub_matches_ward, outbox_head, run, write_dossiers
 
@@ -68,16 +69,19 @@ def test_backup_is_a_verified_copy_listed_in_the_manifest(app, tmp_path):
 
 
 def test_retention_keeps_the_last_days_and_months():
-    start = dt.datetime(2026, 1, 1, 3, tzinfo=dt.timezone.utc)
-    entries = [{"file": f"{i}", "taken_utc": (start + dt.timedelta(hours=12 * i)).isoformat()}
-               for i in range(2 * 400)]  # two a day for 400 days
+    start = dt.datetime(2026, 1, 1, 3, tzinfo=dt.UTC)
+    entries = [
+        {"file": f"{i}", "taken_utc": (start + dt.timedelta(hours=12 * i)).isoformat()}
+        for i in range(2 * 400)
+    ]  # two a day for 400 days
     kept = retained(entries, keep_daily=7, keep_monthly=12)
     last_of_day, last_of_month = {}, {}
     for entry in entries:  # oldest first: the last one written per day and month wins
         local = to_local(dt.datetime.fromisoformat(entry["taken_utc"]))
         last_of_day[local.date()] = last_of_month[(local.year, local.month)] = entry["file"]
-    expected = {last_of_day[d] for d in sorted(last_of_day)[-7:]} | \
-        {last_of_month[m] for m in sorted(last_of_month)[-12:]}
+    expected = {last_of_day[d] for d in sorted(last_of_day)[-7:]} | {
+        last_of_month[m] for m in sorted(last_of_month)[-12:]
+    }
     assert {e["file"] for e in kept} == expected and kept[-1] == entries[-1]
     assert 12 <= len(kept) <= 7 + 12
     assert retained(entries[:1], keep_daily=1, keep_monthly=0) == entries[:1]
@@ -85,10 +89,16 @@ def test_retention_keeps_the_last_days_and_months():
 
 def test_old_copies_are_pruned_after_a_new_one_is_verified(app, tmp_path):
     target = tmp_path / "usb"
-    start = dt.datetime(2026, 3, 1, 2, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 3, 1, 2, tzinfo=dt.UTC)
     for day in range(5):
-        take_backup(db.engine.url.database, target, instance_path=app.instance_path,
-                    keep_daily=3, keep_monthly=1, now=start + dt.timedelta(days=day))
+        take_backup(
+            db.engine.url.database,
+            target,
+            instance_path=app.instance_path,
+            keep_daily=3,
+            keep_monthly=1,
+            now=start + dt.timedelta(days=day),
+        )
     files = sorted(p.name for p in target.glob("*.sqlite"))
     assert files == sorted(e["file"] for e in read_manifest(target))
     assert [f[5:13] for f in files] == ["20260303", "20260304", "20260305"]
@@ -97,9 +107,11 @@ def test_old_copies_are_pruned_after_a_new_one_is_verified(app, tmp_path):
 def test_a_second_copy_within_one_second_neither_overwrites_nor_is_pruned(app, tmp_path):
     """A scheduled backup and an admin's own in the same second: the second gets its own file
     and, being the newer copy of that day, is the one retention keeps."""
-    instance, now = instance_of(app), dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.timezone.utc)
-    first, second = (take_backup(db.engine.url.database, tmp_path / "usb", now=now,
-                                 instance_path=str(instance)) for _ in range(2))
+    instance, now = instance_of(app), dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
+    first, second = (
+        take_backup(db.engine.url.database, tmp_path / "usb", now=now, instance_path=str(instance))
+        for _ in range(2)
+    )
     assert first.path != second.path and second.removed == [first.path.name]
     assert second.path.exists() and not first.path.exists()
     assert [e["file"] for e in read_manifest(tmp_path / "usb")] == [second.path.name]
@@ -110,8 +122,12 @@ def test_full_backup_disk_leaves_no_half_copy_and_old_copies_whole(app, tmp_path
     the older copies and the manifest untouched, and a backup once there is room again."""
     instance = instance_of(app)
     target = tmp_path / "usb"
-    first = take_backup(db.engine.url.database, target, instance_path=str(instance),
-                        now=dt.datetime(2026, 3, 1, 2, tzinfo=dt.timezone.utc))
+    first = take_backup(
+        db.engine.url.database,
+        target,
+        instance_path=str(instance),
+        now=dt.datetime(2026, 3, 1, 2, tzinfo=dt.UTC),
+    )
     manifest_before = (target / "manifest.json").read_bytes()
     write_dossiers(2)
 
@@ -129,8 +145,9 @@ def test_full_backup_disk_leaves_no_half_copy_and_old_copies_whole(app, tmp_path
     assert backups.file_sha256(first.path) == first.entry["sha256"]
     assert "đã đầy" in backups.read_state(str(instance))["last_failure"]["message"]
     # The live database was never at risk, and once there is room the backup works.
-    assert sqlite3.connect(db.engine.url.database).execute("PRAGMA integrity_check").fetchone() \
-        == ("ok",)
+    assert sqlite3.connect(db.engine.url.database).execute("PRAGMA integrity_check").fetchone() == (
+        "ok",
+    )
     monkeypatch.undo()
     assert wardapp(instance, "backup").exit_code == 0
     assert backups.read_state(str(instance))["last_failure"] is None
@@ -187,14 +204,16 @@ def test_low_free_disk_is_warned_on_the_panel(app, client, auth, monkeypatch):
     from collections import namedtuple
 
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**10, 10**10 - 300 * 2**20,
-                                                              300 * 2**20))
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda p: usage(10**10, 10**10 - 300 * 2**20, 300 * 2**20)
+    )
     auth.login("quantri")
     page = client.get("/sync/").get_data(as_text=True)
     assert "Ổ đĩa chứa dữ liệu" in page and "chỉ còn 300 MB trống" in page
 
 
 # --- Restore ----------------------------------------------------------------------------------
+
 
 def test_restore_refuses_what_is_not_a_sound_backup_of_this_ward(app, tmp_path):
     instance = instance_of(app)
@@ -204,22 +223,26 @@ def test_restore_refuses_what_is_not_a_sound_backup_of_this_ward(app, tmp_path):
     not_sqlite.write_bytes(b"\x89PNG" + bytes(100))
     damaged = tmp_path / "damaged.sqlite"
     data = bytearray(made.path.read_bytes())
-    data[4096 * 3:4096 * 3 + 2000] = bytes(range(256)) * 7 + bytes(208)
+    data[4096 * 3 : 4096 * 3 + 2000] = bytes(range(256)) * 7 + bytes(208)
     damaged.write_bytes(bytes(data))
     other, newer = tmp_path / "other.sqlite", tmp_path / "newer.sqlite"
-    for path, query in ((other, "UPDATE sync_node SET ward_code = '30283'"),
-                        (newer, "UPDATE alembic_version SET version_num = '9999'")):
+    for path, query in (
+        (other, "UPDATE sync_node SET ward_code = '30283'"),
+        (newer, "UPDATE alembic_version SET version_num = '9999'"),
+    ):
         path.write_bytes(made.path.read_bytes())
         conn = sqlite3.connect(path)
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute(query)
         conn.commit()
         conn.close()
-    for path, reason in ((not_sqlite, "không phải tệp cơ sở dữ liệu"),
-                         (damaged, "damaged.sqlite bị hỏng"),
-                         (other, "dữ liệu của đơn vị 30283"),
-                         (newer, "phiên bản phần mềm mới hơn"),
-                         (tmp_path / "missing.sqlite", "Không có tệp")):
+    for path, reason in (
+        (not_sqlite, "không phải tệp cơ sở dữ liệu"),
+        (damaged, "damaged.sqlite bị hỏng"),
+        (other, "dữ liệu của đơn vị 30283"),
+        (newer, "phiên bản phần mềm mới hơn"),
+        (tmp_path / "missing.sqlite", "Không có tệp"),
+    ):
         result = wardapp(instance, "restore", str(path), "--yes")
         assert result.exit_code == 1 and reason in result.output, (path, result.output)
     assert fresh_count(Dossier) == 1
@@ -291,9 +314,14 @@ def test_restore_of_a_current_backup_needs_no_rekey(app, hub, tmp_path):
 
 # --- The hub serves a ward only its own records -------------------------------------------------
 
+
 def records_page(hub, token, **params):
-    return requests.get(f"{hub.url}/api/sync/v1/records", params=params, timeout=10,
-                        headers={"Authorization": f"Bearer {token}"})
+    return requests.get(
+        f"{hub.url}/api/sync/v1/records",
+        params=params,
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 def test_records_endpoint_serves_only_the_wards_own_records(app, hub):

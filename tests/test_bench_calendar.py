@@ -1,6 +1,7 @@
 """The reports benchmark's fast calendar (``bench/reports_calendar.py``) keeps the kernel's
 deadline rules: it generates millions of dossiers from arrays instead of
 ``kernel.workdays.WorkCalendar``, so a rule changed in the kernel must show up here."""
+
 from __future__ import annotations
 
 import datetime as dt

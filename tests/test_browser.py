@@ -3,6 +3,7 @@
 Skipped with a reason where chromium is not installed; CI sets WARDAPP_REQUIRE_BROWSER=1 so that
 there a missing browser fails instead.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
 if CHROMIUM is None and not os.environ.get("WARDAPP_REQUIRE_BROWSER"):
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
-                allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
 
 pytestmark = pytest.mark.browser
 
@@ -38,9 +40,17 @@ def browser():
 
     assert CHROMIUM, "chromium is required here (WARDAPP_REQUIRE_BROWSER is set)"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -84,8 +94,15 @@ def shot(page, name):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def fill_intake(page, procedure: str, name: str, citizen_id: str, address: str,
-                phone: str | None = None, search: str | None = None) -> None:
+def fill_intake(
+    page,
+    procedure: str,
+    name: str,
+    citizen_id: str,
+    address: str,
+    phone: str | None = None,
+    search: str | None = None,
+) -> None:
     """Fill the intake form as a receptionist does: pick the procedure (typing ``search`` in the
     picker first, if given), tick its required documents, type the applicant's details."""
     if search:
@@ -106,8 +123,15 @@ def test_receive_hand_over_resolve_return(page, server):
     login(page, server, "letan")
     shot(page, "home")
     page.click("text=+ Tiếp nhận hồ sơ")
-    fill_intake(page, "1.001193", "Nguyễn Văn Đức", "089095001234",
-                "Số 12 đường Hà Hoàng Hổ, khóm 3", phone="0912345678", search="khai sinh")
+    fill_intake(
+        page,
+        "1.001193",
+        "Nguyễn Văn Đức",
+        "089095001234",
+        "Số 12 đường Hà Hoàng Hổ, khóm 3",
+        phone="0912345678",
+        search="khai sinh",
+    )
     shot(page, "intake")
     page.click("text=Tiếp nhận và cấp giấy hẹn")
     page.wait_for_url(re.compile(r".*/dossiers/30280-\d{6}-0001$"))
@@ -161,8 +185,13 @@ def test_kiosk_rates_a_dossier(page, server):
     """A citizen rates a dossier on the kiosk tablet: large choices, no login, no way out, once."""
     login(page, server, "letan")
     page.goto(f"{server}/dossiers/new")
-    fill_intake(page, "1.000656", "Lâm Thị Kiều", "089170004321",  # a death registration
-                "Khóm 4, phường Mỹ Bình")
+    fill_intake(
+        page,
+        "1.000656",
+        "Lâm Thị Kiều",
+        "089170004321",  # a death registration
+        "Khóm 4, phường Mỹ Bình",
+    )
     page.click("text=Tiếp nhận và cấp giấy hẹn")
     page.wait_for_url(re.compile(r".*/dossiers/30280-\d{6}-\d{4}$"))
     code = page.url.rsplit("/", 1)[1]
@@ -183,8 +212,12 @@ def test_kiosk_rates_a_dossier(page, server):
     page.goto(f"{server}/kiosk/?code={rating_code}")
     assert page.locator("a").count() == 0
     assert "Lâm Thị Kiều" not in page.content()
-    for criterion, level in (("overall", "very_satisfied"), ("attitude", "satisfied"),
-                             ("timeliness", "very_satisfied"), ("guidance", "satisfied")):
+    for criterion, level in (
+        ("overall", "very_satisfied"),
+        ("attitude", "satisfied"),
+        ("timeliness", "very_satisfied"),
+        ("guidance", "satisfied"),
+    ):
         choice = page.locator(f"label.choice:has(input[name={criterion}][value={level}])")
         assert choice.bounding_box()["height"] >= 56  # a finger's target
         choice.click()

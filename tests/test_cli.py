@@ -1,4 +1,5 @@
 """The wardapp command: every command has help and is documented, and init/user/token work."""
+
 import os
 import sqlite3
 from pathlib import Path
@@ -19,8 +20,10 @@ def test_every_command_has_help_and_is_documented(path, command):
 def test_init_user_token_export(tmp_path):
     instance = str(tmp_path / "ward")
     runner = CliRunner()
-    result = runner.invoke(cli, ["init", "--unit", "30283", "--instance", instance,
-                                 "--admin-password", "mot-mat-khau-dai"])
+    result = runner.invoke(
+        cli,
+        ["init", "--unit", "30283", "--instance", instance, "--admin-password", "mot-mat-khau-dai"],
+    )
     assert result.exit_code == 0, result.output
     assert "Phường Mỹ Long" in result.output
     assert oct(os.stat(Path(instance) / "secret_key").st_mode & 0o777) == "0o600"
@@ -36,18 +39,34 @@ def test_init_user_token_export(tmp_path):
     assert admin_hash.startswith("scrypt:")
     db.close()
 
-    again = runner.invoke(cli, ["init", "--unit", "30283", "--instance", instance,
-                                "--admin-password", "mot-mat-khau-dai"])
+    again = runner.invoke(
+        cli,
+        ["init", "--unit", "30283", "--instance", instance, "--admin-password", "mot-mat-khau-dai"],
+    )
     assert again.exit_code != 0 and "đã có dữ liệu" in again.output
 
-    added = runner.invoke(cli, ["user", "add", "hoa", "--name", "Nguyễn Thị Hoa", "--role",
-                                "receptionist", "--password", "mat-khau-cua-hoa",
-                                "--instance", instance])
+    added = runner.invoke(
+        cli,
+        [
+            "user",
+            "add",
+            "hoa",
+            "--name",
+            "Nguyễn Thị Hoa",
+            "--role",
+            "receptionist",
+            "--password",
+            "mat-khau-cua-hoa",
+            "--instance",
+            instance,
+        ],
+    )
     assert added.exit_code == 0, added.output
     listed = runner.invoke(cli, ["user", "list", "--instance", instance])
     assert "Nguyễn Thị Hoa" in listed.output
-    token = runner.invoke(cli, ["token", "create", "--user", "hoa", "--name", "Cổng",
-                                "--instance", instance])
+    token = runner.invoke(
+        cli, ["token", "create", "--user", "hoa", "--name", "Cổng", "--instance", instance]
+    )
     assert token.output.startswith("wt_")
     out = tmp_path / "units.csv"
     exported = runner.invoke(cli, ["export", "unit", "--out", str(out), "--instance", instance])
@@ -60,17 +79,32 @@ def test_init_user_token_export(tmp_path):
 
 def test_init_refuses_short_password_and_unknown_unit(tmp_path):
     runner = CliRunner()
-    short = runner.invoke(cli, ["init", "--unit", "30280", "--instance", str(tmp_path / "a"),
-                                "--admin-password", "123"])
+    short = runner.invoke(
+        cli,
+        ["init", "--unit", "30280", "--instance", str(tmp_path / "a"), "--admin-password", "123"],
+    )
     assert short.exit_code == 2 and "10 ký tự" in short.output
-    unknown = runner.invoke(cli, ["init", "--unit", "99999", "--instance", str(tmp_path / "b"),
-                                  "--admin-password", "mot-mat-khau-dai"])
+    unknown = runner.invoke(
+        cli,
+        [
+            "init",
+            "--unit",
+            "99999",
+            "--instance",
+            str(tmp_path / "b"),
+            "--admin-password",
+            "mot-mat-khau-dai",
+        ],
+    )
     assert unknown.exit_code == 2 and not (tmp_path / "b").exists()
 
 
 def test_init_asks_for_the_password_when_not_given(tmp_path):
-    result = CliRunner().invoke(cli, ["init", "--unit", "30280", "--instance", str(tmp_path / "c")],
-                                input="mot-mat-khau-dai\nmot-mat-khau-dai\n")
+    result = CliRunner().invoke(
+        cli,
+        ["init", "--unit", "30280", "--instance", str(tmp_path / "c")],
+        input="mot-mat-khau-dai\nmot-mat-khau-dai\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Mật khẩu quản trị" in result.output
 
@@ -82,12 +116,35 @@ def test_agency_code_heads_the_dossier_codes(tmp_path):
     from .conftest import intake_data
 
     instance = str(tmp_path / "e")
-    result = CliRunner().invoke(cli, ["init", "--unit", "30280", "--agency-code", "000.31.28.H01",
-                                      "--instance", instance, "--admin-password", "mot-mat-khau-dai"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "init",
+            "--unit",
+            "30280",
+            "--agency-code",
+            "000.31.28.H01",
+            "--instance",
+            instance,
+            "--admin-password",
+            "mot-mat-khau-dai",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    bad = CliRunner().invoke(cli, ["init", "--unit", "30280", "--agency-code", "x-/../y",
-                                   "--instance", str(tmp_path / "f"),
-                                   "--admin-password", "mot-mat-khau-dai"])
+    bad = CliRunner().invoke(
+        cli,
+        [
+            "init",
+            "--unit",
+            "30280",
+            "--agency-code",
+            "x-/../y",
+            "--instance",
+            str(tmp_path / "f"),
+            "--admin-password",
+            "mot-mat-khau-dai",
+        ],
+    )
     assert bad.exit_code == 2
     app = create_app(instance_path=instance)
     with app.app_context():

@@ -1,13 +1,14 @@
 """Two desks receiving at the same moment: codes stay unique and gap-free, nothing fails."""
+
 import threading
 
 import sqlalchemy as sa
 
+from kernel.columns import utcnow
 from wardapp.dossiers.service import receive_dossier
 from wardapp.extensions import db
-from kernel.columns import utcnow
-from wardapp.sync.records import Dossier, User
 from wardapp.models import Outbox
+from wardapp.sync.records import Dossier, User
 
 from .conftest import intake_data
 
@@ -37,6 +38,7 @@ def test_parallel_intake_gives_distinct_sequential_codes(app):
     assert [int(c.rsplit("-", 1)[1]) for c in codes] == list(range(1, 46))
     numbers = sorted(db.session.scalars(sa.select(Dossier.logbook_number)))
     assert numbers == list(range(1, 46))
-    outboxed = db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)
-                                 .where(Outbox.table_name == "dossier"))
+    outboxed = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Outbox).where(Outbox.table_name == "dossier")
+    )
     assert outboxed == 45

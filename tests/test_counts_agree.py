@@ -7,6 +7,7 @@ services, synced to a real hub over HTTP, and at the same moment every work-list
 shows is compared with the hub's figure for that ward. Among them are dossiers paused for a
 supplement past their first due time: the hub once counted them overdue, the ward did not.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,14 +16,13 @@ import pytest
 import sqlalchemy as sa
 
 from kernel.statuses import PAUSED_STATUS
+from kernel.workdays import local_datetime
 from wardapp.dossiers.queries import home_counters, work_list_query
-from wardapp.dossiers.service import receive_dossier, record_step
+from wardapp.dossiers.service import load_calendar, receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.generator.plan import city_preset, plan_city
 from wardapp.generator.write import WardRun
 from wardapp.sync.records import Dossier, DossierEvent
-from wardapp.dossiers.service import load_calendar
-from kernel.workdays import local_datetime
 
 from .conftest import LiveServer, account, intake_data, make_hub, make_ward
 
@@ -40,16 +40,22 @@ def late_histories(until: dt.datetime) -> None:
         [],
         [("apology", 8, {"reason": "Cần xác minh thêm", "new_due_date": None})],
         [("supplement_requested", 9, {"reason": "Thiếu bản sao giấy tờ"})],
-        [("supplement_requested", 3, {"reason": "Thiếu giấy tờ"}),
-         ("supplement_received", 5, {})],
+        [("supplement_requested", 3, {"reason": "Thiếu giấy tờ"}), ("supplement_received", 5, {})],
     ]
     for steps in histories:
         received = until - 21 * day
-        dossier, _ = receive_dossier(intake_data(procedure_code="1.004884",
-                                                 received_at=received.isoformat()),
-                                     actor=letan, now=received)
-        record_step(dossier.code, "handed_over", actor=letan, to_user_uuid=officer.uuid,
-                    now=received + dt.timedelta(hours=1))
+        dossier, _ = receive_dossier(
+            intake_data(procedure_code="1.004884", received_at=received.isoformat()),
+            actor=letan,
+            now=received,
+        )
+        record_step(
+            dossier.code,
+            "handed_over",
+            actor=letan,
+            to_user_uuid=officer.uuid,
+            now=received + dt.timedelta(hours=1),
+        )
         for kind, days_after, args in steps:
             when = received + days_after * day
             if kind == "apology":
@@ -61,9 +67,12 @@ def ward_counts(now: dt.datetime) -> dict[str, int]:
     """What the desk shows at ``now``: its home counters and the size of each work list."""
     calendar = load_calendar()
     counters = home_counters(now)
-    lists = {name: db.session.scalar(sa.select(sa.func.count()).select_from(
-        work_list_query(name, now, calendar).subquery()))
-        for name in ("in_progress", "overdue", "waiting", "ready")}
+    lists = {
+        name: db.session.scalar(
+            sa.select(sa.func.count()).select_from(work_list_query(name, now, calendar).subquery())
+        )
+        for name in ("in_progress", "overdue", "waiting", "ready")
+    }
     return {"open": counters["open"], "overdue": counters["overdue"], **lists}
 
 
@@ -74,8 +83,9 @@ def test_every_work_list_count_is_the_hubs_figure(tmp_path, hub_database_url, un
     from wardapp.sync.client import HubClient, SyncConfig, SyncRun
 
     until = local_datetime(until_day, dt.time(16, 30))
-    preset = city_preset(dt.date(2020, 2, 3), until_day, units=(UNIT,), scale=0.6, until=until,
-                         seed=7)
+    preset = city_preset(
+        dt.date(2020, 2, 3), until_day, units=(UNIT,), scale=0.6, until=until, seed=7
+    )
     (tmp_path / "ward").mkdir()
     ward = make_ward(tmp_path / "ward", UNIT)
     hub_app, tokens = make_hub(tmp_path / "hub", wards=(UNIT,), database_url=hub_database_url)
@@ -84,15 +94,25 @@ def test_every_work_list_count_is_the_hubs_figure(tmp_path, hub_database_url, un
         late_histories(until)
         held = ward_counts(until)
         kinds = set(db.session.scalars(sa.select(DossierEvent.kind).distinct()))
-        paused_past_due = db.session.scalar(sa.select(sa.func.count()).where(
-            Dossier.status == PAUSED_STATUS, Dossier.due_at < until))
+        paused_past_due = db.session.scalar(
+            sa.select(sa.func.count()).where(
+                Dossier.status == PAUSED_STATUS, Dossier.due_at < until
+            )
+        )
         with LiveServer(hub_app) as url:
             assert SyncRun(HubClient(SyncConfig(url, tokens[UNIT]))).run() == 0
         db.session.remove()
         db.engine.dispose()
     # The histories hold every kind of step that moves a count.
-    assert {"supplement_requested", "supplement_received", "apology", "refused", "withdrawn",
-            "resolved", "returned"} <= kinds, kinds
+    assert {
+        "supplement_requested",
+        "supplement_received",
+        "apology",
+        "refused",
+        "withdrawn",
+        "resolved",
+        "returned",
+    } <= kinds, kinds
     assert held["waiting"] and held["overdue"] and held["in_progress"], held
     assert paused_past_due, "no paused dossier past its first due time: the case is not tried"
     with hub_app.app_context():

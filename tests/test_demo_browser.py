@@ -7,6 +7,7 @@ comes back, the ward's scheduled sync runs, and a city viewer sees the ward's re
 by one and the new dossier in the drill-down. Ctrl-C then stops every process of the demo.
 Screenshots go to ``tests/screenshots/`` (git-ignored); the best are copied into ``docs/``.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,21 @@ def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo") / "city"
     port = free_ports(DESKS + 1)
     process = subprocess.Popen(
-        [sys.executable, "-m", "wardapp", "demo", "--small", "--port", str(port),
-         "--instance", str(root)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "wardapp",
+            "demo",
+            "--small",
+            "--port",
+            str(port),
+            "--instance",
+            str(root),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     deadline = time.monotonic() + 600
     for line in process.stdout:
@@ -68,9 +82,17 @@ def demo(tmp_path_factory):
     assert "Sẵn sàng sau" in output, output
     passwords = dict(re.findall(r"^  (\w+)\s+(\S+)(?:  \(\w+\))?$", output, re.M))
     report = re.search(r"(http://127\.0\.0\.1:\d+/reports/\?\S+)", output).group(1)
-    info = {"root": root, "port": port, "passwords": passwords, "report": report,
-            "hub": f"http://127.0.0.1:{port}", "ward": f"http://127.0.0.1:{port + 2}",
-            "output": output, "process": process, "extra": []}
+    info = {
+        "root": root,
+        "port": port,
+        "passwords": passwords,
+        "report": report,
+        "hub": f"http://127.0.0.1:{port}",
+        "ward": f"http://127.0.0.1:{port + 2}",
+        "output": output,
+        "process": process,
+        "extra": [],
+    }
     yield info
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
@@ -86,15 +108,28 @@ def page(demo):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         context = browser.new_context(locale="vi-VN", viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.outside_requests = []
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-            "http://127.0.0.1:") else (page.outside_requests.append(route.request.url),
-                                        route.abort()))
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith("http://127.0.0.1:")
+                else (page.outside_requests.append(route.request.url), route.abort())
+            ),
+        )
         yield page
         context.close()
         browser.close()
@@ -125,8 +160,11 @@ def ward_received(page, report_url) -> int:
 
 
 def sync_ward(root: Path) -> int:
-    return subprocess.run([sys.executable, "-m", "wardapp", "sync", "--no-delay", "--instance",
-                           str(root / "30280")], capture_output=True, timeout=120).returncode
+    return subprocess.run(
+        [sys.executable, "-m", "wardapp", "sync", "--no-delay", "--instance", str(root / "30280")],
+        capture_output=True,
+        timeout=120,
+    ).returncode
 
 
 def test_a_desk_works_through_an_outage_and_the_city_sees_it(demo, page):
@@ -154,9 +192,15 @@ def test_a_desk_works_through_an_outage_and_the_city_sees_it(demo, page):
     login(page, ward, "letan", pw["letan"], f"{ward}/")
     shot(page, "ward-home")
     page.click("text=+ Tiếp nhận hồ sơ")
-    fill_intake(page, "1.001193", "Huỳnh Thị Ngọc Diễm", "089301004567",
-                "Số 45 đường Trần Hưng Đạo, khóm 4, phường Mỹ Bình", phone="0918123456",
-                search="khai sinh")
+    fill_intake(
+        page,
+        "1.001193",
+        "Huỳnh Thị Ngọc Diễm",
+        "089301004567",
+        "Số 45 đường Trần Hưng Đạo, khóm 4, phường Mỹ Bình",
+        phone="0918123456",
+        search="khai sinh",
+    )
     page.click("text=Tiếp nhận và cấp giấy hẹn")
     page.wait_for_url(re.compile(rf".*/dossiers/30280-{today:%y%m%d}-\d{{4}}$"))
     code = page.url.rsplit("/", 1)[1]
@@ -183,9 +227,20 @@ def test_a_desk_works_through_an_outage_and_the_city_sees_it(demo, page):
 
     # The link returns; the ward's next scheduled sync delivers the dossier.
     log = open(demo["root"] / "hub-again.log", "ab")
-    demo["extra"].append(subprocess.Popen(
-        [sys.executable, *HUB_SERVE, "--port", str(demo["port"]), "--instance",
-         str(demo["root"] / "hub")], stdout=log, stderr=subprocess.STDOUT))
+    demo["extra"].append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                *HUB_SERVE,
+                "--port",
+                str(demo["port"]),
+                "--instance",
+                str(demo["root"] / "hub"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    )
     log.close()
     deadline = time.monotonic() + 30
     while not port_open(demo["port"]) and time.monotonic() < deadline:

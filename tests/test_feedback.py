@@ -1,18 +1,25 @@
 """The feedback register: recorded with channel, subject and regulation, assigned, answered on
 time or late against the configured time limit, and listed open and overdue."""
+
 import pytest
 
+from kernel.workdays import to_local
 from wardapp.dossiers.service import DossierError
 from wardapp.feedback.service import answer_feedback, assign_feedback, receive_feedback
 from wardapp.sync.records import Feedback
-from kernel.workdays import to_local
 
 from .conftest import account
 from .test_reports import at
 
-VALID = {"channel": "desk", "sender_name": "Huỳnh Văn Tám", "sender_contact": "0911222333",
-         "subject": "Giấy tờ yêu cầu thêm", "content": "Cán bộ yêu cầu nộp thêm bản sao.",
-         "regulation": "Đăng ký khai sinh", "procedure_code": "1.001193"}
+VALID = {
+    "channel": "desk",
+    "sender_name": "Huỳnh Văn Tám",
+    "sender_contact": "0911222333",
+    "subject": "Giấy tờ yêu cầu thêm",
+    "content": "Cán bộ yêu cầu nộp thêm bản sao.",
+    "regulation": "Đăng ký khai sinh",
+    "procedure_code": "1.001193",
+}
 
 
 def test_record_assign_answer_on_the_screens(app, client, auth):
@@ -24,12 +31,22 @@ def test_record_assign_answer_on_the_screens(app, client, auth):
     auth.logout()
     auth.login("lanhdao")
     officer = account("chuyenvien")
-    assert client.post(f"/feedback/{feedback.uuid}/assign", data={
-        "assignee_uuid": officer.uuid, "version": feedback.version}).status_code == 302
+    assert (
+        client.post(
+            f"/feedback/{feedback.uuid}/assign",
+            data={"assignee_uuid": officer.uuid, "version": feedback.version},
+        ).status_code
+        == 302
+    )
     auth.logout()
     auth.login("chuyenvien")
-    assert client.post(f"/feedback/{feedback.uuid}/answer", data={
-        "answer": "Chỉ yêu cầu giấy tờ theo danh mục.", "version": 2}).status_code == 302
+    assert (
+        client.post(
+            f"/feedback/{feedback.uuid}/answer",
+            data={"answer": "Chỉ yêu cầu giấy tờ theo danh mục.", "version": 2},
+        ).status_code
+        == 302
+    )
     page = client.get(f"/feedback/{feedback.uuid}").get_data(as_text=True)
     assert "đúng hạn" in page and "Chỉ yêu cầu giấy tờ theo danh mục." in page
     again = client.post(f"/feedback/{feedback.uuid}/answer", data={"answer": "Lần hai"})
@@ -38,8 +55,9 @@ def test_record_assign_answer_on_the_screens(app, client, auth):
 
 def test_bad_feedback_is_refused_with_every_problem_named(app, client, auth):
     auth.login("letan")
-    response = client.post("/feedback/", data={**VALID, "channel": "fax", "subject": "",
-                                               "procedure_code": "9.999999"})
+    response = client.post(
+        "/feedback/", data={**VALID, "channel": "fax", "subject": "", "procedure_code": "9.999999"}
+    )
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and Feedback.query.count() == 0
     assert "kênh tiếp nhận" in text and "Vui lòng nhập tiêu đề" in text

@@ -1,6 +1,7 @@
 """The city generator: the article's figures exactly at full scale (the plan), realistic
 patterns, and a small city played through the service layer and synced to a real hub, whose
 report shows exactly what was planned."""
+
 from __future__ import annotations
 
 import collections
@@ -11,11 +12,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wardapp.cli import cli
-from wardapp.generator.plan import (ARTICLE, CITY_UNITS, catalogue, city_preset, plan_city,
-                                    working_days)
-from wardapp.generator.write import WardRun
 from kernel.workdays import WorkCalendar, to_local
+from wardapp.cli import cli
+from wardapp.generator.plan import (
+    ARTICLE,
+    CITY_UNITS,
+    catalogue,
+    city_preset,
+    plan_city,
+    working_days,
+)
+from wardapp.generator.write import WardRun
 
 from .conftest import LiveServer, make_hub, make_ward
 
@@ -83,16 +90,17 @@ def test_article_plan_looks_like_a_year_at_the_desks(article_plan):
     assert sum(p.procedure in same_day for p in article_plan) > 40_000
 
 
-
 def test_a_make_up_saturday_is_an_intake_day():
     """Saturday 22/08/2026 is worked (nghỉ bù for 2 September): desks receive dossiers then."""
     preset = city_preset(dt.date(2026, 8, 17), dt.date(2026, 8, 28), units=("30280",))
     days = collections.Counter(to_local(p.at).date() for p in plan_city(preset))
     assert days[dt.date(2026, 8, 22)] > 0 and dt.date(2026, 8, 23) not in days
 
+
 def test_plan_is_reproducible_and_seeded():
-    preset = city_preset(dt.date(2020, 3, 2), dt.date(2020, 3, 13), units=("30280", "883"),
-                         scale=0.3)
+    preset = city_preset(
+        dt.date(2020, 3, 2), dt.date(2020, 3, 13), units=("30280", "883"), scale=0.3
+    )
     assert plan_city(preset) == plan_city(preset)
     other = city_preset(preset.first, preset.last, units=preset.units, scale=0.3, seed=7)
     assert plan_city(other) != plan_city(preset)
@@ -115,8 +123,9 @@ def test_small_city_synced_to_the_hub_reports_the_plan_exactly(tmp_path, units):
             ward = make_ward(tmp_path / code, code)
             with ward.app_context():
                 run = WardRun(preset)
-                assert run.run([p for p in plans if p.unit == code]) == \
-                    sum(p.unit == code for p in plans)
+                assert run.run([p for p in plans if p.unit == code]) == sum(
+                    p.unit == code for p in plans
+                )
                 assert SyncRun(HubClient(SyncConfig(url, tokens[code]))).run() == 0
     with hub_app.app_context():
         rows = {row.key: row for row in ward_report(Period(preset.first, preset.last).window())}
@@ -125,13 +134,14 @@ def test_small_city_synced_to_the_hub_reports_the_plan_exactly(tmp_path, units):
     assert city["resolved"] == q.resolved
     assert city["resolved_early"] + city["resolved_on_time"] == q.in_time
     assert city["resolved_late"] == q.resolved - q.in_time
-    assert (city["level3_dossiers"], city["level3_online"]) == (q.level3_dossiers,
-                                                                q.level3_online)
-    assert (city["level4_dossiers"], city["level4_online"]) == (q.level4_dossiers,
-                                                                q.level4_online)
+    assert (city["level3_dossiers"], city["level3_online"]) == (q.level3_dossiers, q.level3_online)
+    assert (city["level4_dossiers"], city["level4_online"]) == (q.level4_dossiers, q.level4_online)
     assert city["postal"] == q.postal
-    assert (city["refused"], city["withdrawn"], city["pending"]) == (q.refused, q.withdrawn,
-                                                                     q.pending)
+    assert (city["refused"], city["withdrawn"], city["pending"]) == (
+        q.refused,
+        q.withdrawn,
+        q.pending,
+    )
     assert city["apologies"] > 0 and rows["883"].counts["received"] > 0
 
 
@@ -140,8 +150,17 @@ def test_generate_command_fills_an_empty_ward_once(tmp_path):
 
     make_ward(tmp_path)
     write_secret_key(str(tmp_path))
-    args = ["generate", "--from", "2020-03-02", "--to", "2020-03-06", "--scale", "0.5",
-            "--instance", str(tmp_path)]
+    args = [
+        "generate",
+        "--from",
+        "2020-03-02",
+        "--to",
+        "2020-03-06",
+        "--scale",
+        "0.5",
+        "--instance",
+        str(tmp_path),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     preset = city_preset(dt.date(2020, 3, 2), dt.date(2020, 3, 6), scale=0.5)
@@ -152,8 +171,12 @@ def test_generate_command_fills_an_empty_ward_once(tmp_path):
     # one outbox row per version of each dossier and per event, as real work leaves
     versions = db.execute("select sum(version) from dossier").fetchone()[0]
     events = db.execute("select count(*) from dossier_event").fetchone()[0]
-    assert db.execute("select count(*) from outbox where table_name in "
-                      "('dossier', 'dossier_event')").fetchone()[0] == versions + events
+    assert (
+        db.execute(
+            "select count(*) from outbox where table_name in ('dossier', 'dossier_event')"
+        ).fetchone()[0]
+        == versions + events
+    )
     db.close()
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 1 and "đã có hồ sơ" in again.output
@@ -166,8 +189,9 @@ def test_demo_builds_and_syncs_the_small_city(tmp_path):
     from demo.city import small_preset
 
     root = tmp_path / "city"
-    result = CliRunner().invoke(cli, ["demo", "--small", "--no-serve", "--port", "0",
-                                      "--instance", str(root)])
+    result = CliRunner().invoke(
+        cli, ["demo", "--small", "--no-serve", "--port", "0", "--instance", str(root)]
+    )
     assert result.exit_code == 0, result.output
     preset = small_preset()
     hub = create_hub({"TESTING": True}, instance_path=str(root / "hub"))
@@ -221,8 +245,20 @@ def test_ctrl_c_while_the_city_is_being_built_stops_everything(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "wardapp", "demo", "--port", str(port), "--instance",
-         str(tmp_path / "city")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "wardapp",
+            "demo",
+            "--port",
+            str(port),
+            "--instance",
+            str(tmp_path / "city"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     workers: set[int] = set()
     try:
         for line in process.stdout:
@@ -254,8 +290,9 @@ def test_demo_refuses_a_busy_port_before_doing_anything(tmp_path):
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        result = CliRunner().invoke(cli, ["demo", "--small", "--port", str(port - 3),
-                                          "--instance", str(tmp_path / "city")])
+        result = CliRunner().invoke(
+            cli, ["demo", "--small", "--port", str(port - 3), "--instance", str(tmp_path / "city")]
+        )
     assert result.exit_code == 1
     assert f"Cổng {port} đang được dùng" in result.output
     assert not (tmp_path / "city" / "hub").exists()
@@ -276,15 +313,19 @@ def ward_reform_counts() -> dict[str, int]:
         "letters_congratulation": count(Letter, Letter.kind == "congratulation"),
         "letters_condolence": count(Letter, Letter.kind == "condolence"),
         "ratings": count(Rating),
-        **{f"satisfied_{c}": count(Rating, getattr(Rating, c).in_(satisfied))
-           for c in RATING_CRITERIA},
+        **{
+            f"satisfied_{c}": count(Rating, getattr(Rating, c).in_(satisfied))
+            for c in RATING_CRITERIA
+        },
         "feedback_received": count(Feedback),
         "feedback_answered": count(Feedback, Feedback.answered_at.is_not(None)),
         "feedback_answered_on_time": count(Feedback, Feedback.answered_at <= Feedback.due_at),
-        "inspections_submitted": count(Inspection, Inspection.status == "submitted",
-                                       Inspection.revision == 1),
-        "writing_assist": count(Dossier, Dossier.writing_assist.is_(True),
-                                Dossier.prefill_consent.is_(True)),
+        "inspections_submitted": count(
+            Inspection, Inspection.status == "submitted", Inspection.revision == 1
+        ),
+        "writing_assist": count(
+            Dossier, Dossier.writing_assist.is_(True), Dossier.prefill_consent.is_(True)
+        ),
     }
 
 
@@ -324,13 +365,18 @@ def test_reform_records_reach_the_hub_as_the_wards_hold_them_and_repeat(tmp_path
         hub = rows[code].counts
         assert {k: hub[k] for k in held[code]} == held[code], code
         assert rows[code].rates["satisfaction_rate"] == round(
-            held[code]["satisfied_overall"] / held[code]["ratings"], 4)
+            held[code]["satisfied_overall"] / held[code]["ratings"], 4
+        )
         assert held[code]["inspections_submitted"] == 2  # one a year, by the leader
     city, q = rows["CITY"].counts, preset.quotas
     # The extras change no dossier figure of the plan.
-    assert (city["received"], city["resolved_early"] + city["resolved_on_time"],
-            city["level3_online"], city["level4_online"], city["postal"]) == (
-        q.received, q.in_time, q.level3_online, q.level4_online, q.postal)
+    assert (
+        city["received"],
+        city["resolved_early"] + city["resolved_on_time"],
+        city["level3_online"],
+        city["level4_online"],
+        city["postal"],
+    ) == (q.received, q.in_time, q.level3_online, q.level4_online, q.postal)
     # Realistic shares: letters for most birth, marriage and death registrations, mostly
     # satisfied citizens with a few not, a little writing assistance, little feedback.
     assert city["letters_congratulation"] > 0 and city["ratings"] > 0.1 * q.resolved

@@ -1,4 +1,5 @@
 """The hub admin's screens: ward sync state, and reference data edited then published."""
+
 import json
 
 import pytest
@@ -41,24 +42,39 @@ def test_ward_sync_state_screen(admin_client):
 
 def test_override_published_as_a_new_snapshot(admin_client):
     app, client = admin_client
-    response = client.post("/admin/refdata", data={
-        "action": "add_override", "day": "2026-12-31", "kind": "off",
-        "reason": "Quyết định nghỉ bù của UBND tỉnh"}, follow_redirects=True)
+    response = client.post(
+        "/admin/refdata",
+        data={
+            "action": "add_override",
+            "day": "2026-12-31",
+            "kind": "off",
+            "reason": "Quyết định nghỉ bù của UBND tỉnh",
+        },
+        follow_redirects=True,
+    )
     assert "Đã công bố danh mục phiên bản 2" in response.text
     version, body = snapshot(app)
     assert version == 2
     trail = client.get("/admin/wards").text
     assert "refdata.publish" in trail and "quantri" in trail and "ngày 31/12/2026" in trail
-    assert body["calendar_overrides"] == [{"day": "2026-12-31", "is_working_day": False,
-                                           "reason": "Quyết định nghỉ bù của UBND tỉnh"}]
+    assert body["calendar_overrides"] == [
+        {"day": "2026-12-31", "is_working_day": False, "reason": "Quyết định nghỉ bù của UBND tỉnh"}
+    ]
     client.post("/admin/refdata", data={"action": "remove_override", "day": "2026-12-31"})
     assert snapshot(app)[1]["calendar_overrides"] == []
 
 
 def test_procedure_level_edit_reaches_the_report_table(admin_client):
     app, client = admin_client
-    client.post("/admin/refdata", data={"action": "procedure", "code": "2.000815",
-                                        "online_level": "partial", "postal_allowed": "on"})
+    client.post(
+        "/admin/refdata",
+        data={
+            "action": "procedure",
+            "code": "2.000815",
+            "online_level": "partial",
+            "postal_allowed": "on",
+        },
+    )
     version, body = snapshot(app)
     entry = next(p for p in body["procedures"] if p["code"] == "2.000815")
     assert version == 2 and entry["online_level"] == "partial" and entry["postal_allowed"]
@@ -66,14 +82,17 @@ def test_procedure_level_edit_reaches_the_report_table(admin_client):
         assert hub_db.session.get(RefProcedure, "2.000815").online_level == "partial"
 
 
-@pytest.mark.parametrize("form", [
-    {"action": "add_override", "day": "31/12/2026", "kind": "off", "reason": "x"},
-    {"action": "add_override", "day": "2026-12-31", "kind": "off", "reason": ""},
-    {"action": "procedure", "code": "9.999999", "online_level": "full"},
-    {"action": "procedure", "code": "2.000815", "online_level": "level5"},
-    {"action": "remove_override", "day": "2026-01-01"},
-    {"action": "drop"},
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"action": "add_override", "day": "31/12/2026", "kind": "off", "reason": "x"},
+        {"action": "add_override", "day": "2026-12-31", "kind": "off", "reason": ""},
+        {"action": "procedure", "code": "9.999999", "online_level": "full"},
+        {"action": "procedure", "code": "2.000815", "online_level": "level5"},
+        {"action": "remove_override", "day": "2026-01-01"},
+        {"action": "drop"},
+    ],
+)
 def test_bad_edits_publish_nothing(admin_client, form):
     app, client = admin_client
     response = client.post("/admin/refdata", data=form, follow_redirects=True)

@@ -1,6 +1,7 @@
 """Hub backups (issue 8, T17): ``scripts/hub_backup.py`` copies the hub's database (SQLite backup
 API, or pg_dump for PostgreSQL) and restores it; the restore drill rolls the hub back to an older
 copy and every ward re-sends what the hub lost from the outbox it keeps."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,8 @@ import sqlalchemy as sa
 
 from wardapp.extensions import db
 from wardapp.models import Outbox
-from wardapp.sync.outgoing import sync_state
 from wardapp.sync.client import EXIT_OK
+from wardapp.sync.outgoing import sync_state
 
 from .test_sync import hub_matches_ward, outbox_head, run, write_dossiers
 
@@ -30,9 +31,13 @@ def hub_backup(hub, *args) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "CITY_HUB_DATABASE_URL"}
     if url.get_backend_name() == "postgresql":
         env["CITY_HUB_DATABASE_URL"] = url.render_as_string(hide_password=False)
-    return subprocess.run([sys.executable, str(SCRIPT), *args,
-                           "--instance", hub.app.instance_path],
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args, "--instance", hub.app.instance_path],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_hub_restored_from_an_older_backup_gets_the_lost_records_again(app, hub, tmp_path):

@@ -1,4 +1,5 @@
 """The city-hub command: every command documented; ward credentials; USB import."""
+
 import pytest
 from click.testing import CliRunner
 

@@ -1,11 +1,16 @@
 """Self-inspection on the 13 contents: a draft, the leader's sign-off, then locked; a correction
 is a new version."""
+
 import pytest
 
 from wardapp.dossiers.service import DossierError
 from wardapp.extensions import db
-from wardapp.inspections.service import (correct_inspection, save_inspection, start_inspection,
-                                         submit_inspection)
+from wardapp.inspections.service import (
+    correct_inspection,
+    save_inspection,
+    start_inspection,
+    submit_inspection,
+)
 from wardapp.sync.records import INSPECTION_CONTENTS, Inspection, InspectionLocked
 
 from .conftest import account
@@ -21,20 +26,35 @@ def test_checklist_draft_sign_off_lock_and_correction(app, client, auth):
     page = client.get(f"/inspections/{uuid}").get_data(as_text=True)
     assert all(label in page for label in INSPECTION_CONTENTS.values())
     assert "Ký duyệt và nộp" not in page  # only the leader signs off
-    assert client.post(f"/inspections/{uuid}", data={
-        "action": "save", "finding_01": "Chấp hành tốt.", "rating_01": "good",
-        "version": 1}).status_code == 302
+    assert (
+        client.post(
+            f"/inspections/{uuid}",
+            data={
+                "action": "save",
+                "finding_01": "Chấp hành tốt.",
+                "rating_01": "good",
+                "version": 1,
+            },
+        ).status_code
+        == 302
+    )
     assert client.post(f"/inspections/{uuid}", data={"action": "submit"}).status_code == 403
     auth.logout()
     auth.login("lanhdao")
     incomplete = client.post(f"/inspections/{uuid}", data={"action": "submit", "rating_01": "good"})
-    assert incomplete.status_code == 422 and "Mục 02 chưa có mức đánh giá" in \
-        incomplete.get_data(as_text=True)
-    failing = client.post(f"/inspections/{uuid}", data={**ALL_PASS, "action": "submit",
-                                                         "rating_05": "fail"})
+    assert incomplete.status_code == 422 and "Mục 02 chưa có mức đánh giá" in incomplete.get_data(
+        as_text=True
+    )
+    failing = client.post(
+        f"/inspections/{uuid}", data={**ALL_PASS, "action": "submit", "rating_05": "fail"}
+    )
     assert failing.status_code == 422 and "cần ghi nhận xét" in failing.get_data(as_text=True)
-    assert client.post(f"/inspections/{uuid}", data={**ALL_PASS, "action": "submit",
-                                                     "finding_01": "Tốt"}).status_code == 302
+    assert (
+        client.post(
+            f"/inspections/{uuid}", data={**ALL_PASS, "action": "submit", "finding_01": "Tốt"}
+        ).status_code
+        == 302
+    )
     inspection = db.session.get(Inspection, uuid)
     assert inspection.status == "submitted" and inspection.signed_by.username == "lanhdao"
     locked = client.post(f"/inspections/{uuid}", data={"action": "save", "finding_01": "Sửa"})

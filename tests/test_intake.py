@@ -1,22 +1,25 @@
 """Receiving dossiers: codes, due times, the outbox, and bad input that must write nothing."""
+
 import datetime as dt
 import json
 
 import pytest
 import sqlalchemy as sa
 
+from kernel.workdays import to_local
 from wardapp.dossiers.service import DossierError, receive_dossier
 from wardapp.extensions import db
-from wardapp.sync.records import Dossier, DossierEvent
 from wardapp.models import Outbox
-from kernel.workdays import to_local
+from wardapp.sync.records import Dossier, DossierEvent
 
 from .conftest import account, intake_data, vn_time
 
 
 def counts():
-    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(t))
-                 for t in (Dossier, DossierEvent, Outbox))
+    return tuple(
+        db.session.scalar(sa.select(sa.func.count()).select_from(t))
+        for t in (Dossier, DossierEvent, Outbox)
+    )
 
 
 def test_receive_assigns_code_due_time_and_event(app):
@@ -30,8 +33,11 @@ def test_receive_assigns_code_due_time_and_event(app):
     assert dossier.logbook_number == 1
     assert dossier.search_text == "30280-261207-0001 nguyen van duc 089095001234 0912345678"
     assert [e.kind for e in dossier.events] == ["received"]
-    second, _ = receive_dossier(intake_data(procedure_code="1.004873"), actor=account("letan"),
-                                now=now + dt.timedelta(minutes=5))
+    second, _ = receive_dossier(
+        intake_data(procedure_code="1.004873"),
+        actor=account("letan"),
+        now=now + dt.timedelta(minutes=5),
+    )
     assert second.code == "30280-261207-0002"
     assert to_local(second.due_at).date() == dt.date(2026, 12, 10)  # 3 working days
     assert second.logbook_number == 2
@@ -47,10 +53,13 @@ def test_codes_restart_each_day_and_logbook_each_year(app):
 
 def test_every_write_appends_its_outbox_row(app):
     dossier, _ = receive_dossier(intake_data(), actor=account("letan"), now=vn_time(2026, 12, 7, 9))
-    rows = db.session.scalars(sa.select(Outbox).where(Outbox.table_name != "user")
-                              .order_by(Outbox.seq)).all()
+    rows = db.session.scalars(
+        sa.select(Outbox).where(Outbox.table_name != "user").order_by(Outbox.seq)
+    ).all()
     assert [(r.table_name, r.record_uuid, r.record_version) for r in rows] == [
-        ("dossier", dossier.uuid, 1), ("dossier_event", dossier.events[0].uuid, 1)]
+        ("dossier", dossier.uuid, 1),
+        ("dossier_event", dossier.events[0].uuid, 1),
+    ]
     payload = json.loads(rows[0].payload)
     assert payload["code"] == dossier.code and "search_text" not in payload
 
@@ -59,8 +68,9 @@ def test_double_submit_returns_the_first_dossier(app):
     data = intake_data()
     first, created = receive_dossier(data, actor=account("letan"), now=vn_time(2026, 12, 7, 9))
     before = counts()
-    again, created_again = receive_dossier(data, actor=account("letan"),
-                                           now=vn_time(2026, 12, 7, 9, 1))
+    again, created_again = receive_dossier(
+        data, actor=account("letan"), now=vn_time(2026, 12, 7, 9, 1)
+    )
     assert created and not created_again
     assert again.uuid == first.uuid
     assert counts() == before
@@ -70,17 +80,17 @@ BAD_INPUT = [
     ({"applicant_name": ""}, "applicant_name"),
     ({"applicant_name": "x" * 201}, "applicant_name"),
     ({"address": "   "}, "address"),
-    ({"citizen_id": "08909500123"}, "citizen_id"),      # 11 digits
+    ({"citizen_id": "08909500123"}, "citizen_id"),  # 11 digits
     ({"citizen_id": "08909500123A"}, "citizen_id"),
-    ({"citizen_id": "999095001234"}, "citizen_id"),     # no such province
-    ({"citizen_id": "089299001234"}, "citizen_id"),     # born in 2099
+    ({"citizen_id": "999095001234"}, "citizen_id"),  # no such province
+    ({"citizen_id": "089299001234"}, "citizen_id"),  # born in 2099
     ({"citizen_id": ""}, "citizen_id"),
     ({"phone": "12345"}, "phone"),
     ({"email": "not-an-email"}, "email"),
     ({"procedure_code": "9.999999"}, "procedure_code"),
     ({"procedure_code": ""}, "procedure_code"),
     ({"channel": "fax"}, "channel"),
-    ({"channel": "online_full"}, "channel"),            # birth registration is level 3 only
+    ({"channel": "online_full"}, "channel"),  # birth registration is level 3 only
     ({"procedure_code": "1.000894", "return_method": "postal"}, "return_method"),  # marriage
     ({"sets_count": 0}, "sets_count"),
     ({"sets_count": "ba"}, "sets_count"),
@@ -99,8 +109,9 @@ BAD_INPUT = [
 def test_bad_intake_is_refused_and_writes_nothing(app, overrides, field):
     before = counts()
     with pytest.raises(DossierError) as refused:
-        receive_dossier(intake_data(**overrides), actor=account("letan"),
-                        now=vn_time(2026, 12, 7, 9))
+        receive_dossier(
+            intake_data(**overrides), actor=account("letan"), now=vn_time(2026, 12, 7, 9)
+        )
     assert field in refused.value.fields
     assert refused.value.fields[field]  # a Vietnamese explanation
     assert counts() == before
@@ -108,14 +119,23 @@ def test_bad_intake_is_refused_and_writes_nothing(app, overrides, field):
 
 def test_organisation_without_citizen_id(app):
     dossier, _ = receive_dossier(
-        intake_data(applicant_kind="organisation", applicant_name="Công ty TNHH Mỹ Bình",
-                    citizen_id="1601234567"), actor=account("letan"), now=vn_time(2026, 12, 7, 9))
+        intake_data(
+            applicant_kind="organisation",
+            applicant_name="Công ty TNHH Mỹ Bình",
+            citizen_id="1601234567",
+        ),
+        actor=account("letan"),
+        now=vn_time(2026, 12, 7, 9),
+    )
     assert dossier.applicant_kind == "organisation"
 
 
 def test_backdated_paper_dossier_takes_its_own_day(app):
-    dossier, _ = receive_dossier(intake_data(received_at="2026-12-04T10:15:00"),
-                                 actor=account("letan"), now=vn_time(2026, 12, 7, 9))
+    dossier, _ = receive_dossier(
+        intake_data(received_at="2026-12-04T10:15:00"),
+        actor=account("letan"),
+        now=vn_time(2026, 12, 7, 9),
+    )
     assert dossier.code == "30280-261204-0001"
     assert to_local(dossier.received_at).hour == 10
 

@@ -1,6 +1,7 @@
 """Satisfaction ratings: the kiosk (no login, by the rating code printed on the receipt, this
 ward's returned dossiers only, once per dossier, no citizen data shown, no way to any other page,
 locked for an address that keeps typing wrong codes) and paper forms keyed in by an official."""
+
 import html as htmllib
 import itertools
 import re
@@ -12,18 +13,26 @@ from hypothesis import strategies as st
 
 from wardapp.dossiers.service import DossierError, receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.sync.records import Dossier, Rating
 from wardapp.models import Outbox
 from wardapp.rating_codes import ALPHABET, LENGTH, check_character, grouped, well_formed
 from wardapp.ratings.service import record_rating
+from wardapp.sync.records import Dossier, Rating
 
 from .conftest import account, intake_data
 from .test_access import WARD_MATRIX
 
-RATED = {"overall": "very_satisfied", "attitude": "satisfied", "timeliness": "satisfied",
-         "guidance": "not_satisfied"}
-CITIZEN = {"applicant_name": "Đặng Thị Hoa Mai", "citizen_id": "089185001234",
-           "phone": "0939111222", "address": "Số 9 Trần Hưng Đạo, khóm Đông Thịnh"}
+RATED = {
+    "overall": "very_satisfied",
+    "attitude": "satisfied",
+    "timeliness": "satisfied",
+    "guidance": "not_satisfied",
+}
+CITIZEN = {
+    "applicant_name": "Đặng Thị Hoa Mai",
+    "citizen_id": "089185001234",
+    "phone": "0939111222",
+    "address": "Số 9 Trần Hưng Đạo, khóm Đông Thịnh",
+}
 CITIZEN_DATA = ("Đặng Thị Hoa Mai", "089185001234", "0939111222", "Trần Hưng Đạo")
 
 
@@ -43,8 +52,9 @@ def test_kiosk_rates_once_by_the_receipts_code_and_shows_no_citizen_data(client,
     page = client.get(f"/kiosk/?code={dossier.rating_code}").get_data(as_text=True)
     assert dossier.rating_code in page and not any(item in page for item in CITIZEN_DATA)
     typed = grouped(dossier.rating_code).lower()  # as printed, in small letters
-    response = client.post("/kiosk/", data={"code": typed, **RATED,
-                                            "comment": "Cán bộ nhiệt tình."})
+    response = client.post(
+        "/kiosk/", data={"code": typed, **RATED, "comment": "Cán bộ nhiệt tình."}
+    )
     assert response.status_code == 200 and "Cảm ơn" in response.get_data(as_text=True)
     rating = Rating.query.one()
     assert (rating.dossier_uuid, rating.channel, rating.desk) == (dossier.uuid, "kiosk", "Hộ tịch")
@@ -58,8 +68,9 @@ def test_kiosk_rates_once_by_the_receipts_code_and_shows_no_citizen_data(client,
 def test_guessing_sequential_dossier_codes_rates_nothing(client, dossier):
     """The attack of issue 14: dossier codes count up, so typing the next ones would rate other
     citizens' dossiers. Every one of them, returned and unrated, is refused."""
-    others = [returned(receive_dossier(intake_data(), actor=account("letan"))[0]).code
-              for _ in range(3)]
+    others = [
+        returned(receive_dossier(intake_data(), actor=account("letan"))[0]).code for _ in range(3)
+    ]
     prefix, number = dossier.code.rsplit("-", 1)
     for n in range(int(number), int(number) + 5):
         response = client.post("/kiosk/", data={"code": f"{prefix}-{n:04d}", **RATED})
@@ -74,14 +85,21 @@ def test_each_refusal_has_its_own_message(client, dossier):
     returned and one already rated each say what happened, in words of their own."""
     code = dossier.rating_code
     slipped = code[:2] + next(c for c in ALPHABET if c != code[2]) + code[3:]
-    swapped = next(code[:i] + code[i + 1] + code[i] + code[i + 2:] for i in range(8)
-                   if code[i] != code[i + 1])
+    swapped = next(
+        code[:i] + code[i + 1] + code[i] + code[i + 2 :] for i in range(8) if code[i] != code[i + 1]
+    )
     body = next(b for b in ("ABCDEFGH", "HGFEDCBA") if b != code[:8])
     unknown = body + check_character(body)
     waiting = receive_dossier(intake_data(), actor=account("letan"))[0].rating_code
     answers = {}
-    for name, typed in (("slipped", slipped), ("swapped", swapped), ("unknown", unknown),
-                        ("waiting", waiting), ("with O", code[:8] + "O"), ("short", code[:5])):
+    for name, typed in (
+        ("slipped", slipped),
+        ("swapped", swapped),
+        ("unknown", unknown),
+        ("waiting", waiting),
+        ("with O", code[:8] + "O"),
+        ("short", code[:5]),
+    ):
         response = client.post("/kiosk/", data={"code": typed, **RATED})
         answers[name] = (response.status_code, message_of(response))
     client.post("/kiosk/", data={"code": code, **RATED})
@@ -111,8 +129,11 @@ def test_guessing_codes_locks_the_kiosk_for_that_address(client, dossier):
     locked = client.post("/kiosk/", data={"code": dossier.rating_code, **RATED})
     assert locked.status_code == 429 and "quá nhiều lần" in locked.get_data(as_text=True)
     assert Rating.query.count() == 0
-    elsewhere = client.post("/kiosk/", data={"code": dossier.rating_code, **RATED},
-                            environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    elsewhere = client.post(
+        "/kiosk/",
+        data={"code": dossier.rating_code, **RATED},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     assert elsewhere.status_code == 200 and Rating.query.count() == 1
 
 
@@ -130,10 +151,13 @@ def test_a_dossier_received_before_rating_codes_is_rated_on_paper(client, auth, 
     assert Rating.query.one().dossier_uuid == dossier.uuid
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("", "Vui lòng nhập mã đánh giá"),
-    ("30283-251103-0001", "không nhận mã hồ sơ"),  # a dossier code, even another ward's
-])
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("", "Vui lòng nhập mã đánh giá"),
+        ("30283-251103-0001", "không nhận mã hồ sơ"),  # a dossier code, even another ward's
+    ],
+)
 def test_kiosk_refuses_empty_and_dossier_codes(client, dossier, typed, message):
     response = client.post("/kiosk/", data={"code": typed, **RATED})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
@@ -141,8 +165,15 @@ def test_kiosk_refuses_empty_and_dossier_codes(client, dossier, typed, message):
 
 
 def test_kiosk_refuses_missing_or_invented_levels(client, dossier):
-    response = client.post("/kiosk/", data={"code": dossier.rating_code, "overall": "excellent",
-                                            "attitude": "satisfied", "comment": "x" * 1001})
+    response = client.post(
+        "/kiosk/",
+        data={
+            "code": dossier.rating_code,
+            "overall": "excellent",
+            "attitude": "satisfied",
+            "comment": "x" * 1001,
+        },
+    )
     text = response.get_data(as_text=True)
     assert response.status_code == 422 and Rating.query.count() == 0
     assert "Mức độ hài lòng chung" in text and "Thời gian giải quyết hồ sơ" in text
@@ -158,9 +189,15 @@ def test_kiosk_leads_nowhere_else(client, dossier):
     # Every desk screen needs a login, so from the kiosk's browser each is the login page.
     for endpoint, (method, path, _) in WARD_MATRIX.items():
         if method == "GET":
-            response = client.get(path.format(code=dossier.code, resolved=dossier.code,
-                                              lettered=dossier.code, feedback="x",
-                                              inspection="x"))
+            response = client.get(
+                path.format(
+                    code=dossier.code,
+                    resolved=dossier.code,
+                    lettered=dossier.code,
+                    feedback="x",
+                    inspection="x",
+                )
+            )
             assert response.status_code == 302, endpoint
             assert "/auth/login" in response.headers["Location"], endpoint
 
@@ -224,19 +261,25 @@ def test_each_receipt_gets_its_own_code_stored_and_synced_with_the_dossier(app):
     dossiers = [receive_dossier(intake_data(), actor=account("letan"))[0] for _ in range(20)]
     codes = [d.rating_code for d in dossiers]
     assert len(set(codes)) == 20 and all(well_formed(c) for c in codes)
-    payload = db.session.scalar(sa.select(Outbox.payload).where(
-        Outbox.table_name == "dossier", Outbox.record_uuid == dossiers[0].uuid))
+    payload = db.session.scalar(
+        sa.select(Outbox.payload).where(
+            Outbox.table_name == "dossier", Outbox.record_uuid == dossiers[0].uuid
+        )
+    )
     assert f'"rating_code":"{codes[0]}"' in payload
     assert dossiers[0].rating_code not in db.session.get(Dossier, dossiers[0].uuid).search_text
 
 
-@given(st.text(ALPHABET, min_size=LENGTH - 1, max_size=LENGTH - 1),
-       st.integers(0, LENGTH - 1), st.sampled_from(ALPHABET))
+@given(
+    st.text(ALPHABET, min_size=LENGTH - 1, max_size=LENGTH - 1),
+    st.integers(0, LENGTH - 1),
+    st.sampled_from(ALPHABET),
+)
 def test_the_check_character_catches_every_slip_and_swap(body, at, typo):
     code = body + check_character(body)
     assert well_formed(code)
     if typo != code[at]:
-        assert not well_formed(code[:at] + typo + code[at + 1:])
+        assert not well_formed(code[:at] + typo + code[at + 1 :])
     for i, j in itertools.combinations(range(LENGTH), 2):
         if code[i] != code[j]:
             swapped = list(code)
@@ -253,15 +296,23 @@ def test_guessing_at_a_served_kiosk_rates_nothing_and_is_locked_out(tmp_path):
 
     app = make_ward(tmp_path)
     with app.app_context():
-        codes = [returned(receive_dossier(intake_data(), actor=account("letan"))[0]).code
-                 for _ in range(3)]
+        codes = [
+            returned(receive_dossier(intake_data(), actor=account("letan"))[0]).code
+            for _ in range(3)
+        ]
         prefix = codes[0].rsplit("-", 1)[0]
         with LiveServer(app) as url, requests.Session() as tablet:
-            token = re.search(r'name="csrf_token" value="([^"]+)"',
-                              tablet.get(f"{url}/kiosk/").text).group(1)
-            answers = [tablet.post(f"{url}/kiosk/", data={"code": f"{prefix}-{n:04d}",
-                                                         "csrf_token": token, **RATED},
-                                   timeout=10).status_code for n in range(1, 13)]
+            token = re.search(
+                r'name="csrf_token" value="([^"]+)"', tablet.get(f"{url}/kiosk/").text
+            ).group(1)
+            answers = [
+                tablet.post(
+                    f"{url}/kiosk/",
+                    data={"code": f"{prefix}-{n:04d}", "csrf_token": token, **RATED},
+                    timeout=10,
+                ).status_code
+                for n in range(1, 13)
+            ]
         assert answers == [422] * 10 + [429] * 2
         assert Rating.query.count() == 0
         db.session.remove()

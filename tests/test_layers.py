@@ -1,6 +1,7 @@
 """The arrows of the code: no module reaches itself through its imports, and the hub's contract
 in pyproject.toml names every ward module that is not shared (so a new ward module cannot slip
 past it). ``lint-imports`` (run by .ci/run) checks the contracts themselves."""
+
 from __future__ import annotations
 
 import pkgutil
@@ -15,9 +16,16 @@ ROOT = Path(__file__).parent.parent
 PACKAGES = ("kernel", "wardapp", "city_hub", "demo")
 # What the hub may import of the ward app: the wire format, the record schema and the database
 # object the schema is declared on (docs/architecture.md, "Layers").
-SHARED = {"wardapp", "wardapp.extensions", "wardapp.sync", "wardapp.sync.protocol",
-          "wardapp.sync.shape", "wardapp.sync.records", "wardapp.sync.package",
-          "wardapp.sync.faults"}
+SHARED = {
+    "wardapp",
+    "wardapp.extensions",
+    "wardapp.sync",
+    "wardapp.sync.protocol",
+    "wardapp.sync.shape",
+    "wardapp.sync.records",
+    "wardapp.sync.package",
+    "wardapp.sync.faults",
+}
 
 
 def import_circles(graph) -> list[list[str]]:
@@ -76,8 +84,9 @@ def test_every_ward_module_is_shared_or_closed_to_the_hub():
     forbidden = next(c for c in config["contracts"] if c["type"] == "forbidden")
     assert forbidden["source_modules"] == ["city_hub"]
     closed = set(forbidden["forbidden_modules"])
-    modules = {"wardapp"} | {info.name for info in pkgutil.walk_packages(wardapp.__path__,
-                                                                           "wardapp.")}
+    modules = {"wardapp"} | {
+        info.name for info in pkgutil.walk_packages(wardapp.__path__, "wardapp.")
+    }
 
     def covered(module: str) -> bool:
         return module in SHARED or any(module == c or module.startswith(c + ".") for c in closed)

@@ -1,5 +1,6 @@
 """Congratulation and condolence letters: offered when a birth, marriage or death registration
 is resolved, signed with the chairman's name from the settings, once per dossier."""
+
 import pytest
 
 from wardapp.dossiers.service import DossierError, receive_dossier, record_step
@@ -12,8 +13,9 @@ CHAIRMAN = "Nguyễn Thị Thu Hà"
 
 
 def resolved(procedure="1.001193", **fields):
-    dossier, _ = receive_dossier(intake_data(procedure_code=procedure, **fields),
-                                 actor=account("letan"))
+    dossier, _ = receive_dossier(
+        intake_data(procedure_code=procedure, **fields), actor=account("letan")
+    )
     record_step(dossier.code, "resolved", actor=account("lanhdao"))  # the leader needs no hand-over
     return dossier
 
@@ -47,10 +49,13 @@ def test_marriage_and_death_letters(app):
     assert marriage.signer_name == CHAIRMAN and death.recipient_name == "Nguyễn Văn Đức"
 
 
-@pytest.mark.parametrize("setup, code", [
-    (lambda: resolved("1.004873"), "letter_not_fitting"),        # marital status: no letter
-    (lambda: receive_dossier(intake_data(), actor=account("letan"))[0], "illegal_transition"),
-])
+@pytest.mark.parametrize(
+    "setup, code",
+    [
+        (lambda: resolved("1.004873"), "letter_not_fitting"),  # marital status: no letter
+        (lambda: receive_dossier(intake_data(), actor=account("letan"))[0], "illegal_transition"),
+    ],
+)
 def test_letter_refused_where_it_does_not_fit(app, setup, code):
     app.config["CHAIRMAN_NAME"] = CHAIRMAN
     dossier = setup()
@@ -80,8 +85,9 @@ def test_a_letter_is_not_a_new_dossier_version_in_the_outbox(app):
     dossier = resolved()
 
     def rows(table):
-        return db.session.scalar(sa.select(sa.func.count()).select_from(Outbox)
-                                 .where(Outbox.table_name == table))
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(Outbox).where(Outbox.table_name == table)
+        )
 
     before = rows("dossier")
     issue_letter(dossier.code, actor=account("chuyenvien"))

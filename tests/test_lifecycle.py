@@ -1,14 +1,15 @@
 """Dossier steps: the legal paths, the refused ones (which change nothing), pauses, apologies."""
+
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
+from kernel.workdays import to_local
 from wardapp.dossiers.service import DossierError, receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.sync.records import Dossier, DossierEvent
 from wardapp.models import Outbox
-from kernel.workdays import to_local
+from wardapp.sync.records import Dossier, DossierEvent
 
 from .conftest import account, intake_data, vn_time
 
@@ -16,11 +17,19 @@ from .conftest import account, intake_data, vn_time
 def received(procedure_code="1.004873", at=None, handed_to=None):
     """A 3-working-day dossier received Monday 07/12/2026 at 09:00 (due Thursday 10/12), held
     by the receptionist, or handed at 09:30 to the official named ``handed_to``."""
-    dossier, _ = receive_dossier(intake_data(procedure_code=procedure_code),
-                                 actor=account("letan"), now=at or vn_time(2026, 12, 7, 9))
+    dossier, _ = receive_dossier(
+        intake_data(procedure_code=procedure_code),
+        actor=account("letan"),
+        now=at or vn_time(2026, 12, 7, 9),
+    )
     if handed_to:
-        step(dossier.code, "handed_over", vn_time(2026, 12, 7, 9, 30), who="letan",
-             to_user_uuid=account(handed_to).uuid)
+        step(
+            dossier.code,
+            "handed_over",
+            vn_time(2026, 12, 7, 9, 30),
+            who="letan",
+            to_user_uuid=account(handed_to).uuid,
+        )
     return dossier.code
 
 
@@ -57,17 +66,20 @@ def test_resolved_on_due_day_is_on_time_and_after_is_late(app):
     assert step(late, "resolved", vn_time(2026, 12, 11, 8)).timeliness == "late"
 
 
-@pytest.mark.parametrize("path, kind, kwargs", [
-    ([("refused", {"reason": "Không thuộc thẩm quyền."})], "resolved", {}),
-    ([], "returned", {}),
-    ([("withdrawn", {"reason": "Công dân rút."})], "handed_over", {}),
-    ([("resolved", {})], "supplement_requested", {"reason": "Thiếu giấy tờ."}),
-    ([("resolved", {}), ("returned", {})], "withdrawn", {"reason": "x"}),
-    ([("supplement_requested", {"reason": "Thiếu tờ khai."})], "resolved", {}),
-    ([], "supplement_received", {}),
-    ([], "received", {}),
-    ([], "teleported", {}),
-])
+@pytest.mark.parametrize(
+    "path, kind, kwargs",
+    [
+        ([("refused", {"reason": "Không thuộc thẩm quyền."})], "resolved", {}),
+        ([], "returned", {}),
+        ([("withdrawn", {"reason": "Công dân rút."})], "handed_over", {}),
+        ([("resolved", {})], "supplement_requested", {"reason": "Thiếu giấy tờ."}),
+        ([("resolved", {}), ("returned", {})], "withdrawn", {"reason": "x"}),
+        ([("supplement_requested", {"reason": "Thiếu tờ khai."})], "resolved", {}),
+        ([], "supplement_received", {}),
+        ([], "received", {}),
+        ([], "teleported", {}),
+    ],
+)
 def test_illegal_step_is_refused_and_changes_nothing(app, path, kind, kwargs):
     code = received()
     at = vn_time(2026, 12, 7, 10)
@@ -94,18 +106,27 @@ def test_supplement_pause_moves_the_due_date(app):
 
 def test_apology_before_due_with_new_date_counts_late_against_original(app):
     code = received(handed_to="chuyenvien")
-    d = step(code, "apology", vn_time(2026, 12, 9, 10), who="lanhdao",
-             reason="Cần xác minh thêm.", new_due_date="2026-12-15")
+    d = step(
+        code,
+        "apology",
+        vn_time(2026, 12, 9, 10),
+        who="lanhdao",
+        reason="Cần xác minh thêm.",
+        new_due_date="2026-12-15",
+    )
     assert to_local(d.due_at_revised).date() == dt.date(2026, 12, 15)
     assert step(code, "resolved", vn_time(2026, 12, 14, 10)).timeliness == "late"
 
 
-@pytest.mark.parametrize("at, new_date", [
-    (vn_time(2026, 12, 10, 17, 30), "2026-12-15"),   # after the due time
-    (vn_time(2026, 12, 9, 10), "2026-12-10"),        # not later than the due day
-    (vn_time(2026, 12, 9, 10), "2026-12-12"),        # a Saturday
-    (vn_time(2026, 12, 9, 10), "mai"),
-])
+@pytest.mark.parametrize(
+    "at, new_date",
+    [
+        (vn_time(2026, 12, 10, 17, 30), "2026-12-15"),  # after the due time
+        (vn_time(2026, 12, 9, 10), "2026-12-10"),  # not later than the due day
+        (vn_time(2026, 12, 9, 10), "2026-12-12"),  # a Saturday
+        (vn_time(2026, 12, 9, 10), "mai"),
+    ],
+)
 def test_bad_apology_is_refused(app, at, new_date):
     code = received()
     before = snapshot_of(code)
@@ -116,11 +137,23 @@ def test_bad_apology_is_refused(app, at, new_date):
 
 def test_only_one_apology(app):
     code = received()
-    step(code, "apology", vn_time(2026, 12, 8, 10), who="lanhdao", reason="Chậm.",
-         new_due_date="2026-12-15")
+    step(
+        code,
+        "apology",
+        vn_time(2026, 12, 8, 10),
+        who="lanhdao",
+        reason="Chậm.",
+        new_due_date="2026-12-15",
+    )
     with pytest.raises(DossierError, match="một lần"):
-        step(code, "apology", vn_time(2026, 12, 8, 11), who="lanhdao", reason="Chậm.",
-             new_due_date="2026-12-16")
+        step(
+            code,
+            "apology",
+            vn_time(2026, 12, 8, 11),
+            who="lanhdao",
+            reason="Chậm.",
+            new_due_date="2026-12-16",
+        )
 
 
 def test_reason_required_and_bounded(app):

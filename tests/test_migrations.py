@@ -1,4 +1,5 @@
 """Migrations: one linear history, and the models match what the migrations build."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,8 +17,9 @@ def test_single_head():
 
 def test_models_match_migrations(app):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={
-            "include_name": alembic_include_name, "render_as_batch": True})
+        context = MigrationContext.configure(
+            connection, opts={"include_name": alembic_include_name, "render_as_batch": True}
+        )
         assert compare_metadata(context, db.metadata) == []
 
 
@@ -45,7 +47,6 @@ def test_a_step_does_not_reindex_the_dossier_but_a_new_search_text_does(app):
     import sqlite3
 
     from wardapp.database import ensure_search_index
-
     from wardapp.dossiers.service import receive_dossier
     from wardapp.sync.records import User
 
@@ -75,8 +76,12 @@ def test_a_step_does_not_reindex_the_dossier_but_a_new_search_text_does(app):
     assert changes(f"UPDATE dossier SET search_text = 'tran thi binh' WHERE uuid = '{uuid}'") > 1
 
     def found(word: str) -> bool:
-        return conn.execute("SELECT count(*) FROM dossier_fts WHERE dossier_fts MATCH ?",
-                            (word,)).fetchone()[0] == 1
+        return (
+            conn.execute(
+                "SELECT count(*) FROM dossier_fts WHERE dossier_fts MATCH ?", (word,)
+            ).fetchone()[0]
+            == 1
+        )
 
     assert found("binh") and not found("an")
     conn.close()

@@ -5,6 +5,7 @@ The routes come from the apps' URL maps (a route added without an entry in ``WAR
 route reads are recorded while it answers a valid request: a route that reads an argument its
 entry does not name fails too, so no argument escapes the odd values.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -19,15 +20,44 @@ from wardapp.api import issue_token
 from wardapp.dossiers.queries import WORK_LISTS
 
 from .conftest import PASSWORD, WARD, LiveServer, account, make_hub
-from .test_access import (HUB_MATRIX, HUB_ROLES, HUB_TOKEN_ONLY, WARD_KIOSK, WARD_LOGGED,
-                          WARD_MATRIX, WARD_OPEN, WARD_ROLES, WARD_TOKEN_ONLY, records)
+from .test_access import (
+    HUB_MATRIX,
+    HUB_ROLES,
+    HUB_TOKEN_ONLY,
+    WARD_KIOSK,
+    WARD_LOGGED,
+    WARD_MATRIX,
+    WARD_OPEN,
+    WARD_ROLES,
+    WARD_TOKEN_ONLY,
+    records,
+)
 
 # Sent raw in the query string (already percent-encoded): a byte that is not UTF-8, and a lone
 # surrogate written as UTF-8 would write it.
 RAW = {"%ff", "%ED%A0%80"}
-ODD = ["1" * 20, "-1", "0", "0000", "9999", "9999-12", "0001-01-01", "9999-12-31", "\x00",
-       "a" * 5000, "%ff", "%ED%A0%80", "../..", "<script>", "-" + "9" * 20, "2025-13-45",
-       "9999-Q4", "0000-9M", " ", ""]
+ODD = [
+    "1" * 20,
+    "-1",
+    "0",
+    "0000",
+    "9999",
+    "9999-12",
+    "0001-01-01",
+    "9999-12-31",
+    "\x00",
+    "a" * 5000,
+    "%ff",
+    "%ED%A0%80",
+    "../..",
+    "<script>",
+    "-" + "9" * 20,
+    "2025-13-45",
+    "9999-Q4",
+    "0000-9M",
+    " ",
+    "",
+]
 PERIOD = {"period": "2025-11", "from": "2025-11-01", "to": "2025-11-30"}
 
 # endpoint: (path with {ids}, {argument: a valid value}); GET routes only.
@@ -36,10 +66,19 @@ WARD_ARGS = {
     "dossiers.new": ("/dossiers/new", {}),
     "dossiers.procedure_options": ("/procedures/options", {"q": "khai"}),
     "dossiers.procedure_documents": ("/procedures/documents", {"procedure_code": "1.001193"}),
-    "dossiers.prefill": ("/dossiers/prefill", {
-        "citizen_id": "089095001234", "prefill_consent": "1", "procedure_code": "1.001193",
-        "documents": "Tờ khai đăng ký khai sinh", "applicant_name": "Nguyễn Văn Đức",
-        "sets_count": "1", "channel": "desk", "return_method": "desk"}),
+    "dossiers.prefill": (
+        "/dossiers/prefill",
+        {
+            "citizen_id": "089095001234",
+            "prefill_consent": "1",
+            "procedure_code": "1.001193",
+            "documents": "Tờ khai đăng ký khai sinh",
+            "applicant_name": "Nguyễn Văn Đức",
+            "sets_count": "1",
+            "channel": "desk",
+            "return_method": "desk",
+        },
+    ),
     "dossiers.show": ("/dossiers/{code}", {}),
     "dossiers.work_list": ("/worklists/{work_list}", {"page": "1"}),
     "dossiers.search": ("/search", {"q": "nguyen"}),
@@ -68,8 +107,16 @@ HUB_ARGS = {
     "index": ("/", {}),
     "reports.overview": ("/reports/", {**PERIOD, "field": "Hộ tịch"}),  # kept by the form
     "reports.ward": ("/reports/ward/{ward}", {**PERIOD, "field": "Hộ tịch"}),
-    "reports.dossiers": ("/reports/dossiers", {**PERIOD, "indicator": "received", "ward": WARD,
-                                               "field": "Hộ tịch", "procedure": "1.001193"}),
+    "reports.dossiers": (
+        "/reports/dossiers",
+        {
+            **PERIOD,
+            "indicator": "received",
+            "ward": WARD,
+            "field": "Hộ tịch",
+            "procedure": "1.001193",
+        },
+    ),
     "reports.export_table": ("/reports/export.{fmt}", PERIOD),
     "reports.chart": ("/reports/chart/{chart}.svg", {**PERIOD, "ward": WARD}),
     "admin.wards": ("/admin/wards", {}),
@@ -84,11 +131,18 @@ HUB_ARGS = {
     "sync.records": ("/api/sync/v1/records", {"table": "dossier", "limit": "10", "after": ""}),
 }
 # Every value a path placeholder takes besides the odd ones: each work list, form, chart...
-WARD_PATHS = {"work_list": list(WORK_LISTS),
-              "form": ["01", "02", "03", "04", "05", "viet-ho"], "rest": ["khong-co"],
-              "filename": ["app.js"]}
-HUB_PATHS = {"ward": [WARD, "30283"], "fmt": ["csv", "xlsx", "json"],
-             "chart": ["on-time", "ranking", "channels"], "filename": ["css/app.css"]}
+WARD_PATHS = {
+    "work_list": list(WORK_LISTS),
+    "form": ["01", "02", "03", "04", "05", "viet-ho"],
+    "rest": ["khong-co"],
+    "filename": ["app.js"],
+}
+HUB_PATHS = {
+    "ward": [WARD, "30283"],
+    "fmt": ["csv", "xlsx", "json"],
+    "chart": ["on-time", "ranking", "channels"],
+    "filename": ["css/app.css"],
+}
 
 
 class Recording(ImmutableMultiDict):
@@ -139,8 +193,9 @@ def record_reads(app) -> None:
 
 
 def query(args: dict[str, list[str]]) -> str:
-    return "&".join(f"{quote(k)}={v if v in RAW else quote(v)}"
-                    for k, values in args.items() for v in values)
+    return "&".join(
+        f"{quote(k)}={v if v in RAW else quote(v)}" for k, values in args.items() for v in values
+    )
 
 
 def variants(valid: dict[str, str]):
@@ -181,8 +236,9 @@ def attack(client, endpoint, template, valid, ids, choices, headers=None) -> lis
             with client.get(path, query_string=query(args), headers=headers) as response:
                 body = response.get_data()
                 if response.status_code >= 500 or b"Traceback" in body:
-                    failures.append(f"{endpoint} {path[:80]} {str(args)[:120]}: "
-                                    f"{response.status_code}")
+                    failures.append(
+                        f"{endpoint} {path[:80]} {str(args)[:120]}: {response.status_code}"
+                    )
         except Exception as e:  # TESTING propagates the error a browser would see as a 500
             failures.append(f"{endpoint} {path[:80]} {str(args)[:120]}: {e!r:.200}")
 
@@ -236,8 +292,12 @@ def odd_hub(tmp_path, hub_database_url):
     from city_hub.extensions import db as hub_db
     from city_hub.models import HubUser
 
-    app, tokens = make_hub(tmp_path / "hub", wards=(WARD, "30283"),
-                           database_url=hub_database_url, WTF_CSRF_ENABLED=False)
+    app, tokens = make_hub(
+        tmp_path / "hub",
+        wards=(WARD, "30283"),
+        database_url=hub_database_url,
+        WTF_CSRF_ENABLED=False,
+    )
     with app.app_context():
         for username, role in (("xem", "viewer"), ("quantri", "admin")):
             user = HubUser(username=username, full_name=username, role=role)
@@ -280,8 +340,9 @@ class HttpClient:
 
     @contextmanager
     def get(self, path: str, query_string: str = "", headers=None):
-        response = self.session.get(f"{self.url}{path}?{query_string}", headers=headers,
-                                    allow_redirects=False)
+        response = self.session.get(
+            f"{self.url}{path}?{query_string}", headers=headers, allow_redirects=False
+        )
         response.get_data = lambda: response.content
         yield response
 
@@ -315,8 +376,10 @@ def test_ward_clamps_or_explains(client):
     assert client.get("/feedback/?page=-1").status_code == 200
     logbook = client.get("/logbook?from=0001-01-01&to=9999-12-31")
     assert logbook.status_code == 200
-    assert "Ngày bắt đầu phải trong khoảng từ năm 2000 đến năm 2100. Đang hiển thị tháng này." \
+    assert (
+        "Ngày bắt đầu phải trong khoảng từ năm 2000 đến năm 2100. Đang hiển thị tháng này."
         in logbook.text
+    )
     unknown = client.get("/feedback/?list=khac")
     assert unknown.status_code == 400 and "Danh sách phản ánh không hợp lệ." in unknown.text
 
@@ -324,17 +387,24 @@ def test_ward_clamps_or_explains(client):
 HUB_EXPLAINED = [
     ("/reports/?period=9999", 400, "Năm phải trong khoảng từ năm 2000 đến năm 2100."),
     ("/reports/?period=0000-Q1", 400, "Năm phải trong khoảng từ năm 2000 đến năm 2100."),
-    ("/reports/export.csv?from=9999-12-30&to=9999-12-31", 400,
-     "Ngày bắt đầu phải trong khoảng từ năm 2000 đến năm 2100."),
-    ("/reports/chart/on-time.svg?from=2025-11-01&to=2025-11-31", 400,
-     "Ngày kết thúc không hợp lệ (định dạng yyyy-mm-dd)."),
+    (
+        "/reports/export.csv?from=9999-12-30&to=9999-12-31",
+        400,
+        "Ngày bắt đầu phải trong khoảng từ năm 2000 đến năm 2100.",
+    ),
+    (
+        "/reports/chart/on-time.svg?from=2025-11-01&to=2025-11-31",
+        400,
+        "Ngày kết thúc không hợp lệ (định dạng yyyy-mm-dd).",
+    ),
     ("/reports/dossiers?period=2025-11&indicator=on_time_rate", 400, "Chỉ tiêu không hợp lệ."),
     ("/reports/dossiers?period=2025-11&indicator=received&ward=%00", 404, "Không có đơn vị này."),
 ]
 
 
-@pytest.mark.parametrize("query, status, message", HUB_EXPLAINED,
-                         ids=[query for query, _, _ in HUB_EXPLAINED])
+@pytest.mark.parametrize(
+    "query, status, message", HUB_EXPLAINED, ids=[query for query, _, _ in HUB_EXPLAINED]
+)
 def test_hub_explains(odd_hub, query, status, message):
     client = odd_hub.test_client()
     client.post("/auth/login", data={"username": "xem", "password": PASSWORD})
@@ -342,9 +412,15 @@ def test_hub_explains(odd_hub, query, status, message):
     assert response.status_code == status and message in response.text
 
 
-@pytest.mark.parametrize("args", [["--period", "9999"], ["--period", "0000-12"],
-                                  ["--from", "0001-01-01", "--to", "0001-01-02"],
-                                  ["--from", "2025-11-01", "--to", "9999-12-31"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--period", "9999"],
+        ["--period", "0000-12"],
+        ["--from", "0001-01-01", "--to", "0001-01-02"],
+        ["--from", "2025-11-01", "--to", "9999-12-31"],
+    ],
+)
 def test_hub_cli_report_refuses_the_same_periods(tmp_path, args):
     from click.testing import CliRunner
 

@@ -1,4 +1,5 @@
 """Offline for real: every page loads only what the app itself serves."""
+
 import re
 from html.parser import HTMLParser
 
@@ -11,8 +12,17 @@ from wardapp.letters.service import issue_letter
 
 from .conftest import account, intake_data
 
-ASSET_TAGS = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src",
-              "video": "src", "audio": "src", "embed": "src", "object": "data"}
+ASSET_TAGS = {
+    "script": "src",
+    "link": "href",
+    "img": "src",
+    "iframe": "src",
+    "source": "src",
+    "video": "src",
+    "audio": "src",
+    "embed": "src",
+    "object": "data",
+}
 
 
 class AssetCollector(HTMLParser):
@@ -39,18 +49,34 @@ def every_page(app):
     lettered, _ = receive_dossier(intake_data(writing_assist="1"), actor=account("letan"))
     record_step(lettered.code, "resolved", actor=account("lanhdao"))
     issue_letter(lettered.code, actor=account("chuyenvien"))
-    feedback = receive_feedback({"channel": "desk", "sender_name": "Lê Văn Tư", "subject": "Phí",
-                                 "content": "Hỏi phí.", "regulation": "Lệ phí hộ tịch"},
-                                actor=account("letan"))
+    feedback = receive_feedback(
+        {
+            "channel": "desk",
+            "sender_name": "Lê Văn Tư",
+            "subject": "Phí",
+            "content": "Hỏi phí.",
+            "regulation": "Lệ phí hộ tịch",
+        },
+        actor=account("letan"),
+    )
     inspection = start_inspection("Năm 2025", actor=account("chuyenvien"))
-    args = {"code": lettered.code, "name": "today", "form": "01", "filename": "css/app.css",
-            "uuid": feedback.uuid, "rest": "khong-co"}
+    args = {
+        "code": lettered.code,
+        "name": "today",
+        "form": "01",
+        "filename": "css/app.css",
+        "uuid": feedback.uuid,
+        "rest": "khong-co",
+    }
     pages = []
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
             if "GET" in rule.methods and not rule.endpoint.startswith("api."):
-                named = {**args, "uuid": inspection.uuid} \
-                    if rule.endpoint.startswith("inspections.") else args
+                named = (
+                    {**args, "uuid": inspection.uuid}
+                    if rule.endpoint.startswith("inspections.")
+                    else args
+                )
                 pages.append(app.url_for(rule.endpoint, **{a: named[a] for a in rule.arguments}))
     pages += [f"/dossiers/{code}/print/{n}" for n in ("02", "03", "05")]
     pages.append(f"/dossiers/{lettered.code}/print/viet-ho")
@@ -87,8 +113,11 @@ def test_no_template_names_an_outside_host():
     import wardapp
 
     root = Path(wardapp.__file__).parent
-    for path in list(root.glob("templates/**/*.html")) + list(root.glob("static/**/*.css")) \
-            + list(root.glob("static/*.js")):
+    for path in (
+        list(root.glob("templates/**/*.html"))
+        + list(root.glob("static/**/*.css"))
+        + list(root.glob("static/*.js"))
+    ):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(src|href)\s*=\s*[\"'](https?:)?//", text), path
         assert "fonts.googleapis" not in text and "cdn" not in text.lower(), path

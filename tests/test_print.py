@@ -1,4 +1,5 @@
 """Printouts: the Circular 01/2018 forms (Mẫu 01–05) of one dossier and the logbook (Mẫu 06)."""
+
 import html as htmllib
 import re
 
@@ -38,18 +39,35 @@ def full_history_dossier(**intake) -> str:
     next day (due moves to Friday 11/12), apology with a new date Tuesday 15/12, handed over
     again on the due day (on time), resolved Monday 14/12 (late against 11/12).
     """
-    dossier, _ = receive_dossier(intake_data(procedure_code="1.004873", **intake),
-                                 actor=account("letan"), now=vn_time(2026, 12, 7, 9))
+    dossier, _ = receive_dossier(
+        intake_data(procedure_code="1.004873", **intake),
+        actor=account("letan"),
+        now=vn_time(2026, 12, 7, 9),
+    )
     code = dossier.code
-    step(code, "handed_over", vn_time(2026, 12, 7, 10), who="letan",
-         to_user_uuid=account("chuyenvien").uuid)
-    step(code, "supplement_requested", vn_time(2026, 12, 7, 11),
-         reason="Bản sao Giấy khai sinh\n- Giấy xác nhận nơi cư trú")
+    step(
+        code,
+        "handed_over",
+        vn_time(2026, 12, 7, 10),
+        who="letan",
+        to_user_uuid=account("chuyenvien").uuid,
+    )
+    step(
+        code,
+        "supplement_requested",
+        vn_time(2026, 12, 7, 11),
+        reason="Bản sao Giấy khai sinh\n- Giấy xác nhận nơi cư trú",
+    )
     step(code, "supplement_received", vn_time(2026, 12, 8, 9), who="letan")
-    step(code, "apology", vn_time(2026, 12, 10, 10), who="lanhdao",
-         reason="Cần xác minh thêm thông tin hộ tịch.", new_due_date="2026-12-15")
-    step(code, "handed_over", vn_time(2026, 12, 11, 9),
-         to_user_uuid=account("lanhdao").uuid)
+    step(
+        code,
+        "apology",
+        vn_time(2026, 12, 10, 10),
+        who="lanhdao",
+        reason="Cần xác minh thêm thông tin hộ tịch.",
+        new_due_date="2026-12-15",
+    )
+    step(code, "handed_over", vn_time(2026, 12, 11, 9), to_user_uuid=account("lanhdao").uuid)
     step(code, "resolved", vn_time(2026, 12, 14, 10), who="lanhdao")
     db.session.expire_all()
     return code
@@ -100,8 +118,11 @@ def test_mau01_receipt(client, auth, code):
     assert "3. Thời gian giải quyết hồ sơ theo quy định là: 3 ngày làm việc" in text
     assert "4. Thời gian nhận hồ sơ: 09 giờ 00 phút, thứ hai " + long_date("07/12/2026") in text
     # the appointment of the receipt is the original one (10/12), not the moved or revised one
-    assert "5. Thời gian trả kết quả giải quyết hồ sơ: 17 giờ 00 phút, thứ năm " \
-        + long_date("10/12/2026") in text
+    assert (
+        "5. Thời gian trả kết quả giải quyết hồ sơ: 17 giờ 00 phút, thứ năm "
+        + long_date("10/12/2026")
+        in text
+    )
     assert "6. Đăng ký nhận kết quả tại: Tại Bộ phận Tiếp nhận và Trả kết quả" in text
     assert "Phí, lệ phí: 15.000 đồng" in text
     assert "Quyển số: 2026 Số thứ tự: 1" in text
@@ -112,9 +133,15 @@ def test_mau01_receipt(client, auth, code):
 
 def test_mau01_organisation_id_label(client, auth, app):
     dossier, _ = receive_dossier(
-        intake_data(procedure_code="2.000509", applicant_kind="organisation",
-                    applicant_name="Ban quản trị đình Mỹ Phước", citizen_id="1600123456"),
-        actor=account("letan"), now=vn_time(2026, 12, 7, 9))
+        intake_data(
+            procedure_code="2.000509",
+            applicant_kind="organisation",
+            applicant_name="Ban quản trị đình Mỹ Phước",
+            citizen_id="1600123456",
+        ),
+        actor=account("letan"),
+        now=vn_time(2026, 12, 7, 9),
+    )
     auth.login()
     text = text_of(get_page(client, f"/dossiers/{dossier.code}/print/01"))
     assert "Mã số thuế/mã định danh: 1600123456" in text
@@ -124,8 +151,10 @@ def test_mau01_organisation_id_label(client, auth, app):
 def test_mau02_lists_items_to_supplement(client, auth, code):
     auth.login()
     html = get_page(client, f"/dossiers/{code}/print/02")
-    assert re.findall(r"<li>(.*?)</li>", html) == ["Bản sao Giấy khai sinh",
-                                                   "Giấy xác nhận nơi cư trú"]
+    assert re.findall(r"<li>(.*?)</li>", html) == [
+        "Bản sao Giấy khai sinh",
+        "Giấy xác nhận nơi cư trú",
+    ]
     text = text_of(html)
     assert f"Kính gửi: Ông (bà) {APPLICANT}" in text
     assert "Yêu cầu hoàn thiện hồ sơ gồm những nội dung sau" in text
@@ -137,12 +166,17 @@ def test_mau04_apology_with_original_and_new_date(client, auth, code):
     auth.login()
     text = text_of(get_page(client, f"/dossiers/{code}/print/04"))
     assert f"Kính gửi: Ông (bà) {APPLICANT}" in text
-    assert "Thời gian hẹn trả kết quả giải quyết hồ sơ: 17 giờ 00 phút, thứ năm " \
-        + long_date("10/12/2026") in text
+    assert (
+        "Thời gian hẹn trả kết quả giải quyết hồ sơ: 17 giờ 00 phút, thứ năm "
+        + long_date("10/12/2026")
+        in text
+    )
     assert "Lý do: Cần xác minh thêm thông tin hộ tịch." in text
     assert "xin lỗi" in text
-    assert "hẹn lại thời gian trả kết quả vào: 17 giờ 00 phút, thứ ba " \
-        + long_date("15/12/2026") in text
+    assert (
+        "hẹn lại thời gian trả kết quả vào: 17 giờ 00 phút, thứ ba " + long_date("15/12/2026")
+        in text
+    )
     assert "Long Xuyên, " + long_date("10/12/2026") in text
 
 
@@ -154,11 +188,16 @@ def test_mau05_control_slip_rows(client, auth, code):
     assert "Kèm theo hồ sơ của: " + APPLICANT in text
     assert "Thời gian hẹn trả kết quả: 17 giờ 00 phút, thứ sáu " + long_date("11/12/2026") in text
     rows = re.findall(r'<tr class="event-(\w+)">(.*?)</tr>', html, re.S)
-    assert [kind for kind, _ in rows] == ["received", "handed_over", "supplement_requested",
-                                          "supplement_received", "apology", "handed_over",
-                                          "resolved"]
-    cells = [[text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-             for _, row in rows]
+    assert [kind for kind, _ in rows] == [
+        "received",
+        "handed_over",
+        "supplement_requested",
+        "supplement_received",
+        "apology",
+        "handed_over",
+        "resolved",
+    ]
+    cells = [[text_of(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for _, row in rows]
     assert all(len(c) == 4 for c in cells)
     received, first, asked, resumed, apology, second, resolved = cells
     assert "Bộ phận TN&TKQ tiếp nhận hồ sơ" in received[0]
@@ -176,8 +215,9 @@ def test_mau05_control_slip_rows(client, auth, code):
 
 
 def test_form_whose_event_has_not_happened_is_404(client, auth, app):
-    dossier, _ = receive_dossier(intake_data(procedure_code="1.004873"), actor=account("letan"),
-                                 now=vn_time(2026, 12, 7, 9))
+    dossier, _ = receive_dossier(
+        intake_data(procedure_code="1.004873"), actor=account("letan"), now=vn_time(2026, 12, 7, 9)
+    )
     auth.login()
     assert client.get(f"/dossiers/{dossier.code}/print/01").status_code == 200
     assert client.get(f"/dossiers/{dossier.code}/print/05").status_code == 200
@@ -187,10 +227,16 @@ def test_form_whose_event_has_not_happened_is_404(client, auth, app):
 
 
 def test_mau03_refusal(client, auth, app):
-    dossier, _ = receive_dossier(intake_data(procedure_code="1.004873"), actor=account("letan"),
-                                 now=vn_time(2026, 12, 7, 9))
-    step(dossier.code, "refused", vn_time(2026, 12, 7, 9, 30), who="letan",
-         reason="Người yêu cầu không cư trú tại phường.\nĐề nghị nộp tại nơi cư trú.")
+    dossier, _ = receive_dossier(
+        intake_data(procedure_code="1.004873"), actor=account("letan"), now=vn_time(2026, 12, 7, 9)
+    )
+    step(
+        dossier.code,
+        "refused",
+        vn_time(2026, 12, 7, 9, 30),
+        who="letan",
+        reason="Người yêu cầu không cư trú tại phường.\nĐề nghị nộp tại nơi cư trú.",
+    )
     auth.login()
     html = get_page(client, f"/dossiers/{dossier.code}/print/03")
     text = text_of(html)
@@ -204,11 +250,13 @@ def test_mau03_refusal(client, auth, app):
 
 def test_printouts_escape_user_text(client, auth, app):
     name = 'Lê <script>alert("x")</script> <b>Tám</b>'
-    code = full_history_dossier(applicant_name=name,
-                                address='<img src=x onerror="alert(1)"> khóm 3')
+    code = full_history_dossier(
+        applicant_name=name, address='<img src=x onerror="alert(1)"> khóm 3'
+    )
     auth.login()
-    pages = [get_page(client, f"/dossiers/{code}/print/{form}") for form in
-             ("01", "02", "04", "05")]
+    pages = [
+        get_page(client, f"/dossiers/{code}/print/{form}") for form in ("01", "02", "04", "05")
+    ]
     pages.append(get_page(client, "/logbook?from=2026-12-01&to=2026-12-31"))
     for html in pages:
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &lt;b&gt;Tám&lt;/b&gt;" in html
@@ -218,8 +266,9 @@ def test_printouts_escape_user_text(client, auth, app):
 
 def test_printouts_load_only_local_assets_and_no_inline_code(client, auth, code):
     auth.login()
-    pages = [get_page(client, f"/dossiers/{code}/print/{form}") for form in
-             ("01", "02", "04", "05")]
+    pages = [
+        get_page(client, f"/dossiers/{code}/print/{form}") for form in ("01", "02", "04", "05")
+    ]
     pages.append(get_page(client, "/logbook?from=2026-12-01&to=2026-12-31"))
     for html in pages:
         assets = re.findall(r'<(?:link|script)\b[^>]*?(?:href|src)="([^"]*)"', html)
@@ -245,9 +294,9 @@ def test_logbook_lists_dossiers_of_the_span(client, auth, code):
     assert row[6] == "UBND phường Mỹ Bình"
     assert row[7] == "09:00 07/12/2026"
     assert row[8].startswith("17:00 11/12/2026") and "15/12/2026" in row[8]
-    assert row[9] == "10:00 07/12/2026"     # first hand-over
-    assert row[10] == "10:00 14/12/2026"    # resolved
-    assert row[11] == ""                     # not yet returned
+    assert row[9] == "10:00 07/12/2026"  # first hand-over
+    assert row[10] == "10:00 14/12/2026"  # resolved
+    assert row[11] == ""  # not yet returned
     assert row[12].startswith("Đã có kết quả, chờ trả")
     assert 'href="/"' in html  # no dossier: the toolbar links back home
 
@@ -269,7 +318,8 @@ def test_forms_render_without_a_ward_in_context(app, code):
     """The header falls back to a blank issuing body when no ward is injected."""
     dossier = db.session.scalar(sa.select(Dossier).where(Dossier.code == code))
     with app.test_request_context():
-        html = render_template("print/mau01.html", dossier=dossier, event=None,
-                               title=TITLES["01"], calendar=None)
+        html = render_template(
+            "print/mau01.html", dossier=dossier, event=None, title=TITLES["01"], calendar=None
+        )
     assert "UBND PHƯỜNG, XÃ" in html and "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ" in html
     assert code in html

@@ -12,6 +12,7 @@ Skipped, like tests/test_browser.py, where chromium is not installed, unless
 WARDAPP_REQUIRE_BROWSER is set. No PDF library: the few PDF objects read here are found with
 regular expressions and zlib (Skia, chromium's PDF writer, writes plain page objects).
 """
+
 # ruff: noqa: F811  (the tests take the fixtures imported from test_browser as parameters)
 from __future__ import annotations
 
@@ -51,28 +52,37 @@ def long_text(words: str, length: int) -> str:
 # The desk's limits (wardapp/dossiers/service.py LIMITS): a name of 200 characters, an address of
 # 300; the reasons are long ones a clerk writes (several lines), well short of the 2,000 allowed.
 NAME = long_text("Nguyễn Huỳnh Thị Phương Thảo Ngọc Bảo Trân", 200)
-ADDRESS = long_text("Số 1234/56/78 đường Trần Hưng Đạo, tổ 15, khóm Đông Thịnh 3, phường Mỹ Bình,",
-                    300)
+ADDRESS = long_text(
+    "Số 1234/56/78 đường Trần Hưng Đạo, tổ 15, khóm Đông Thịnh 3, phường Mỹ Bình,", 300
+)
 EMAIL = "nguyen.huynh.thi.phuong.thao.ngoc.bao.tran@example.com.vn"
-SUPPLEMENT = "\n".join([
-    "Bản sao có chứng thực Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở của hộ gia đình",
-    "- Giấy xác nhận nơi cư trú do Công an phường nơi người yêu cầu cư trú cấp (bản chính)",
-    "- Tờ khai ghi đầy đủ họ, chữ đệm, tên, ngày tháng năm sinh của người được khai sinh",
-    "- Văn bản ủy quyền có chứng thực trong trường hợp người nộp hồ sơ không phải người yêu cầu",
-    "- Giấy tờ chứng minh quan hệ cha, mẹ, con hoặc văn bản của cơ sở y tế xác nhận việc sinh",
-    "- Bản dịch có công chứng các giấy tờ do cơ quan có thẩm quyền nước ngoài cấp",
-])
-REFUSAL = ("Người yêu cầu không có nơi thường trú hoặc tạm trú tại phường Mỹ Bình theo dữ liệu "
-           "của Cơ sở dữ liệu quốc gia về dân cư, nên hồ sơ không thuộc thẩm quyền giải quyết "
-           "của Ủy ban nhân dân phường.\nĐề nghị Ông (bà) nộp hồ sơ tại Ủy ban nhân dân phường, "
-           "xã nơi Ông (bà) đang cư trú; mọi thắc mắc xin liên hệ Bộ phận Tiếp nhận và Trả kết "
-           "quả để được hướng dẫn.")
-APOLOGY = ("Hồ sơ cần xác minh thêm thông tin hộ tịch tại Ủy ban nhân dân nơi đăng ký khai sinh "
-           "trước đây của người yêu cầu; văn bản đề nghị xác minh đã gửi nhưng cơ quan được đề "
-           "nghị chưa có văn bản trả lời, nên chưa đủ căn cứ giải quyết hồ sơ đúng thời hạn đã "
-           "hẹn.")
-NOTE = ("Công dân đề nghị ghi thêm tên gọi khác trong giấy tờ cũ; đã đối chiếu bản chính Căn cước "
-        "công dân và sổ hộ khẩu cũ; công dân cam đoan chưa từng đăng ký tại nơi khác.")
+SUPPLEMENT = "\n".join(
+    [
+        "Bản sao có chứng thực Giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở của hộ gia đình",  # noqa: E501
+        "- Giấy xác nhận nơi cư trú do Công an phường nơi người yêu cầu cư trú cấp (bản chính)",
+        "- Tờ khai ghi đầy đủ họ, chữ đệm, tên, ngày tháng năm sinh của người được khai sinh",
+        "- Văn bản ủy quyền có chứng thực trong trường hợp người nộp hồ sơ không phải người yêu cầu",  # noqa: E501
+        "- Giấy tờ chứng minh quan hệ cha, mẹ, con hoặc văn bản của cơ sở y tế xác nhận việc sinh",
+        "- Bản dịch có công chứng các giấy tờ do cơ quan có thẩm quyền nước ngoài cấp",
+    ]
+)
+REFUSAL = (
+    "Người yêu cầu không có nơi thường trú hoặc tạm trú tại phường Mỹ Bình theo dữ liệu "
+    "của Cơ sở dữ liệu quốc gia về dân cư, nên hồ sơ không thuộc thẩm quyền giải quyết "
+    "của Ủy ban nhân dân phường.\nĐề nghị Ông (bà) nộp hồ sơ tại Ủy ban nhân dân phường, "
+    "xã nơi Ông (bà) đang cư trú; mọi thắc mắc xin liên hệ Bộ phận Tiếp nhận và Trả kết "
+    "quả để được hướng dẫn."
+)
+APOLOGY = (
+    "Hồ sơ cần xác minh thêm thông tin hộ tịch tại Ủy ban nhân dân nơi đăng ký khai sinh "
+    "trước đây của người yêu cầu; văn bản đề nghị xác minh đã gửi nhưng cơ quan được đề "
+    "nghị chưa có văn bản trả lời, nên chưa đủ căn cứ giải quyết hồ sơ đúng thời hạn đã "
+    "hẹn."
+)
+NOTE = (
+    "Công dân đề nghị ghi thêm tên gọi khác trong giấy tờ cũ; đã đối chiếu bản chính Căn cước "
+    "công dân và sổ hộ khẩu cũ; công dân cam đoan chưa từng đăng ký tại nơi khác."
+)
 LONGEST_NAME = "2.000884"  # the procedure with the longest name (169 characters)
 
 
@@ -92,9 +102,16 @@ def worst_intake(procedure: Procedure, **overrides) -> dict:
     """The longest intake the desk takes for ``procedure``: every document, the longest name
     and address, an e-mail, a postal return address where the procedure returns by post, the
     writing desk's note."""
-    data = dict(procedure_code=procedure.code, documents=all_documents(procedure),
-                applicant_name=NAME, address=ADDRESS, email=EMAIL, sets_count=12,
-                writing_assist="1", note=NOTE)
+    data = dict(
+        procedure_code=procedure.code,
+        documents=all_documents(procedure),
+        applicant_name=NAME,
+        address=ADDRESS,
+        email=EMAIL,
+        sets_count=12,
+        writing_assist="1",
+        note=NOTE,
+    )
     if procedure.postal_allowed:
         data.update(return_method="postal", return_address=ADDRESS)
     data.update(overrides)
@@ -120,15 +137,36 @@ def long_history(procedure: Procedure, reasons: bool = True, intake: dict | None
     """A dossier through every printed step: supplement asked (Mẫu 02), apology (Mẫu 04), two
     hand-overs, resolved and returned, so the control slip (Mẫu 05) has eight rows."""
     code = receive(intake or worst_intake(procedure), vn_time(2026, 12, 7, 8))
-    step(code, "handed_over", vn_time(2026, 12, 7, 8, 10), "letan",
-         to_user_uuid=account("chuyenvien").uuid)
-    step(code, "supplement_requested", vn_time(2026, 12, 7, 8, 20), "chuyenvien",
-         reason=SUPPLEMENT if reasons else "Bản sao Giấy khai sinh")
+    step(
+        code,
+        "handed_over",
+        vn_time(2026, 12, 7, 8, 10),
+        "letan",
+        to_user_uuid=account("chuyenvien").uuid,
+    )
+    step(
+        code,
+        "supplement_requested",
+        vn_time(2026, 12, 7, 8, 20),
+        "chuyenvien",
+        reason=SUPPLEMENT if reasons else "Bản sao Giấy khai sinh",
+    )
     step(code, "supplement_received", vn_time(2026, 12, 7, 8, 40), "letan")
-    step(code, "apology", vn_time(2026, 12, 7, 9), "lanhdao",
-         reason=APOLOGY if reasons else "Cần xác minh thêm.", new_due_date=later_due_date(code))
-    step(code, "handed_over", vn_time(2026, 12, 7, 9, 30), "chuyenvien",
-         to_user_uuid=account("lanhdao").uuid)
+    step(
+        code,
+        "apology",
+        vn_time(2026, 12, 7, 9),
+        "lanhdao",
+        reason=APOLOGY if reasons else "Cần xác minh thêm.",
+        new_due_date=later_due_date(code),
+    )
+    step(
+        code,
+        "handed_over",
+        vn_time(2026, 12, 7, 9, 30),
+        "chuyenvien",
+        to_user_uuid=account("lanhdao").uuid,
+    )
     step(code, "resolved", vn_time(2026, 12, 7, 10), "lanhdao")
     step(code, "returned", vn_time(2026, 12, 8, 10), "letan")
     return code
@@ -143,26 +181,41 @@ LOGBOOK_ROWS_MAX = 21  # working days of November 2026
 
 def build_ward(app) -> Ward:
     ward = Ward(url="")
-    procedures = db.session.scalars(db.select(Procedure).where(Procedure.active)
-                                    .order_by(Procedure.code)).all()
+    procedures = db.session.scalars(
+        db.select(Procedure).where(Procedure.active).order_by(Procedure.code)
+    ).all()
     longest = db.session.get(Procedure, LONGEST_NAME)
     assert longest is not None and len(longest.name) == max(len(p.name) for p in procedures)
     # Mẫu 01 and the writing desk's application list the documents: one dossier a procedure.
     for number, procedure in enumerate(procedures):
-        ward.receipts[procedure.code] = receive(worst_intake(procedure),
-                                                vn_time(2026, 12, 1, 8, number))
+        ward.receipts[procedure.code] = receive(
+            worst_intake(procedure), vn_time(2026, 12, 1, 8, number)
+        )
     # An ordinary dossier, as tests/test_print.py has it, through every printed step.
     ordinary = db.session.get(Procedure, "1.004873")
-    ward.dossiers["ordinary"] = long_history(ordinary, reasons=False, intake=intake_data(
-        procedure_code=ordinary.code, writing_assist="1"))
+    ward.dossiers["ordinary"] = long_history(
+        ordinary,
+        reasons=False,
+        intake=intake_data(procedure_code=ordinary.code, writing_assist="1"),
+    )
     ordinary_refused = receive(intake_data(procedure_code=ordinary.code), vn_time(2026, 12, 7, 9))
-    step(ordinary_refused, "refused", vn_time(2026, 12, 7, 9, 30), "letan",
-         reason="Người yêu cầu không cư trú tại phường.\nĐề nghị nộp tại nơi cư trú.")
+    step(
+        ordinary_refused,
+        "refused",
+        vn_time(2026, 12, 7, 9, 30),
+        "letan",
+        reason="Người yêu cầu không cư trú tại phường.\nĐề nghị nộp tại nơi cư trú.",
+    )
     ward.dossiers["ordinary refused"] = ordinary_refused
     # The usual control slip: received, handed over, resolved, returned.
     usual = receive(intake_data(procedure_code=ordinary.code), vn_time(2026, 12, 7, 9))
-    step(usual, "handed_over", vn_time(2026, 12, 7, 10), "letan",
-         to_user_uuid=account("chuyenvien").uuid)
+    step(
+        usual,
+        "handed_over",
+        vn_time(2026, 12, 7, 10),
+        "letan",
+        to_user_uuid=account("chuyenvien").uuid,
+    )
     step(usual, "resolved", vn_time(2026, 12, 8, 10), "chuyenvien")
     step(usual, "returned", vn_time(2026, 12, 9, 10), "letan")
     ward.dossiers["usual"] = usual
@@ -173,10 +226,17 @@ def build_ward(app) -> Ward:
     ward.dossiers["refused"] = refused
     # Letters: a birth's and a marriage's congratulation, a death's condolence, with the longest
     # name; and an ordinary birth's.
-    for kind, procedure in (("birth", "1.001193"), ("marriage", "1.000894"),
-                            ("death", "1.000656"), ("ordinary birth", "1.001193")):
-        intake = intake_data() if kind.startswith("ordinary") else \
-            worst_intake(db.session.get(Procedure, procedure))
+    for kind, procedure in (
+        ("birth", "1.001193"),
+        ("marriage", "1.000894"),
+        ("death", "1.000656"),
+        ("ordinary birth", "1.001193"),
+    ):
+        intake = (
+            intake_data()
+            if kind.startswith("ordinary")
+            else worst_intake(db.session.get(Procedure, procedure))
+        )
         code = receive(intake, vn_time(2026, 12, 2, 9))
         step(code, "resolved", vn_time(2026, 12, 2, 10), "lanhdao")
         issue_letter(code, actor=account("lanhdao"), now=vn_time(2026, 12, 2, 11))
@@ -187,8 +247,10 @@ def build_ward(app) -> Ward:
     while rows < LOGBOOK_ROWS_MAX:
         if day.weekday() < 5:
             rows += 1
-            receive(plain_intake(address=f"Số {rows} đường Hà Hoàng Hổ, khóm 3, phường Mỹ Bình"),
-                    vn_time(day.year, day.month, day.day, 9))
+            receive(
+                plain_intake(address=f"Số {rows} đường Hà Hoàng Hổ, khóm 3, phường Mỹ Bình"),
+                vn_time(day.year, day.month, day.day, 9),
+            )
             ward.logbook[rows] = {"from": "2026-11-01", "to": day.isoformat()}
         day += dt.timedelta(days=1)
     db.session.remove()
@@ -234,7 +296,8 @@ def to_unicode(cmap: bytes) -> dict[int, str]:
             chars[int(glyph, 16)] = bytes.fromhex(text.decode()).decode("utf-16-be")
     for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
         for first, last, text in re.findall(
-                rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block
+        ):
             start = int(text, 16)
             for offset, glyph in enumerate(range(int(first, 16), int(last, 16) + 1)):
                 chars[glyph] = chr(start + offset)
@@ -256,25 +319,27 @@ def sheets(pdf: bytes) -> list[Sheet]:
     for body in objects.values():
         if not re.search(rb"/Type\s*/Page\b(?!s)", body):
             continue
-        x0, y0, x1, y1 = map(float, re.search(rb"/MediaBox\s*\[([^\]]*)\]", body)
-                             .group(1).split())
+        x0, y0, x1, y1 = map(float, re.search(rb"/MediaBox\s*\[([^\]]*)\]", body).group(1).split())
         names = dict(re.findall(rb"/(F\d+)\s+(\d+)\s+0\s+R", body))
         maps = {}
         for name, ref in names.items():
             if int(ref) not in fonts:
                 unicode = re.search(rb"/ToUnicode\s+(\d+)\s+0\s+R", objects[int(ref)])
-                fonts[int(ref)] = to_unicode(stream(objects[int(unicode.group(1))])) \
-                    if unicode else {}
+                fonts[int(ref)] = (
+                    to_unicode(stream(objects[int(unicode.group(1))])) if unicode else {}
+                )
             maps[name] = fonts[int(ref)]
         contents = re.search(rb"/Contents\s+(\d+)\s+0\s+R", body)
         text, current = [], {}
-        for font, glyphs in re.findall(rb"/(F\d+)\s+[\d.]+\s+Tf|<([0-9A-Fa-f]+)>\s*Tj",
-                                       stream(objects[int(contents.group(1))])):
+        for font, glyphs in re.findall(
+            rb"/(F\d+)\s+[\d.]+\s+Tf|<([0-9A-Fa-f]+)>\s*Tj", stream(objects[int(contents.group(1))])
+        ):
             if font:
                 current = maps.get(font, {})
             else:
-                text.extend(current.get(int(glyphs[i:i + 4], 16), "")
-                            for i in range(0, len(glyphs), 4))
+                text.extend(
+                    current.get(int(glyphs[i : i + 4], 16), "") for i in range(0, len(glyphs), 4)
+                )
         result.append(Sheet(x1 - x0, y1 - y0, "".join("".join(text).split())))
     return result
 
@@ -284,6 +349,7 @@ def squeezed(text: str) -> str:
 
 
 # --- Printing -----------------------------------------------------------------------------------
+
 
 def print_pdf(page, url: str) -> list[Sheet]:
     """Open ``url`` and print it as the desk's "In" button does (the CSS page size)."""
@@ -296,7 +362,8 @@ def assert_size(printed: list[Sheet], size: tuple[float, float], what: str) -> N
     for number, sheet in enumerate(printed, 1):
         assert abs(sheet.width - size[0]) < 1.5 and abs(sheet.height - size[1]) < 1.5, (
             f"{what}: sheet {number} is {sheet.width:.1f} x {sheet.height:.1f} pt, "
-            f"not {size[0]:.1f} x {size[1]:.1f}")
+            f"not {size[0]:.1f} x {size[1]:.1f}"
+        )
 
 
 def assert_one_a5_sheet(printed: list[Sheet], what: str, *texts: str) -> None:
@@ -338,26 +405,38 @@ def test_ordinary_dossiers_forms_are_one_a5_sheet_each(page, ward, form, dossier
     more). At 11pt the receipt took two sheets (see print.css, "A5")."""
     as_who(page, ward, who)
     printed = print_pdf(page, form_url(ward, form, dossier))
-    assert_one_a5_sheet(printed, f"{form} of an ordinary dossier", ward.dossiers[dossier]
-                        if form != "letter" else "Nguyễn Văn Đức", last)
+    assert_one_a5_sheet(
+        printed,
+        f"{form} of an ordinary dossier",
+        ward.dossiers[dossier] if form != "letter" else "Nguyễn Văn Đức",
+        last,
+    )
 
 
-@pytest.mark.parametrize("form, dossier, who, last", [
-    ("02", "history", "chuyenvien", "NGƯỜI HƯỚNG DẪN"),
-    ("03", "refused", "letan", "NGƯỜI LẬP PHIẾU"),
-    ("04", "history", "lanhdao", "THỦ TRƯỞNG CƠ QUAN"),
-    ("letter", "birth", "chuyenvien", "đón chào thành viên mới"),
-    ("letter", "marriage", "chuyenvien", "trăm năm hạnh phúc"),
-    ("letter", "death", "chuyenvien", "lời chia buồn sâu sắc nhất"),
-])
-def test_notices_and_letters_with_the_longest_values_are_one_a5_sheet(page, ward, form, dossier,
-                                                                      who, last):
+@pytest.mark.parametrize(
+    "form, dossier, who, last",
+    [
+        ("02", "history", "chuyenvien", "NGƯỜI HƯỚNG DẪN"),
+        ("03", "refused", "letan", "NGƯỜI LẬP PHIẾU"),
+        ("04", "history", "lanhdao", "THỦ TRƯỞNG CƠ QUAN"),
+        ("letter", "birth", "chuyenvien", "đón chào thành viên mới"),
+        ("letter", "marriage", "chuyenvien", "trăm năm hạnh phúc"),
+        ("letter", "death", "chuyenvien", "lời chia buồn sâu sắc nhất"),
+    ],
+)
+def test_notices_and_letters_with_the_longest_values_are_one_a5_sheet(
+    page, ward, form, dossier, who, last
+):
     """Mẫu 02–04 of the procedure with the longest name, for the longest applicant, with long
     reasons (six items to supplement); the letters to the longest name."""
     as_who(page, ward, who)
     printed = print_pdf(page, form_url(ward, form, dossier))
-    assert_one_a5_sheet(printed, f"{form} ({dossier})", last,
-                        CHAIRMAN if form == "letter" else ward.dossiers[dossier])
+    assert_one_a5_sheet(
+        printed,
+        f"{form} ({dossier})",
+        last,
+        CHAIRMAN if form == "letter" else ward.dossiers[dossier],
+    )
 
 
 def receipts_and_applications(page, ward: Ward):
@@ -376,21 +455,30 @@ def test_longest_receipts_and_applications_keep_their_signatures_together(page, 
     signatures stay together on one sheet, with the receiving clerk's name."""
     for what, printed in receipts_and_applications(page, ward):
         assert len(printed) <= 2, f"{what} prints on {len(printed)} sheets"
-        signed = [sheet for sheet in printed if squeezed("NGƯỜI YÊU CẦU" if "writing" in what
-                                                         else "NGƯỜI NỘP HỒ SƠ") in sheet.text]
+        signed = [
+            sheet
+            for sheet in printed
+            if squeezed("NGƯỜI YÊU CẦU" if "writing" in what else "NGƯỜI NỘP HỒ SƠ") in sheet.text
+        ]
         assert len(signed) == 1 and squeezed("Trần Thị Ngọc Hân") in signed[0].text, what
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Known overflow, a decision to make: Mẫu 01 with a 200-character name, a 300-character "
-    "address and postal return address and every document of its procedure needs 197–242mm "
-    "of the A5 sheet's 194mm (2 sheets) even at 9.5pt; the writing desk's application of "
-    "2.001406 (six documents) about 201mm. Shorter limits (wardapp/dossiers/service.py LIMITS) "
-    "or a continuation sheet would settle it; drop this mark when it passes."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Known overflow, a decision to make: Mẫu 01 with a 200-character name, a 300-character "
+        "address and postal return address and every document of its procedure needs 197–242mm "
+        "of the A5 sheet's 194mm (2 sheets) even at 9.5pt; the writing desk's application of "
+        "2.001406 (six documents) about 201mm. Shorter limits (wardapp/dossiers/service.py LIMITS) "
+        "or a continuation sheet would settle it; drop this mark when it passes."
+    ),
+)
 def test_longest_receipts_and_applications_are_one_a5_sheet(page, ward):
-    overflowing = [f"{what}: {len(printed)} sheets"
-                   for what, printed in receipts_and_applications(page, ward)
-                   if len(printed) != 1]
+    overflowing = [
+        f"{what}: {len(printed)} sheets"
+        for what, printed in receipts_and_applications(page, ward)
+        if len(printed) != 1
+    ]
     assert overflowing == []
 
 
@@ -404,8 +492,9 @@ def test_control_slip_continues_with_its_column_heads(page, ward):
         assert len(printed) >= at_least, (dossier, len(printed))
         assert_size(printed, A5, f"Mẫu 05 ({dossier})")
         for number, sheet in enumerate(printed, 1):
-            assert squeezed("Thời gian giao, nhận hồ sơ") in sheet.text, \
+            assert squeezed("Thời gian giao, nhận hồ sơ") in sheet.text, (
                 f"Mẫu 05 ({dossier}): sheet {number} has no column heads"
+            )
         assert sum(sheet.text.count(squeezed("Người giao")) for sheet in printed) == 8, dossier
 
 

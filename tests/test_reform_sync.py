@@ -1,5 +1,6 @@
 """The reform models end to end: recorded at the ward, carried by sync over real HTTP to a real
 hub (SQLite and PostgreSQL), and counted right in the hub's report, screen and exports."""
+
 from __future__ import annotations
 
 import csv
@@ -11,8 +12,8 @@ from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.feedback.service import answer_feedback, receive_feedback
 from wardapp.inspections.service import correct_inspection, start_inspection, submit_inspection
 from wardapp.letters.service import issue_letter
-from wardapp.sync.records import INSPECTION_CONTENTS, Dossier
 from wardapp.ratings.service import record_rating
+from wardapp.sync.records import INSPECTION_CONTENTS, Dossier
 
 from .conftest import PASSWORD, account, intake_data
 from .test_reports import at
@@ -22,20 +23,31 @@ BIRTH, DEATH, MARITAL = "1.001193", "1.000656", "1.004873"  # same day, same day
 
 
 def returned(procedure: str, received: str, resolved: str, back: str, **fields) -> Dossier:
-    dossier, _ = receive_dossier(intake_data(procedure_code=procedure, **fields),
-                                 actor=account("letan"), now=at(received))
+    dossier, _ = receive_dossier(
+        intake_data(procedure_code=procedure, **fields), actor=account("letan"), now=at(received)
+    )
     record_step(dossier.code, "resolved", actor=account("lanhdao"), now=at(resolved))
     record_step(dossier.code, "returned", actor=account("letan"), now=at(back))
     return dossier
 
 
 def levels(overall, attitude, timeliness, guidance, **extra) -> dict:
-    return {"overall": overall, "attitude": attitude, "timeliness": timeliness,
-            "guidance": guidance, **extra}
+    return {
+        "overall": overall,
+        "attitude": attitude,
+        "timeliness": timeliness,
+        "guidance": guidance,
+        **extra,
+    }
 
 
-FEEDBACK = {"channel": "hotline", "sender_name": "Trần Văn Bình", "subject": "Phí sao lục",
-            "content": "Đề nghị niêm yết rõ phí.", "regulation": "Cấp bản sao trích lục hộ tịch"}
+FEEDBACK = {
+    "channel": "hotline",
+    "sender_name": "Trần Văn Bình",
+    "subject": "Phí sao lục",
+    "content": "Đề nghị niêm yết rõ phí.",
+    "regulation": "Cấp bản sao trích lục hộ tịch",
+}
 
 
 def write_november(app) -> None:
@@ -45,16 +57,38 @@ def write_november(app) -> None:
     # Same day: received, resolved and returned on Monday 03/11, then a birth letter.
     birth = returned(BIRTH, "2025-11-03 08:00", "2025-11-03 09:00", "2025-11-03 10:00")
     issue_letter(birth.code, actor=officer, now=at("2025-11-03 10:05"))
-    record_rating({"code": birth.rating_code, **levels("very_satisfied", "satisfied",
-                                                       "not_satisfied", "satisfied",
-                                                       comment="Nhanh, chu đáo.")},
-                  channel="kiosk", now=at("2025-11-03 10:10"))
+    record_rating(
+        {
+            "code": birth.rating_code,
+            **levels(
+                "very_satisfied",
+                "satisfied",
+                "not_satisfied",
+                "satisfied",
+                comment="Nhanh, chu đáo.",
+            ),
+        },
+        channel="kiosk",
+        now=at("2025-11-03 10:10"),
+    )
     # Written at the writing desk; returned the next day, so not "không hẹn".
-    written = returned(BIRTH, "2025-11-04 16:00", "2025-11-05 09:00", "2025-11-05 10:00",
-                       writing_assist="1", prefill_consent="1")
-    record_rating({"code": written.code, **levels("not_satisfied", "very_satisfied", "satisfied",
-                                                  "not_satisfied")},
-                  channel="paper", actor=account("letan"), now=at("2025-11-05 11:00"))
+    written = returned(
+        BIRTH,
+        "2025-11-04 16:00",
+        "2025-11-05 09:00",
+        "2025-11-05 10:00",
+        writing_assist="1",
+        prefill_consent="1",
+    )
+    record_rating(
+        {
+            "code": written.code,
+            **levels("not_satisfied", "very_satisfied", "satisfied", "not_satisfied"),
+        },
+        channel="paper",
+        actor=account("letan"),
+        now=at("2025-11-05 11:00"),
+    )
     # A death registration the same day: a condolence letter.
     death = returned(DEATH, "2025-11-06 09:00", "2025-11-06 10:00", "2025-11-06 11:00")
     issue_letter(death.code, actor=officer, now=at("2025-11-06 11:05"))
@@ -72,14 +106,26 @@ def write_november(app) -> None:
     first = start_inspection("Năm 2025", actor=officer)
     submit_inspection(first.uuid, ratings, actor=leader, now=at("2025-11-12 09:00"))
     again = correct_inspection(first.uuid, actor=officer)
-    submit_inspection(again.uuid, {**ratings, "rating_03": "fail", "finding_03": "Đi trễ."},
-                      actor=leader, now=at("2025-11-13 09:00"))
+    submit_inspection(
+        again.uuid,
+        {**ratings, "rating_03": "fail", "finding_03": "Đi trễ."},
+        actor=leader,
+        now=at("2025-11-13 09:00"),
+    )
 
 
-EXPECTED = {"same_day": 2, "writing_assist": 1, "letters_congratulation": 1,
-            "letters_condolence": 1, "ratings": 2, "satisfaction_rate": 0.5,
-            "feedback_received": 4, "feedback_answered": 2, "feedback_answered_on_time": 1,
-            "inspections_submitted": 1}
+EXPECTED = {
+    "same_day": 2,
+    "writing_assist": 1,
+    "letters_congratulation": 1,
+    "letters_condolence": 1,
+    "ratings": 2,
+    "satisfaction_rate": 0.5,
+    "feedback_received": 4,
+    "feedback_answered": 2,
+    "feedback_answered_on_time": 1,
+    "inspections_submitted": 1,
+}
 
 
 def test_reform_records_sync_and_count_at_the_hub(app, hub):
@@ -108,14 +154,25 @@ def test_reform_records_sync_and_count_at_the_hub(app, hub):
     hub.app.config["WTF_CSRF_ENABLED"] = False
     client = hub.app.test_client()
     client.post("/auth/login", data={"username": "xem", "password": PASSWORD})
-    rows = {r["ward_code"]: r for r in client.get(
-        "/reports/export.json", query_string={"period": "2025-11"}).get_json()["rows"]}
+    rows = {
+        r["ward_code"]: r
+        for r in client.get("/reports/export.json", query_string={"period": "2025-11"}).get_json()[
+            "rows"
+        ]
+    }
     for key, value in EXPECTED.items():
         assert rows["30280"][key] == value, key
         assert rows["CITY"][key] == value, key
         assert rows["30283"][key] == (None if key.endswith("rate") else 0), key
-    table = list(csv.DictReader(io.StringIO(client.get(
-        "/reports/export.csv", query_string={"period": "2025-11"}).data.decode("utf-8-sig"))))
+    table = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get("/reports/export.csv", query_string={"period": "2025-11"}).data.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
     assert list(table[0])[-10:] == list(EXPECTED)
     assert table[0]["satisfaction_rate"] == "0.5000" and table[0]["same_day"] == "2"
     # October holds none of it; the screen shows the reform table.
@@ -126,7 +183,7 @@ def test_reform_records_sync_and_count_at_the_hub(app, hub):
     # Per desk: both ratings were of civil-status dossiers ("Hộ tịch").
     page = client.get("/reports/ward/30280?period=2025-11").get_data(as_text=True)
     assert "Mức độ hài lòng theo quầy" in page and "<td>Hộ tịch</td>" in page
-    assert "<td class=\"num\">50,0 %</td>" in page and "<td class=\"num\">100,0 %</td>" in page
+    assert '<td class="num">50,0 %</td>' in page and '<td class="num">100,0 %</td>' in page
     # The hub sees the submitted self-inspection (the corrected version) and its ratings.
     page = client.get("/inspections/").get_data(as_text=True)
     assert "Năm 2025" in page and "12/13" in page and "1/13" in page
@@ -152,11 +209,14 @@ def test_older_ward_without_the_new_dossier_columns_is_still_accepted(app, hub):
     assert answer["summary"]["rejected"] == 0 and hub.count("dossier") == 1
 
 
-@pytest.mark.parametrize("table, change", [
-    ("rating", {"rated_at": "2025-11-03T10:00:00"}),  # no time zone
-    ("letter", {"issued_at": "not a time"}),
-    ("inspection", {"items": "13 mục"}),
-])
+@pytest.mark.parametrize(
+    "table, change",
+    [
+        ("rating", {"rated_at": "2025-11-03T10:00:00"}),  # no time zone
+        ("letter", {"issued_at": "not a time"}),
+        ("inspection", {"items": "13 mục"}),
+    ],
+)
 def test_malformed_reform_records_are_rejected_alone(app, hub, table, change):
     from wardapp.sync.outgoing import next_batch
     from wardapp.sync.protocol import records_digest

@@ -2,6 +2,7 @@
 provisioned from the hub (``wardapp init --from-hub``) plus the old PC's last backup
 (``wardapp restore``). Afterwards the hub and the new PC hold the same records, and the next
 dossier code and logbook line collide with no earlier one."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,15 +15,15 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from kernel.workdays import to_local
 from wardapp import create_app, write_secret_key
 from wardapp.backup import take_backup
 from wardapp.cli import cli
 from wardapp.extensions import db
-from wardapp.sync.records import Dossier, User
 from wardapp.models import SyncNode
-from wardapp.sync.outgoing import local_reconcile, sync_state
 from wardapp.sync.client import EXIT_OK, EXIT_STOPPED, HubClient, SyncConfig, SyncRun
-from kernel.workdays import to_local
+from wardapp.sync.outgoing import local_reconcile, sync_state
+from wardapp.sync.records import Dossier, User
 
 from .conftest import PASSWORD, make_ward
 from .test_sync import QUIET, write_dossiers
@@ -40,10 +41,11 @@ def year_ward(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("year-ward")
     app = make_ward(path)
     with app.app_context():
-        until = dt.datetime.now(dt.timezone.utc)
+        until = dt.datetime.now(dt.UTC)
         last = to_local(until).date()
-        preset = city_preset(last - dt.timedelta(days=365), last, units=("30280",),
-                             until=until, seed=8, scale=0.03)
+        preset = city_preset(
+            last - dt.timedelta(days=365), last, units=("30280",), until=until, seed=8, scale=0.03
+        )
         WardRun(preset).run(plan_city(preset))
         db.session.remove()
         db.engine.dispose()
@@ -80,8 +82,9 @@ def hub_dossiers(hub) -> list[tuple]:
 
     t = RECORD_TABLES["dossier"]
     with hub.app.app_context():
-        return hub_db.session.execute(sa.select(t.c.code, t.c.logbook_number, t.c.received_at,
-                                                t.c.version)).all()
+        return hub_db.session.execute(
+            sa.select(t.c.code, t.c.logbook_number, t.c.received_at, t.c.version)
+        ).all()
 
 
 def matches_hub(hub) -> bool:
@@ -99,8 +102,11 @@ def assert_numbering_continues(hub) -> None:
     letan = db.session.scalar(sa.select(User).where(User.username == "letan"))
     dossier, _ = receive_dossier(intake_data(), actor=letan)
     assert dossier.code not in {code for code, *_ in earlier}
-    this_year = [n for _, n, received, _ in earlier
-                 if to_local(received).year == to_local(dossier.received_at).year]
+    this_year = [
+        n
+        for _, n, received, _ in earlier
+        if to_local(received).year == to_local(dossier.received_at).year
+    ]
     assert dossier.logbook_number == max(this_year, default=0) + 1
 
 
@@ -112,11 +118,15 @@ def without_rating_codes_for_half(hub) -> dict[str, str]:
 
     t = RECORD_TABLES["dossier"]
     with hub.app.app_context():
-        hub_db.session.execute(sa.update(t).where(t.c.logbook_number % 2 == 0)
-                               .values(rating_code=None))
+        hub_db.session.execute(
+            sa.update(t).where(t.c.logbook_number % 2 == 0).values(rating_code=None)
+        )
         hub_db.session.commit()
-        return dict(hub_db.session.execute(sa.select(t.c.code, t.c.rating_code)
-                                           .where(t.c.rating_code.is_not(None))).all())
+        return dict(
+            hub_db.session.execute(
+                sa.select(t.c.code, t.c.rating_code).where(t.c.rating_code.is_not(None))
+            ).all()
+        )
 
 
 def assert_kiosk_takes_the_receipts_codes(app, rating_codes: dict[str, str]) -> None:
@@ -124,8 +134,11 @@ def assert_kiosk_takes_the_receipts_codes(app, rating_codes: dict[str, str]) -> 
     of a returned dossier not rated yet."""
     held = dict(db.session.execute(sa.select(Dossier.code, Dossier.rating_code)).all())
     assert {code: held[code] for code in rating_codes} == rating_codes
-    unrated = db.session.scalar(sa.select(Dossier.rating_code).where(
-        Dossier.status == 10, Dossier.rating_code.is_not(None), ~Dossier.rating.has()).limit(1))
+    unrated = db.session.scalar(
+        sa.select(Dossier.rating_code)
+        .where(Dossier.status == 10, Dossier.rating_code.is_not(None), ~Dossier.rating.has())
+        .limit(1)
+    )
     levels = dict.fromkeys(("overall", "attitude", "timeliness", "guidance"), "satisfied")
     client = app.test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/kiosk/").text).group(1)
@@ -138,8 +151,9 @@ def test_replacement_pc_from_the_hub_and_the_last_backup(tmp_path, year_ward, hu
     with old.app_context():
         assert sync(hub) == EXIT_OK
         written_after_sync = write_dossiers(3)
-        backup = take_backup(db.engine.url.database, tmp_path / "usb",
-                             instance_path=old.instance_path)
+        backup = take_backup(
+            db.engine.url.database, tmp_path / "usb", instance_path=old.instance_path
+        )
         db.session.remove()
         db.engine.dispose()
     year = len(hub_dossiers(hub))
@@ -147,9 +161,21 @@ def test_replacement_pc_from_the_hub_and_the_last_backup(tmp_path, year_ward, hu
 
     # The old PC's disk dies. A new PC is set up from the hub with the ward's credential.
     new = tmp_path / "new-pc"
-    result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
-                     "--admin-password", ADMIN_PASSWORD, "--admin-username", "quantri",
-                     "--instance", str(new))
+    result = wardapp(
+        "init",
+        "--unit",
+        "30280",
+        "--from-hub",
+        hub.url,
+        "--token",
+        hub.token,
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--admin-username",
+        "quantri",
+        "--instance",
+        str(new),
+    )
     assert result.exit_code == 0, result.output
     assert f"{year} hồ sơ" in result.output and "allow-rekey 30280" in result.output
     app = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(new))
@@ -187,15 +213,30 @@ def test_replacement_pc_without_a_backup(tmp_path, year_ward, hub):
         db.engine.dispose()
     rating_codes = without_rating_codes_for_half(hub)
     new = tmp_path / "new-pc"
-    result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
-                     "--admin-password", ADMIN_PASSWORD, "--instance", str(new))
+    result = wardapp(
+        "init",
+        "--unit",
+        "30280",
+        "--from-hub",
+        hub.url,
+        "--token",
+        hub.token,
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--instance",
+        str(new),
+    )
     assert result.exit_code == 0, result.output
     app = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(new))
     with app.app_context():
         node = db.session.get(SyncNode, 1)
         assert node.db_instance_id != old_identity and sync_state().acked_seq == hub_acked
-        assert db.session.scalar(sa.select(sa.func.min(sa.text("seq"))).select_from(
-            sa.table("outbox"))) == hub_acked + 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.min(sa.text("seq"))).select_from(sa.table("outbox"))
+            )
+            == hub_acked + 1
+        )
         # The admin logs in with the new password; the other accounts need a new one.
         users = {u.username: u for u in db.session.scalars(sa.select(User))}
         assert users["admin"].check_password(ADMIN_PASSWORD)
@@ -218,8 +259,19 @@ def test_replacement_pc_without_a_backup(tmp_path, year_ward, hub):
 
 def test_provisioning_refuses_a_wrong_credential_and_leaves_nothing(tmp_path, hub):
     new = tmp_path / "new-pc"
-    result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", "ws_wrong",
-                     "--admin-password", ADMIN_PASSWORD, "--instance", str(new))
+    result = wardapp(
+        "init",
+        "--unit",
+        "30280",
+        "--from-hub",
+        hub.url,
+        "--token",
+        "ws_wrong",
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--instance",
+        str(new),
+    )
     assert result.exit_code == 1 and "không hợp lệ" in result.output
     assert not (new / "ward.sqlite").exists()
 
@@ -243,8 +295,19 @@ def test_a_replacement_never_reissues_a_code_on_a_receipt(tmp_path, year_ward, h
     prefix, _, last = on_receipts[-1].rpartition("-")
 
     gapped = tmp_path / "new-pc"
-    result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
-                     "--admin-password", ADMIN_PASSWORD, "--instance", str(gapped))
+    result = wardapp(
+        "init",
+        "--unit",
+        "30280",
+        "--from-hub",
+        hub.url,
+        "--token",
+        hub.token,
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--instance",
+        str(gapped),
+    )
     assert result.exit_code == 0, result.output
     hub_last = int(on_receipts[0].rpartition("-")[2]) - 1
     assert f"Hồ sơ mới mang mã sau {prefix}-{hub_last + 100:04d} (chừa 100 số" in result.output
@@ -257,27 +320,51 @@ def test_a_replacement_never_reissues_a_code_on_a_receipt(tmp_path, year_ward, h
         db.engine.dispose()
 
     confirmed = tmp_path / "new-pc-confirmed"
-    result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
-                     "--admin-password", ADMIN_PASSWORD, "--instance", str(confirmed),
-                     "--last-code", on_receipts[-1])
+    result = wardapp(
+        "init",
+        "--unit",
+        "30280",
+        "--from-hub",
+        hub.url,
+        "--token",
+        hub.token,
+        "--admin-password",
+        ADMIN_PASSWORD,
+        "--instance",
+        str(confirmed),
+        "--last-code",
+        on_receipts[-1],
+    )
     assert result.exit_code == 0, result.output
     assert f"sau {on_receipts[-1]} (theo mã quản trị xác nhận)" in result.output
     app = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(confirmed))
     with app.app_context():
         letan = db.session.scalar(sa.select(User).where(User.username == "letan"))
-        assert receive_dossier(intake_data(), actor=letan)[0].code == \
-            f"{prefix}-{int(last) + 1:04d}"
+        assert (
+            receive_dossier(intake_data(), actor=letan)[0].code == f"{prefix}-{int(last) + 1:04d}"
+        )
         db.session.remove()
         db.engine.dispose()
 
     # A code of another unit, or of a day the lost PC cannot have worked, is refused, and
     # nothing is left behind.
-    for wrong in ("30283-261203-0001", "30280-200101-0001", "30280-xyz",
-                  f"{prefix}-{'9' * 30}"):
+    for wrong in ("30283-261203-0001", "30280-200101-0001", "30280-xyz", f"{prefix}-{'9' * 30}"):
         refused = tmp_path / f"refused-{wrong}"
-        result = wardapp("init", "--unit", "30280", "--from-hub", hub.url, "--token", hub.token,
-                         "--admin-password", ADMIN_PASSWORD, "--instance", str(refused),
-                         "--last-code", wrong)
+        result = wardapp(
+            "init",
+            "--unit",
+            "30280",
+            "--from-hub",
+            hub.url,
+            "--token",
+            hub.token,
+            "--admin-password",
+            ADMIN_PASSWORD,
+            "--instance",
+            str(refused),
+            "--last-code",
+            wrong,
+        )
         assert result.exit_code == 1 and "không phải mã hồ sơ của đơn vị" in result.output
         assert "Traceback" not in result.output
         assert not (refused / "ward.sqlite").exists()

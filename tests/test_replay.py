@@ -2,6 +2,7 @@
 write functions ask the database, never what they store: one ward's month of the article's plan,
 played with the desk's register and with the run's from the same database, leaves the same rows
 in every table, the same search index and the same outbox, version by version and in order."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,19 +16,24 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kernel.columns import utcnow
+from kernel.statuses import Status
+from kernel.workdays import local_datetime
 from wardapp import create_app
-from wardapp.dossiers.service import (DossierError, Register, RunRegister, receive_dossier,
-                                      record_step)
+from wardapp.dossiers.service import (
+    DossierError,
+    Register,
+    RunRegister,
+    receive_dossier,
+    record_step,
+)
 from wardapp.extensions import db
 from wardapp.generator.plan import ARTICLE, plan_city
 from wardapp.generator.write import WardRun
 from wardapp.letters.service import issue_letter
-from kernel.columns import utcnow
-from kernel.statuses import Status
-from wardapp.sync.records import Dossier, User
 from wardapp.rating_codes import well_formed
 from wardapp.ratings.service import record_rating
-from kernel.workdays import local_datetime
+from wardapp.sync.records import Dossier, User
 
 from .conftest import WARD, intake_data, make_ward, vn_time
 
@@ -35,8 +41,17 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 RATING_CODE = re.compile(r'"rating_code":"([^"]*)"')
 # Tables in the order their rows are compared (the outbox first: it names the records in the
 # order they were written, which is how the two runs' random UUIDs are matched).
-TABLES = ("outbox", "dossier", "dossier_event", "dossier_fts", "letter", "rating", "feedback",
-          "inspection", "user")
+TABLES = (
+    "outbox",
+    "dossier",
+    "dossier_event",
+    "dossier_fts",
+    "letter",
+    "rating",
+    "feedback",
+    "inspection",
+    "user",
+)
 
 
 def write_time_columns() -> dict[str, set[str]]:
@@ -45,9 +60,11 @@ def write_time_columns() -> dict[str, set[str]]:
     columns = {"outbox": {"created_utc", "payload_sha256"}}  # the digest is checked apart
     for table in db.metadata.sorted_tables:
         for column in table.columns:
-            if any(getattr(default, "arg", None) is not None
-                   and getattr(default.arg, "__wrapped__", None) is utcnow
-                   for default in (column.default, column.onupdate)):
+            if any(
+                getattr(default, "arg", None) is not None
+                and getattr(default.arg, "__wrapped__", None) is utcnow
+                for default in (column.default, column.onupdate)
+            ):
                 columns.setdefault(table.name, set()).add(column.name)
     return columns
 
@@ -75,11 +92,14 @@ def dump(path) -> list:
             for row in cursor:
                 record = dict(zip(columns, row))
                 if table == "outbox":
-                    assert record["payload_sha256"] == hashlib.sha256(
-                        record["payload"].encode()).hexdigest()
+                    assert (
+                        record["payload_sha256"]
+                        == hashlib.sha256(record["payload"].encode()).hexdigest()
+                    )
                     record["payload"] = RATING_CODE.sub(
                         lambda m: f'"rating_code":"{code_name(m.group(1))}"',
-                        re.sub(r'"updated_at":"[^"]*"', '"updated_at":-', record["payload"]))
+                        re.sub(r'"updated_at":"[^"]*"', '"updated_at":-', record["payload"]),
+                    )
                 if table == "dossier":
                     record["rating_code"] = code_name(record["rating_code"])
                 for column in with_time.get(table, ()):
@@ -91,8 +111,10 @@ def dump(path) -> list:
 
 
 def play(instance, register, preset, plans) -> dict:
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "CHAIRMAN_NAME": "Nguyễn Văn Bình"},
-                     instance_path=str(instance))
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "CHAIRMAN_NAME": "Nguyễn Văn Bình"},
+        instance_path=str(instance),
+    )
     with app.app_context():
         run = WardRun(preset, register=register())
         received = run.run(plans)
@@ -109,13 +131,16 @@ def two_runs(tmp_path_factory):
     template = tmp_path_factory.mktemp("replay-template")
     make_ward(template)
     end = dt.date(2020, 2, 1)
-    preset = replace(ARTICLE, last=end - dt.timedelta(days=1), until=local_datetime(end, dt.time(0)))
+    preset = replace(
+        ARTICLE, last=end - dt.timedelta(days=1), until=local_datetime(end, dt.time(0))
+    )
     plans = [p for p in plan_city(ARTICLE) if p.unit == WARD and p.at < preset.until]
     runs = {}
     for label, register in (("desk", Register), ("run", RunRegister)):
         instance = tmp_path_factory.mktemp(label)
-        source, target = (sqlite3.connect(path) for path in (template / "ward.sqlite",
-                                                              instance / "ward.sqlite"))
+        source, target = (
+            sqlite3.connect(path) for path in (template / "ward.sqlite", instance / "ward.sqlite")
+        )
         source.backup(target)  # the template's last writes may still be in its WAL file
         source.close()
         target.close()
@@ -126,8 +151,16 @@ def two_runs(tmp_path_factory):
 
 def test_the_sample_takes_every_kind_of_step(two_runs):
     assert two_runs["desk"]["kinds"] == {
-        "received", "handed_over", "supplement_requested", "supplement_received", "apology",
-        "resolved", "returned", "refused", "withdrawn"}
+        "received",
+        "handed_over",
+        "supplement_requested",
+        "supplement_received",
+        "apology",
+        "resolved",
+        "returned",
+        "refused",
+        "withdrawn",
+    }
     assert two_runs["desk"]["received"] > 900
 
 
@@ -151,8 +184,7 @@ def test_a_run_register_keeps_the_desks_rules(app):
     data = intake_data()
     dossier, created = receive_dossier(data, actor=receptionist, now=now, register=register)
     assert created
-    assert receive_dossier(data, actor=receptionist, now=now, register=register) == (dossier,
-                                                                                     False)
+    assert receive_dossier(data, actor=receptionist, now=now, register=register) == (dossier, False)
 
     def step(kind, actor, at=now, **fields):
         return record_step(dossier.code, kind, actor=actor, now=at, register=register, **fields)
@@ -173,8 +205,9 @@ def test_a_run_register_keeps_the_desks_rules(app):
     db.session.expunge_all()  # what the database holds, not the held dossier
     stored = db.session.scalar(sa.select(Dossier).where(Dossier.code == code))
     assert (stored.version, stored.status, len(stored.events)) == (1, Status.RECEIVED, 1)
-    rows = db.session.execute(sa.text("SELECT table_name, record_version FROM outbox "
-                                      "WHERE table_name LIKE 'dossier%'")).all()
+    rows = db.session.execute(
+        sa.text("SELECT table_name, record_version FROM outbox WHERE table_name LIKE 'dossier%'")
+    ).all()
     assert sorted(rows) == [("dossier", 1), ("dossier_event", 1)]
 
 
@@ -185,8 +218,10 @@ def test_a_run_register_numbers_as_the_desk_and_after_it(app):
     now = vn_time(2026, 11, 24, 9)
     first, _ = receive_dossier(intake_data(), actor=receptionist, now=now)
     register = RunRegister()
-    run = [receive_dossier(intake_data(), actor=receptionist, now=now, register=register)[0]
-           for _ in range(2)]
+    run = [
+        receive_dossier(intake_data(), actor=receptionist, now=now, register=register)[0]
+        for _ in range(2)
+    ]
     last, _ = receive_dossier(intake_data(), actor=receptionist, now=now)
     dossiers = [first, *run, last]
     assert [d.code[-4:] for d in dossiers] == ["0001", "0002", "0003", "0004"]
@@ -203,8 +238,13 @@ def test_a_run_registers_dossier_is_refused_an_early_or_second_rating_and_an_ear
     with pytest.raises(DossierError) as refused:  # a birth registration, not resolved yet
         issue_letter(dossier.code, actor=receptionist, now=now)
     assert refused.value.code == "illegal_transition"
-    rating = {"code": dossier.rating_code, "overall": "satisfied", "attitude": "satisfied",
-              "timeliness": "satisfied", "guidance": "very_satisfied"}
+    rating = {
+        "code": dossier.rating_code,
+        "overall": "satisfied",
+        "attitude": "satisfied",
+        "timeliness": "satisfied",
+        "guidance": "very_satisfied",
+    }
     with pytest.raises(DossierError) as refused:  # not returned yet
         record_rating(rating, channel="kiosk", now=now)
     assert refused.value.code == "not_returned"
@@ -215,21 +255,36 @@ def test_a_run_registers_dossier_is_refused_an_early_or_second_rating_and_an_ear
     with pytest.raises(DossierError) as refused:
         record_rating(rating, channel="kiosk", now=now)
     assert refused.value.code == "duplicate"
-    rows = db.session.execute(sa.text("SELECT table_name FROM outbox WHERE table_name IN "
-                                      "('rating', 'letter')")).scalars().all()
+    rows = (
+        db.session.execute(
+            sa.text("SELECT table_name FROM outbox WHERE table_name IN ('rating', 'letter')")
+        )
+        .scalars()
+        .all()
+    )
     assert rows == ["rating"]
 
 
-@given(st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1),
-                    timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=7)),
-                                               dt.timezone(dt.timedelta(hours=-9, minutes=-30))])))
+@given(
+    st.datetimes(
+        min_value=dt.datetime(1900, 1, 1),
+        max_value=dt.datetime(2200, 1, 1),
+        timezones=st.sampled_from(
+            [
+                dt.UTC,
+                dt.timezone(dt.timedelta(hours=7)),
+                dt.timezone(dt.timedelta(hours=-9, minutes=-30)),
+            ]
+        ),
+    )
+)
 def test_the_fused_datetime_bind_stores_what_sqlalchemy_would(value):
     """The bulk writer's (the hub's apply) one-step SQLite text of an aware datetime is
     SQLAlchemy's own."""
     from sqlalchemy.dialects import sqlite
 
-    from kernel.database import bind_processor
     from kernel.columns import UTCDateTime
+    from kernel.database import bind_processor
 
     dialect = sqlite.dialect()
     chained = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
@@ -252,4 +307,6 @@ def test_a_failed_write_fails_its_batch_whole(app):
                 receive_dossier(intake_data(), actor=receptionist, now=now)
     db.session.expunge_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Dossier)) == 0
-    assert db.session.scalar(sa.text("SELECT count(*) FROM outbox WHERE table_name = 'dossier'")) == 0
+    assert (
+        db.session.scalar(sa.text("SELECT count(*) FROM outbox WHERE table_name = 'dossier'")) == 0
+    )

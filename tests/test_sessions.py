@@ -1,6 +1,7 @@
 """Sessions and accounts attacked as issue 14 did, on real waitress servers over real HTTP, for
 the ward and the hub: a session cookie replayed after logout or an account change, a ``next``
 that leads the browser elsewhere, a login lock that a restart forgot."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,19 +22,25 @@ NEW_PASSWORD = "mat-khau-moi-123"
 
 def login(url: str, username: str, password: str = PASSWORD, query: str = ""):
     """Post the login form as a browser does (to the form's own address, ``next`` and all)."""
-    return requests.post(f"{url}/auth/login{query}", allow_redirects=False, timeout=30,
-                         data={"username": username, "password": password})
+    return requests.post(
+        f"{url}/auth/login{query}",
+        allow_redirects=False,
+        timeout=30,
+        data={"username": username, "password": password},
+    )
 
 
 def replay(url: str, cookie: str, path: str):
     """A request carrying nothing but a copied session cookie."""
-    return requests.get(f"{url}{path}", cookies={"session": cookie}, allow_redirects=False,
-                        timeout=30)
+    return requests.get(
+        f"{url}{path}", cookies={"session": cookie}, allow_redirects=False, timeout=30
+    )
 
 
 def sent_to_login(response) -> bool:
-    return response.status_code == 302 and \
-        urlsplit(response.headers["Location"]).path == "/auth/login"
+    return (
+        response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/auth/login"
+    )
 
 
 def browser_target(url: str, location: str) -> str:
@@ -46,10 +53,16 @@ def browser_target(url: str, location: str) -> str:
 
 # --- The two apps, served ---------------------------------------------------------------------
 
+
 def run_cli(arguments: list[str], env: dict | None = None) -> None:
     """The admin's command, in its own process beside the running server's."""
-    done = subprocess.run([sys.executable, *arguments], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -92,8 +105,10 @@ class Ward(Site):
     def app(self):
         from wardapp import create_app
 
-        return create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False},
-                          instance_path=str(self.instance))
+        return create_app(
+            {"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False},
+            instance_path=str(self.instance),
+        )
 
     def cli(self, *args: str):
         run_cli(["-m", "wardapp", *args, "--instance", str(self.instance)])
@@ -101,8 +116,13 @@ class Ward(Site):
     def audited(self, action: str, username: str) -> bool:
         conn = sqlite3.connect(self.instance / "ward.sqlite")
         try:
-            return conn.execute("SELECT count(*) FROM audit_log WHERE action = ? AND target = ?",
-                                (action, username)).fetchone()[0] == 1
+            return (
+                conn.execute(
+                    "SELECT count(*) FROM audit_log WHERE action = ? AND target = ?",
+                    (action, username),
+                ).fetchone()[0]
+                == 1
+            )
         finally:
             conn.close()
 
@@ -139,13 +159,20 @@ class Hub(Site):
 
     def cli(self, *args: str):
         env = {"CITY_HUB_DATABASE_URL": self.database_url} if self.database_url else {}
-        run_cli(["-c", "from city_hub.cli import cli; cli()", *args,
-                 "--instance", str(self.instance)], env)
+        run_cli(
+            ["-c", "from city_hub.cli import cli; cli()", *args, "--instance", str(self.instance)],
+            env,
+        )
 
     def audited(self, action: str, username: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.scalar(sa.text("SELECT count(*) FROM hub_audit WHERE action = :a "
-                                       "AND target = :t"), {"a": action, "t": username}) == 1
+            return (
+                conn.scalar(
+                    sa.text("SELECT count(*) FROM hub_audit WHERE action = :a AND target = :t"),
+                    {"a": action, "t": username},
+                )
+                == 1
+            )
 
 
 class Served:
@@ -174,8 +201,9 @@ def site(request, tmp_path):
         yield Ward(tmp_path)
         return
     with contextlib.ExitStack() as stack:
-        url = stack.enter_context(postgres_database()) if request.param == "hub-postgresql" \
-            else None
+        url = (
+            stack.enter_context(postgres_database()) if request.param == "hub-postgresql" else None
+        )
         hub = Hub(tmp_path / "hub", url)
         stack.callback(hub.engine.dispose)
         yield hub
@@ -183,13 +211,15 @@ def site(request, tmp_path):
 
 # --- A copied cookie ends with the session ----------------------------------------------------
 
+
 def test_a_cookie_copied_before_logout_opens_nothing_after(site):
     with Served(site) as url:
         copied = login(url, "letan").cookies["session"]
         other_pc = login(url, "letan").cookies["session"]
         assert replay(url, copied, site.page).status_code == 200
-        out = requests.post(f"{url}/auth/logout", cookies={"session": copied},
-                            allow_redirects=False, timeout=30)
+        out = requests.post(
+            f"{url}/auth/logout", cookies={"session": copied}, allow_redirects=False, timeout=30
+        )
         assert sent_to_login(out)
         assert sent_to_login(replay(url, copied, site.page))
         assert sent_to_login(replay(url, other_pc, site.page))  # every session of the account
@@ -215,12 +245,29 @@ def test_an_account_change_ends_its_sessions_at_once(site, change):
 
 # As they stand in the query string of a link an attacker sends.
 HOSTILE_NEXT = [
-    "/%09/evil.example/", "/%0D/evil.example/", "/%0A/evil.example/", "/%0D%0ALocation:%20x",
-    "%09//evil.example", "/%5Cevil.example", "/%5C/evil.example", "%5C%5Cevil.example",
-    "//evil.example", "%2F%2Fevil.example", "/%2F/evil.example", "///evil.example",
-    "https://evil.example/", "https:%2F%2Fevil.example", "https:evil.example",
-    "javascript:alert(1)", "%20//evil.example", "/%20/evil.example", "/%C2%A0/evil.example",
-    "/%E2%80%8B/evil.example", "/%00/evil.example", "/%E3%80%80/evil.example", "",
+    "/%09/evil.example/",
+    "/%0D/evil.example/",
+    "/%0A/evil.example/",
+    "/%0D%0ALocation:%20x",
+    "%09//evil.example",
+    "/%5Cevil.example",
+    "/%5C/evil.example",
+    "%5C%5Cevil.example",
+    "//evil.example",
+    "%2F%2Fevil.example",
+    "/%2F/evil.example",
+    "///evil.example",
+    "https://evil.example/",
+    "https:%2F%2Fevil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    "%20//evil.example",
+    "/%20/evil.example",
+    "/%C2%A0/evil.example",
+    "/%E2%80%8B/evil.example",
+    "/%00/evil.example",
+    "/%E3%80%80/evil.example",
+    "",
 ]
 
 
@@ -235,13 +282,16 @@ def test_next_never_leads_to_another_site(site):
 
 def test_next_to_a_page_of_this_site_is_followed(site):
     with Served(site) as url:
-        for raw, path in (("/audit/%3Fx%3D1", "/audit/?x=1"), ("/%252F%252Fevil.example",
-                                                               "/%2F%2Fevil.example")):
+        for raw, path in (
+            ("/audit/%3Fx%3D1", "/audit/?x=1"),
+            ("/%252F%252Fevil.example", "/%2F%2Fevil.example"),
+        ):
             response = login(url, "letan", query=f"?next={raw}")
             assert browser_target(url, response.headers["Location"]) == f"{url}{path}"
 
 
 # --- The login lock outlives the server -------------------------------------------------------
+
 
 def test_the_login_lock_survives_a_restart(site):
     with Served(site) as url:

@@ -2,6 +2,7 @@
 
 Each test names the guarantees (G) and fault tests (T) it stands for.
 """
+
 import gzip
 import json
 
@@ -13,9 +14,17 @@ from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.models import CalendarOverride, Outbox, SyncReject
 from wardapp.sync import client as sync_client
+from wardapp.sync.client import (
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_STOPPED,
+    HubClient,
+    SyncConfig,
+    SyncRun,
+)
 from wardapp.sync.outgoing import local_reconcile, next_batch, sync_state
-from wardapp.sync.client import (EXIT_AUTH, EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_STOPPED,
-                                 HubClient, SyncConfig, SyncRun)
 from wardapp.sync.protocol import encode, record_digest
 
 from .conftest import account, intake_data
@@ -60,8 +69,9 @@ def test_clean_run_delivers_everything_once(app, hub):
     assert state.acked_seq == outbox_head()
     assert state.last_push_ok_utc and state.last_pull_ok_utc and state.refdata_version == 1
     summary = state.last_summary
-    assert summary["received"] == sum(summary[k] for k in (
-        "inserted", "updated", "unchanged", "stale", "rejected", "conflicts"))
+    assert summary["received"] == sum(
+        summary[k] for k in ("inserted", "updated", "unchanged", "stale", "rejected", "conflicts")
+    )
     assert hub.count("dossier") == 5 and hub.count("dossier_event") == 10
     assert hub_matches_ward(hub)
     assert hub.ward().acked_seq == state.acked_seq
@@ -89,13 +99,18 @@ def test_new_versions_update_the_hub(app, hub):
 
 
 def push(hub, batch, token=None):
-    return requests.post(f"{hub.url}/api/sync/v1/push", data=encode(batch), headers={
-        "Authorization": f"Bearer {token or hub.token}", "Content-Encoding": "gzip"}, timeout=10)
+    return requests.post(
+        f"{hub.url}/api/sync/v1/push",
+        data=encode(batch),
+        headers={"Authorization": f"Bearer {token or hub.token}", "Content-Encoding": "gzip"},
+        timeout=10,
+    )
 
 
 def hello(hub):
-    return client_for(hub).answer(client_for(hub).call("POST", "hello",
-                                                       json=sync_client.hello_body()))
+    return client_for(hub).answer(
+        client_for(hub).call("POST", "hello", json=sync_client.hello_body())
+    )
 
 
 def test_replayed_batch_gets_its_stored_summary(app, hub):
@@ -136,6 +151,7 @@ def test_same_range_other_content_is_refused(app, hub):
     assert push(hub, batch).status_code == 200
     batch["records"][0]["data"]["applicant_name"] = "Người khác"
     from wardapp.sync.protocol import records_digest
+
     batch["sha256"] = records_digest(batch["records"])
     refused = push(hub, batch)
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "SEQ_REUSED"
@@ -149,6 +165,7 @@ def test_out_of_order_batch_is_a_gap_and_heals(app, hub):
     rows = first["records"]
     later = dict(first, records=rows[2:], first_seq=rows[2]["seq"], count=len(rows) - 2)
     from wardapp.sync.protocol import records_digest
+
     later["sha256"] = records_digest(later["records"])
     refused = push(hub, later)
     assert refused.status_code == 409
@@ -164,14 +181,22 @@ def test_stale_version_never_overwrites(app, hub):
     """T7, G3: an old version replayed under a new sequence number is counted stale."""
     codes = write_dossiers(1)
     assert run(hub) == EXIT_OK
-    old = db.session.scalar(sa.select(Outbox).where(Outbox.table_name == "dossier")
-                            .order_by(Outbox.seq))
+    old = db.session.scalar(
+        sa.select(Outbox).where(Outbox.table_name == "dossier").order_by(Outbox.seq)
+    )
     record_step(codes[0], "resolved", actor=account("chuyenvien"))
     assert run(hub) == EXIT_OK
     # Queue the version-1 snapshot again, as a re-sent outbox row would.
-    db.session.add(Outbox(table_name="dossier", record_uuid=old.record_uuid, op="upsert",
-                          record_version=old.record_version, payload=old.payload,
-                          payload_sha256=old.payload_sha256))
+    db.session.add(
+        Outbox(
+            table_name="dossier",
+            record_uuid=old.record_uuid,
+            op="upsert",
+            record_version=old.record_version,
+            payload=old.payload,
+            payload_sha256=old.payload_sha256,
+        )
+    )
     db.session.commit()
     assert run(hub) == EXIT_OK
     assert sync_state().last_summary["stale"] == 1
@@ -234,8 +259,12 @@ def test_damaged_payloads_are_refused_whole(app, hub, damage):
         body = b"<html>hello</html>"
     else:
         body = gzip.compress(b"{" + b" " * (30 * 1024 * 1024) + b"}")
-    response = requests.post(f"{hub.url}/api/sync/v1/push", data=body, timeout=10, headers={
-        "Authorization": f"Bearer {hub.token}", "Content-Encoding": "gzip"})
+    response = requests.post(
+        f"{hub.url}/api/sync/v1/push",
+        data=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {hub.token}", "Content-Encoding": "gzip"},
+    )
     assert response.status_code in (400, 413)
     assert response.json()["error"]["code"] in ("BAD_PAYLOAD", "TOO_LARGE")
     assert hub.count("dossier") == 0 and hub.ward().acked_seq == 0
@@ -279,6 +308,7 @@ def test_forged_ward_code_goes_to_quarantine(app, hub):
     forged = next(r for r in batch["records"] if r["table"] == "dossier")
     forged["data"]["ward_code"] = "30283"
     from wardapp.sync.protocol import records_digest
+
     batch["sha256"] = records_digest(batch["records"])
     answer = push(hub, batch).json()
     assert answer["summary"]["conflicts"] == 1
@@ -290,9 +320,12 @@ def test_forged_ward_code_goes_to_quarantine(app, hub):
     assert refused.status_code in (403, 200)  # a replay of the applied range answers 200 …
     fresh = dict(next_batch(batch["last_seq"]) or batch, ward_code="30283")
     assert push(hub, fresh).status_code in (403, 200)
-    hello_forged = requests.post(f"{hub.url}/api/sync/v1/hello", timeout=10, json={
-        **sync_client.hello_body(), "ward_code": "30283"},
-        headers={"Authorization": f"Bearer {hub.token}"})
+    hello_forged = requests.post(
+        f"{hub.url}/api/sync/v1/hello",
+        timeout=10,
+        json={**sync_client.hello_body(), "ward_code": "30283"},
+        headers={"Authorization": f"Bearer {hub.token}"},
+    )
     assert hello_forged.status_code == 403
 
 
@@ -300,15 +333,26 @@ def test_uuid_owned_by_another_ward_is_a_conflict(app, hub):
     """T14, G6: ward B cannot overwrite a record ward A owns, even with the same uuid."""
     write_dossiers(1)
     assert run(hub) == EXIT_OK
-    hello_b = sync_client.hello_body() | {"ward_code": "30283", "db_instance_id": "b" * 36,
-                                          "outbox_head_seq": 100}
+    hello_b = sync_client.hello_body() | {
+        "ward_code": "30283",
+        "db_instance_id": "b" * 36,
+        "outbox_head_seq": 100,
+    }
     token_b = hub.tokens["30283"]
-    assert requests.post(f"{hub.url}/api/sync/v1/hello", json=hello_b, timeout=10, headers={
-        "Authorization": f"Bearer {token_b}"}).status_code == 200
+    assert (
+        requests.post(
+            f"{hub.url}/api/sync/v1/hello",
+            json=hello_b,
+            timeout=10,
+            headers={"Authorization": f"Bearer {token_b}"},
+        ).status_code
+        == 200
+    )
     batch = next_batch(0)
     for record in batch["records"]:
         record["data"]["ward_code"] = "30283"
     from wardapp.sync.protocol import records_digest
+
     batch.update(ward_code="30283", sha256=records_digest(batch["records"]))
     answer = push(hub, batch, token=token_b).json()
     assert answer["summary"]["conflicts"] == answer["summary"]["received"]
@@ -321,8 +365,11 @@ def test_poison_record_is_rejected_and_the_rest_applied(app, hub):
     poisoned version is the dossier's newest, so its earlier version, sent as a superseded
     placeholder, is rejected with it: the hub has no version of it to keep."""
     write_dossiers(2)
-    bad = db.session.scalar(sa.select(Outbox).where(Outbox.table_name == "dossier")
-                            .order_by(Outbox.record_version.desc(), Outbox.seq))
+    bad = db.session.scalar(
+        sa.select(Outbox)
+        .where(Outbox.table_name == "dossier")
+        .order_by(Outbox.record_version.desc(), Outbox.seq)
+    )
     payload = json.loads(bad.payload)
     payload["received_at"] = "not a time"
     bad.payload = json.dumps(payload)
@@ -345,8 +392,9 @@ def test_version_outside_window_applies_nothing(app, tmp_path):
 
     from .conftest import Hub, LiveServer, make_hub
 
-    hub_app, tokens = make_hub(tmp_path / "newhub", SYNC_ACCEPT_SCHEMA=(
-        WIRE_SCHEMA_VERSION + 1, WIRE_SCHEMA_VERSION + 2))
+    hub_app, tokens = make_hub(
+        tmp_path / "newhub", SYNC_ACCEPT_SCHEMA=(WIRE_SCHEMA_VERSION + 1, WIRE_SCHEMA_VERSION + 2)
+    )
     with LiveServer(hub_app) as url:
         newer = Hub(hub_app, url, tokens["30280"])
         write_dossiers(1)
@@ -369,7 +417,8 @@ def test_reference_data_jumps_to_newest_atomically(app, hub):
         snapshot = snapshot_from_files()
         publish(snapshot)
         snapshot["calendar_overrides"] = [
-            {"day": "2026-12-31", "is_working_day": False, "reason": "Nghỉ bù theo quyết định"}]
+            {"day": "2026-12-31", "is_working_day": False, "reason": "Nghỉ bù theo quyết định"}
+        ]
         snapshot["procedures"] = snapshot["procedures"][1:]
         publish(snapshot)
         hub_db.session.commit()
@@ -378,6 +427,7 @@ def test_reference_data_jumps_to_newest_atomically(app, hub):
     override = db.session.get(CalendarOverride, __import__("datetime").date(2026, 12, 31))
     assert override is not None and not override.is_working_day
     from wardapp.models import Procedure
+
     dropped = db.session.get(Procedure, snapshot_from_files()["procedures"][0]["code"])
     assert dropped is not None and not dropped.active
 
@@ -391,15 +441,18 @@ def test_corrupted_reference_data_leaves_the_old_intact(app, hub, monkeypatch):
         apply_refdata({"version": 9, "sha256": "0" * 64, "snapshot": {"units": []}})
     assert sync_state().refdata_version == 0 and local_reconcile() == before
     from wardapp.models import Procedure
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Procedure)
-                             .where(Procedure.active)) >= 25
+
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Procedure).where(Procedure.active))
+        >= 25
+    )
 
 
 def test_revoked_credential_stops_with_auth_exit(app, hub):
     """T21: 401 is not retried; exit 4; a rotated credential works."""
-    from city_hub.wards import issue_credential
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
+    from city_hub.wards import issue_credential
 
     write_dossiers(1)
     with hub.app.app_context():
@@ -417,9 +470,14 @@ def test_clock_skew_is_only_a_warning(app, hub, monkeypatch):
 
     write_dossiers(1)
     real = sync_client.hello_body
-    monkeypatch.setattr(sync_client, "hello_body", lambda: {
-        **real(), "ward_utc": (dt.datetime.now(dt.timezone.utc)
-                               + dt.timedelta(days=365)).isoformat()})
+    monkeypatch.setattr(
+        sync_client,
+        "hello_body",
+        lambda: {
+            **real(),
+            "ward_utc": (dt.datetime.now(dt.UTC) + dt.timedelta(days=365)).isoformat(),
+        },
+    )
     assert run(hub) == EXIT_OK
     assert sync_state().hub_warnings[0]["code"] == "CLOCK_SKEW"
     assert hub.ward().clock_skew_s > 360 * 86400
@@ -431,8 +489,10 @@ def batch_ranges(hub) -> list[tuple[int, int]]:
     from city_hub.models import ImportBatch
 
     with hub.app.app_context():
-        return [(b.first_seq, b.last_seq) for b in hub_db.session.scalars(
-            sa.select(ImportBatch).order_by(ImportBatch.first_seq))]
+        return [
+            (b.first_seq, b.last_seq)
+            for b in hub_db.session.scalars(sa.select(ImportBatch).order_by(ImportBatch.first_seq))
+        ]
 
 
 @pytest.mark.parametrize("hub_takes, sent", [(300, 300), (None, 500), (5000, 1000)])
@@ -464,10 +524,16 @@ def test_rows_written_before_canonical_payloads_sync_the_same(app, hub):
 
     t = RECORD_TABLES["dossier"]
     with hub.app.app_context():
-        held = {uuid: digest for uuid, digest in
-                hub_db.session.execute(sa.select(t.c.uuid, t.c.sync_sha256))}
-    latest = {row.record_uuid: row.payload for row in db.session.scalars(
-        sa.select(Outbox).where(Outbox.table_name == "dossier").order_by(Outbox.seq))}
+        held = {
+            uuid: digest
+            for uuid, digest in hub_db.session.execute(sa.select(t.c.uuid, t.c.sync_sha256))
+        }
+    latest = {
+        row.record_uuid: row.payload
+        for row in db.session.scalars(
+            sa.select(Outbox).where(Outbox.table_name == "dossier").order_by(Outbox.seq)
+        )
+    }
     assert len(held) == len(latest) == 4
     assert held == {uuid: record_digest(json.loads(payload)) for uuid, payload in latest.items()}
 
@@ -532,8 +598,11 @@ def test_restored_ward_database_is_stopped_and_rekeyed(app, hub, tmp_path):
     assert hub.count("dossier") == 4  # the 4 the hub had; the reused code is not taken twice
     assert {k: v["count"] for k, v in local_reconcile().items()}["dossier"] == 3
     assert hub.ward().rekey_allowed is False
-    reused = db.session.scalars(sa.select(SyncReject).where(SyncReject.code == "CODE_TAKEN")
-                                .where(SyncReject.table_name == "dossier")).all()
+    reused = db.session.scalars(
+        sa.select(SyncReject)
+        .where(SyncReject.code == "CODE_TAKEN")
+        .where(SyncReject.table_name == "dossier")
+    ).all()
     assert len(reused) == 1 and "đã được một hồ sơ khác dùng" in reused[0].message
 
 
@@ -542,6 +611,7 @@ def test_second_machine_with_same_credential_is_refused(app, hub, tmp_path):
     write_dossiers(1)
     assert run(hub) == EXIT_OK
     from wardapp.models import SyncNode
+
     db.session.get(SyncNode, 1).db_instance_id = "clone-" + "0" * 30
     db.session.commit()
     assert run(hub) == EXIT_STOPPED
@@ -584,13 +654,21 @@ def test_overlapping_runs_take_the_lock_once(tmp_path):
 
 
 def test_unauthenticated_and_malformed_requests(hub):
-    for path, method in (("hello", "post"), ("push", "post"), ("refdata", "get"),
-                         ("reconcile", "get")):
+    for path, method in (
+        ("hello", "post"),
+        ("push", "post"),
+        ("refdata", "get"),
+        ("reconcile", "get"),
+    ):
         response = getattr(requests, method)(f"{hub.url}/api/sync/v1/{path}", timeout=10)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "UNAUTHORIZED"
-    response = requests.post(f"{hub.url}/api/sync/v1/hello", data="x", timeout=10,
-                             headers={"Authorization": f"Bearer {hub.token}"})
+    response = requests.post(
+        f"{hub.url}/api/sync/v1/hello",
+        data="x",
+        timeout=10,
+        headers={"Authorization": f"Bearer {hub.token}"},
+    )
     assert response.status_code == 400
 
 
@@ -635,6 +713,7 @@ def test_sync_panel_is_for_admin_and_leader(client, auth):
 
 # --- USB packages -------------------------------------------------------------------------
 
+
 def usb_import(hub, package):
     from city_hub.usb import import_package
 
@@ -655,8 +734,9 @@ def test_usb_round_trip_twice_and_out_of_order(app, hub, tmp_path):
     later_only = tmp_path / "later"
     later_only.mkdir()
     # Out of order: a package of only the later records, before the hub has the earlier ones.
-    sync_state().acked_seq = json.loads(
-        __import__("zipfile").ZipFile(first).read("manifest.json"))["last_seq"]
+    sync_state().acked_seq = json.loads(__import__("zipfile").ZipFile(first).read("manifest.json"))[
+        "last_seq"
+    ]
     db.session.commit()
     third = export_package(later_only, config)
     sync_state().acked_seq = 0
@@ -687,11 +767,17 @@ def _rewrite(package, target, change):
     return target
 
 
-@pytest.mark.parametrize("damage, code", [
-    ("signature", "BAD_SIGNATURE"), ("extra_file", "BAD_PACKAGE"),
-    ("escape", "BAD_PACKAGE"), ("truncated_member", "BAD_PACKAGE"),
-    ("not_a_zip", "BAD_PACKAGE"), ("foreign_ward", "BAD_SIGNATURE"),
-])
+@pytest.mark.parametrize(
+    "damage, code",
+    [
+        ("signature", "BAD_SIGNATURE"),
+        ("extra_file", "BAD_PACKAGE"),
+        ("escape", "BAD_PACKAGE"),
+        ("truncated_member", "BAD_PACKAGE"),
+        ("not_a_zip", "BAD_PACKAGE"),
+        ("foreign_ward", "BAD_SIGNATURE"),
+    ],
+)
 def test_bad_usb_packages_are_refused_with_nothing_written(app, hub, tmp_path, damage, code):
     from wardapp.sync.usb import export_package
 
@@ -726,8 +812,8 @@ def test_bad_usb_packages_are_refused_with_nothing_written(app, hub, tmp_path, d
 
 
 def test_tampered_summary_is_refused(app, hub, tmp_path):
-    from wardapp.sync.usb import export_package, import_summary
     from wardapp.sync.protocol import ProtocolError
+    from wardapp.sync.usb import export_package, import_summary
 
     config = SyncConfig(hub.url, hub.token)
     write_dossiers(1)

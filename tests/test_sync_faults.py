@@ -7,6 +7,7 @@ tests, which need a hook on the hub's engine and so run the hub in-process on wa
 production settings (``TESTING`` off, so an unhandled error is answered as production answers it).
 Wards run :class:`SyncRun` in-process, or ``wardapp sync`` as a subprocess.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,17 +30,17 @@ import requests
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from kernel.refdata import read_json
 from wardapp import create_app
 from wardapp.database import upgrade_schema
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.sync.records import User
 from wardapp.models import CalendarOverride, Outbox, Procedure, SyncNode, Unit
-from kernel.refdata import read_json
 from wardapp.refdata import load_reference_data
-from wardapp.sync.outgoing import local_reconcile, next_batch, sync_state
 from wardapp.sync.client import EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun, hello_body
+from wardapp.sync.outgoing import local_reconcile, next_batch, sync_state
 from wardapp.sync.protocol import OUTCOMES, encode
+from wardapp.sync.records import User
 
 from .conftest import WARD, Hub, LiveServer, account, intake_data, make_hub
 
@@ -50,6 +51,7 @@ SYNC_TABLES = ("user", "dossier", "dossier_event")
 
 # --- helpers --------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,9 +59,12 @@ def free_port() -> int:
 
 
 def clean_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SYNC_FAULTS", "CITY_HUB_DATABASE_URL", "CITY_HUB_INSTANCE",
-                        "WARDAPP_INSTANCE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("SYNC_FAULTS", "CITY_HUB_DATABASE_URL", "CITY_HUB_INSTANCE", "WARDAPP_INSTANCE")
+    }
     env.update(extra)
     return env
 
@@ -75,13 +80,24 @@ class HubProcess:
         self.proc: subprocess.Popen | None = None
         self._log = None
 
-    def start(self, faults: str | None = None, timeout: float = 20) -> "HubProcess":
+    def start(self, faults: str | None = None, timeout: float = 20) -> HubProcess:
         env = clean_env(**({"SYNC_FAULTS": faults} if faults else {}))
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(BIN / "city-hub"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--instance", str(self.instance)], env=env, stdout=self._log,
-            stderr=subprocess.STDOUT)
+            [
+                str(BIN / "city-hub"),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--instance",
+                str(self.instance),
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -187,8 +203,12 @@ def write_dossiers(count: int) -> None:
 
 
 def hub_batches(hub_db_path: Path, ward: str = WARD) -> list[tuple]:
-    return sql(hub_db_path, "SELECT first_seq, last_seq, count, answer FROM import_batch "
-                            "WHERE ward_code = ? ORDER BY first_seq", ward)
+    return sql(
+        hub_db_path,
+        "SELECT first_seq, last_seq, count, answer FROM import_batch "
+        "WHERE ward_code = ? ORDER BY first_seq",
+        ward,
+    )
 
 
 def assert_each_range_once(hub_db_path: Path, head: int, ward: str = WARD) -> list[dict]:
@@ -204,13 +224,16 @@ def assert_each_range_once(hub_db_path: Path, head: int, ward: str = WARD) -> li
         expected = last + 1
     assert expected - 1 == head
     inserted = sum(a["summary"]["inserted"] for a in answers)
-    held = sum(sql(hub_db_path, f'SELECT count(*) FROM "{t}" WHERE ward_code = ?', ward)[0][0]
-               for t in SYNC_TABLES)
+    held = sum(
+        sql(hub_db_path, f'SELECT count(*) FROM "{t}" WHERE ward_code = ?', ward)[0][0]
+        for t in SYNC_TABLES
+    )
     assert inserted == held
     return answers
 
 
 # --- T2: hub killed mid-apply ---------------------------------------------------------------
+
 
 def test_hub_killed_before_commit_applies_nothing(app, hub_dir, hub_procs):
     """T2, G5, G1: ``hub.after_apply_before_commit=kill`` on a real hub process: the batch it
@@ -232,10 +255,10 @@ def test_hub_killed_before_commit_applies_nothing(app, hub_dir, hub_procs):
 
     # Nothing of the batch in flight is at the hub: no rows, no batch record, no checkpoint move.
     integrity_ok(hub_db_path)
-    assert {t: sql(hub_db_path, f'SELECT count(*) FROM "{t}"')[0][0]
-            for t in SYNC_TABLES} == held_before
-    assert sql(hub_db_path, "SELECT acked_seq FROM ward WHERE code = ?", WARD) == \
-        [(acked_before,)]
+    assert {
+        t: sql(hub_db_path, f'SELECT count(*) FROM "{t}"')[0][0] for t in SYNC_TABLES
+    } == held_before
+    assert sql(hub_db_path, "SELECT acked_seq FROM ward WHERE code = ?", WARD) == [(acked_before,)]
     assert len(hub_batches(hub_db_path)) == 1
     state = fresh_state()
     assert state.acked_seq == acked_before and state.last_error_code == "UNREACHABLE"
@@ -248,11 +271,20 @@ def test_hub_killed_before_commit_applies_nothing(app, hub_dir, hub_procs):
     assert remote_reconcile(again.url, hub_dir.token) == local_reconcile()
     integrity_ok(hub_db_path)
     assert_each_range_once(hub_db_path, head)
-    assert local_counts() == {"user": 4, "dossier": 7, "dossier_event": 14, "audit_log": 0,
-                              "letter": 0, "rating": 0, "feedback": 0, "inspection": 0}
+    assert local_counts() == {
+        "user": 4,
+        "dossier": 7,
+        "dossier_event": 14,
+        "audit_log": 0,
+        "letter": 0,
+        "rating": 0,
+        "feedback": 0,
+        "inspection": 0,
+    }
 
 
 # --- T3: hub killed after commit, before answering -------------------------------------------
+
 
 def test_hub_killed_after_commit_answers_the_retry_from_its_store(app, hub_dir, hub_procs):
     """T3, G2: the hub commits and dies before answering; the ward's retry reaches the restarted
@@ -288,10 +320,16 @@ def test_hub_killed_after_commit_answers_the_retry_from_its_store(app, hub_dir, 
 
 # --- T1: ward killed between the hub's answer and its local commit ----------------------------
 
+
 def ward_cli(instance: Path, *args, faults: str | None = None, timeout: float = 60):
     env = clean_env(**({"SYNC_FAULTS": faults} if faults else {}))
-    return subprocess.run([str(BIN / "wardapp"), "sync", *args, "--instance", str(instance)],
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(BIN / "wardapp"), "sync", *args, "--instance", str(instance)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def configure_ward_cli(app, url: str, token: str) -> Path:
@@ -314,8 +352,9 @@ def test_ward_killed_after_answer_heals_on_the_next_run(app, hub_dir, hub_procs)
     hub_procs.append(hub.start())
     instance = configure_ward_cli(app, hub.url, hub_dir.token)
 
-    killed = ward_cli(instance, "run", "--no-delay",
-                      faults="ward.after_response_before_local_commit=kill")
+    killed = ward_cli(
+        instance, "run", "--no-delay", faults="ward.after_response_before_local_commit=kill"
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     head = outbox_head()
     [(hub_acked,)] = sql(hub_db_path, "SELECT acked_seq FROM ward WHERE code = ?", WARD)
@@ -440,8 +479,13 @@ class Zygote:
     cheap): ``kill_after(seconds)`` returns the phase the writer was in when it was killed."""
 
     def __init__(self, *args: str):
-        self.proc = subprocess.Popen([sys.executable, "-c", ZYGOTE, *args], env=clean_env(),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", ZYGOTE, *args],
+            env=clean_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
 
     def kill_after(self, seconds: float) -> str:
         self.proc.stdin.write(f"{seconds:.3f}\n")
@@ -488,6 +532,7 @@ def test_power_loss_during_intake_and_sync_a_hundred_times(app, hub_dir, hub_pro
 
 
 # --- T12/T13: disk full ----------------------------------------------------------------------
+
 
 @contextmanager
 def disk_full(engine: sa.Engine, spare_pages: int = 0, before=None):
@@ -536,8 +581,14 @@ class RecordingSession(requests.Session):
 
     def send(self, request, **kwargs):
         response = super().send(request, **kwargs)
-        self.seen.append((request.method, request.path_url.split("?")[0].rsplit("/", 1)[-1],
-                          response.status_code, response.headers.get("Content-Type", "")))
+        self.seen.append(
+            (
+                request.method,
+                request.path_url.split("?")[0].rsplit("/", 1)[-1],
+                response.status_code,
+                response.headers.get("Content-Type", ""),
+            )
+        )
         return response
 
 
@@ -577,9 +628,12 @@ def test_full_disk_at_hub_answers_json(app, prod_hub):
     hello = client(prod_hub.url, prod_hub.token)
     hello.answer(hello.call("POST", "hello", json=hello_body()))
     with disk_full(hub_engine(prod_hub), spare_pages=2):
-        response = requests.post(f"{prod_hub.url}/api/sync/v1/push", data=encode(next_batch(0)),
-                                 timeout=15, headers={"Authorization": f"Bearer {prod_hub.token}",
-                                                      "Content-Encoding": "gzip"})
+        response = requests.post(
+            f"{prod_hub.url}/api/sync/v1/push",
+            data=encode(next_batch(0)),
+            timeout=15,
+            headers={"Authorization": f"Bearer {prod_hub.token}", "Content-Encoding": "gzip"},
+        )
     assert prod_hub.ward().acked_seq == 0
     assert 500 <= response.status_code < 600
     assert response.headers.get("Content-Type", "").startswith("application/json")
@@ -588,12 +642,18 @@ def test_full_disk_at_hub_answers_json(app, prod_hub):
 
 def refdata_dump() -> list:
     return [
-        [(u.code, u.name, u.agency_code, u.valid_to) for u in
-         db.session.scalars(sa.select(Unit).order_by(Unit.code))],
-        [(p.code, p.name, p.active, p.duration_value) for p in
-         db.session.scalars(sa.select(Procedure).order_by(Procedure.code))],
-        [(o.day, o.is_working_day) for o in
-         db.session.scalars(sa.select(CalendarOverride).order_by(CalendarOverride.day))],
+        [
+            (u.code, u.name, u.agency_code, u.valid_to)
+            for u in db.session.scalars(sa.select(Unit).order_by(Unit.code))
+        ],
+        [
+            (p.code, p.name, p.active, p.duration_value)
+            for p in db.session.scalars(sa.select(Procedure).order_by(Procedure.code))
+        ],
+        [
+            (o.day, o.is_working_day)
+            for o in db.session.scalars(sa.select(CalendarOverride).order_by(CalendarOverride.day))
+        ],
     ]
 
 
@@ -607,9 +667,13 @@ def publish_big_snapshot(hub) -> int:
 
     snapshot = snapshot_from_files()
     snapshot["calendar_overrides"] = [
-        {"day": (dt.date(2030, 1, 1) + dt.timedelta(days=i)).isoformat(),
-         "is_working_day": i % 2 == 0, "reason": f"Điều chỉnh lịch làm việc số {i}"}
-        for i in range(1500)]
+        {
+            "day": (dt.date(2030, 1, 1) + dt.timedelta(days=i)).isoformat(),
+            "is_working_day": i % 2 == 0,
+            "reason": f"Điều chỉnh lịch làm việc số {i}",
+        }
+        for i in range(1500)
+    ]
     with hub.app.app_context():
         version = publish(snapshot).version
         hub_db.session.commit()
@@ -663,23 +727,32 @@ def test_a_failure_that_cannot_be_recorded_is_logged_not_raised(app, monkeypatch
 
     @contextlib.contextmanager
     def no_space(session=None):
-        raise sa.exc.OperationalError("UPDATE sync_state", {},
-                                      Exception("database or disk is full"))
+        raise sa.exc.OperationalError(
+            "UPDATE sync_state", {}, Exception("database or disk is full")
+        )
         yield
 
     monkeypatch.setattr(sync_client, "write_transaction", no_space)
     caplog.set_level(logging.INFO, logger="wardapp.sync")
-    run = SyncRun(HubClient(SyncConfig("http://127.0.0.1:9", "token"), retries=1, backoff=0,
-                            sleep=lambda s: None, timeout=2))
+    run = SyncRun(
+        HubClient(
+            SyncConfig("http://127.0.0.1:9", "token"),
+            retries=1,
+            backoff=0,
+            sleep=lambda s: None,
+            timeout=2,
+        )
+    )
     assert run.run() == EXIT_FAILED
     events = [json.loads(r.getMessage())["event"] for r in caplog.records]
     assert "failure_not_recorded" in events
 
 
 def table_counts() -> dict:
-    return {name: db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(name)))
-            for name in ("dossier", "dossier_event", "outbox")} | {
-        "versions": db.session.scalar(sa.text("SELECT coalesce(sum(version), 0) FROM dossier"))}
+    return {
+        name: db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(name)))
+        for name in ("dossier", "dossier_event", "outbox")
+    } | {"versions": db.session.scalar(sa.text("SELECT coalesce(sum(version), 0) FROM dossier"))}
 
 
 def refused_whole(operation) -> bool:
@@ -707,12 +780,16 @@ def test_full_disk_during_local_intake_writes_nothing_half(app):
             officer, letan = account("chuyenvien"), account("letan")
             for _ in range(100):
                 received = []
-                if refused_whole(lambda: received.append(
-                        receive_dossier(intake_data(), actor=letan)[0].code)):
+                if refused_whole(
+                    lambda: received.append(receive_dossier(intake_data(), actor=letan)[0].code)
+                ):
                     failed_in.add("intake")
                     break
-                if refused_whole(lambda: record_step(received[0], "handed_over", actor=letan,
-                                                     to_user_uuid=officer.uuid)):
+                if refused_whole(
+                    lambda: record_step(
+                        received[0], "handed_over", actor=letan, to_user_uuid=officer.uuid
+                    )
+                ):
                     failed_in.add("step")
                     break
             else:
@@ -771,11 +848,24 @@ def ward_app(code: str, instance: Path, blank: Path):
     ward = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=str(instance))
     with ward.app_context():
         db.session.add(SyncNode(id=1, ward_code=code))
-        db.session.add_all([
-            User(ward_code=code, username="letan", full_name="Lễ tân", roles="receptionist",
-                 password_hash="!"),
-            User(ward_code=code, username="chuyenvien", full_name="Chuyên viên", roles="officer",
-                 password_hash="!")])
+        db.session.add_all(
+            [
+                User(
+                    ward_code=code,
+                    username="letan",
+                    full_name="Lễ tân",
+                    roles="receptionist",
+                    password_hash="!",
+                ),
+                User(
+                    ward_code=code,
+                    username="chuyenvien",
+                    full_name="Chuyên viên",
+                    roles="officer",
+                    password_hash="!",
+                ),
+            ]
+        )
         db.session.commit()
         write_dossiers(4)
         db.session.remove()
@@ -805,8 +895,9 @@ def test_thirteen_wards_converge_after_a_hub_outage(tmp_path, blank_ward_db, hub
                     sessions[code] = RecordingSession()
                     barrier.wait()
                     time.sleep(random.uniform(0, jitter))
-                    results[code] = sync_once(hub.url, tokens[code], session=sessions[code],
-                                              **overrides)
+                    results[code] = sync_once(
+                        hub.url, tokens[code], session=sessions[code], **overrides
+                    )
                     db.session.remove()
             except BaseException as e:  # noqa: BLE001 — reported below
                 errors.append((code, e))
@@ -822,7 +913,7 @@ def test_thirteen_wards_converge_after_a_hub_outage(tmp_path, blank_ward_db, hub
     # The hub is down: every ward fails cleanly and says so.
     sync_all(jitter=0.05)
     assert set(results.values()) == {EXIT_FAILED}
-    for code, ward in wards.items():
+    for ward in wards.values():
         with ward.app_context():
             assert sync_state().last_error_code == "UNREACHABLE" and sync_state().acked_seq == 0
             db.session.remove()
@@ -832,8 +923,7 @@ def test_thirteen_wards_converge_after_a_hub_outage(tmp_path, blank_ward_db, hub
     results.clear()
     sync_all(jitter=0.2, retries=4, backoff=0.2, sleep=time.sleep)
     assert results == dict.fromkeys(WARD_CODES, EXIT_OK)
-    server_errors = [(c, s) for c, session in sessions.items() for s in session.seen
-                     if s[2] >= 500]
+    server_errors = [(c, s) for c, session in sessions.items() for s in session.seen if s[2] >= 500]
     # Any 5xx must have been answered and retried (every run ended OK); none is expected.
     assert server_errors == []
     assert "Traceback" not in hub.log() and "Exception on" not in hub.log()

@@ -3,6 +3,7 @@ hub, on SQLite and on PostgreSQL: every one is answered below 500 with a structu
 bad record is rejected alone (quarantined, the rest of the batch applied), and nothing of a
 refused body is written.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -26,10 +27,15 @@ HEADERS = {"Content-Encoding": "gzip"}
 
 
 def post(hub, path, body: bytes, token=None, gzip_it=True) -> requests.Response:
-    return requests.post(f"{hub.url}/api/sync/v1/{path}",
-                         data=gzip.compress(body) if gzip_it else body, timeout=30, headers={
-                             "Authorization": f"Bearer {token or hub.token}",
-                             **(HEADERS if gzip_it else {"Content-Type": "application/json"})})
+    return requests.post(
+        f"{hub.url}/api/sync/v1/{path}",
+        data=gzip.compress(body) if gzip_it else body,
+        timeout=30,
+        headers={
+            "Authorization": f"Bearer {token or hub.token}",
+            **(HEADERS if gzip_it else {"Content-Type": "application/json"}),
+        },
+    )
 
 
 def assert_refused(answer: requests.Response, code: str = "BAD_PAYLOAD") -> None:
@@ -85,7 +91,7 @@ def test_a_lone_surrogate_is_refused_whole(app, hub):
     raw = json.dumps(batch, ensure_ascii=False).encode("utf-8", "surrogatepass")
     assert_refused(post(hub, "push", raw))
     # A well-formed pair of escapes is one character and passes.
-    batch["records"][0]["data"]["applicant_name"] = "Nguyễn \U0001F600"
+    batch["records"][0]["data"]["applicant_name"] = "Nguyễn \U0001f600"
     batch["sha256"] = records_digest(batch["records"])
     answer = post(hub, "push", json.dumps(batch).encode())
     assert answer.status_code == 200, answer.text
@@ -151,8 +157,10 @@ def test_a_nul_character_is_rejected_alone_on_both_databases(app, hub):
     assert [(r["uuid"], r["code"]) for r in rejects] == [(poisoned["uuid"], "INVALID")]
     assert "reason" in rejects[0]["message"]
     assert hub.count("dossier") == 2
-    assert hub.count("dossier_event") == sum(
-        r["table"] == "dossier_event" for r in batch["records"]) - 1
+    assert (
+        hub.count("dossier_event")
+        == sum(r["table"] == "dossier_event" for r in batch["records"]) - 1
+    )
 
 
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+07:00"])
@@ -169,12 +177,17 @@ def test_times_without_a_utc_equivalent_are_rejected_alone(app, hub, when):
     assert dossier["uuid"] in {r["uuid"] for r in answer.json()["rejects"]}
 
 
-@pytest.mark.parametrize("clock", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+07:00",
-                                   "2026-13-40", None, 5])
+@pytest.mark.parametrize(
+    "clock", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+07:00", "2026-13-40", None, 5]
+)
 def test_a_clock_in_any_year_is_only_a_warning(app, hub, clock):
     body = sync_client.hello_body() | {"ward_utc": clock}
-    answer = requests.post(f"{hub.url}/api/sync/v1/hello", json=body, timeout=10,
-                           headers={"Authorization": f"Bearer {hub.token}"})
+    answer = requests.post(
+        f"{hub.url}/api/sync/v1/hello",
+        json=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {hub.token}"},
+    )
     assert answer.status_code == 200, answer.text
     skew = hub.ward().clock_skew_s
     assert skew is None or abs(skew) < 2**31
@@ -184,13 +197,19 @@ def test_a_clock_in_any_year_is_only_a_warning(app, hub, clock):
 
 def test_odd_records_query_values_are_refused(app, hub):
     for after in ("\x00", "x" * 5000):
-        answer = requests.get(f"{hub.url}/api/sync/v1/records", timeout=10,
-                              params={"table": "dossier", "after": after},
-                              headers={"Authorization": f"Bearer {hub.token}"})
+        answer = requests.get(
+            f"{hub.url}/api/sync/v1/records",
+            timeout=10,
+            params={"table": "dossier", "after": after},
+            headers={"Authorization": f"Bearer {hub.token}"},
+        )
         assert_refused(answer)
-    answer = requests.get(f"{hub.url}/api/sync/v1/records", timeout=10,
-                          params={"table": "dossier", "limit": str(10**30)},
-                          headers={"Authorization": f"Bearer {hub.token}"})
+    answer = requests.get(
+        f"{hub.url}/api/sync/v1/records",
+        timeout=10,
+        params={"table": "dossier", "limit": str(10**30)},
+        headers={"Authorization": f"Bearer {hub.token}"},
+    )
     assert_refused(answer)
 
 
@@ -205,11 +224,13 @@ def test_a_record_the_database_refuses_is_rejected_alone(app, hub):
         with hub_db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(
-                    f"ALTER TABLE dossier ADD CONSTRAINT refuse_one CHECK (code <> '{codes[1]}')")
+                    f"ALTER TABLE dossier ADD CONSTRAINT refuse_one CHECK (code <> '{codes[1]}')"
+                )
             else:
                 conn.exec_driver_sql(
                     "CREATE TRIGGER refuse_one BEFORE INSERT ON dossier "
-                    f"WHEN NEW.code = '{codes[1]}' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+                    f"WHEN NEW.code = '{codes[1]}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
     hello(hub)
     batch = next_batch(0)
     answer = push(hub, batch)
@@ -248,60 +269,111 @@ def test_two_wards_racing_with_one_new_uuid_end_as_the_sequential_case(app, hub)
         threads = [threading.Thread(target=send, args=(unit,)) for unit in units]
         [t.start() for t in threads]
         [t.join() for t in threads]
-        assert {r.status_code for r in results.values()} == {200}, \
-            [r.text for r in results.values()]
-        outcomes = sorted((r.json()["summary"]["inserted"], r.json()["summary"]["conflicts"])
-                          for r in results.values())
+        assert {r.status_code for r in results.values()} == {200}, [
+            r.text for r in results.values()
+        ]
+        outcomes = sorted(
+            (r.json()["summary"]["inserted"], r.json()["summary"]["conflicts"])
+            for r in results.values()
+        )
         assert outcomes == [(0, 1), (1, 0)]
-        assert [reject["code"] for r in results.values() for reject in r.json()["rejects"]] \
-            == ["UUID_TAKEN"]
+        assert [reject["code"] for r in results.values() for reject in r.json()["rejects"]] == [
+            "UUID_TAKEN"
+        ]
 
 
 # --- Properties: any body the hub is sent ----------------------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-2**80, max_value=2**80)
-    | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20)
-record_fields = st.fixed_dictionaries({}, optional={
-    "seq": json_values | st.integers(1, 3), "table": json_values | st.sampled_from(
-        ["dossier", "dossier_event", "user", "rating", "letter"]),
-    "uuid": json_values | st.just(str(uuid_module.uuid4())), "op": st.just("upsert") | json_values,
-    "version": json_values | st.integers(0, 3), "data": json_values,
-    "superseded": st.just(True) | json_values})
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+record_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "seq": json_values | st.integers(1, 3),
+        "table": json_values
+        | st.sampled_from(["dossier", "dossier_event", "user", "rating", "letter"]),
+        "uuid": json_values | st.just(str(uuid_module.uuid4())),
+        "op": st.just("upsert") | json_values,
+        "version": json_values | st.integers(0, 3),
+        "data": json_values,
+        "superseded": st.just(True) | json_values,
+    },
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(records=st.lists(record_fields, min_size=1, max_size=3), extra=json_values)
 def test_any_batch_is_answered_below_500_and_adds_up(app, hub, records, extra):
     acked = hub.ward().acked_seq
     for offset, record in enumerate(records):
         record.setdefault("seq", acked + 1 + offset)
-    batch = {"first_seq": acked + 1, "last_seq": acked + len(records), "count": len(records),
-             "records": records, "extra": extra, "protocol_version": 1,
-             "schema_version": WIRE_SCHEMA_VERSION}
+    batch = {
+        "first_seq": acked + 1,
+        "last_seq": acked + len(records),
+        "count": len(records),
+        "records": records,
+        "extra": extra,
+        "protocol_version": 1,
+        "schema_version": WIRE_SCHEMA_VERSION,
+    }
     try:
         batch["sha256"] = records_digest(records)
     except ValueError:
         batch["sha256"] = "x"
-    answer = requests.post(f"{hub.url}/api/sync/v1/push", data=encode(batch), timeout=30,
-                           headers={"Authorization": f"Bearer {hub.token}", **HEADERS})
+    answer = requests.post(
+        f"{hub.url}/api/sync/v1/push",
+        data=encode(batch),
+        timeout=30,
+        headers={"Authorization": f"Bearer {hub.token}", **HEADERS},
+    )
     assert answer.status_code < 500, answer.text
     if answer.status_code == 200:
         summary = answer.json()["summary"]
-        assert summary["received"] == len(records) == sum(
-            v for k, v in summary.items() if k != "received")
+        assert (
+            summary["received"]
+            == len(records)
+            == sum(v for k, v in summary.items() if k != "received")
+        )
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(changes=st.dictionaries(st.sampled_from(
-    ["ward_code", "db_instance_id", "protocol_version", "schema_version", "app_version",
-     "outbox_head_seq", "local_acked_seq", "ward_utc"]), json_values, max_size=4))
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(
+            [
+                "ward_code",
+                "db_instance_id",
+                "protocol_version",
+                "schema_version",
+                "app_version",
+                "outbox_head_seq",
+                "local_acked_seq",
+                "ward_utc",
+            ]
+        ),
+        json_values,
+        max_size=4,
+    )
+)
 def test_any_hello_is_answered_below_500(app, hub, changes):
-    answer = post(hub, "hello", json.dumps(sync_client.hello_body() | changes).encode(),
-                  gzip_it=False)
+    answer = post(
+        hub, "hello", json.dumps(sync_client.hello_body() | changes).encode(), gzip_it=False
+    )
     assert answer.status_code < 500, answer.text

@@ -8,6 +8,7 @@ feedback answered by its official, a dossier with the victim's code prefix, the 
 uuids. Each is refused with its code and quarantined, the victim's records stay as they were,
 and a control record identical but for the aim is taken, so the refusal is the aim's alone.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,10 +19,17 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from wardapp.sync.protocol import json_value
-from wardapp.sync.protocol import (OWN_CODE_COLUMNS, PROTOCOL_VERSION, REFERENCES,
-                                   SYNCED_MODELS, WIRE_SCHEMA_VERSION, encode, records_digest,
-                                   wire_columns)
+from wardapp.sync.protocol import (
+    OWN_CODE_COLUMNS,
+    PROTOCOL_VERSION,
+    REFERENCES,
+    SYNCED_MODELS,
+    WIRE_SCHEMA_VERSION,
+    encode,
+    json_value,
+    records_digest,
+    wire_columns,
+)
 
 from .conftest import WARD
 
@@ -51,8 +59,9 @@ def test_every_column_naming_a_record_has_its_ownership_rule(table):
     """A new column that names a record (a foreign key, or ``…_uuid``) fails here until
     REFERENCES says which table's record it names, so the hub checks its owner."""
     named = named_records(table)
-    assert named.keys() == REFERENCES[table].keys(), \
+    assert named.keys() == REFERENCES[table].keys(), (
         f"{table}: columns naming a record without an ownership rule, or rules without a column"
+    )
     for column, target in named.items():
         assert target in (None, REFERENCES[table][column]), (table, column)
 
@@ -86,8 +95,9 @@ def victim_hub(hub, tmp_path, _victim_ward):
     source.close(), target.close()
     app = create_app({"TESTING": True, "SECRET_KEY": "victim"}, instance_path=str(instance))
     with app.app_context():
-        client = HubClient(SyncConfig(hub.url, hub.token), retries=1, backoff=0,
-                           sleep=lambda s: None, timeout=10)
+        client = HubClient(
+            SyncConfig(hub.url, hub.token), retries=1, backoff=0, sleep=lambda s: None, timeout=10
+        )
         assert SyncRun(client).run() == EXIT_OK
         db.session.remove()
         db.engine.dispose()
@@ -104,25 +114,50 @@ class Attacker:
         self.instance = uuid_module.uuid4().hex[:32]
 
     def post(self, path: str, **kwargs) -> requests.Response:
-        return requests.post(f"{self.hub.url}/api/sync/v1/{path}", timeout=30, headers={
-            "Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}, **kwargs)
+        return requests.post(
+            f"{self.hub.url}/api/sync/v1/{path}",
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})},
+            **kwargs,
+        )
 
     def send(self, records: list[dict]) -> requests.Response:
         """Hello, then one batch of ``records`` (table, data); the hub's answer to the push."""
         first = self.seq + 1
-        wire = [{"seq": first + i, "table": table, "uuid": data["uuid"], "op": "upsert",
-                 "version": data["version"], "data": data}
-                for i, (table, data) in enumerate(records)]
+        wire = [
+            {
+                "seq": first + i,
+                "table": table,
+                "uuid": data["uuid"],
+                "op": "upsert",
+                "version": data["version"],
+                "data": data,
+            }
+            for i, (table, data) in enumerate(records)
+        ]
         self.seq += len(wire)
-        hello = self.post("hello", json={
-            "ward_code": self.code, "db_instance_id": self.instance, "outbox_head_seq": self.seq,
-            "protocol_version": PROTOCOL_VERSION, "schema_version": WIRE_SCHEMA_VERSION,
-            "ward_utc": dt.datetime.now(dt.timezone.utc).isoformat()})
+        hello = self.post(
+            "hello",
+            json={
+                "ward_code": self.code,
+                "db_instance_id": self.instance,
+                "outbox_head_seq": self.seq,
+                "protocol_version": PROTOCOL_VERSION,
+                "schema_version": WIRE_SCHEMA_VERSION,
+                "ward_utc": dt.datetime.now(dt.UTC).isoformat(),
+            },
+        )
         assert hello.status_code == 200, hello.text
-        batch = {"ward_code": self.code, "first_seq": first, "last_seq": self.seq,
-                 "count": len(wire), "protocol_version": PROTOCOL_VERSION,
-                 "schema_version": WIRE_SCHEMA_VERSION, "records": wire,
-                 "sha256": records_digest(wire)}
+        batch = {
+            "ward_code": self.code,
+            "first_seq": first,
+            "last_seq": self.seq,
+            "count": len(wire),
+            "protocol_version": PROTOCOL_VERSION,
+            "schema_version": WIRE_SCHEMA_VERSION,
+            "records": wire,
+            "sha256": records_digest(wire),
+        }
         return self.post("push", data=encode(batch), headers={"Content-Encoding": "gzip"})
 
     def push(self, records: list[dict]) -> dict:
@@ -139,21 +174,25 @@ def hub_rows(hub, table: str, ward_code: str = WARD) -> list[dict]:
     names = [c.name for c in wire_columns(table)]
     t = RECORD_TABLES[table]
     with hub.app.app_context():
-        rows = hub_db.session.execute(sa.select(*(t.c[n] for n in names))
-                                      .where(t.c.ward_code == ward_code)).all()
+        rows = hub_db.session.execute(
+            sa.select(*(t.c[n] for n in names)).where(t.c.ward_code == ward_code)
+        ).all()
         return [{n: json_value(v) for n, v in zip(names, row)} for row in rows]
 
 
 def snapshot_of(hub, ward_code: str) -> dict:
-    return {table: sorted((r["uuid"], r["version"]) for r in hub_rows(hub, table, ward_code))
-            for table in SYNCED_MODELS}
+    return {
+        table: sorted((r["uuid"], r["version"]) for r in hub_rows(hub, table, ward_code))
+        for table in SYNCED_MODELS
+    }
 
 
 def forged(hub, table: str) -> dict:
     """A well-formed record of ``table`` of the attacker's own: a copy of a victim's record with
     a new uuid, the attacker's code, and every record it names a fresh one no unit holds."""
-    data = dict(hub_rows(hub, table)[0], uuid=str(uuid_module.uuid4()), ward_code=ATTACKER,
-                version=1)
+    data = dict(
+        hub_rows(hub, table)[0], uuid=str(uuid_module.uuid4()), ward_code=ATTACKER, version=1
+    )
     for column in REFERENCES[table]:
         data[column] = str(uuid_module.uuid4())
     if table == "dossier":
@@ -167,8 +206,11 @@ def quarantined(hub, code: str) -> list:
     from city_hub.models import Quarantine
 
     with hub.app.app_context():
-        return hub_db.session.scalars(sa.select(Quarantine.record_uuid).where(
-            Quarantine.ward_code == ATTACKER, Quarantine.code == code)).all()
+        return hub_db.session.scalars(
+            sa.select(Quarantine.record_uuid).where(
+                Quarantine.ward_code == ATTACKER, Quarantine.code == code
+            )
+        ).all()
 
 
 @pytest.mark.parametrize("table", sorted(SYNCED_MODELS))
@@ -193,8 +235,7 @@ def test_a_unit_cannot_write_onto_another_units_records(victim_hub, table):
     assert codes.pop(wrong_ward["uuid"]) == "WRONG_WARD"
     for column, data in aimed.items():
         assert codes.pop(data["uuid"]) == "FOREIGN_REFERENCE", column
-        assert column in next(r["message"] for r in answer["rejects"]
-                              if r["uuid"] == data["uuid"])
+        assert column in next(r["message"] for r in answer["rejects"] if r["uuid"] == data["uuid"])
     assert codes == {}, codes
     summary = answer["summary"]
     assert summary["conflicts"] == len(records) - 1 and summary["inserted"] == 1
@@ -208,14 +249,21 @@ def test_an_event_on_another_wards_dossier_changes_nothing_there(victim_hub):
     attacker's credential, is refused; the victim's dossier and its steps are as they were."""
     hub = victim_hub
     dossier = next(d for d in hub_rows(hub, "dossier") if d["resolved_at"] is None)
-    steps_before = [e for e in hub_rows(hub, "dossier_event") if e["dossier_uuid"] == dossier["uuid"]]
-    event = dict(forged(hub, "dossier_event"), dossier_uuid=dossier["uuid"], kind="resolved",
-                 position=len(steps_before) + 1)
+    steps_before = [
+        e for e in hub_rows(hub, "dossier_event") if e["dossier_uuid"] == dossier["uuid"]
+    ]
+    event = dict(
+        forged(hub, "dossier_event"),
+        dossier_uuid=dossier["uuid"],
+        kind="resolved",
+        position=len(steps_before) + 1,
+    )
     answer = Attacker(hub).push([("dossier_event", event)])
     assert answer["summary"]["conflicts"] == 1
     assert answer["rejects"][0]["code"] == "FOREIGN_REFERENCE"
-    assert [e for e in hub_rows(hub, "dossier_event")
-            if e["dossier_uuid"] == dossier["uuid"]] == steps_before
+    assert [
+        e for e in hub_rows(hub, "dossier_event") if e["dossier_uuid"] == dossier["uuid"]
+    ] == steps_before
     assert hub_rows(hub, "dossier_event", ATTACKER) == []
 
 
@@ -226,8 +274,9 @@ def test_dossier_codes_carry_the_units_own_code_and_are_never_issued_twice(victi
     reference data gives it one, heads its codes as well."""
     hub, attacker = victim_hub, Attacker(victim_hub)
     victim_code = hub_rows(hub, "dossier")[0]["code"]
-    foreign_prefix = dict(forged(hub, "dossier"),
-                          code=f"{WARD}-261203-{uuid_module.uuid4().int % 10**4:04d}")
+    foreign_prefix = dict(
+        forged(hub, "dossier"), code=f"{WARD}-261203-{uuid_module.uuid4().int % 10**4:04d}"
+    )
     own = forged(hub, "dossier")
     twin = dict(forged(hub, "dossier"), code=own["code"])
     answer = attacker.push([("dossier", foreign_prefix), ("dossier", own), ("dossier", twin)])
@@ -243,9 +292,10 @@ def test_dossier_codes_carry_the_units_own_code_and_are_never_issued_twice(victi
     assert codes_at_hub == [own["code"]]
     assert victim_code in [d["code"] for d in hub_rows(hub, "dossier")]
 
+    import json
+
     from city_hub.extensions import db as hub_db
     from city_hub.refdata import latest_snapshot, publish
-    import json
 
     with hub.app.app_context():
         snapshot = json.loads(latest_snapshot().body)
@@ -279,9 +329,15 @@ def test_the_hub_admin_sees_what_was_quarantined(victim_hub, tmp_path):
         hub_db.session.add(admin)
         hub_db.session.commit()
     session = requests.Session()
-    login = session.post(f"{hub.url}/auth/login", timeout=10,
-                         data={"username": "quantri", "password": PASSWORD,
-                               "csrf_token": _csrf(session, f"{hub.url}/auth/login")})
+    login = session.post(
+        f"{hub.url}/auth/login",
+        timeout=10,
+        data={
+            "username": "quantri",
+            "password": PASSWORD,
+            "csrf_token": _csrf(session, f"{hub.url}/auth/login"),
+        },
+    )
     assert login.status_code == 200, login.text
     wards = session.get(f"{hub.url}/admin/wards", timeout=10).text
     assert f"/admin/wards/{ATTACKER}/quarantine" in wards
@@ -289,9 +345,11 @@ def test_the_hub_admin_sees_what_was_quarantined(victim_hub, tmp_path):
     assert page.status_code == 200
     assert "FOREIGN_REFERENCE" in page.text and event["uuid"] in page.text
     assert "Trường dossier_uuid trỏ tới bản ghi dossier của phường, xã khác." in page.text
-    result = CliRunner().invoke(hub_cli, ["ward", "quarantine", ATTACKER, "--instance",
-                                          hub.app.instance_path], env={
-        "CITY_HUB_DATABASE_URL": hub.app.config["SQLALCHEMY_DATABASE_URI"]})
+    result = CliRunner().invoke(
+        hub_cli,
+        ["ward", "quarantine", ATTACKER, "--instance", hub.app.instance_path],
+        env={"CITY_HUB_DATABASE_URL": hub.app.config["SQLALCHEMY_DATABASE_URI"]},
+    )
     assert result.exit_code == 0, result.output
     assert f"{ATTACKER}: 1 bản ghi bị cách ly." in result.output
     assert "FOREIGN_REFERENCE" in result.output and event["uuid"] in result.output

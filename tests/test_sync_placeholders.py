@@ -5,6 +5,7 @@ Real HTTP between the ward and a waitress hub, as in test_sync.py. "Old hub" is 
 protocol window is [1, 1], as every hub before placeholders announced; "old ward" sends batches
 of full records at protocol 1, as every ward before them did.
 """
+
 import gzip
 import json
 import zipfile
@@ -17,11 +18,16 @@ from wardapp.dossiers.service import record_step
 from wardapp.extensions import db
 from wardapp.models import Outbox
 from wardapp.sync import client as sync_client
-from wardapp.sync.outgoing import next_batch
-from wardapp.sync.usb import export_package, import_summary
 from wardapp.sync.client import EXIT_OK, SyncConfig
-from wardapp.sync.protocol import (OUTCOMES, PLACEHOLDER_PROTOCOL, PROTOCOL_VERSION, encode,
-                                   records_digest)
+from wardapp.sync.outgoing import next_batch
+from wardapp.sync.protocol import (
+    OUTCOMES,
+    PLACEHOLDER_PROTOCOL,
+    PROTOCOL_VERSION,
+    encode,
+    records_digest,
+)
+from wardapp.sync.usb import export_package, import_summary
 
 from .conftest import WARD, Hub, LiveServer, account, make_hub
 from .test_sync import hello, hub_matches_ward, push, run, write_dossiers
@@ -48,9 +54,11 @@ class Wire:
 
 def superseded_in_outbox(after_seq: int = 0) -> int:
     """How many outbox rows after ``after_seq`` a later row of the same record supersedes."""
-    rows = db.session.execute(sa.select(Outbox.table_name, Outbox.record_uuid,
-                                        Outbox.record_version)
-                              .where(Outbox.seq > after_seq).order_by(Outbox.seq)).all()
+    rows = db.session.execute(
+        sa.select(Outbox.table_name, Outbox.record_uuid, Outbox.record_version)
+        .where(Outbox.seq > after_seq)
+        .order_by(Outbox.seq)
+    ).all()
     newest, count = {}, 0
     for table, uuid, version in reversed(rows):
         count += newest.get((table, uuid), 0) > version
@@ -86,9 +94,15 @@ def hub_tables(hub) -> dict:
 
     with hub.app.app_context():
         try:
-            return {name: sorted(tuple(row) for row in hub_db.session.execute(
-                sa.select(*(c for c in t.columns if c.name != "synced_utc"))))
-                    for name, t in RECORD_TABLES.items()}
+            return {
+                name: sorted(
+                    tuple(row)
+                    for row in hub_db.session.execute(
+                        sa.select(*(c for c in t.columns if c.name != "synced_utc"))
+                    )
+                )
+                for name, t in RECORD_TABLES.items()
+            }
         finally:
             hub_db.session.remove()
 
@@ -99,8 +113,12 @@ def stored_summaries(hub) -> list[dict]:
 
     with hub.app.app_context():
         try:
-            return [b.answer["summary"] for b in hub_db.session.scalars(
-                sa.select(ImportBatch).order_by(ImportBatch.first_seq))]
+            return [
+                b.answer["summary"]
+                for b in hub_db.session.scalars(
+                    sa.select(ImportBatch).order_by(ImportBatch.first_seq)
+                )
+            ]
         finally:
             hub_db.session.remove()
 
@@ -149,10 +167,12 @@ def test_placeholders_stay_within_their_batch(app):
     after, seen = 0, 0
     while (batch := next_batch(after, 5, placeholders=True)) is not None:
         for at, record in enumerate(batch["records"]):
-            later = [r for r in batch["records"][at + 1:]
-                     if (r["table"], r["uuid"]) == (record["table"], record["uuid"])]
-            assert ("superseded" in record) == any(r["version"] > record["version"]
-                                                   for r in later)
+            later = [
+                r
+                for r in batch["records"][at + 1 :]
+                if (r["table"], r["uuid"]) == (record["table"], record["uuid"])
+            ]
+            assert ("superseded" in record) == any(r["version"] > record["version"] for r in later)
             seen += "superseded" in record
         after = batch["last_seq"]
     assert 0 < seen < superseded_in_outbox()
@@ -195,9 +215,19 @@ def test_old_ward_full_records_to_new_hub(app, hub, monkeypatch):
     assert hub_matches_ward(hub)
 
 
-@pytest.mark.parametrize("accept, reads", [
-    ([1, 2], True), ([2, 3], True), ([1, 1], False), (None, False), ([1], False),
-    ([1, "2"], False), ([True, 2], False), ({"max": 2}, False)])
+@pytest.mark.parametrize(
+    "accept, reads",
+    [
+        ([1, 2], True),
+        ([2, 3], True),
+        ([1, 1], False),
+        (None, False),
+        ([1], False),
+        ([1, "2"], False),
+        ([True, 2], False),
+        ({"max": 2}, False),
+    ],
+)
 def test_only_a_hub_whose_window_reaches_2_gets_placeholders(accept, reads):
     assert sync_client.accepts_placeholders(accept) is reads
 
@@ -214,10 +244,16 @@ def no_successor(batch, record):
 
 
 def no_later_successor(batch, record):  # the newer version comes before it
-    later = next(r for r in batch["records"] if r["seq"] > record["seq"]
-                 and r["uuid"] == record["uuid"] and "data" in r)
-    record["version"], later["version"], later["data"]["version"] = \
-        later["version"], record["version"], record["version"]
+    later = next(
+        r
+        for r in batch["records"]
+        if r["seq"] > record["seq"] and r["uuid"] == record["uuid"] and "data" in r
+    )
+    record["version"], later["version"], later["data"]["version"] = (
+        later["version"],
+        record["version"],
+        record["version"],
+    )
 
 
 def successor_of_other_ward(batch, record):
@@ -232,21 +268,24 @@ def successor_rejected(batch, record):
             r["data"]["received_at"] = "hôm qua"
 
 
-@pytest.mark.parametrize("change, code", [
-    (no_successor, "NO_SUCCESSOR"),
-    (no_later_successor, "NO_SUCCESSOR"),
-    (successor_of_other_ward, "NO_SUCCESSOR"),
-    (successor_rejected, "NO_SUCCESSOR"),
-    (lambda b, r: r.update(superseded=False), "INVALID"),
-    (lambda b, r: r.update(superseded="true"), "INVALID"),
-    (lambda b, r: r.update(data=None), "INVALID"),
-    (lambda b, r: r.update(version="1"), "INVALID"),
-    (lambda b, r: r.update(version=None), "INVALID"),
-    (lambda b, r: r.update(uuid=[r["uuid"]]), "INVALID"),
-    (lambda b, r: r.update(table=["dossier"]), "UNKNOWN_TABLE"),
-    (lambda b, r: r.update(table="ward"), "UNKNOWN_TABLE"),
-    (lambda b, r: r.update(op="delete"), "UNSUPPORTED_OP"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        (no_successor, "NO_SUCCESSOR"),
+        (no_later_successor, "NO_SUCCESSOR"),
+        (successor_of_other_ward, "NO_SUCCESSOR"),
+        (successor_rejected, "NO_SUCCESSOR"),
+        (lambda b, r: r.update(superseded=False), "INVALID"),
+        (lambda b, r: r.update(superseded="true"), "INVALID"),
+        (lambda b, r: r.update(data=None), "INVALID"),
+        (lambda b, r: r.update(version="1"), "INVALID"),
+        (lambda b, r: r.update(version=None), "INVALID"),
+        (lambda b, r: r.update(uuid=[r["uuid"]]), "INVALID"),
+        (lambda b, r: r.update(table=["dossier"]), "UNKNOWN_TABLE"),
+        (lambda b, r: r.update(table="ward"), "UNKNOWN_TABLE"),
+        (lambda b, r: r.update(op="delete"), "UNSUPPORTED_OP"),
+    ],
+)
 def test_placeholder_without_successor_or_malformed_is_rejected(app, hub, change, code):
     """A placeholder counts stale only with a later record of the same ward at a higher version;
     otherwise it is rejected with its reason, the rest of the batch applied: never a 500."""
@@ -262,10 +301,12 @@ def test_placeholder_without_successor_or_malformed_is_rejected(app, hub, change
     assert reject["code"] == code and reject["message"]
     summary = body["summary"]
     assert summary["received"] == len(batch["records"]) == sum(summary[k] for k in OUTCOMES)
-    assert summary["stale"] + summary["rejected"] >= sum("superseded" in r
-                                                         for r in batch["records"])
-    assert hub.count("dossier") == 2 - (change is successor_of_other_ward
-                                        or change is successor_rejected)
+    assert summary["stale"] + summary["rejected"] >= sum(
+        "superseded" in r for r in batch["records"]
+    )
+    assert hub.count("dossier") == 2 - (
+        change is successor_of_other_ward or change is successor_rejected
+    )
 
 
 @pytest.mark.parametrize("tamper", ["version", "drop_data", "add_data"])
@@ -299,15 +340,21 @@ def test_tampered_bytes_of_a_placeholder_are_refused(app, hub):
     envelope, records_json = make_batch(0, 500, placeholders=True)
     at = records_json.index('"superseded":true')
     at = records_json.index('"version":', at) + len('"version":')
-    forged = records_json[:at] + "7" + records_json[at + 1:]
-    answer = requests.post(f"{hub.url}/api/sync/v1/push", data=encode(envelope, forged),
-                           headers={"Authorization": f"Bearer {hub.token}",
-                                    "Content-Encoding": "gzip"}, timeout=10)
+    forged = records_json[:at] + "7" + records_json[at + 1 :]
+    answer = requests.post(
+        f"{hub.url}/api/sync/v1/push",
+        data=encode(envelope, forged),
+        headers={"Authorization": f"Bearer {hub.token}", "Content-Encoding": "gzip"},
+        timeout=10,
+    )
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "BAD_PAYLOAD"
     assert hub.count("dossier") == 0
-    honest = requests.post(f"{hub.url}/api/sync/v1/push", data=encode(envelope, records_json),
-                           headers={"Authorization": f"Bearer {hub.token}",
-                                    "Content-Encoding": "gzip"}, timeout=10)
+    honest = requests.post(
+        f"{hub.url}/api/sync/v1/push",
+        data=encode(envelope, records_json),
+        headers={"Authorization": f"Bearer {hub.token}", "Content-Encoding": "gzip"},
+        timeout=10,
+    )
     assert honest.status_code == 200 and honest.json()["summary"]["stale"] > 0
 
 
@@ -375,8 +422,9 @@ def test_export_command_writes_a_compact_package(app, tmp_path, monkeypatch):
     busy_dossiers(1)
     out = tmp_path / "usb"
     out.mkdir()
-    result = runner.invoke(cli, ["sync", "export", "--out", str(out), "--compact",
-                                 "--instance", app.instance_path])
+    result = runner.invoke(
+        cli, ["sync", "export", "--out", str(out), "--compact", "--instance", app.instance_path]
+    )
     assert result.exit_code == 0, result.output
     assert "--compact" in CliRunner().invoke(cli, ["sync", "export", "--help"]).output
     (package,) = out.glob("*.syncpkg")

@@ -15,6 +15,7 @@ page, a redirect to a login page, or a proxy's 502.
 
 The examples are random (no saved database); a failure prints the steps that reproduce it.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -32,8 +33,13 @@ import requests
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, invariant, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
@@ -41,20 +47,36 @@ from wardapp import create_app
 from wardapp.dossiers.service import DossierError, receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.models import Outbox
-from wardapp.sync.outgoing import local_reconcile, sync_state
-from wardapp.sync.usb import export_package, import_summary
-from wardapp.sync.client import EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun
 from wardapp.outbox import canonical_payload
-from wardapp.sync.protocol import (OUTCOMES, SYNCED_MODELS, ProtocolError, canonical_json,
-                                   check_batch, encode, record_text, records_digest,
-                                   superseded)
+from wardapp.sync.client import EXIT_FAILED, EXIT_OK, HubClient, SyncConfig, SyncRun
+from wardapp.sync.outgoing import local_reconcile, sync_state
+from wardapp.sync.protocol import (
+    OUTCOMES,
+    SYNCED_MODELS,
+    ProtocolError,
+    canonical_json,
+    check_batch,
+    encode,
+    record_text,
+    records_digest,
+    superseded,
+)
+from wardapp.sync.usb import export_package, import_summary
 
 from .conftest import WARD, Hub, LiveServer, account, intake_data, make_hub
 
 # --- a network that misbehaves on purpose ----------------------------------------------------
 
-PLAIN_FAULTS = ("refuse", "connect_timeout", "lose_answer", "read_timeout", "duplicate",
-                "portal", "redirect", "bad_gateway")
+PLAIN_FAULTS = (
+    "refuse",
+    "connect_timeout",
+    "lose_answer",
+    "read_timeout",
+    "duplicate",
+    "portal",
+    "redirect",
+    "bad_gateway",
+)
 BODY_FAULTS = ("truncate", "corrupt")  # only push bodies: they carry a sha256 (hello does not)
 
 
@@ -96,8 +118,13 @@ class FaultyAdapter(HTTPAdapter):
     def _real(self, request, **kwargs):
         response = super().send(request, **kwargs)
         if response.status_code >= 500:
-            self.hub_5xx.append((endpoint_of(request), response.status_code,
-                                 response.headers.get("Content-Type", "")))
+            self.hub_5xx.append(
+                (
+                    endpoint_of(request),
+                    response.status_code,
+                    response.headers.get("Content-Type", ""),
+                )
+            )
         return response
 
     def _hit(self, request) -> bool:
@@ -127,18 +154,26 @@ class FaultyAdapter(HTTPAdapter):
         if kind in BODY_FAULTS:
             body = bytes(request.body)
             at = offset % len(body)
-            body = body[:at] if kind == "truncate" else \
-                body[:at] + bytes([body[at] ^ (1 + offset % 255)]) + body[at + 1:]
+            body = (
+                body[:at]
+                if kind == "truncate"
+                else body[:at] + bytes([body[at] ^ (1 + offset % 255)]) + body[at + 1 :]
+            )
             damaged = request.copy()
             damaged.body = body
             damaged.headers["Content-Length"] = str(len(body))
             return self._real(damaged, **kwargs)
         if kind == "portal":
-            return fake_answer(request, 200, "text/html; charset=utf-8",
-                               "<html><body>Đăng nhập Wi-Fi miễn phí</body></html>".encode())
+            return fake_answer(
+                request,
+                200,
+                "text/html; charset=utf-8",
+                "<html><body>Đăng nhập Wi-Fi miễn phí</body></html>".encode(),
+            )
         if kind == "redirect":
-            return fake_answer(request, 302, "text/html", b"",
-                               Location="http://wifi.login.local/?next=hub")
+            return fake_answer(
+                request, 302, "text/html", b"", Location="http://wifi.login.local/?next=hub"
+            )
         if kind == "bad_gateway":
             return fake_answer(request, 502, "text/html", b"<html>502 Bad Gateway</html>")
         raise AssertionError(kind)
@@ -152,10 +187,19 @@ def faulty_session(plan: FaultPlan | None) -> tuple[requests.Session, FaultyAdap
 
 
 fault_plans = st.one_of(
-    st.builds(FaultPlan, kind=st.sampled_from(PLAIN_FAULTS),
-              endpoint=st.sampled_from(["hello", "push", "refdata"]), persistent=st.booleans()),
-    st.builds(FaultPlan, kind=st.sampled_from(BODY_FAULTS), endpoint=st.just("push"),
-              persistent=st.booleans(), offset=st.integers(0, 2**20)),
+    st.builds(
+        FaultPlan,
+        kind=st.sampled_from(PLAIN_FAULTS),
+        endpoint=st.sampled_from(["hello", "push", "refdata"]),
+        persistent=st.booleans(),
+    ),
+    st.builds(
+        FaultPlan,
+        kind=st.sampled_from(BODY_FAULTS),
+        endpoint=st.just("push"),
+        persistent=st.booleans(),
+        offset=st.integers(0, 2**20),
+    ),
 )
 
 # --- the hub: one waitress server per test, its database reset per example -------------------
@@ -193,8 +237,9 @@ class ResettableHub(Hub):
 @pytest.fixture
 def sqlite_hub(tmp_path):
     app, tokens = make_hub(tmp_path / "hub", wards=(WARD,))
-    hub = ResettableHub(app, "", tokens[WARD], tmp_path / "hub" / "hub.sqlite",
-                        tmp_path / "hub-pristine.sqlite")
+    hub = ResettableHub(
+        app, "", tokens[WARD], tmp_path / "hub" / "hub.sqlite", tmp_path / "hub-pristine.sqlite"
+    )
     hub.engine().dispose()
     shutil.copy(hub.db_path, hub.pristine)
     with LiveServer(app) as hub.url:
@@ -213,15 +258,19 @@ def copy_database(source: Path, target: Path) -> None:
 
 # --- what is true after every step -----------------------------------------------------------
 
+
 def hub_view(hub: ResettableHub) -> dict:
     acked = hub.query("SELECT acked_seq FROM ward WHERE code = :w", {"w": WARD})[0][0]
-    batches = hub.query("SELECT first_seq, last_seq, count, answer FROM import_batch "
-                        "WHERE ward_code = :w ORDER BY first_seq", {"w": WARD})
+    batches = hub.query(
+        "SELECT first_seq, last_seq, count, answer FROM import_batch "
+        "WHERE ward_code = :w ORDER BY first_seq",
+        {"w": WARD},
+    )
     rows = {}
     for table in SYNCED_MODELS:
         for uuid, version, digest in hub.query(
-                f'SELECT uuid, version, sync_sha256 FROM "{table}" WHERE ward_code = :w',
-                {"w": WARD}):
+            f'SELECT uuid, version, sync_sha256 FROM "{table}" WHERE ward_code = :w', {"w": WARD}
+        ):
             rows[(table, uuid)] = (version, digest)
     return {"acked": acked, "batches": batches, "rows": rows}
 
@@ -234,13 +283,18 @@ def ward_view() -> dict:
             versions[(table, uuid)] = version
     snapshots = {}
     for table, uuid, version, payload in db.session.execute(
-            sa.select(Outbox.table_name, Outbox.record_uuid, Outbox.record_version,
-                      Outbox.payload)):
+        sa.select(Outbox.table_name, Outbox.record_uuid, Outbox.record_version, Outbox.payload)
+    ):
         snapshots[(table, uuid, version)] = hashlib.sha256(
-            canonical_json(json.loads(payload))).hexdigest()
+            canonical_json(json.loads(payload))
+        ).hexdigest()
     head = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Outbox.seq), 0)))
-    return {"acked": sync_state().acked_seq, "versions": versions, "snapshots": snapshots,
-            "head": head}
+    return {
+        "acked": sync_state().acked_seq,
+        "versions": versions,
+        "snapshots": snapshots,
+        "head": head,
+    }
 
 
 def check_hub_against_ward(hub: dict, ward: dict) -> None:
@@ -252,8 +306,9 @@ def check_hub_against_ward(hub: dict, ward: dict) -> None:
         # out unchanged), but together they cover 1..acked with no hole.
         assert first <= covered + 1, "G3: a hole in the stored ranges"
         summary = json.loads(answer)["summary"]
-        assert summary["received"] == count == last - first + 1 == sum(
-            summary[k] for k in OUTCOMES), "G9: a stored summary does not balance"
+        assert (
+            summary["received"] == count == last - first + 1 == sum(summary[k] for k in OUTCOMES)
+        ), "G9: a stored summary does not balance"
         inserted += summary["inserted"]
         covered = max(covered, last)
     assert covered == hub["acked"]
@@ -261,8 +316,9 @@ def check_hub_against_ward(hub: dict, ward: dict) -> None:
     for (table, uuid), (version, digest) in hub["rows"].items():
         assert (table, uuid) in ward["versions"], "the hub holds a record the ward never wrote"
         assert version <= ward["versions"][(table, uuid)], "the hub is ahead of the ward"
-        assert ward["snapshots"].get((table, uuid, version)) == digest, \
+        assert ward["snapshots"].get((table, uuid, version)) == digest, (
             "the hub's copy differs from the ward's snapshot of that version"
+        )
 
 
 QUIET = {"retries": 1, "backoff": 0, "sleep": lambda s: None, "timeout": 10}
@@ -280,8 +336,7 @@ class WardAndHub(RuleBasedStateMachine):
         self.hub.reset()
         self.dir = Path(tempfile.mkdtemp(dir=self.workdir))
         copy_database(self.template, self.dir / "ward.sqlite")
-        self.app = create_app({"TESTING": True, "SECRET_KEY": "test"},
-                              instance_path=str(self.dir))
+        self.app = create_app({"TESTING": True, "SECRET_KEY": "test"}, instance_path=str(self.dir))
         self.context = self.app.app_context()
         self.context.push()
         self.config = SyncConfig(self.hub.url, self.hub.token)
@@ -304,13 +359,28 @@ class WardAndHub(RuleBasedStateMachine):
         assert created
         return dossier.code
 
-    @rule(code=dossiers, kind=st.sampled_from(
-        ["handed_over", "supplement_requested", "supplement_received", "resolved", "returned",
-         "withdrawn"]))
+    @rule(
+        code=dossiers,
+        kind=st.sampled_from(
+            [
+                "handed_over",
+                "supplement_requested",
+                "supplement_received",
+                "resolved",
+                "returned",
+                "withdrawn",
+            ]
+        ),
+    )
     def take_step(self, code, kind):
         try:
-            record_step(code, kind, actor=account("lanhdao"),
-                        to_user_uuid=account("chuyenvien").uuid, reason="Lý do thử nghiệm")
+            record_step(
+                code,
+                kind,
+                actor=account("lanhdao"),
+                to_user_uuid=account("chuyenvien").uuid,
+                reason="Lý do thử nghiệm",
+            )
         except DossierError:
             db.session.rollback()  # an illegal step changes nothing
 
@@ -335,8 +405,8 @@ class WardAndHub(RuleBasedStateMachine):
             snapshot = json.loads(latest_snapshot().body)
             day = (dt.date(2031, 1, 1) + dt.timedelta(days=holiday)).isoformat()
             snapshot["calendar_overrides"] = [
-                o for o in snapshot["calendar_overrides"] if o["day"] != day] + [
-                {"day": day, "is_working_day": False, "reason": "Nghỉ bù"}]
+                o for o in snapshot["calendar_overrides"] if o["day"] != day
+            ] + [{"day": day, "is_working_day": False, "reason": "Nghỉ bù"}]
             publish(snapshot)
             hub_db.session.commit()
             hub_db.session.remove()
@@ -430,14 +500,21 @@ class WardAndHub(RuleBasedStateMachine):
 
 def test_sync_state_machine(sqlite_hub, _template_ward, tmp_path):
     """G1–G4, G9, T5–T10 at random: see the module docstring."""
-    WardAndHub.hub, WardAndHub.template, WardAndHub.workdir = \
-        sqlite_hub, _template_ward, tmp_path
-    run_state_machine_as_test(WardAndHub, settings=settings(
-        max_examples=25, stateful_step_count=15, deadline=None, database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]))
+    WardAndHub.hub, WardAndHub.template, WardAndHub.workdir = sqlite_hub, _template_ward, tmp_path
+    run_state_machine_as_test(
+        WardAndHub,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=15,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        ),
+    )
 
 
 # --- deterministic cases found while building the machine -------------------------------------
+
 
 @pytest.fixture
 def ward_and_hub(app, sqlite_hub):
@@ -475,28 +552,51 @@ def test_push_truncated_once_is_resent_within_the_run(ward_and_hub):
     write_dossier()
     session, adapter = faulty_session(FaultPlan("truncate", "push", offset=100))
     with session:
-        code = SyncRun(HubClient(SyncConfig(hub.url, hub.token), session=session,
-                                 **QUIET)).run()
+        code = SyncRun(HubClient(SyncConfig(hub.url, hub.token), session=session, **QUIET)).run()
     assert adapter.injected == 1
     assert code == EXIT_OK, sync_state().last_error
 
 
 # --- Batches are made and checked without encoding records twice --------------------------------
 
-JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.text() | \
-    st.floats(allow_nan=False, allow_infinity=False)
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(), inner, max_size=4), max_leaves=12)
-RECORDS = st.lists(st.fixed_dictionaries({
-    "data": st.dictionaries(st.text(), JSON_VALUES, max_size=5), "op": st.text(),
-    "table": st.text(), "uuid": st.text(), "version": st.integers()}), min_size=1, max_size=5)
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+RECORDS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "data": st.dictionaries(st.text(), JSON_VALUES, max_size=5),
+            "op": st.text(),
+            "table": st.text(),
+            "uuid": st.text(),
+            "version": st.integers(),
+        }
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 def numbered(records: list[dict], first: int = 7) -> dict:
     for offset, record in enumerate(records):
         record["seq"] = first + offset
-    return {"first_seq": first, "last_seq": first + len(records) - 1, "count": len(records),
-            "ward_code": WARD, "records": records, "sha256": records_digest(records)}
+    return {
+        "first_seq": first,
+        "last_seq": first + len(records) - 1,
+        "count": len(records),
+        "ward_code": WARD,
+        "records": records,
+        "sha256": records_digest(records),
+    }
 
 
 @given(RECORDS, st.lists(st.booleans(), min_size=5, max_size=5))
@@ -510,8 +610,17 @@ def test_a_batch_made_from_stored_payloads_is_the_canonical_json(records, placeh
             del record["data"]
             record["superseded"] = True
     batch = numbered(records)
-    parts = [record_text(canonical_json(r["data"]).decode() if "data" in r else None, r["op"],
-                         r["seq"], r["table"], r["uuid"], r["version"]) for r in records]
+    parts = [
+        record_text(
+            canonical_json(r["data"]).decode() if "data" in r else None,
+            r["op"],
+            r["seq"],
+            r["table"],
+            r["uuid"],
+            r["version"],
+        )
+        for r in records
+    ]
     text = "[" + ",".join(parts) + "]"
     assert text == canonical_json(records).decode()
     envelope = {k: v for k, v in batch.items() if k != "records"}
@@ -537,22 +646,29 @@ def test_a_batch_not_in_canonical_form_is_checked_by_its_records(records, change
         other = json.loads(json.dumps(records))
         other[0]["version"] += 1
         canonical = canonical_json(batch).decode()
-        body = canonical.replace(',"sha256":', ',"records":' + canonical_json(other).decode()
-                                 + ',"sha256":', 1).encode()
+        body = canonical.replace(
+            ',"sha256":', ',"records":' + canonical_json(other).decode() + ',"sha256":', 1
+        ).encode()
     with pytest.raises(ProtocolError):
         check_batch(json.loads(body), body)
 
 
-@given(st.lists(st.none() | st.tuples(st.sampled_from("abc"), st.integers(1, 4), st.booleans()),
-                max_size=12))
+@given(
+    st.lists(
+        st.none() | st.tuples(st.sampled_from("abc"), st.integers(1, 4), st.booleans()), max_size=12
+    )
+)
 def test_superseded_is_a_later_successor_with_a_higher_version(entries):
     """The rule the ward sends placeholders by and the hub counts them stale by, against its
     definition read literally."""
     assert superseded(entries) == [
-        entry is not None and any(
+        entry is not None
+        and any(
             later is not None and later[2] and later[0] == entry[0] and later[1] > entry[1]
-            for later in entries[at + 1:])
-        for at, entry in enumerate(entries)]
+            for later in entries[at + 1 :]
+        )
+        for at, entry in enumerate(entries)
+    ]
 
 
 @given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), JSON_VALUES, max_size=6))

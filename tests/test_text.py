@@ -1,4 +1,5 @@
 """Folding Vietnamese for search: tone marks and đ/Đ vanish, nothing else changes."""
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,6 +30,11 @@ def test_fold_is_idempotent(text):
     assert fold(fold(text)) == fold(text)
 
 
-@given(st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ ĐĂÂÊÔƠƯ"))
+@given(
+    st.text(
+        alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+        " ĐĂÂÊÔƠƯ"
+    )
+)
 def test_fold_of_vietnamese_is_ascii(text):
     assert fold(text).isascii()

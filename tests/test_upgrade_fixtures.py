@@ -1,6 +1,7 @@
 """Upgrades from every released schema: each database in ``tests/fixtures`` (one ward and one hub
 database per release, built by ``tests/fixtures/build_fixtures.py``) is upgraded to the newest
 schema and must keep every row it had. A new release only adds its two files here."""
+
 from __future__ import annotations
 
 import gzip
@@ -28,8 +29,11 @@ def row_keys(path: Path) -> dict[str, set[tuple]]:
     """Per data table, the primary keys (or, without one, whole rows) it holds."""
     conn = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-                  if not DERIVED.fullmatch(r[0])]
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            if not DERIVED.fullmatch(r[0])
+        ]
         keys = {}
         for table in tables:
             info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
@@ -59,8 +63,10 @@ def test_there_is_a_fixture_per_app_for_this_release():
     from wardapp.database import MIGRATIONS_DIR, known_revisions
 
     assert {m.group(1) for m in map(NAME.fullmatch, ALL) if m} == {"ward", "hub"}
-    heads = {"ward": max(known_revisions(MIGRATIONS_DIR)),
-             "hub": max(known_revisions(HUB_MIGRATIONS))}
+    heads = {
+        "ward": max(known_revisions(MIGRATIONS_DIR)),
+        "hub": max(known_revisions(HUB_MIGRATIONS)),
+    }
     for name in ALL:
         kind, revision = NAME.fullmatch(name).groups()
         assert revision in known_revisions(MIGRATIONS_DIR if kind == "ward" else HUB_MIGRATIONS)
@@ -69,14 +75,14 @@ def test_there_is_a_fixture_per_app_for_this_release():
 
 @pytest.mark.parametrize("name", [n for n in ALL if n.startswith("ward-")])
 def test_ward_database_upgrades_without_losing_a_row(name, tmp_path):
+    from kernel.database import current_revision
     from wardapp import create_app
     from wardapp.backup import read_manifest
-    from kernel.database import current_revision
     from wardapp.database import known_revisions, upgrade_schema
     from wardapp.dossiers.service import receive_dossier
     from wardapp.extensions import db
-    from wardapp.sync.records import Dossier, User
     from wardapp.sync.outgoing import local_reconcile
+    from wardapp.sync.records import Dossier, User
 
     from .conftest import intake_data
 
@@ -94,8 +100,9 @@ def test_ward_database_upgrades_without_losing_a_row(name, tmp_path):
             assert upgraded[0]["reason"] == f"before-upgrade-from-{revision}"
             assert upgraded[0]["counts"]["dossier"] == len(before["dossier"])
         assert db.session.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
-        found = db.session.execute(sa.text(
-            "SELECT count(*) FROM dossier_fts WHERE dossier_fts MATCH 'duc'")).scalar()
+        found = db.session.execute(
+            sa.text("SELECT count(*) FROM dossier_fts WHERE dossier_fts MATCH 'duc'")
+        ).scalar()
         assert found >= 1  # the search index was rebuilt over the old dossiers
         assert local_reconcile()["dossier"]["count"] == len(before["dossier"])
         # The desk works on, numbering after the old dossiers.
@@ -132,14 +139,14 @@ def test_upgraded_ward_and_hub_of_the_newest_release_sync_on(tmp_path):
     ward's history still matches the hub's, and it syncs what it writes next."""
     from city_hub import create_app as create_hub
     from city_hub import upgrade_schema as upgrade_hub
-    from city_hub.wards import issue_credential
     from city_hub.extensions import db as hub_db
     from city_hub.models import Ward
+    from city_hub.wards import issue_credential
     from wardapp import create_app
     from wardapp.database import upgrade_schema
     from wardapp.extensions import db
-    from wardapp.sync.outgoing import local_reconcile
     from wardapp.sync.client import EXIT_OK, HubClient, SyncConfig, SyncRun
+    from wardapp.sync.outgoing import local_reconcile
 
     from .conftest import LiveServer
     from .test_sync import write_dossiers

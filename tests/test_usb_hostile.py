@@ -12,6 +12,7 @@ the hub and the symlink's target untouched. The hub runs on SQLite and on Postgr
 A property test (hypothesis) then mutates a valid package at random: the reader returns a valid
 manifest and batches or raises :class:`ProtocolError`, nothing else.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,14 +41,19 @@ from city_hub.models import Ward
 from wardapp import create_app
 from wardapp.cli import cli as ward_cli
 from wardapp.extensions import db
-from wardapp.sync.protocol import canonical_text
 from wardapp.sync import package as package_module
-from wardapp.sync.outgoing import sync_state
-from wardapp.sync.usb import export_package
 from wardapp.sync.client import SyncConfig
+from wardapp.sync.outgoing import sync_state
 from wardapp.sync.package import Package, check_signature, read_summary, write_package
-from wardapp.sync.protocol import (WIRE_SCHEMA_VERSION, ProtocolError, package_key,
-                                   records_digest, sign)
+from wardapp.sync.protocol import (
+    WIRE_SCHEMA_VERSION,
+    ProtocolError,
+    canonical_text,
+    package_key,
+    records_digest,
+    sign,
+)
+from wardapp.sync.usb import export_package
 
 from .test_sync import write_dossiers
 
@@ -69,12 +75,24 @@ class Usb:
 
     def hub_import(self, package: Path, *args) -> subprocess.CompletedProcess:
         """``city-hub import`` as the admin runs it, in its own process."""
-        env = {**os.environ,
-               "CITY_HUB_DATABASE_URL": self.hub.app.config["SQLALCHEMY_DATABASE_URI"]}
+        env = {
+            **os.environ,
+            "CITY_HUB_DATABASE_URL": self.hub.app.config["SQLALCHEMY_DATABASE_URI"],
+        }
         return subprocess.run(
-            [str(Path(sys.executable).parent / "city-hub"), "import", str(package), *args,
-             "--instance", self.hub.app.instance_path],
-            env=env, capture_output=True, text=True, timeout=120)
+            [
+                str(Path(sys.executable).parent / "city-hub"),
+                "import",
+                str(package),
+                *args,
+                "--instance",
+                self.hub.app.instance_path,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def export(self, out: Path | None = None) -> Path:
         out = out or self.stick
@@ -86,8 +104,10 @@ class Usb:
     def hub_state(self) -> dict:
         """Every row count of the hub, and the ward's checkpoint there."""
         with self.hub.app.app_context():
-            counts = {t.name: hub_db.session.scalar(sa.select(sa.func.count()).select_from(t))
-                      for t in hub_db.metadata.sorted_tables}
+            counts = {
+                t.name: hub_db.session.scalar(sa.select(sa.func.count()).select_from(t))
+                for t in hub_db.metadata.sorted_tables
+            }
             counts["acked_seq"] = hub_db.session.get(Ward, "30280").acked_seq
             hub_db.session.remove()
         return counts
@@ -112,8 +132,9 @@ def refused(result, *words: str) -> None:
         code, output = result.returncode, result.stdout + result.stderr
     else:
         code, output = result.exit_code, result.output
-        assert result.exception is None or type(result.exception) is SystemExit, \
-            repr(result.exception)
+        assert result.exception is None or type(result.exception) is SystemExit, repr(
+            result.exception
+        )
     assert code == 1, output
     assert "Traceback" not in output
     for word in words:
@@ -128,12 +149,13 @@ def imported(result: subprocess.CompletedProcess) -> str:
 
 # --- damaging a real zip --------------------------------------------------------------------
 
+
 def _central_entries(data: bytes, archive: zipfile.ZipFile):
     """(offset, name) of each central directory entry."""
     at = archive.start_dir
-    while data[at:at + 4] == b"PK\x01\x02":
-        name_len, extra_len, comment_len = struct.unpack("<HHH", data[at + 28:at + 34])
-        yield at, data[at + 46:at + 46 + name_len].decode()
+    while data[at : at + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack("<HHH", data[at + 28 : at + 34])
+        yield at, data[at + 46 : at + 46 + name_len].decode()
         at += 46 + name_len + extra_len + comment_len
 
 
@@ -142,8 +164,9 @@ def flip_byte(package: Path, member: str) -> None:
     data = bytearray(package.read_bytes())
     with zipfile.ZipFile(package) as archive:
         info = archive.getinfo(member)
-    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:
-                                                     info.header_offset + 30])
+    name_len, extra_len = struct.unpack(
+        "<HH", data[info.header_offset + 26 : info.header_offset + 30]
+    )
     start = info.header_offset + 30 + name_len + extra_len
     data[start + info.compress_size // 2] ^= 0xFF
     package.write_bytes(bytes(data))
@@ -171,8 +194,7 @@ def rewrite(package: Path, change) -> None:
 
 
 def with_manifest_text(text: str):
-    return lambda entries: [(n, text.encode() if n == "manifest.json" else d)
-                            for n, d in entries]
+    return lambda entries: [(n, text.encode() if n == "manifest.json" else d) for n, d in entries]
 
 
 def manifest_of(package: Path) -> dict:
@@ -210,14 +232,20 @@ HOSTILE_PACKAGES = {
     "bad_crc_in_batch": lambda p, key: flip_byte(p, first_member(p)),
     "encrypted_manifest": lambda p, key: flag_encrypted(p, "manifest.json"),
     "encrypted_batch": lambda p, key: flag_encrypted(p, first_member(p)),
-    "nested_manifest": lambda p, key: rewrite(p, with_manifest_text(
-        '{"format": "wardapp-sync-package", "members": ' + nested(100_000) + "}")),
-    "surrogate_in_manifest": lambda p, key: rewrite(p, with_manifest_text(
-        json.dumps({**manifest_of(p), "note": "\ud800"}))),
+    "nested_manifest": lambda p, key: rewrite(
+        p,
+        with_manifest_text(
+            '{"format": "wardapp-sync-package", "members": ' + nested(100_000) + "}"
+        ),
+    ),
+    "surrogate_in_manifest": lambda p, key: rewrite(
+        p, with_manifest_text(json.dumps({**manifest_of(p), "note": "\ud800"}))
+    ),
     "batch_twice": lambda p, key: rewrite(p, lambda entries: entries + entries[1:]),
     "signed_wrong_types": lambda p, key: rewrite(p, _signed_with_wrong_types(p, key)),
     "too_many_members": lambda p, key: rewrite(
-        p, lambda entries: entries + [(f"x/{n}", b"") for n in range(5001)]),
+        p, lambda entries: entries + [(f"x/{n}", b"") for n in range(5001)]
+    ),
     "archive_comment": lambda p, key: _with_comment(p),
 }
 # Where the refusal must say more than that the package is bad: too many members are refused
@@ -246,8 +274,10 @@ def test_older_package_after_a_newer_one_has_nothing_new(usb, tmp_path):
     older = usb.export()
     restored = tmp_path / "restored"  # a backup of the ward as it was then
     restored.mkdir()
-    with sqlite3.connect(Path(usb.app.instance_path) / "ward.sqlite") as source, \
-            sqlite3.connect(restored / "ward.sqlite") as backup:
+    with (
+        sqlite3.connect(Path(usb.app.instance_path) / "ward.sqlite") as source,
+        sqlite3.connect(restored / "ward.sqlite") as backup,
+    ):
         source.backup(backup)
     write_dossiers(2)
     newer = usb.export(usb.folder / "newer")
@@ -277,9 +307,16 @@ def test_older_package_after_a_newer_one_has_nothing_new(usb, tmp_path):
     with clone.app_context():
         same = export_package(restored, usb.config)
         assert "không có gì mới" in imported(usb.hub_import(same))
-        stopped = CliRunner().invoke(ward_cli, ["sync", "import-summary",
-                                                str(same.with_suffix(".summary.json")),
-                                                "--instance", str(restored)])
+        stopped = CliRunner().invoke(
+            ward_cli,
+            [
+                "sync",
+                "import-summary",
+                str(same.with_suffix(".summary.json")),
+                "--instance",
+                str(restored),
+            ],
+        )
         refused(stopped, f"wardapp sync rekey --hub-acked {before['acked_seq']}")
         assert sync_state().acked_seq == 0
         write_dossiers(1)
@@ -319,8 +356,11 @@ def test_symlink_at_the_summary_path_is_replaced_not_followed(usb, where):
     package = usb.export()
     victim = usb.folder / "victim.txt"
     victim.write_text(VICTIM_TEXT, encoding="utf-8")
-    target = package.with_suffix(".summary.json") if where == "beside_the_package" \
+    target = (
+        package.with_suffix(".summary.json")
+        if where == "beside_the_package"
         else usb.folder / "elsewhere.json"
+    )
     target.symlink_to(victim)
     imported(usb.hub_import(package, *(["--out", str(target)] if where == "out" else [])))
     assert victim.read_text(encoding="utf-8") == VICTIM_TEXT
@@ -332,8 +372,7 @@ def test_summary_that_cannot_be_written_is_said_and_importing_again_writes_it(us
     write_dossiers(1)
     package = usb.export()
     nowhere = usb.folder / "no-such-folder" / "summary.json"
-    refused(usb.hub_import(package, "--out", str(nowhere)), "Không ghi được tệp tổng hợp",
-            "--out")
+    refused(usb.hub_import(package, "--out", str(nowhere)), "Không ghi được tệp tổng hợp", "--out")
     assert usb.hub_state()["acked_seq"] == manifest_of(package)["last_seq"]  # imported
     imported(usb.hub_import(package))
     assert json.loads(package.with_suffix(".summary.json").read_text())["error"] is None
@@ -342,7 +381,7 @@ def test_summary_that_cannot_be_written_is_said_and_importing_again_writes_it(us
 def test_symlink_at_the_package_path_is_replaced_not_followed(usb, monkeypatch):
     """``wardapp sync export`` writes its package as a new file renamed into place: links
     planted at the package's name and at the name it used to write first are never followed."""
-    moment = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
     monkeypatch.setattr(package_module, "utcnow", lambda: moment)
     write_dossiers(1)
     scratch = usb.folder / "scratch"
@@ -361,7 +400,7 @@ def test_symlink_at_the_package_path_is_replaced_not_followed(usb, monkeypatch):
 
 def test_package_that_cannot_be_written_is_said_with_nothing_left(usb, monkeypatch):
     """A directory where the package is to go stands for a stick that refuses the write."""
-    moment = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
     monkeypatch.setattr(package_module, "utcnow", lambda: moment)
     write_dossiers(1)
     scratch = usb.folder / "scratch"
@@ -382,8 +421,15 @@ def _summary_attacks(summary: dict, key: str) -> dict[str, bytes]:
     wrong_range["applied"][0]["first_seq"] = str(wrong_range["applied"][0]["first_seq"])
     huge_reject = json.loads(json.dumps(summary))
     huge_reject["applied"][0]["answer"]["rejects"] = [
-        {"seq": 1, "table": "dossier", "uuid": "x", "version": 2**70, "code": "INVALID",
-         "message": "?"}]
+        {
+            "seq": 1,
+            "table": "dossier",
+            "uuid": "x",
+            "version": 2**70,
+            "code": "INVALID",
+            "message": "?",
+        }
+    ]
     huge_reject["applied"][0]["answer"]["summary"]["rejected"] += 1
     huge_reject["applied"][0]["answer"]["summary"]["inserted"] -= 1
     return {
@@ -395,8 +441,10 @@ def _summary_attacks(summary: dict, key: str) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("attack", ["nested", "surrogate", "not_utf8", "signed_wrong_range",
-                                    "signed_reject_past_64_bits"])
+@pytest.mark.parametrize(
+    "attack",
+    ["nested", "surrogate", "not_utf8", "signed_wrong_range", "signed_reject_past_64_bits"],
+)
 def test_hostile_summary_is_refused_at_the_ward(usb, attack):
     write_dossiers(1)
     package = usb.export()
@@ -416,15 +464,35 @@ KEY = package_key("ws_thu-nghiem")
 
 def _base_package() -> bytes:
     """A valid package of one batch of two records, written by the ward's writer."""
-    records = [{"seq": seq, "table": "dossier", "uuid": f"u-{seq}", "op": "upsert",
-                "version": 1, "data": {"code": f"30280-{seq}", "note": "Nguyễn Văn Đức"}}
-               for seq in (1, 2)]
-    batch = {"first_seq": 1, "last_seq": 2, "count": 2, "ward_code": "30280",
-             "protocol_version": 1, "schema_version": WIRE_SCHEMA_VERSION,
-             "sha256": records_digest(records), "records": records}
+    records = [
+        {
+            "seq": seq,
+            "table": "dossier",
+            "uuid": f"u-{seq}",
+            "op": "upsert",
+            "version": 1,
+            "data": {"code": f"30280-{seq}", "note": "Nguyễn Văn Đức"},
+        }
+        for seq in (1, 2)
+    ]
+    batch = {
+        "first_seq": 1,
+        "last_seq": 2,
+        "count": 2,
+        "ward_code": "30280",
+        "protocol_version": 1,
+        "schema_version": WIRE_SCHEMA_VERSION,
+        "sha256": records_digest(records),
+        "records": records,
+    }
     with tempfile.TemporaryDirectory() as folder:
-        path = write_package(Path(folder), [(batch, canonical_text(records))], ward_code="30280",
-                             db_instance_id="0f8c2d1e-5b7a-4c3d-9e2f-1a2b3c4d5e6f", key=KEY)
+        path = write_package(
+            Path(folder),
+            [(batch, canonical_text(records))],
+            ward_code="30280",
+            db_instance_id="0f8c2d1e-5b7a-4c3d-9e2f-1a2b3c4d5e6f",
+            key=KEY,
+        )
         return path.read_bytes()
 
 
@@ -433,13 +501,19 @@ with zipfile.ZipFile(io.BytesIO(BASE)) as _archive:
     BASE_ENTRIES = [(name, _archive.read(name)) for name in _archive.namelist()]
 BASE_MANIFEST = json.loads(BASE_ENTRIES[0][1])
 
-texts = st.text(st.characters(exclude_categories=()) | st.sampled_from(["\ud800", "\udfff"]),
-                max_size=12)
+texts = st.text(
+    st.characters(exclude_categories=()) | st.sampled_from(["\ud800", "\udfff"]), max_size=12
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | texts
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | texts
     | st.sampled_from([2**63, 2**70, -1, 0, "30280", BASE_MANIFEST["members"]]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 def _zip(entries) -> bytes:
@@ -483,27 +557,33 @@ def _member_content(raw: bytes) -> bytes:
     only a ward's bug could write, which the reader must still refuse cleanly."""
     manifest = json.loads(json.dumps(BASE_MANIFEST))
     manifest["members"][0]["sha256"] = hashlib.sha256(raw).hexdigest()
-    return _zip([("manifest.json", json.dumps(resigned(manifest, KEY)).encode()),
-                 (BASE_ENTRIES[1][0], raw)])
+    return _zip(
+        [("manifest.json", json.dumps(resigned(manifest, KEY)).encode()), (BASE_ENTRIES[1][0], raw)]
+    )
 
 
 FIELDS = [*BASE_MANIFEST, *(f"members.{k}" for k in BASE_MANIFEST["members"][0])]
 hostile_bytes = st.one_of(
     st.integers(0, len(BASE) - 1).map(lambda n: BASE[:n]),
-    st.lists(st.tuples(st.integers(0, len(BASE) - 1), st.integers(1, 255)), min_size=1,
-             max_size=8).map(_flipped),
-    json_values.map(lambda v: _zip([("manifest.json", json.dumps(v).encode()),
-                                    *BASE_ENTRIES[1:]])),
-    st.integers(1, 100_000).map(lambda n: _zip([("manifest.json", nested(n).encode()),
-                                                *BASE_ENTRIES[1:]])),
+    st.lists(
+        st.tuples(st.integers(0, len(BASE) - 1), st.integers(1, 255)), min_size=1, max_size=8
+    ).map(_flipped),
+    json_values.map(lambda v: _zip([("manifest.json", json.dumps(v).encode()), *BASE_ENTRIES[1:]])),
+    st.integers(1, 100_000).map(
+        lambda n: _zip([("manifest.json", nested(n).encode()), *BASE_ENTRIES[1:]])
+    ),
     st.builds(_manifest_field, st.sampled_from(FIELDS), json_values, st.booleans()),
     st.binary(max_size=200).map(_member_content),
     json_values.map(lambda v: _member_content(gzip.compress(json.dumps(v).encode()))),
 )
 
 
-@settings(max_examples=400, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=400,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=hostile_bytes)
 def test_package_reader_returns_a_valid_package_or_refuses(data):
     try:
@@ -515,43 +595,84 @@ def test_package_reader_returns_a_valid_package_or_refuses(data):
         return
     manifest = package.manifest
     assert isinstance(manifest["ward_code"], str) and isinstance(manifest["db_instance_id"], str)
-    assert [(m["first_seq"], m["last_seq"]) for m in manifest["members"]] == \
-        [(b["first_seq"], b["last_seq"]) for b, _ in batches]
+    assert [(m["first_seq"], m["last_seq"]) for m in manifest["members"]] == [
+        (b["first_seq"], b["last_seq"]) for b, _ in batches
+    ]
     assert all(isinstance(b["records"], list) for b, _ in batches)
 
 
-SUMMARY = {"format": "wardapp-sync-summary", "ward_code": "30280",
-           "db_instance_id": BASE_MANIFEST["db_instance_id"], "created_utc": "2026-12-03T09:00:00",
-           "hub_acked_seq": 2, "error": None,
-           "applied": [{"first_seq": 1, "last_seq": 2, "answer": {
-               "acked_seq": 2, "rejects": [],
-               "summary": {"received": 2, "inserted": 2, "updated": 0, "unchanged": 0,
-                           "stale": 0, "rejected": 0, "conflicts": 0}}}]}
-SUMMARY_FIELDS = [*SUMMARY, "applied.first_seq", "applied.answer", "answer.rejects",
-                  "answer.acked_seq", "summary.received"]
+SUMMARY = {
+    "format": "wardapp-sync-summary",
+    "ward_code": "30280",
+    "db_instance_id": BASE_MANIFEST["db_instance_id"],
+    "created_utc": "2026-12-03T09:00:00",
+    "hub_acked_seq": 2,
+    "error": None,
+    "applied": [
+        {
+            "first_seq": 1,
+            "last_seq": 2,
+            "answer": {
+                "acked_seq": 2,
+                "rejects": [],
+                "summary": {
+                    "received": 2,
+                    "inserted": 2,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "stale": 0,
+                    "rejected": 0,
+                    "conflicts": 0,
+                },
+            },
+        }
+    ],
+}
+SUMMARY_FIELDS = [
+    *SUMMARY,
+    "applied.first_seq",
+    "applied.answer",
+    "answer.rejects",
+    "answer.acked_seq",
+    "summary.received",
+]
 
 
 def _summary_field(field, value, sign_it) -> bytes:
     document = json.loads(json.dumps(SUMMARY))
     item = document["applied"][0]
     within, _, key = field.rpartition(".")
-    place = {"": document, "applied": item, "answer": item["answer"],
-             "summary": item["answer"]["summary"]}[within]
+    place = {
+        "": document,
+        "applied": item,
+        "answer": item["answer"],
+        "summary": item["answer"]["summary"],
+    }[within]
     place[key] = value
     return json.dumps(signed_if_it_can_be(document) if sign_it else document).encode()
 
 
-@settings(max_examples=300, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(raw=st.one_of(
-    st.binary(max_size=64), json_values.map(lambda v: json.dumps(v).encode()),
-    st.integers(1, 100_000).map(lambda n: nested(n).encode()),
-    st.builds(_summary_field, st.sampled_from(SUMMARY_FIELDS), json_values, st.booleans())))
+@settings(
+    max_examples=300,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    raw=st.one_of(
+        st.binary(max_size=64),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.integers(1, 100_000).map(lambda n: nested(n).encode()),
+        st.builds(_summary_field, st.sampled_from(SUMMARY_FIELDS), json_values, st.booleans()),
+    )
+)
 def test_summary_reader_returns_a_typed_summary_or_refuses(raw):
     try:
         document = read_summary(raw, KEY)
     except ProtocolError as e:
         assert e.code in ("BAD_SUMMARY", "BAD_SIGNATURE") and e.message
         return
-    assert all(type(item["first_seq"]) is int and isinstance(item["answer"], dict)
-               for item in document["applied"])
+    assert all(
+        type(item["first_seq"]) is int and isinstance(item["answer"], dict)
+        for item in document["applied"]
+    )

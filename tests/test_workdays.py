@@ -1,4 +1,5 @@
 """Working days and deadlines: the rules written in kernel.workdays, checked on real calendars."""
+
 import datetime as dt
 
 from hypothesis import given, settings

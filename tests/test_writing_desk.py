@@ -1,6 +1,7 @@
 """The "no-appointment day" and the writing desk: same-day dossiers marked on return and counted
 on the home page, forms prefilled from the citizen's earlier dossiers only with consent, and the
 written form printed for signature."""
+
 from wardapp.dossiers.service import receive_dossier, record_step
 
 from .conftest import account, intake_data
@@ -28,8 +29,7 @@ def test_same_day_is_marked_on_return_and_counted_today(app, client, auth):
 
 def test_intake_records_the_writing_desk_and_prints_the_form(app, client, auth):
     auth.login()
-    response = client.post("/dossiers", data=intake_data(writing_assist="1",
-                                                         prefill_consent="1"))
+    response = client.post("/dossiers", data=intake_data(writing_assist="1", prefill_consent="1"))
     assert response.status_code == 302
     code = response.headers["Location"].rsplit("/", 1)[1]
     page = client.get(f"/dossiers/{code}").get_data(as_text=True)
@@ -42,8 +42,12 @@ def test_intake_records_the_writing_desk_and_prints_the_form(app, client, auth):
 
 
 def test_prefill_needs_consent_and_matches_the_citizen_id(app, client, auth):
-    receive_dossier(intake_data(applicant_name="Võ Thị Sáu", phone="0987654321",
-                                address="Khóm 5, phường Mỹ Bình"), actor=account("letan"))
+    receive_dossier(
+        intake_data(
+            applicant_name="Võ Thị Sáu", phone="0987654321", address="Khóm 5, phường Mỹ Bình"
+        ),
+        actor=account("letan"),
+    )
     auth.login()
     query = {"citizen_id": "089095001234", "applicant_name": ""}
     refused = client.get("/dossiers/prefill", query_string=query).get_data(as_text=True)
@@ -52,8 +56,9 @@ def test_prefill_needs_consent_and_matches_the_citizen_id(app, client, auth):
     text = filled.get_data(as_text=True)
     assert filled.status_code == 200 and "Võ Thị Sáu" in text and "0987654321" in text
     assert "Khóm 5, phường Mỹ Bình" in text and "Đã điền từ hồ sơ" in text
-    other = client.get("/dossiers/prefill", query_string={
-        "citizen_id": "079201009999", "prefill_consent": "1"}).get_data(as_text=True)
+    other = client.get(
+        "/dossiers/prefill", query_string={"citizen_id": "079201009999", "prefill_consent": "1"}
+    ).get_data(as_text=True)
     assert "Không có hồ sơ trước" in other and "Võ Thị Sáu" not in other
 
 

@@ -1,4 +1,5 @@
 """Ward one-stop desk (Bộ phận Tiếp nhận và Trả kết quả): the app each ward runs on its LAN."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,11 +27,16 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         ``./instance``, so several wards can run side by side on one machine.
     """
     instance_path = os.path.abspath(
-        instance_path or os.environ.get("WARDAPP_INSTANCE") or "instance")
+        instance_path or os.environ.get("WARDAPP_INSTANCE") or "instance"
+    )
     # The static files (styles, vendored htmx) and the shared templates (login form, account
     # bar) are the kernel's: one set for the ward and the hub.
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True,
-                static_folder=str(STATIC_DIR))
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        static_folder=str(STATIC_DIR),
+    )
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(TEMPLATES_DIR))])
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(instance_path, DATABASE_FILE),
@@ -41,8 +47,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=2),  # idle time before a new login
         JSON_SORT_KEYS=False,
         PAGE_SIZE=50,
-        CHAIRMAN_NAME="",          # the ward chairman who signs the letters
-        FEEDBACK_ANSWER_DAYS=10,   # working days to answer a feedback or petition
+        CHAIRMAN_NAME="",  # the ward chairman who signs the letters
+        FEEDBACK_ANSWER_DAYS=10,  # working days to answer a feedback or petition
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -77,13 +83,15 @@ def write_secret_key(instance_path: str) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import outbox  # noqa: F401  (registers the session hooks)
     from kernel.database import configure_engine
+
+    from . import outbox  # noqa: F401  (registers the session hooks)
     from .database import MIGRATIONS_DIR, alembic_include_name
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True,
-                     include_name=alembic_include_name)
+    migrate.init_app(
+        app, db, directory=MIGRATIONS_DIR, render_as_batch=True, include_name=alembic_include_name
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
@@ -119,11 +127,24 @@ def register_template_helpers(app: Flask) -> None:
     from .dossiers.lifecycle import STEPS
     from .sync import records
 
-    formatting.init_app(app, {
-        "STEP_LABELS": {kind: step.label for kind, step in STEPS.items()},
-        **{name: getattr(records, name) for name in (
-            "LETTER_KINDS", "RATING_LEVELS", "RATING_CRITERIA", "RATING_CHANNELS",
-            "FEEDBACK_CHANNELS", "INSPECTION_CONTENTS", "INSPECTION_RATINGS")}})
+    formatting.init_app(
+        app,
+        {
+            "STEP_LABELS": {kind: step.label for kind, step in STEPS.items()},
+            **{
+                name: getattr(records, name)
+                for name in (
+                    "LETTER_KINDS",
+                    "RATING_LEVELS",
+                    "RATING_CRITERIA",
+                    "RATING_CHANNELS",
+                    "FEEDBACK_CHANNELS",
+                    "INSPECTION_CONTENTS",
+                    "INSPECTION_RATINGS",
+                )
+            },
+        },
+    )
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """The ward's audit trail: one call per change that is not already a dossier event (the screen
 that shows it is :mod:`wardapp.audit_trail`)."""
+
 from __future__ import annotations
 
 from kernel.login import current_actor
@@ -30,7 +31,12 @@ def audit(action: str, target: str, *, actor: str | None = None, **details) -> A
     :param actor: who did it; by default the logged-in official, or the ward PC's command line.
     """
     node = db.session.get(SyncNode, 1)
-    entry = AuditEntry(ward_code=node.ward_code, actor=actor or current_actor(), action=action,
-                       target=target[:200], details=details)
+    entry = AuditEntry(
+        ward_code=node.ward_code,
+        actor=actor or current_actor(),
+        action=action,
+        target=target[:200],
+        details=details,
+    )
     db.session.add(entry)
     return entry

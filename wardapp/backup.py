@@ -12,6 +12,7 @@ Bookkeeping lives in files, not in the database it protects: ``manifest.json`` b
 (what each one holds), and ``backup.json`` in the instance folder (where the copies go, how the
 last backup and the last integrity check went) for the admin's panel.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,15 +24,16 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .extensions import db
 from kernel.columns import utcnow
 from kernel.workdays import to_local
+
+from .extensions import db
 
 MANIFEST = "manifest.json"
 STATE_FILE = "backup.json"
 KEEP_DAILY, KEEP_MONTHLY = 7, 12
 # Warn on the panel before the disk is full: less than this, or less than five databases' worth.
-FREE_DISK_WARNING_BYTES = 1024 ** 3
+FREE_DISK_WARNING_BYTES = 1024**3
 # The tables whose rows a copy must hold as many of as the live database did: every table of
 # the ward's models (the search index is rebuilt, not counted).
 COUNTED_TABLES = tuple(db.metadata.tables)
@@ -48,8 +50,11 @@ def open_copy(path: Path) -> sqlite3.Connection:
 
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-            for t in COUNTED_TABLES if t in present}
+    return {
+        t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+        for t in COUNTED_TABLES
+        if t in present
+    }
 
 
 def _scalar(conn: sqlite3.Connection, query: str):
@@ -62,11 +67,13 @@ def _scalar(conn: sqlite3.Connection, query: str):
 
 def describe(conn: sqlite3.Connection) -> dict:
     """What a database holds: ward, lineage, schema revision, outbox head, row counts."""
-    return {"ward_code": _scalar(conn, "SELECT ward_code FROM sync_node WHERE id = 1"),
-            "db_instance_id": _scalar(conn, "SELECT db_instance_id FROM sync_node WHERE id = 1"),
-            "schema": _scalar(conn, "SELECT version_num FROM alembic_version"),
-            "outbox_head": _scalar(conn, "SELECT coalesce(max(seq), 0) FROM outbox") or 0,
-            "counts": table_counts(conn)}
+    return {
+        "ward_code": _scalar(conn, "SELECT ward_code FROM sync_node WHERE id = 1"),
+        "db_instance_id": _scalar(conn, "SELECT db_instance_id FROM sync_node WHERE id = 1"),
+        "schema": _scalar(conn, "SELECT version_num FROM alembic_version"),
+        "outbox_head": _scalar(conn, "SELECT coalesce(max(seq), 0) FROM outbox") or 0,
+        "counts": table_counts(conn),
+    }
 
 
 def integrity_problems(conn: sqlite3.Connection) -> list[str]:
@@ -110,6 +117,7 @@ def _full(error: Exception) -> bool:
 
 # --- The admin's view: instance/backup.json ---------------------------------------------------
 
+
 def read_state(instance_path: str) -> dict:
     return _read_json(Path(instance_path) / STATE_FILE, {})
 
@@ -127,6 +135,7 @@ def backup_dir(instance_path: str, configured: str | None = None) -> Path:
 
 # --- Taking a backup --------------------------------------------------------------------------
 
+
 @dataclass
 class Backup:
     path: Path
@@ -134,9 +143,16 @@ class Backup:
     removed: list[str]
 
 
-def take_backup(db_path: str | Path, target: Path, *, instance_path: str, reason: str = "daily",
-                keep_daily: int = KEEP_DAILY, keep_monthly: int = KEEP_MONTHLY,
-                now: dt.datetime | None = None) -> Backup:
+def take_backup(
+    db_path: str | Path,
+    target: Path,
+    *,
+    instance_path: str,
+    reason: str = "daily",
+    keep_daily: int = KEEP_DAILY,
+    keep_monthly: int = KEEP_MONTHLY,
+    now: dt.datetime | None = None,
+) -> Backup:
     """Copy the live database into ``target``, verify the copy, apply retention.
 
     Raises :class:`BackupError` (and records it for the panel) when the copy could not be made or
@@ -147,27 +163,37 @@ def take_backup(db_path: str | Path, target: Path, *, instance_path: str, reason
     try:
         result = _take(Path(db_path), target, reason, keep_daily, keep_monthly, now)
     except BackupError as e:  # the folder is remembered only once a copy has landed there
-        update_state(instance_path,
-                     last_failure={"at_utc": now.isoformat(), "message": str(e)})
+        update_state(instance_path, last_failure={"at_utc": now.isoformat(), "message": str(e)})
         raise
-    update_state(instance_path, backup_dir=str(target), last_backup=result.entry,
-                 last_failure=None,
-                 last_integrity_check={"at_utc": now.isoformat(), "ok": True,
-                                       "source": result.entry["file"]})
+    update_state(
+        instance_path,
+        backup_dir=str(target),
+        last_backup=result.entry,
+        last_failure=None,
+        last_integrity_check={
+            "at_utc": now.isoformat(),
+            "ok": True,
+            "source": result.entry["file"],
+        },
+    )
     return result
 
 
-def _take(db_path: Path, target: Path, reason: str, keep_daily: int, keep_monthly: int,
-          now: dt.datetime) -> Backup:
+def _take(
+    db_path: Path, target: Path, reason: str, keep_daily: int, keep_monthly: int, now: dt.datetime
+) -> Backup:
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise BackupError(f"Không tạo được thư mục sao lưu {target}: {e.strerror}.") from None
-    size = sum(p.stat().st_size for p in (db_path, db_path.with_name(db_path.name + "-wal"))
-               if p.exists())
+    size = sum(
+        p.stat().st_size for p in (db_path, db_path.with_name(db_path.name + "-wal")) if p.exists()
+    )
     if shutil.disk_usage(target).free < size * 1.2 + (1 << 20):
-        raise BackupError(f"Không đủ chỗ trống trong {target} để sao lưu "
-                          f"({size // (1 << 20) + 1} MB cần có); chưa ghi gì.")
+        raise BackupError(
+            f"Không đủ chỗ trống trong {target} để sao lưu "
+            f"({size // (1 << 20) + 1} MB cần có); chưa ghi gì."
+        )
     stem, copies = f"ward-{to_local(now):%Y%m%d-%H%M%S}-{reason}", 1
     name = f"{stem}.sqlite"
     while (target / name).exists():  # a second copy within the same second keeps the first
@@ -185,13 +211,21 @@ def _take(db_path: Path, target: Path, reason: str, keep_daily: int, keep_monthl
         if isinstance(e, BackupError):
             raise
         if _full(e):
-            raise BackupError(f"Ổ đĩa sao lưu {target} đã đầy: bản sao chưa được ghi (các bản "
-                              "sao lưu cũ vẫn còn nguyên). Giải phóng chỗ trống rồi sao lưu "
-                              "lại.") from None
+            raise BackupError(
+                f"Ổ đĩa sao lưu {target} đã đầy: bản sao chưa được ghi (các bản "
+                "sao lưu cũ vẫn còn nguyên). Giải phóng chỗ trống rồi sao lưu "
+                "lại."
+            ) from None
         raise BackupError(f"Sao lưu không thành công: {e}") from None
-    entry = {"file": name, "taken_utc": now.isoformat(), "reason": reason,
-             "size": final.stat().st_size, "sha256": file_sha256(final), "integrity": "ok",
-             **info}
+    entry = {
+        "file": name,
+        "taken_utc": now.isoformat(),
+        "reason": reason,
+        "size": final.stat().st_size,
+        "sha256": file_sha256(final),
+        "integrity": "ok",
+        **info,
+    }
     entries = [e for e in read_manifest(target) if (target / e["file"]).exists()] + [entry]
     kept = retained(entries, keep_daily, keep_monthly)
     removed = [e["file"] for e in entries if e not in kept]
@@ -225,8 +259,10 @@ def _verify_copy(part: Path, expected: dict) -> dict:
     finally:
         conn.close()
     if problems:
-        raise BackupError("Bản sao không qua kiểm tra toàn vẹn (cơ sở dữ liệu của phường có thể "
-                          f"đã hỏng): {'; '.join(problems)}")
+        raise BackupError(
+            "Bản sao không qua kiểm tra toàn vẹn (cơ sở dữ liệu của phường có thể "
+            f"đã hỏng): {'; '.join(problems)}"
+        )
     if found != expected:
         raise BackupError("Bản sao không khớp số dòng với cơ sở dữ liệu của phường.")
     return found
@@ -243,8 +279,12 @@ def retained(entries: list[dict], keep_daily: int, keep_monthly: int) -> list[di
     slot, so a restore never prunes the very copy it restores, and a later daily copy (holding
     the upgraded data) never pushes out the one taken before the upgrade."""
     # entries are in the order taken: of two with the same time, the later one is the newer
-    newest_first = [e for _, e in sorted(enumerate(entries), reverse=True,
-                                         key=lambda pair: (pair[1]["taken_utc"], pair[0]))]
+    newest_first = [
+        e
+        for _, e in sorted(
+            enumerate(entries), reverse=True, key=lambda pair: (pair[1]["taken_utc"], pair[0])
+        )
+    ]
     local_day = [to_local(dt.datetime.fromisoformat(e["taken_utc"])).date() for e in newest_first]
     keep, days, months = [], [], []
     for entry, day in zip(newest_first, local_day):
@@ -266,6 +306,7 @@ def retained(entries: list[dict], keep_daily: int, keep_monthly: int) -> list[di
 
 # --- Health -----------------------------------------------------------------------------------
 
+
 def check_integrity(db_path: str | Path, instance_path: str) -> list[str]:
     """``integrity_check`` of the live database, recorded for the panel; returns the problems."""
     conn = sqlite3.connect(db_path, timeout=30)
@@ -273,9 +314,15 @@ def check_integrity(db_path: str | Path, instance_path: str) -> list[str]:
         problems = integrity_problems(conn)
     finally:
         conn.close()
-    update_state(instance_path, last_integrity_check={
-        "at_utc": utcnow().isoformat(), "ok": not problems, "problems": problems,
-        "source": "live"})
+    update_state(
+        instance_path,
+        last_integrity_check={
+            "at_utc": utcnow().isoformat(),
+            "ok": not problems,
+            "problems": problems,
+            "source": "live",
+        },
+    )
     return problems
 
 
@@ -284,19 +331,24 @@ def disk_warnings(instance_path: str, db_path: str | Path) -> list[str]:
     size = Path(db_path).stat().st_size if Path(db_path).exists() else 0
     threshold = max(FREE_DISK_WARNING_BYTES, 5 * size)
     warnings = []
-    for label, folder in (("Ổ đĩa chứa dữ liệu", Path(instance_path)),
-                          ("Ổ đĩa sao lưu", backup_dir(instance_path))):
+    for label, folder in (
+        ("Ổ đĩa chứa dữ liệu", Path(instance_path)),
+        ("Ổ đĩa sao lưu", backup_dir(instance_path)),
+    ):
         probe = folder
         while not probe.exists() and probe != probe.parent:
             probe = probe.parent
         free = shutil.disk_usage(probe).free
         if free < threshold:
-            warnings.append(f"{label} ({folder}) chỉ còn {free / 1024 ** 2:,.0f} MB trống; "
-                            "hãy giải phóng chỗ trống trước khi đầy.".replace(",", "."))
+            warnings.append(
+                f"{label} ({folder}) chỉ còn {free / 1024**2:,.0f} MB trống; "
+                "hãy giải phóng chỗ trống trước khi đầy.".replace(",", ".")
+            )
     return warnings
 
 
 # --- Restoring --------------------------------------------------------------------------------
+
 
 def check_backup_file(path: Path, *, known_revisions: set[str], ward_code: str | None) -> dict:
     """Open a backup file read-only and say what it holds, or :class:`BackupError` why it cannot
@@ -319,11 +371,14 @@ def check_backup_file(path: Path, *, known_revisions: set[str], ward_code: str |
     if not info["ward_code"] or info["schema"] is None:
         raise BackupError(f"{path.name} không phải bản sao lưu của phần mềm một cửa.")
     if ward_code and info["ward_code"] != ward_code:
-        raise BackupError(f"{path.name} là dữ liệu của đơn vị {info['ward_code']}, không phải "
-                          f"{ward_code}.")
+        raise BackupError(
+            f"{path.name} là dữ liệu của đơn vị {info['ward_code']}, không phải {ward_code}."
+        )
     if info["schema"] not in known_revisions:
-        raise BackupError(f"{path.name} do phiên bản phần mềm mới hơn tạo ra (lược đồ "
-                          f"{info['schema']}); hãy nâng cấp phần mềm trước khi khôi phục.")
+        raise BackupError(
+            f"{path.name} do phiên bản phần mềm mới hơn tạo ra (lược đồ "
+            f"{info['schema']}); hãy nâng cấp phần mềm trước khi khôi phục."
+        )
     return info
 
 

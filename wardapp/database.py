@@ -1,6 +1,7 @@
 """The ward database: its write transactions on the ward's session, its migrations and upgrade
 (with the backup before it) and the dossier search index. The helpers it shares with the hub are
 :mod:`kernel.database`."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -61,8 +62,12 @@ def upgrade_schema() -> None:
             from .backup import backup_dir, take_backup
 
             instance = current_app.instance_path
-            take_backup(database_path(), backup_dir(instance, current_app.config.get("BACKUP_DIR")),
-                        instance_path=instance, reason=f"before-upgrade-from-{revision}")
+            take_backup(
+                database_path(),
+                backup_dir(instance, current_app.config.get("BACKUP_DIR")),
+                instance_path=instance,
+                reason=f"before-upgrade-from-{revision}",
+            )
         alembic_upgrade(directory=MIGRATIONS_DIR)
     ensure_search_index()
 
@@ -80,8 +85,13 @@ def ensure_search_index(rebuild: bool = False) -> None:
         missing = not ward_db[FTS_TABLE].exists()
         triggers = {t.name for t in ward_db.triggers}
         if missing or not {"dossier_ai", "dossier_ad", "dossier_au"} <= triggers:
-            dossiers.enable_fts(["search_text"], fts_version="FTS5", create_triggers=True,
-                                replace=True, tokenize="unicode61 remove_diacritics 2")
+            dossiers.enable_fts(
+                ["search_text"],
+                fts_version="FTS5",
+                create_triggers=True,
+                replace=True,
+                tokenize="unicode61 remove_diacritics 2",
+            )
             rebuild = True
         if rebuild:
             dossiers.rebuild_fts()
@@ -97,7 +107,8 @@ def _narrow_update_trigger(conn: sqlite3.Connection) -> None:
     sqlite-utils' update trigger fires on every UPDATE of the row, and each lifecycle step updates
     the dossier; this makes it ``AFTER UPDATE OF search_text``, in place, on new and old wards."""
     (sql,) = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'dossier_au'").fetchone()
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'dossier_au'"
+    ).fetchone()
     narrow = sql.replace('AFTER UPDATE ON "dossier"', 'AFTER UPDATE OF "search_text" ON "dossier"')
     if narrow != sql:
         conn.execute("DROP TRIGGER dossier_au")
@@ -107,5 +118,3 @@ def _narrow_update_trigger(conn: sqlite3.Connection) -> None:
 def alembic_include_name(name, type_, parent_names) -> bool:
     """Keep autogenerate away from the FTS tables it does not model (it would drop them)."""
     return not (type_ == "table" and name and name.startswith(FTS_TABLE))
-
-

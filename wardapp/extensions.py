@@ -1,4 +1,5 @@
 """Extension singletons, bound to an app in :func:`wardapp.create_app` (microblog's pattern)."""
+
 from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_migrate import Migrate

@@ -6,6 +6,7 @@ ratings, feedback, inspections) are the record schema, :mod:`wardapp.sync.record
 the hub. Each write of one appends its JSON snapshot to the outbox in the same transaction
 (:mod:`wardapp.outbox`), which is what sync carries to the hub.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,8 @@ from kernel.columns import JSONText, UTCDateTime, new_uuid, utcnow
 from .extensions import db
 from .sync.records import Dossier, User
 
-
 # --- Reference data (owned by the hub) -------------------------------------------------------
+
 
 class Unit(db.Model):
     """An administrative unit (ward, commune, or the city) with its GSO code."""
@@ -60,7 +61,9 @@ class Procedure(db.Model):
     @property
     def duration_label(self) -> str:
         if self.duration_unit == "same_day":
-            return "Trong ngày" + (" (nhận sau 15 giờ trả ngày làm việc kế tiếp)" if self.cutoff_15h else "")
+            return "Trong ngày" + (
+                " (nhận sau 15 giờ trả ngày làm việc kế tiếp)" if self.cutoff_15h else ""
+            )
         return f"{self.duration_value} ngày làm việc"
 
 
@@ -81,11 +84,14 @@ class CalendarOverride(db.Model):
 
 # --- This installation ------------------------------------------------------------------------
 
+
 class SyncNode(db.Model):
     """Who this database is: the ward it serves and the identity of this database file's lineage."""
 
     __tablename__ = "sync_node"
-    id: so.Mapped[int] = so.mapped_column(sa.Integer, sa.CheckConstraint("id = 1"), primary_key=True)
+    id: so.Mapped[int] = so.mapped_column(
+        sa.Integer, sa.CheckConstraint("id = 1"), primary_key=True
+    )
     ward_code: so.Mapped[str] = so.mapped_column(sa.ForeignKey("unit.code"))
     db_instance_id: so.Mapped[str] = so.mapped_column(sa.String(36), default=new_uuid)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
@@ -133,19 +139,23 @@ class ApiToken(db.Model):
     user_uuid: so.Mapped[str] = so.mapped_column(sa.ForeignKey("user.uuid"))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     revoked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
-    scopes: so.Mapped[str] = so.mapped_column(sa.String(120), default="read intake steps",
-                                              server_default="read intake steps")
+    scopes: so.Mapped[str] = so.mapped_column(
+        sa.String(120), default="read intake steps", server_default="read intake steps"
+    )
 
     user: so.Mapped[User] = so.relationship()
 
 
 # --- Sync bookkeeping (wardapp.sync) ---------------------------------------------------------
 
+
 class SyncState(db.Model):
     """Where this ward stands with the hub. "Last OK" times move only on success."""
 
     __tablename__ = "sync_state"
-    id: so.Mapped[int] = so.mapped_column(sa.Integer, sa.CheckConstraint("id = 1"), primary_key=True)
+    id: so.Mapped[int] = so.mapped_column(
+        sa.Integer, sa.CheckConstraint("id = 1"), primary_key=True
+    )
     acked_seq: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     refdata_version: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     last_push_ok_utc: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)

@@ -5,6 +5,7 @@ cannot be inserted or updated without its snapshot landing in ``outbox`` in the 
 so a crash can never leave a record the hub will not hear about. Ward-owned records are never
 deleted (a withdrawal or a disabled account is a new version), and the hook refuses deletes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,6 +25,7 @@ from .models import Outbox
 from .sync.protocol import canonical_text, json_value
 from .sync.records import NOT_SYNCED
 
+
 def canonical_payload(payload: str) -> str:
     """An outbox payload in canonical form. Rows written before release 0.2 kept ``json.dumps``'
     default blanks; they are told by the blank after the first key (a column name, which holds
@@ -41,15 +43,18 @@ def snapshot(record) -> dict:
     Loaded values are read from the instance's dict (the attribute machinery costs more than
     the rest of a snapshot); an expired attribute is loaded through ``getattr``."""
     loaded = record.__dict__
-    return {key: json_value(loaded[key] if key in loaded else getattr(record, key))
-            for key in synced_keys(type(record))}
+    return {
+        key: json_value(loaded[key] if key in loaded else getattr(record, key))
+        for key in synced_keys(type(record))
+    }
 
 
 @functools.cache
 def synced_keys(model) -> tuple[str, ...]:
     """The attributes of a model that sync carries, sorted as canonical JSON orders them."""
-    return tuple(sorted(attr.key for attr in sa.inspect(model).column_attrs
-                        if attr.key not in NOT_SYNCED))
+    return tuple(
+        sorted(attr.key for attr in sa.inspect(model).column_attrs if attr.key not in NOT_SYNCED)
+    )
 
 
 def _is_outboxed(record) -> bool:
@@ -72,8 +77,9 @@ def _append_outbox_rows(session, flush_context):
     now = utcnow()
     connection = session.connection()
     writer = _outbox_writer(connection.dialect)
-    connection.exec_driver_sql(writer.insert_sql,
-                               [writer.bind(outbox_values(r, now)) for r in changed])
+    connection.exec_driver_sql(
+        writer.insert_sql, [writer.bind(outbox_values(r, now)) for r in changed]
+    )
 
 
 def _is_modified(record) -> bool:
@@ -94,8 +100,15 @@ def _is_modified(record) -> bool:
     return False
 
 
-OUTBOX_COLUMNS = ["table_name", "record_uuid", "op", "record_version", "payload",
-                  "payload_sha256", "created_utc"]
+OUTBOX_COLUMNS = [
+    "table_name",
+    "record_uuid",
+    "op",
+    "record_version",
+    "payload",
+    "payload_sha256",
+    "created_utc",
+]
 _writers: dict = {}
 
 
@@ -106,8 +119,9 @@ def _outbox_writer(dialect) -> DriverTable:
     key = (type(dialect), dialect.paramstyle)
     writer = _writers.get(key)
     if writer is None:
-        writer = _writers[key] = DriverTable(Outbox.__table__, OUTBOX_COLUMNS, dialect,
-                                             key="record_uuid")
+        writer = _writers[key] = DriverTable(
+            Outbox.__table__, OUTBOX_COLUMNS, dialect, key="record_uuid"
+        )
     return writer
 
 
@@ -115,8 +129,15 @@ def outbox_values(record, now: dt.datetime) -> list:
     """The values of the outbox row carrying ``record``'s current version, in the order of
     :data:`OUTBOX_COLUMNS`."""
     payload = canonical_text(snapshot(record))
-    return [type(record).__tablename__, record.uuid, "upsert", record.version, payload,
-            hashlib.sha256(payload.encode()).hexdigest(), now]
+    return [
+        type(record).__tablename__,
+        record.uuid,
+        "upsert",
+        record.version,
+        payload,
+        hashlib.sha256(payload.encode()).hexdigest(),
+        now,
+    ]
 
 
 def outbox_row(record, now: dt.datetime) -> dict:

@@ -10,6 +10,7 @@ symbols, a prime: the check character makes the weighted sum
 every swap of two characters (a weight or a difference of weights is never a multiple of 31),
 so the kiosk can tell a typing slip from a code that does not exist.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,10 +49,13 @@ def normalised(raw: str) -> str:
 
 def well_formed(code: str) -> bool:
     """Whether a normalised code could have been issued (length, alphabet, check character)."""
-    return len(code) == LENGTH and all(c in _VALUE for c in code) and \
-        check_character(code[:-1]) == code[-1]
+    return (
+        len(code) == LENGTH
+        and all(c in _VALUE for c in code)
+        and check_character(code[:-1]) == code[-1]
+    )
 
 
 def grouped(code: str) -> str:
     """A code as printed: three groups of three, easy to read out and type."""
-    return "-".join(code[i:i + 3] for i in range(0, len(code), 3))
+    return "-".join(code[i : i + 3] for i in range(0, len(code), 3))

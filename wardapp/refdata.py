@@ -1,5 +1,6 @@
 """The ward's reference tables made equal to a snapshot: the shipped one for a new ward, the
 hub's newest after each pull (its shape and checks are the kernel's, :mod:`kernel.refdata`)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,31 +22,59 @@ def apply_snapshot(snapshot: dict) -> dict[str, int]:
     """
     check_snapshot(snapshot)
     for u in snapshot["units"]:
-        db.session.merge(Unit(code=u["code"], name=nfc(u["name"]), kind=u["kind"],
-                              parent_code=u["parent_code"], agency_code=u["agency_code"],
-                              valid_from=snapshot_date(u["valid_from"]), valid_to=snapshot_date(u["valid_to"])))
+        db.session.merge(
+            Unit(
+                code=u["code"],
+                name=nfc(u["name"]),
+                kind=u["kind"],
+                parent_code=u["parent_code"],
+                agency_code=u["agency_code"],
+                valid_from=snapshot_date(u["valid_from"]),
+                valid_to=snapshot_date(u["valid_to"]),
+            )
+        )
     for p in snapshot["procedures"]:
         name = nfc(p["name"])
-        db.session.merge(Procedure(
-            code=p["code"], name=name, field=nfc(p["field"]),
-            duration_value=p["duration_value"], duration_unit=p["duration_unit"],
-            cutoff_15h=p["cutoff_15h"], fee_amount=p["fee_amount"], fee_text=nfc(p["fee_text"]),
-            online_level=p["online_level"], postal_allowed=p["postal_allowed"],
-            result=nfc(p["result"]), legal_basis=nfc(p["legal_basis"]), letter=p["letter"],
-            documents=[{**d, "name": nfc(d["name"])} for d in p["documents"]],
-            regime=p.get("regime", "2018"),
-            search_text=fold(f"{p['code']} {name} {p['field']}"), active=True))
+        db.session.merge(
+            Procedure(
+                code=p["code"],
+                name=name,
+                field=nfc(p["field"]),
+                duration_value=p["duration_value"],
+                duration_unit=p["duration_unit"],
+                cutoff_15h=p["cutoff_15h"],
+                fee_amount=p["fee_amount"],
+                fee_text=nfc(p["fee_text"]),
+                online_level=p["online_level"],
+                postal_allowed=p["postal_allowed"],
+                result=nfc(p["result"]),
+                legal_basis=nfc(p["legal_basis"]),
+                letter=p["letter"],
+                documents=[{**d, "name": nfc(d["name"])} for d in p["documents"]],
+                regime=p.get("regime", "2018"),
+                search_text=fold(f"{p['code']} {name} {p['field']}"),
+                active=True,
+            )
+        )
     shipped = {p["code"] for p in snapshot["procedures"]}
-    db.session.execute(sa.update(Procedure).where(Procedure.code.not_in(shipped))
-                       .values(active=False))
+    db.session.execute(
+        sa.update(Procedure).where(Procedure.code.not_in(shipped)).values(active=False)
+    )
     db.session.execute(sa.delete(CalendarOverride))
     for o in snapshot["calendar_overrides"]:
-        db.session.add(CalendarOverride(day=dt.date.fromisoformat(o["day"]),
-                                        is_working_day=o["is_working_day"],
-                                        reason=nfc(o.get("reason", ""))))
+        db.session.add(
+            CalendarOverride(
+                day=dt.date.fromisoformat(o["day"]),
+                is_working_day=o["is_working_day"],
+                reason=nfc(o.get("reason", "")),
+            )
+        )
     db.session.flush()
-    return {"units": len(snapshot["units"]), "procedures": len(snapshot["procedures"]),
-            "calendar_overrides": len(snapshot["calendar_overrides"])}
+    return {
+        "units": len(snapshot["units"]),
+        "procedures": len(snapshot["procedures"]),
+        "calendar_overrides": len(snapshot["calendar_overrides"]),
+    }
 
 
 def load_reference_data() -> dict[str, int]:

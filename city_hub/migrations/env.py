@@ -1,4 +1,5 @@
 """Alembic environment of the hub database (SQLite or PostgreSQL), run through Flask-Migrate."""
+
 from alembic import context
 from flask import current_app
 

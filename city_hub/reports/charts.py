@@ -1,4 +1,5 @@
 """Charts drawn on the server as SVG (pygal, with no script: nothing is loaded from outside)."""
+
 from __future__ import annotations
 
 import re
@@ -11,18 +12,37 @@ from ..extensions import db
 from .indicators import DOSSIER, Window
 from .queries import CITY, Row
 
-STYLE = Style(background="white", plot_background="white", font_family="Arial, sans-serif",
-              colors=("#0b5394", "#e69138", "#6aa84f", "#cc0000", "#674ea7"),
-              label_font_size=11, major_label_font_size=11, legend_font_size=11,
-              title_font_size=14)
-CHANNEL_LABELS = {"desk": "Trực tiếp", "postal": "Bưu chính",
-                  "online_partial": "Trực tuyến mức độ 3", "online_full": "Trực tuyến mức độ 4"}
+STYLE = Style(
+    background="white",
+    plot_background="white",
+    font_family="Arial, sans-serif",
+    colors=("#0b5394", "#e69138", "#6aa84f", "#cc0000", "#674ea7"),
+    label_font_size=11,
+    major_label_font_size=11,
+    legend_font_size=11,
+    title_font_size=14,
+)
+CHANNEL_LABELS = {
+    "desk": "Trực tiếp",
+    "postal": "Bưu chính",
+    "online_partial": "Trực tuyến mức độ 3",
+    "online_full": "Trực tuyến mức độ 4",
+}
 
 
 def _chart(kind, title: str, **options):
     options = {"show_legend": True, **options}
-    return kind(js=[], style=STYLE, title=title, width=900, height=420,
-                disable_xml_declaration=True, truncate_label=30, truncate_legend=40, **options)
+    return kind(
+        js=[],
+        style=STYLE,
+        title=title,
+        width=900,
+        height=420,
+        disable_xml_declaration=True,
+        truncate_label=30,
+        truncate_legend=40,
+        **options,
+    )
 
 
 def _render(chart) -> str:
@@ -32,21 +52,37 @@ def _render(chart) -> str:
 
 
 def on_time_by_ward(rows: list[Row]) -> str:
-    chart = _chart(pygal.Bar, "Tỷ lệ giải quyết đúng hạn theo đơn vị (%)", range=(0, 100),
-                   x_label_rotation=35, show_legend=False)
+    chart = _chart(
+        pygal.Bar,
+        "Tỷ lệ giải quyết đúng hạn theo đơn vị (%)",
+        range=(0, 100),
+        x_label_rotation=35,
+        show_legend=False,
+    )
     wards = [r for r in rows if r.key != CITY]
     chart.x_labels = [r.name for r in wards]
-    chart.add("Đúng hạn", [None if r.rates["on_time_rate"] is None
-                           else round(100 * r.rates["on_time_rate"], 1) for r in wards])
+    chart.add(
+        "Đúng hạn",
+        [
+            None if r.rates["on_time_rate"] is None else round(100 * r.rates["on_time_rate"], 1)
+            for r in wards
+        ],
+    )
     return _render(chart)
 
 
 def ranking(rows: list[Row]) -> str:
     """Wards ranked by on-time rate, then by volume resolved."""
-    wards = sorted((r for r in rows if r.key != CITY and r.counts["resolved"]),
-                   key=lambda r: (r.rates["on_time_rate"] or 0, r.counts["resolved"]))
-    chart = _chart(pygal.HorizontalBar, "Xếp hạng đơn vị theo tỷ lệ đúng hạn (%)",
-                   range=(0, 100), show_legend=False)
+    wards = sorted(
+        (r for r in rows if r.key != CITY and r.counts["resolved"]),
+        key=lambda r: (r.rates["on_time_rate"] or 0, r.counts["resolved"]),
+    )
+    chart = _chart(
+        pygal.HorizontalBar,
+        "Xếp hạng đơn vị theo tỷ lệ đúng hạn (%)",
+        range=(0, 100),
+        show_legend=False,
+    )
     chart.x_labels = [r.name for r in wards]
     chart.add("Đúng hạn", [round(100 * r.rates["on_time_rate"], 1) for r in wards])
     return _render(chart)
@@ -61,9 +97,12 @@ def _local_month(column):
 
 def monthly_by_channel(window: Window, ward: str | None = None) -> str:
     month = _local_month(DOSSIER.c.received_at).label("month")
-    stmt = (sa.select(month, DOSSIER.c.channel, sa.func.count())
-            .where(DOSSIER.c.received_at >= window.start, DOSSIER.c.received_at < window.end)
-            .group_by(month, DOSSIER.c.channel).order_by(month))
+    stmt = (
+        sa.select(month, DOSSIER.c.channel, sa.func.count())
+        .where(DOSSIER.c.received_at >= window.start, DOSSIER.c.received_at < window.end)
+        .group_by(month, DOSSIER.c.channel)
+        .order_by(month)
+    )
     if ward:
         stmt = stmt.where(DOSSIER.c.ward_code == ward)
     counts: dict[str, dict[str, int]] = {}

@@ -30,6 +30,7 @@ feedback received, answered, answered by its due time (fixed at the ward on rece
 overdue (unanswered past its due time at the moment pending items are judged); self-inspections
 submitted in the period (first versions only: a correction is not a second inspection).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -102,50 +103,104 @@ COUNTS = [
     Count("carried_over", "Tồn kỳ trước chuyển sang", lambda w: pending(d, w.start)),
     Count("received", "Tiếp nhận mới trong kỳ", _received),
     Count("received_desk", "Trực tiếp", lambda w: sa.and_(d.channel == "desk", _received(w))),
-    Count("received_postal", "Qua bưu chính", lambda w: sa.and_(d.channel == "postal",
-                                                                _received(w))),
-    Count("received_online_partial", "Trực tuyến một phần (mức độ 3)",
-          lambda w: sa.and_(d.channel == "online_partial", _received(w))),
-    Count("received_online_full", "Trực tuyến toàn trình (mức độ 4)",
-          lambda w: sa.and_(d.channel == "online_full", _received(w))),
+    Count(
+        "received_postal", "Qua bưu chính", lambda w: sa.and_(d.channel == "postal", _received(w))
+    ),
+    Count(
+        "received_online_partial",
+        "Trực tuyến một phần (mức độ 3)",
+        lambda w: sa.and_(d.channel == "online_partial", _received(w)),
+    ),
+    Count(
+        "received_online_full",
+        "Trực tuyến toàn trình (mức độ 4)",
+        lambda w: sa.and_(d.channel == "online_full", _received(w)),
+    ),
     Count("resolved", "Đã giải quyết", _resolved),
-    Count("resolved_early", "Trước hạn", lambda w: sa.and_(d.timeliness == "early",
-                                                           _resolved(w))),
-    Count("resolved_on_time", "Đúng hạn", lambda w: sa.and_(d.timeliness == "on_time",
-                                                            _resolved(w))),
+    Count("resolved_early", "Trước hạn", lambda w: sa.and_(d.timeliness == "early", _resolved(w))),
+    Count(
+        "resolved_on_time", "Đúng hạn", lambda w: sa.and_(d.timeliness == "on_time", _resolved(w))
+    ),
     Count("resolved_late", "Quá hạn", lambda w: sa.and_(d.timeliness == "late", _resolved(w))),
-    Count("resolved_in_time", "Trước hạn và đúng hạn", lambda w: sa.and_(
-        d.timeliness.in_(("early", "on_time")), _resolved(w)), shown=False),
+    Count(
+        "resolved_in_time",
+        "Trước hạn và đúng hạn",
+        lambda w: sa.and_(d.timeliness.in_(("early", "on_time")), _resolved(w)),
+        shown=False,
+    ),
     Count("pending", "Đang giải quyết", _pending),
     Count("pending_overdue", "Đang giải quyết, quá hạn", lambda w: overdue(d, w.as_of)),
     Count("pending_paused", "Chờ công dân bổ sung", lambda w: paused(d, w.as_of), shown=False),
     Count("refused", "Từ chối giải quyết", _closed_as(3)),
     Count("withdrawn", "Công dân rút hồ sơ", _closed_as(7)),
-    Count("level3_dossiers", "Hồ sơ của thủ tục mức độ 3", lambda w: sa.and_(
-        p.online_level == "partial", _received(w)), shown=False),
-    Count("level3_online", "Hồ sơ trực tuyến của thủ tục mức độ 3", lambda w: sa.and_(
-        d.channel == "online_partial", p.online_level == "partial", _received(w)), shown=False),
-    Count("level4_dossiers", "Hồ sơ của thủ tục mức độ 4", lambda w: sa.and_(
-        p.online_level == "full", _received(w)), shown=False),
-    Count("level4_online", "Hồ sơ trực tuyến của thủ tục mức độ 4", lambda w: sa.and_(
-        d.channel == "online_full", p.online_level == "full", _received(w)), shown=False),
-    Count("postal", "Qua dịch vụ bưu chính công ích (nhận hoặc trả)", lambda w: sa.and_(
-        sa.or_(d.channel == "postal", d.return_method == "postal"), _received(w))),
-    Count("apologies", "Quá hạn có phiếu xin lỗi", lambda w: sa.and_(
-        d.timeliness == "late", d.due_at_revised.is_not(None), _resolved(w))),
-    Count("resolved_measured", "Đã giải quyết, có số ngày", lambda w: sa.and_(
-        _resolved(w), d.working_days_used.is_not(None)), shown=False),
-    Count("working_days_used", "Tổng ngày làm việc đã dùng", lambda w: sa.and_(
-        _resolved(w), d.working_days_used.is_not(None)), value=d.working_days_used, shown=False),
-    Count("statutory_days", "Tổng ngày theo quy định", lambda w: sa.and_(
-        _resolved(w), d.working_days_used.is_not(None)),
-        value=sa.func.coalesce(p.duration_value, 0), shown=False),
-    Count("same_day", "Ngày không hẹn (trả ngay trong ngày)", lambda w: sa.and_(
-        d.same_day.is_(True), _received(w))),
-    Count("same_day_eligible", "Hồ sơ của thủ tục giải quyết trong ngày", lambda w: sa.and_(
-        p.duration_unit == "same_day", _received(w)), shown=False),
-    Count("writing_assist", "Bàn viết hộ", lambda w: sa.and_(
-        d.writing_assist.is_(True), _received(w))),
+    Count(
+        "level3_dossiers",
+        "Hồ sơ của thủ tục mức độ 3",
+        lambda w: sa.and_(p.online_level == "partial", _received(w)),
+        shown=False,
+    ),
+    Count(
+        "level3_online",
+        "Hồ sơ trực tuyến của thủ tục mức độ 3",
+        lambda w: sa.and_(d.channel == "online_partial", p.online_level == "partial", _received(w)),
+        shown=False,
+    ),
+    Count(
+        "level4_dossiers",
+        "Hồ sơ của thủ tục mức độ 4",
+        lambda w: sa.and_(p.online_level == "full", _received(w)),
+        shown=False,
+    ),
+    Count(
+        "level4_online",
+        "Hồ sơ trực tuyến của thủ tục mức độ 4",
+        lambda w: sa.and_(d.channel == "online_full", p.online_level == "full", _received(w)),
+        shown=False,
+    ),
+    Count(
+        "postal",
+        "Qua dịch vụ bưu chính công ích (nhận hoặc trả)",
+        lambda w: sa.and_(sa.or_(d.channel == "postal", d.return_method == "postal"), _received(w)),
+    ),
+    Count(
+        "apologies",
+        "Quá hạn có phiếu xin lỗi",
+        lambda w: sa.and_(d.timeliness == "late", d.due_at_revised.is_not(None), _resolved(w)),
+    ),
+    Count(
+        "resolved_measured",
+        "Đã giải quyết, có số ngày",
+        lambda w: sa.and_(_resolved(w), d.working_days_used.is_not(None)),
+        shown=False,
+    ),
+    Count(
+        "working_days_used",
+        "Tổng ngày làm việc đã dùng",
+        lambda w: sa.and_(_resolved(w), d.working_days_used.is_not(None)),
+        value=d.working_days_used,
+        shown=False,
+    ),
+    Count(
+        "statutory_days",
+        "Tổng ngày theo quy định",
+        lambda w: sa.and_(_resolved(w), d.working_days_used.is_not(None)),
+        value=sa.func.coalesce(p.duration_value, 0),
+        shown=False,
+    ),
+    Count(
+        "same_day",
+        "Ngày không hẹn (trả ngay trong ngày)",
+        lambda w: sa.and_(d.same_day.is_(True), _received(w)),
+    ),
+    Count(
+        "same_day_eligible",
+        "Hồ sơ của thủ tục giải quyết trong ngày",
+        lambda w: sa.and_(p.duration_unit == "same_day", _received(w)),
+        shown=False,
+    ),
+    Count(
+        "writing_assist", "Bàn viết hộ", lambda w: sa.and_(d.writing_assist.is_(True), _received(w))
+    ),
 ]
 RATES = [
     Rate("on_time_rate", "Tỷ lệ đúng hạn", "resolved_in_time", "resolved"),
@@ -155,10 +210,18 @@ RATES = [
 ]
 # Averages over the dossiers resolved in the period whose working days are known.
 AVERAGES = [
-    Rate("avg_working_days", "Ngày làm việc bình quân đã dùng", "working_days_used",
-         "resolved_measured"),
-    Rate("avg_statutory_days", "Ngày làm việc bình quân theo quy định", "statutory_days",
-         "resolved_measured"),
+    Rate(
+        "avg_working_days",
+        "Ngày làm việc bình quân đã dùng",
+        "working_days_used",
+        "resolved_measured",
+    ),
+    Rate(
+        "avg_statutory_days",
+        "Ngày làm việc bình quân theo quy định",
+        "statutory_days",
+        "resolved_measured",
+    ),
 ]
 
 
@@ -173,8 +236,9 @@ class RecordCount:
     shown: bool = True
 
 
-LETTER, RATING, FEEDBACK, INSPECTION = (RECORD_TABLES[name] for name in (
-    "letter", "rating", "feedback", "inspection"))
+LETTER, RATING, FEEDBACK, INSPECTION = (
+    RECORD_TABLES[name] for name in ("letter", "rating", "feedback", "inspection")
+)
 SATISFIED = ("very_satisfied", "satisfied")
 
 
@@ -183,46 +247,95 @@ def _within(column, w: Window):
 
 
 RECORD_COUNTS = [
-    RecordCount("letters_congratulation", "Thư chúc mừng", LETTER, lambda w: sa.and_(
-        LETTER.c.kind == "congratulation", _within(LETTER.c.issued_at, w))),
-    RecordCount("letters_condolence", "Thư chia buồn", LETTER, lambda w: sa.and_(
-        LETTER.c.kind == "condolence", _within(LETTER.c.issued_at, w))),
+    RecordCount(
+        "letters_congratulation",
+        "Thư chúc mừng",
+        LETTER,
+        lambda w: sa.and_(LETTER.c.kind == "congratulation", _within(LETTER.c.issued_at, w)),
+    ),
+    RecordCount(
+        "letters_condolence",
+        "Thư chia buồn",
+        LETTER,
+        lambda w: sa.and_(LETTER.c.kind == "condolence", _within(LETTER.c.issued_at, w)),
+    ),
     RecordCount("ratings", "Lượt đánh giá", RATING, lambda w: _within(RATING.c.rated_at, w)),
-    *(RecordCount(f"satisfied_{criterion}", f"Hài lòng: {label}", RATING,
-                  lambda w, column=RATING.c[criterion]: sa.and_(
-                      column.in_(SATISFIED), _within(RATING.c.rated_at, w)), shown=False)
-      for criterion, label in RATING_CRITERIA.items()),
-    RecordCount("feedback_received", "Phản ánh, kiến nghị tiếp nhận", FEEDBACK,
-                lambda w: _within(FEEDBACK.c.received_at, w)),
-    RecordCount("feedback_answered", "Đã trả lời", FEEDBACK,
-                lambda w: _within(FEEDBACK.c.answered_at, w)),
-    RecordCount("feedback_answered_on_time", "Trả lời đúng hạn", FEEDBACK, lambda w: sa.and_(
-        FEEDBACK.c.answered_at <= FEEDBACK.c.due_at, _within(FEEDBACK.c.answered_at, w))),
-    RecordCount("feedback_overdue", "Chưa trả lời, quá hạn", FEEDBACK, lambda w: sa.and_(
-        FEEDBACK.c.received_at < w.as_of, FEEDBACK.c.due_at < w.as_of,
-        sa.or_(FEEDBACK.c.answered_at.is_(None), FEEDBACK.c.answered_at >= w.as_of))),
-    RecordCount("inspections_submitted", "Tự kiểm tra đã nộp", INSPECTION, lambda w: sa.and_(
-        INSPECTION.c.status == "submitted", INSPECTION.c.revision == 1,
-        _within(INSPECTION.c.submitted_at, w))),
+    *(
+        RecordCount(
+            f"satisfied_{criterion}",
+            f"Hài lòng: {label}",
+            RATING,
+            lambda w, column=RATING.c[criterion]: sa.and_(
+                column.in_(SATISFIED), _within(RATING.c.rated_at, w)
+            ),
+            shown=False,
+        )
+        for criterion, label in RATING_CRITERIA.items()
+    ),
+    RecordCount(
+        "feedback_received",
+        "Phản ánh, kiến nghị tiếp nhận",
+        FEEDBACK,
+        lambda w: _within(FEEDBACK.c.received_at, w),
+    ),
+    RecordCount(
+        "feedback_answered", "Đã trả lời", FEEDBACK, lambda w: _within(FEEDBACK.c.answered_at, w)
+    ),
+    RecordCount(
+        "feedback_answered_on_time",
+        "Trả lời đúng hạn",
+        FEEDBACK,
+        lambda w: sa.and_(
+            FEEDBACK.c.answered_at <= FEEDBACK.c.due_at, _within(FEEDBACK.c.answered_at, w)
+        ),
+    ),
+    RecordCount(
+        "feedback_overdue",
+        "Chưa trả lời, quá hạn",
+        FEEDBACK,
+        lambda w: sa.and_(
+            FEEDBACK.c.received_at < w.as_of,
+            FEEDBACK.c.due_at < w.as_of,
+            sa.or_(FEEDBACK.c.answered_at.is_(None), FEEDBACK.c.answered_at >= w.as_of),
+        ),
+    ),
+    RecordCount(
+        "inspections_submitted",
+        "Tự kiểm tra đã nộp",
+        INSPECTION,
+        lambda w: sa.and_(
+            INSPECTION.c.status == "submitted",
+            INSPECTION.c.revision == 1,
+            _within(INSPECTION.c.submitted_at, w),
+        ),
+    ),
 ]
 REFORM_RATES = [
     Rate("satisfaction_rate", "Tỷ lệ hài lòng", "satisfied_overall", "ratings"),
-    *(Rate(f"satisfaction_{criterion}", f"Tỷ lệ hài lòng: {label.lower()}",
-           f"satisfied_{criterion}", "ratings")
-      for criterion, label in RATING_CRITERIA.items() if criterion != "overall"),
+    *(
+        Rate(
+            f"satisfaction_{criterion}",
+            f"Tỷ lệ hài lòng: {label.lower()}",
+            f"satisfied_{criterion}",
+            "ratings",
+        )
+        for criterion, label in RATING_CRITERIA.items()
+        if criterion != "overall"
+    ),
 ]
 COUNT_BY_CODE = {c.code: c for c in COUNTS}
 RECORD_COUNT_BY_CODE = {c.code: c for c in RECORD_COUNTS}
 SHOWN_RECORD_COUNTS = [c for c in RECORD_COUNTS if c.shown]
 SHOWN_COUNTS = [c for c in COUNTS if c.shown]
-LABELS = {**{c.code: c.label for c in COUNTS + RECORD_COUNTS},
-          **{r.code: r.label for r in RATES + AVERAGES + REFORM_RATES}}
+LABELS = {
+    **{c.code: c.label for c in COUNTS + RECORD_COUNTS},
+    **{r.code: r.label for r in RATES + AVERAGES + REFORM_RATES},
+}
 
 
 def touches(w: Window):
     """Rows any indicator can count: received before the end, not finished before the start."""
-    return sa.and_(d.received_at < w.end,
-                   sa.or_(FINISHED_AT.is_(None), FINISHED_AT >= w.start))
+    return sa.and_(d.received_at < w.end, sa.or_(FINISHED_AT.is_(None), w.start <= FINISHED_AT))
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -237,4 +350,3 @@ def sum_expression(count: Count, window: Window):
     if count.value is None:
         return sa.func.count().filter(condition).label(count.code)
     return sa.func.coalesce(sa.func.sum(count.value).filter(condition), 0).label(count.code)
-

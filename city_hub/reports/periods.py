@@ -1,4 +1,5 @@
 """Report periods: whole days in Asia/Ho_Chi_Minh, turned into UTC bounds for the queries."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,8 +36,9 @@ class Period:
         return Window(start, end, min(end, now or utcnow()))
 
 
-def parse_period(spec: str | None = None, first: str | None = None,
-                 last: str | None = None) -> Period:
+def parse_period(
+    spec: str | None = None, first: str | None = None, last: str | None = None
+) -> Period:
     """A period from ``spec`` ("2020-03" month, "2020-Q3" quarter, "2020" year, "2020-9M" first
     nine months) or from explicit ``first``/``last`` dates (inclusive)."""
     if first or last:

@@ -1,5 +1,6 @@
 """The report as SQL aggregates: one ``SELECT … SUM(CASE …) … GROUP BY`` per table of figures,
 and the dossiers behind any figure, from the same indicator conditions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,9 +12,23 @@ from kernel.columns import utcnow
 
 from ..extensions import db
 from ..models import Ward
-from .indicators import (AVERAGES, COUNT_BY_CODE, COUNTS, DOSSIER, PROCEDURE, RATES,
-                         RATING, RECORD_COUNT_BY_CODE, RECORD_COUNTS, REFORM_RATES, RecordCount,
-                         Window, rate, sum_expression, touches)
+from .indicators import (
+    AVERAGES,
+    COUNT_BY_CODE,
+    COUNTS,
+    DOSSIER,
+    PROCEDURE,
+    RATES,
+    RATING,
+    RECORD_COUNT_BY_CODE,
+    RECORD_COUNTS,
+    REFORM_RATES,
+    RecordCount,
+    Window,
+    rate,
+    sum_expression,
+    touches,
+)
 
 GROUPINGS = {
     "ward": (DOSSIER.c.ward_code,),
@@ -40,8 +55,11 @@ class Row:
     def __post_init__(self):
         # A breakdown by field or procedure holds only the dossier counts, not the reform
         # models' records (those are counted per ward): their rates are left out there.
-        self.rates = {r.code: rate(self.counts[r.numerator], self.counts[r.denominator])
-                      for r in RATES + AVERAGES + REFORM_RATES if r.numerator in self.counts}
+        self.rates = {
+            r.code: rate(self.counts[r.numerator], self.counts[r.denominator])
+            for r in RATES + AVERAGES + REFORM_RATES
+            if r.numerator in self.counts
+        }
 
 
 def _source():
@@ -59,13 +77,23 @@ def _filters(ward: str | None, field_name: str | None, procedure: str | None) ->
     return conditions
 
 
-def aggregate(window: Window, group: str, *, ward: str | None = None,
-              field_name: str | None = None, procedure: str | None = None) -> list[Row]:
+def aggregate(
+    window: Window,
+    group: str,
+    *,
+    ward: str | None = None,
+    field_name: str | None = None,
+    procedure: str | None = None,
+) -> list[Row]:
     """Every count of :data:`COUNTS` per group, in one SQL aggregate."""
     keys = GROUPINGS[group]
     sums = [sum_expression(c, window) for c in COUNTS]
-    stmt = (sa.select(*keys, *sums).select_from(_source())
-            .where(touches(window), *_filters(ward, field_name, procedure)).group_by(*keys))
+    stmt = (
+        sa.select(*keys, *sums)
+        .select_from(_source())
+        .where(touches(window), *_filters(ward, field_name, procedure))
+        .group_by(*keys)
+    )
     rows = []
     for result in db.session.execute(stmt):
         mapping = result._mapping
@@ -84,28 +112,51 @@ def ward_report(window: Window) -> list[Row]:
     rows = []
 
     def counts_of(code: str) -> dict[str, int]:
-        return {**by_ward.pop(code, dict.fromkeys(COUNT_BY_CODE, 0)),
-                **dict.fromkeys(RECORD_COUNT_BY_CODE, 0), **records.pop(code, {})}
+        return {
+            **by_ward.pop(code, dict.fromkeys(COUNT_BY_CODE, 0)),
+            **dict.fromkeys(RECORD_COUNT_BY_CODE, 0),
+            **records.pop(code, {}),
+        }
 
     for ward in db.session.scalars(sa.select(Ward).order_by(Ward.code)):
         complete = ward.complete_through_utc
-        rows.append(Row(ward.code, ward.name, counts_of(ward.code), complete,
-                        stale=complete is None or complete < min(window.end, now) - STALE_AFTER))
+        rows.append(
+            Row(
+                ward.code,
+                ward.name,
+                counts_of(ward.code),
+                complete,
+                stale=complete is None or complete < min(window.end, now) - STALE_AFTER,
+            )
+        )
     for orphan in sorted(by_ward.keys() | records.keys()):  # a ward since removed
         rows.append(Row(orphan, orphan, counts_of(orphan), None, stale=True))
-    total = {code: sum(r.counts[code] for r in rows)
-             for code in (*COUNT_BY_CODE, *RECORD_COUNT_BY_CODE)}
+    total = {
+        code: sum(r.counts[code] for r in rows) for code in (*COUNT_BY_CODE, *RECORD_COUNT_BY_CODE)
+    }
     freshest = [r.complete_through for r in rows if r.complete_through]
-    rows.append(Row(CITY, "Toàn thành phố", total, min(freshest) if freshest else None,
-                    stale=any(r.stale for r in rows)))
+    rows.append(
+        Row(
+            CITY,
+            "Toàn thành phố",
+            total,
+            min(freshest) if freshest else None,
+            stale=any(r.stale for r in rows),
+        )
+    )
     return rows
 
 
 def _record_aggregate(counts: list[RecordCount], window: Window, key, *where):
     """One aggregate over the counts' table: each count as a FILTER, grouped by ``key``."""
-    return db.session.execute(sa.select(key.label("key"), *(
-        sa.func.count().filter(c.condition(window)).label(c.code) for c in counts))
-        .where(*where).group_by(key))
+    return db.session.execute(
+        sa.select(
+            key.label("key"),
+            *(sa.func.count().filter(c.condition(window)).label(c.code) for c in counts),
+        )
+        .where(*where)
+        .group_by(key)
+    )
 
 
 def record_counts(window: Window) -> dict[str, dict[str, int]]:
@@ -117,7 +168,8 @@ def record_counts(window: Window) -> dict[str, dict[str, int]]:
     for counts in by_table.values():
         for row in _record_aggregate(counts, window, counts[0].table.c.ward_code):
             by_ward.setdefault(row.key, {}).update(
-                {c.code: int(row._mapping[c.code] or 0) for c in counts})
+                {c.code: int(row._mapping[c.code] or 0) for c in counts}
+            )
     return by_ward
 
 
@@ -125,23 +177,43 @@ def ratings_by_desk(window: Window, ward: str) -> list[Row]:
     """A ward's ratings per desk (the field of the rated dossier's procedure), with their
     satisfaction rates: reportable per desk, never per official."""
     counts = [c for c in RECORD_COUNTS if c.table is RATING]
-    return [Row(row.key, row.key, {c.code: int(row._mapping[c.code] or 0) for c in counts})
-            for row in _record_aggregate(counts, window, RATING.c.desk,
-                                         RATING.c.ward_code == ward)
-            if row._mapping["ratings"]]
+    return [
+        Row(row.key, row.key, {c.code: int(row._mapping[c.code] or 0) for c in counts})
+        for row in _record_aggregate(counts, window, RATING.c.desk, RATING.c.ward_code == ward)
+        if row._mapping["ratings"]
+    ]
 
 
-def dossiers_behind(window: Window, indicator: str, *, ward: str | None = None,
-                    field_name: str | None = None, procedure: str | None = None,
-                    limit: int = 500) -> list:
+def dossiers_behind(
+    window: Window,
+    indicator: str,
+    *,
+    ward: str | None = None,
+    field_name: str | None = None,
+    procedure: str | None = None,
+    limit: int = 500,
+) -> list:
     """The dossiers a count is made of (its own condition, as a WHERE clause)."""
     count = COUNT_BY_CODE.get(indicator)
     if count is None or count.value is not None:
         raise ReportError("Chỉ tiêu không hợp lệ.")
     d = DOSSIER.c
-    stmt = (sa.select(d.code, d.ward_code, d.applicant_name, d.procedure_name, d.channel,
-                      d.received_at, d.due_at, d.resolved_at, d.timeliness, d.status)
-            .select_from(_source())
-            .where(count.condition(window), *_filters(ward, field_name, procedure))
-            .order_by(d.received_at).limit(limit))
+    stmt = (
+        sa.select(
+            d.code,
+            d.ward_code,
+            d.applicant_name,
+            d.procedure_name,
+            d.channel,
+            d.received_at,
+            d.due_at,
+            d.resolved_at,
+            d.timeliness,
+            d.status,
+        )
+        .select_from(_source())
+        .where(count.condition(window), *_filters(ward, field_name, procedure))
+        .order_by(d.received_at)
+        .limit(limit)
+    )
     return list(db.session.execute(stmt))

@@ -3,6 +3,7 @@ and records (a ward's own records, to provision a replacement PC or mend a resto
 
 Authenticated by the ward's bearer token; the ward is whoever the token belongs to.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,13 +12,20 @@ import hashlib
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 
-from kernel.database import write_transaction
 from kernel.columns import utcnow
-from wardapp.sync.protocol import json_value
+from kernel.database import write_transaction
 from wardapp.sync.faults import fault
-from wardapp.sync.protocol import (DB_INSTANCE_ID, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
-                                   ProtocolError, decode_with_text, parse_object,
-                                   reconcile_digest, sequence_number)
+from wardapp.sync.protocol import (
+    DB_INSTANCE_ID,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_RECORDS,
+    ProtocolError,
+    decode_with_text,
+    json_value,
+    parse_object,
+    reconcile_digest,
+    sequence_number,
+)
 
 from ..extensions import db
 from ..models import RECORD_TABLES, Ward
@@ -52,11 +60,15 @@ def authenticate():
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     ward = None
     if scheme.lower() == "bearer" and token.strip():
-        ward = db.session.scalar(sa.select(Ward).where(
-            Ward.token_sha256 == token_digest(token.strip()), Ward.active))
+        ward = db.session.scalar(
+            sa.select(Ward).where(Ward.token_sha256 == token_digest(token.strip()), Ward.active)
+        )
     if ward is None:
-        raise ProtocolError("UNAUTHORIZED", "Thông tin xác thực của phường, xã không hợp lệ "
-                                            "hoặc đã bị thu hồi.", 401)
+        raise ProtocolError(
+            "UNAUTHORIZED",
+            "Thông tin xác thực của phường, xã không hợp lệ hoặc đã bị thu hồi.",
+            401,
+        )
     g.ward = ward
 
 
@@ -73,12 +85,12 @@ def hello():
         raise ProtocolError("TOO_LARGE", "Lời chào quá lớn.", 413)
     body = parse_object(raw)
     if body.get("ward_code") != g.ward.code:
-        raise ProtocolError("WARD_MISMATCH", "Mã phường, xã không khớp với thông tin xác thực.",
-                            403)
+        raise ProtocolError(
+            "WARD_MISMATCH", "Mã phường, xã không khớp với thông tin xác thực.", 403
+        )
     now = utcnow()
     try:
-        check_versions(body.get("protocol_version"), body.get("schema_version"),
-                       current_app.config)
+        check_versions(body.get("protocol_version"), body.get("schema_version"), current_app.config)
         check_identity(g.ward, body)
     except ProtocolError as e:
         _record_error(f"{e.code}: {e.message}")
@@ -86,8 +98,12 @@ def hello():
     warnings = []
     skew = _clock_skew(body.get("ward_utc"), now)
     if skew is not None and abs(skew) > SKEW_WARNING_S:
-        warnings.append({"code": "CLOCK_SKEW", "message": f"Đồng hồ máy của phường lệch {skew} "
-                                                         "giây so với máy chủ thành phố."})
+        warnings.append(
+            {
+                "code": "CLOCK_SKEW",
+                "message": f"Đồng hồ máy của phường lệch {skew} giây so với máy chủ thành phố.",
+            }
+        )
     with write_transaction(db.session):
         ward = db.session.get(Ward, g.ward.code)
         if ward.db_instance_id != body["db_instance_id"]:
@@ -96,10 +112,14 @@ def hello():
             ward.db_instance_id, ward.rekey_allowed = body["db_instance_id"], False
             ward.acked_record_sha256 = None
         ward.last_seen_utc = now
-        ward.protocol_version, ward.schema_version = body["protocol_version"], body["schema_version"]
+        ward.protocol_version, ward.schema_version = (
+            body["protocol_version"],
+            body["schema_version"],
+        )
         app_version = body.get("app_version")
-        ward.app_version = app_version.replace("\x00", "")[:40] \
-            if isinstance(app_version, str) else ""
+        ward.app_version = (
+            app_version.replace("\x00", "")[:40] if isinstance(app_version, str) else ""
+        )
         ward.reported_head_seq = body["outbox_head_seq"]
         ward.head_reported_utc = now
         if ward.acked_seq >= ward.reported_head_seq:  # nothing waits: complete as of now
@@ -107,32 +127,50 @@ def hello():
         ward.clock_skew_s = skew
         acked, acked_digest = ward.acked_seq, ward.acked_record_sha256
     snapshot = latest_snapshot()
-    return jsonify({"ok": True, "hub_acked_seq": acked, "hub_acked_record_sha256": acked_digest,
-                    "hub_utc": now.isoformat(),
-                    "accept_protocol": list(current_app.config["SYNC_ACCEPT_PROTOCOL"]),
-                    "accept_schema": list(current_app.config["SYNC_ACCEPT_SCHEMA"]),
-                    "refdata_version": snapshot.version if snapshot else 0,
-                    "max_batch_records": MAX_BATCH_RECORDS, "warnings": warnings})
+    return jsonify(
+        {
+            "ok": True,
+            "hub_acked_seq": acked,
+            "hub_acked_record_sha256": acked_digest,
+            "hub_utc": now.isoformat(),
+            "accept_protocol": list(current_app.config["SYNC_ACCEPT_PROTOCOL"]),
+            "accept_schema": list(current_app.config["SYNC_ACCEPT_SCHEMA"]),
+            "refdata_version": snapshot.version if snapshot else 0,
+            "max_batch_records": MAX_BATCH_RECORDS,
+            "warnings": warnings,
+        }
+    )
 
 
 def check_identity(ward: Ward, body: dict) -> None:
     """Refuse a restored or cloned ward database before it can reuse sequence numbers (hello
     and USB packages alike)."""
     instance, head = body.get("db_instance_id"), body.get("outbox_head_seq")
-    if not isinstance(instance, str) or not DB_INSTANCE_ID.fullmatch(instance) \
-            or not sequence_number(head):
+    if (
+        not isinstance(instance, str)
+        or not DB_INSTANCE_ID.fullmatch(instance)
+        or not sequence_number(head)
+    ):
         raise ProtocolError("BAD_PAYLOAD", "Thiếu hoặc sai mã cơ sở dữ liệu hay số thứ tự cuối.")
     new_instance = ward.db_instance_id is not None and instance != ward.db_instance_id
     if new_instance and not ward.rekey_allowed:
         raise ProtocolError(
-            "NODE_REGRESSED", "Máy chủ thành phố không nhận ra cơ sở dữ liệu này (đã khôi phục "
+            "NODE_REGRESSED",
+            "Máy chủ thành phố không nhận ra cơ sở dữ liệu này (đã khôi phục "
             "hoặc sao chép sang máy khác). Đồng bộ dừng lại để không mất dữ liệu; quản trị chạy "
-            "quy trình cấp lại khóa.", 409, hub_acked_seq=ward.acked_seq)
+            "quy trình cấp lại khóa.",
+            409,
+            hub_acked_seq=ward.acked_seq,
+        )
     if not new_instance and head < ward.acked_seq:
         raise ProtocolError(
-            "NODE_REGRESSED", "Cơ sở dữ liệu của phường có ít bản ghi hơn máy chủ đã nhận "
+            "NODE_REGRESSED",
+            "Cơ sở dữ liệu của phường có ít bản ghi hơn máy chủ đã nhận "
             "(đã khôi phục từ bản sao lưu cũ). Đồng bộ dừng lại; quản trị chạy quy trình cấp lại "
-            "khóa.", 409, hub_acked_seq=ward.acked_seq)
+            "khóa.",
+            409,
+            hub_acked_seq=ward.acked_seq,
+        )
 
 
 def _clock_skew(ward_utc, now: dt.datetime) -> int | None:
@@ -155,8 +193,9 @@ def push():
         raise ProtocolError("TOO_LARGE", "Lô dữ liệu quá lớn.", 413)
     batch, text = decode_with_text(raw)
     try:
-        answer = apply_in_transaction(g.ward, batch, source="http", config=current_app.config,
-                                      text=text)
+        answer = apply_in_transaction(
+            g.ward, batch, source="http", config=current_app.config, text=text
+        )
     except ProtocolError as e:
         if e.code not in ("GAP",):
             _record_error(f"{e.code}: {e.message}")
@@ -176,19 +215,29 @@ def refdata():
     if have == snapshot.version:
         return "", 304
     return current_app.response_class(
-        '{"version": %d, "sha256": "%s", "snapshot": %s}' % (
-            snapshot.version, snapshot.sha256, snapshot.body),
-        mimetype="application/json")
+        f'{{"version": {snapshot.version:d}, "sha256": "{snapshot.sha256}", '
+        f'"snapshot": {snapshot.body}}}',
+        mimetype="application/json",
+    )
 
 
 @bp.get("/reconcile")
 def reconcile():
     """Per table: how many records the hub holds for this ward, and a checksum of uuid:version."""
-    return jsonify({"tables": {
-        name: reconcile_digest(db.session.execute(
-            sa.select(t.c.uuid, t.c.version).where(t.c.ward_code == g.ward.code)
-            .order_by(t.c.uuid)))
-        for name, t in RECORD_TABLES.items()}})
+    return jsonify(
+        {
+            "tables": {
+                name: reconcile_digest(
+                    db.session.execute(
+                        sa.select(t.c.uuid, t.c.version)
+                        .where(t.c.ward_code == g.ward.code)
+                        .order_by(t.c.uuid)
+                    )
+                )
+                for name, t in RECORD_TABLES.items()
+            }
+        }
+    )
 
 
 RECORDS_PAGE_MAX = 5000
@@ -212,12 +261,19 @@ def records():
         raise ProtocolError("BAD_PAYLOAD", "after phải là mã bản ghi (tối đa 64 ký tự).")
     t = RECORD_TABLES[table_name]
     wire = [c for c in t.columns if c.name not in ("sync_sha256", "sync_seq", "synced_utc")]
-    rows = db.session.execute(sa.select(*wire).where(t.c.ward_code == g.ward.code,
-                                                     t.c.uuid > after)
-                              .order_by(t.c.uuid).limit(limit)).all()
+    rows = db.session.execute(
+        sa.select(*wire)
+        .where(t.c.ward_code == g.ward.code, t.c.uuid > after)
+        .order_by(t.c.uuid)
+        .limit(limit)
+    ).all()
     ward = db.session.get(Ward, g.ward.code)
-    return jsonify({"table": table_name, "acked_seq": ward.acked_seq,
-                    "acked_record_sha256": ward.acked_record_sha256,
-                    "records": [{k: json_value(v) for k, v in row._mapping.items()}
-                                for row in rows],
-                    "next_after": rows[-1].uuid if len(rows) == limit else None})
+    return jsonify(
+        {
+            "table": table_name,
+            "acked_seq": ward.acked_seq,
+            "acked_record_sha256": ward.acked_record_sha256,
+            "records": [{k: json_value(v) for k, v in row._mapping.items()} for row in rows],
+            "next_after": rows[-1].uuid if len(rows) == limit else None,
+        }
+    )

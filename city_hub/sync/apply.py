@@ -14,6 +14,7 @@ that another dossier at the hub already carries. A name the hub has never seen i
 transaction's rows may straddle two batches, and uuids are random and never shown to another
 unit, so no unit can aim at a record it cannot see.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,12 +22,21 @@ import json
 
 import sqlalchemy as sa
 
-from kernel.database import DriverTable, write_transaction
 from kernel.columns import utcnow
+from kernel.database import DriverTable, write_transaction
 from wardapp.sync.faults import fault
-from wardapp.sync.protocol import (OUTCOMES, OWN_CODE_COLUMNS, OWNERSHIP_CODES,
-                                   PROTOCOL_VERSION, REFERENCES, ProtocolError, check_batch,
-                                   record_digest, sequence_number, superseded)
+from wardapp.sync.protocol import (
+    OUTCOMES,
+    OWN_CODE_COLUMNS,
+    OWNERSHIP_CODES,
+    PROTOCOL_VERSION,
+    REFERENCES,
+    ProtocolError,
+    check_batch,
+    record_digest,
+    sequence_number,
+    superseded,
+)
 from wardapp.sync.shape import RecordRejected, record_shape
 
 from ..extensions import db
@@ -40,16 +50,24 @@ def check_versions(protocol_version, schema_version, config) -> None:
     """Refuse, applying nothing, a ward whose versions are outside the hub's window."""
     low_p, high_p = config["SYNC_ACCEPT_PROTOCOL"]
     low_s, high_s = config["SYNC_ACCEPT_SCHEMA"]
-    if not (isinstance(protocol_version, int) and low_p <= protocol_version <= high_p
-            and isinstance(schema_version, int) and low_s <= schema_version <= high_s):
+    if not (
+        isinstance(protocol_version, int)
+        and low_p <= protocol_version <= high_p
+        and isinstance(schema_version, int)
+        and low_s <= schema_version <= high_s
+    ):
         raise ProtocolError(
             "VERSION_UNSUPPORTED",
             "Phiên bản phần mềm của phường, xã nằm ngoài khoảng máy chủ chấp nhận; cần nâng cấp.",
-            409, accept_protocol=[low_p, high_p], accept_schema=[low_s, high_s])
+            409,
+            accept_protocol=[low_p, high_p],
+            accept_schema=[low_s, high_s],
+        )
 
 
-def apply_in_transaction(ward: Ward, batch: dict, *, source: str, config,
-                         text: bytes | None = None) -> dict:
+def apply_in_transaction(
+    ward: Ward, batch: dict, *, source: str, config, text: bytes | None = None
+) -> dict:
     """Apply one batch in its own write transaction (a push, a USB package's member).
 
     The database has the last word on a row, so its refusals are met here, never by a 500:
@@ -65,14 +83,18 @@ def apply_in_transaction(ward: Ward, batch: dict, *, source: str, config,
     for attempt in range(1, APPLY_ATTEMPTS + 1):
         try:
             with write_transaction(db.session):
-                return apply_batch(ward, batch, source=source, config=config, text=text,
-                                   isolate=isolate)
+                return apply_batch(
+                    ward, batch, source=source, config=config, text=text, isolate=isolate
+                )
         except (sa.exc.DBAPIError, dbapi.DatabaseError) as e:
             # Only a refused value or key is a record's fault; anything else (a schema behind
             # the code, a lost connection) fails the batch, which the ward sends again.
             if attempt == APPLY_ATTEMPTS or not isinstance(e, _refusals(dbapi)):
-                raise ProtocolError("HUB_ERROR", "Máy chủ thành phố chưa ghi được lô này; "
-                                    "phường, xã gửi lại sau.", 503) from e
+                raise ProtocolError(
+                    "HUB_ERROR",
+                    "Máy chủ thành phố chưa ghi được lô này; phường, xã gửi lại sau.",
+                    503,
+                ) from e
             race = isinstance(e, (sa.exc.IntegrityError, dbapi.IntegrityError))
             isolate = isolate or not race or attempt > 1
     raise AssertionError("unreachable")
@@ -83,8 +105,15 @@ def _refusals(dbapi) -> tuple[type, ...]:
     return (sa.exc.DataError, sa.exc.IntegrityError, dbapi.DataError, dbapi.IntegrityError)
 
 
-def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | None = None,
-                isolate: bool = False) -> dict:
+def apply_batch(
+    ward: Ward,
+    batch: dict,
+    *,
+    source: str,
+    config,
+    text: bytes | None = None,
+    isolate: bool = False,
+) -> dict:
     """Apply one batch for ``ward`` and return the answer (stored for replays); ``text`` is the
     JSON it was parsed from (its digest is checked over it). With ``isolate``, each record is
     written alone (see :func:`apply_in_transaction`).
@@ -92,25 +121,39 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | N
     Raises :class:`ProtocolError` for a malformed batch (400), a reused range with other content
     (409 SEQ_REUSED) or a batch that skips ahead (409 GAP); nothing is applied then.
     """
-    check_versions(batch.get("protocol_version", PROTOCOL_VERSION), batch.get("schema_version"),
-                   config)
+    check_versions(
+        batch.get("protocol_version", PROTOCOL_VERSION), batch.get("schema_version"), config
+    )
     check_batch(batch, text)
     if batch.get("ward_code") not in (None, ward.code):
-        raise ProtocolError("WARD_MISMATCH", "Lô dữ liệu ghi mã phường, xã khác với thông tin "
-                                             "xác thực.", 403)
+        raise ProtocolError(
+            "WARD_MISMATCH", "Lô dữ liệu ghi mã phường, xã khác với thông tin xác thực.", 403
+        )
     first, last, digest = batch["first_seq"], batch["last_seq"], batch["sha256"]
-    ward = db.session.scalar(sa.select(Ward).where(Ward.code == ward.code).with_for_update()
-                             .execution_options(populate_existing=True))
+    ward = db.session.scalar(
+        sa.select(Ward)
+        .where(Ward.code == ward.code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     stored = db.session.get(ImportBatch, (ward.code, first, last))
     if stored is not None:
         if stored.payload_sha256 == digest:
             return stored.answer  # a replay: the same answer, nothing applied twice
-        raise ProtocolError("SEQ_REUSED", "Khoảng số thứ tự này đã được nhận với nội dung khác. "
-                            "Cơ sở dữ liệu của phường có thể đã bị khôi phục hoặc sao chép.",
-                            409, hub_acked_seq=ward.acked_seq)
+        raise ProtocolError(
+            "SEQ_REUSED",
+            "Khoảng số thứ tự này đã được nhận với nội dung khác. "
+            "Cơ sở dữ liệu của phường có thể đã bị khôi phục hoặc sao chép.",
+            409,
+            hub_acked_seq=ward.acked_seq,
+        )
     if first > ward.acked_seq + 1:
-        raise ProtocolError("GAP", "Thiếu các lô trước; gửi lại từ số thứ tự máy chủ chờ.", 409,
-                            expected=ward.acked_seq + 1)
+        raise ProtocolError(
+            "GAP",
+            "Thiếu các lô trước; gửi lại từ số thứ tự máy chủ chờ.",
+            409,
+            expected=ward.acked_seq + 1,
+        )
     # A batch may overlap what the hub holds (a USB package exported before an earlier one was
     # acknowledged): its old records come out unchanged or stale, never written twice.
     now = utcnow()
@@ -127,22 +170,47 @@ def apply_batch(ward: Ward, batch: dict, *, source: str, config, text: bytes | N
     for record, (outcome, code, message) in zip(records, outcomes):
         counts[outcome] += 1
         if outcome in ("rejected", "conflicts"):
-            reject = {"seq": record["seq"], "table": _label(record.get("table"), 40),
-                      "uuid": _label(record.get("uuid"), 64),
-                      "version": record.get("version")
-                      if sequence_number(record.get("version")) else None,
-                      "code": code, "message": message}
+            reject = {
+                "seq": record["seq"],
+                "table": _label(record.get("table"), 40),
+                "uuid": _label(record.get("uuid"), 64),
+                "version": record.get("version")
+                if sequence_number(record.get("version"))
+                else None,
+                "code": code,
+                "message": message,
+            }
             rejects.append(reject)
-            db.session.add(Quarantine(
-                ward_code=ward.code, seq=record["seq"], table_name=reject["table"],
-                record_uuid=reject["uuid"], record_version=reject["version"]
-                if reject["version"] is not None and reject["version"] < 2**31 else None,
-                code=code, message=message, payload=_quarantine_payload(record)))
-    answer = {"acked_seq": last, "summary": {"received": len(records), **counts},
-              "rejects": rejects}
-    db.session.add(ImportBatch(ward_code=ward.code, first_seq=first, last_seq=last,
-                               payload_sha256=digest, count=len(records),
-                               source=source, answer=answer))
+            db.session.add(
+                Quarantine(
+                    ward_code=ward.code,
+                    seq=record["seq"],
+                    table_name=reject["table"],
+                    record_uuid=reject["uuid"],
+                    record_version=reject["version"]
+                    if reject["version"] is not None and reject["version"] < 2**31
+                    else None,
+                    code=code,
+                    message=message,
+                    payload=_quarantine_payload(record),
+                )
+            )
+    answer = {
+        "acked_seq": last,
+        "summary": {"received": len(records), **counts},
+        "rejects": rejects,
+    }
+    db.session.add(
+        ImportBatch(
+            ward_code=ward.code,
+            first_seq=first,
+            last_seq=last,
+            payload_sha256=digest,
+            count=len(records),
+            source=source,
+            answer=answer,
+        )
+    )
     if last > ward.acked_seq:
         ward.acked_seq = last
         ward.acked_record_sha256 = record_digest(records[-1].get("data"))
@@ -168,9 +236,14 @@ def _quarantine_payload(record: dict) -> str:
     try:
         return json.dumps(record, ensure_ascii=False, default=str)
     except (RecursionError, ValueError):
-        return json.dumps({k: record.get(k) for k in ("seq", "op", "version")
-                           if sequence_number(record.get(k)) or isinstance(record.get(k), str)},
-                          ensure_ascii=False)
+        return json.dumps(
+            {
+                k: record.get(k)
+                for k in ("seq", "op", "version")
+                if sequence_number(record.get(k)) or isinstance(record.get(k), str)
+            },
+            ensure_ascii=False,
+        )
 
 
 class _BatchWriter:
@@ -201,8 +274,11 @@ class _BatchWriter:
         codes: dict[str, set[str]] = {table: set() for table in OWN_CODE_COLUMNS}
         for r in records:
             table, data, uuid = r.get("table"), r.get("data"), r.get("uuid")
-            if table.__class__ is not str or table not in RECORD_TABLES \
-                    or uuid.__class__ is not str:
+            if (
+                table.__class__ is not str
+                or table not in RECORD_TABLES
+                or uuid.__class__ is not str
+            ):
                 continue
             by_table[table].add(uuid)
             if data.__class__ is not dict:
@@ -218,16 +294,20 @@ class _BatchWriter:
             if not uuids:
                 continue
             t = RECORD_TABLES[table]
-            for row in db.session.execute(sa.select(t.c.uuid, t.c.version, t.c.sync_sha256,
-                                                    t.c.ward_code).where(t.c.uuid.in_(uuids))):
+            for row in db.session.execute(
+                sa.select(t.c.uuid, t.c.version, t.c.sync_sha256, t.c.ward_code).where(
+                    t.c.uuid.in_(uuids)
+                )
+            ):
                 self.state[(table, row.uuid)] = (row.version, row.sync_sha256, row.ward_code)
         for table, carried in codes.items():
             if not carried:
                 continue
             t = RECORD_TABLES[table]
             column = t.c[OWN_CODE_COLUMNS[table]]
-            self.codes.update(db.session.execute(sa.select(column, t.c.uuid)
-                                                 .where(column.in_(carried))).all())
+            self.codes.update(
+                db.session.execute(sa.select(column, t.c.uuid).where(column.in_(carried))).all()
+            )
 
     def judge(self, records: list[dict]) -> list[tuple[str, str, str]]:
         """The outcome of every record of the batch, in its order: each full record judged
@@ -253,13 +333,21 @@ class _BatchWriter:
             outcome = self.classify(record)
             judged.append(outcome)
             owned = outcome[0] != "rejected" and outcome[1] not in OWNERSHIP_CODES
-            entries.append(((record["table"], record["uuid"]), record["version"], True)
-                           if owned else None)
+            entries.append(
+                ((record["table"], record["uuid"]), record["version"], True) if owned else None
+            )
         for at, is_superseded in enumerate(superseded(entries)):
             if judged[at] is None:
-                judged[at] = ("stale", "", "") if is_superseded else (
-                    "rejected", "NO_SUCCESSOR", "Bản ghi giữ chỗ không có phiên bản mới hơn hợp "
-                    "lệ của cùng bản ghi, cùng phường, xã ở sau nó trong lô.")
+                judged[at] = (
+                    ("stale", "", "")
+                    if is_superseded
+                    else (
+                        "rejected",
+                        "NO_SUCCESSOR",
+                        "Bản ghi giữ chỗ không có phiên bản mới hơn hợp "
+                        "lệ của cùng bản ghi, cùng phường, xã ở sau nó trong lô.",
+                    )
+                )
         return judged
 
     def classify(self, record: dict) -> tuple[str, str, str]:
@@ -292,8 +380,11 @@ class _BatchWriter:
                     current_digest = record_digest(kept[1])
                 if record_digest(record["data"]) == current_digest:
                     return "unchanged", "", ""
-                return "conflicts", "VERSION_CONFLICT", \
-                    "Cùng phiên bản nhưng nội dung khác với bản đã nhận."
+                return (
+                    "conflicts",
+                    "VERSION_CONFLICT",
+                    "Cùng phiên bản nhưng nội dung khác với bản đã nhận.",
+                )
         kept = (values, record["data"], record["seq"])
         self.state[(table, uuid)] = (version, None, self.ward_code)
         if writer.code_at is not None:
@@ -304,8 +395,9 @@ class _BatchWriter:
         self.updates[table][uuid] = kept
         return "updated", "", ""
 
-    def ownership_refusal(self, writer: "_TableWriter", values: list,
-                          uuid: str) -> tuple[str, str] | None:
+    def ownership_refusal(
+        self, writer: _TableWriter, values: list, uuid: str
+    ) -> tuple[str, str] | None:
         """Why a record of this unit may not be written as it stands (code, message), if it
         names a record another unit holds (at the hub: what this batch brings is this unit's
         or refused), or carries a dossier code that is not the unit's own or that another dossier
@@ -314,16 +406,18 @@ class _BatchWriter:
             named = values[at]
             held = named is not None and self.state.get((target, named))
             if held and held[2] != self.ward_code:
-                return "FOREIGN_REFERENCE", (f"Trường {column} trỏ tới bản ghi {target} của "
-                                             "phường, xã khác.")
+                return "FOREIGN_REFERENCE", (
+                    f"Trường {column} trỏ tới bản ghi {target} của phường, xã khác."
+                )
         if writer.code_at is not None:
             code = values[writer.code_at]
             if not code.startswith(self.own_prefixes):
-                return "CODE_NOT_OWNED", (f"Mã hồ sơ {code} không bắt đầu bằng mã của đơn vị "
-                                          "gửi.")
+                return "CODE_NOT_OWNED", (f"Mã hồ sơ {code} không bắt đầu bằng mã của đơn vị gửi.")
             if self.codes.get(code, uuid) != uuid:
-                return "CODE_TAKEN", (f"Mã hồ sơ {code} đã được một hồ sơ khác dùng; mã trên "
-                                      "giấy tiếp nhận không được cấp hai lần.")
+                return "CODE_TAKEN", (
+                    f"Mã hồ sơ {code} đã được một hồ sơ khác dùng; mã trên "
+                    "giấy tiếp nhận không được cấp hai lần."
+                )
         return None
 
     def writes(self):
@@ -331,13 +425,23 @@ class _BatchWriter:
         ``(table, sql, [(uuid, parameters), …])``."""
         for name, writer in self.writers.items():
             if self.inserts[name]:
-                yield name, writer.insert_sql, [
-                    (uuid, writer.row(*kept, self.now))
-                    for uuid, kept in self.inserts[name].items()]
+                yield (
+                    name,
+                    writer.insert_sql,
+                    [
+                        (uuid, writer.row(*kept, self.now))
+                        for uuid, kept in self.inserts[name].items()
+                    ],
+                )
             if self.updates[name]:
-                yield name, writer.update_sql, [
-                    (uuid, writer.update_params(writer.row(*kept, self.now)))
-                    for uuid, kept in self.updates[name].items()]
+                yield (
+                    name,
+                    writer.update_sql,
+                    [
+                        (uuid, writer.update_params(writer.row(*kept, self.now)))
+                        for uuid, kept in self.updates[name].items()
+                    ],
+                )
 
     def statements(self) -> list[tuple[str, list[tuple]]]:
         """The SQL and parameter rows that write the batch: inserts, then updates."""
@@ -381,12 +485,20 @@ class _BatchWriter:
         for table in {table for table, _ in keys}:
             t = RECORD_TABLES[table]
             uuids = [uuid for name, uuid in keys if name == table]
-            held.update(((table, row.uuid), row.version) for row in db.session.execute(
-                sa.select(t.c.uuid, t.c.version).where(t.c.uuid.in_(uuids))))
+            held.update(
+                ((table, row.uuid), row.version)
+                for row in db.session.execute(
+                    sa.select(t.c.uuid, t.c.version).where(t.c.uuid.in_(uuids))
+                )
+            )
         return held
 
-    def refuse_unstored(self, records: list[dict], outcomes: list[tuple[str, str, str]],
-                        refused: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    def refuse_unstored(
+        self,
+        records: list[dict],
+        outcomes: list[tuple[str, str, str]],
+        refused: set[tuple[str, str]],
+    ) -> list[tuple[str, str, str]]:
         """The outcomes once the database refused ``refused``: each record of the batch that
         stood for one of them, at a version above what the hub holds, was not stored, so it is
         rejected (a placeholder with its successor) and the summary still tells the truth."""
@@ -394,10 +506,17 @@ class _BatchWriter:
         out = []
         for record, outcome in zip(records, outcomes):
             key = (record.get("table"), record.get("uuid"))
-            if outcome[0] not in ("rejected", "conflicts") and key in refused \
-                    and record["version"] > held.get(key, -1):
-                outcome = ("rejected", "DATABASE_REFUSED", "Cơ sở dữ liệu của máy chủ thành phố "
-                           "không lưu được bản ghi này (giá trị ngoài khả năng lưu trữ).")
+            if (
+                outcome[0] not in ("rejected", "conflicts")
+                and key in refused
+                and record["version"] > held.get(key, -1)
+            ):
+                outcome = (
+                    "rejected",
+                    "DATABASE_REFUSED",
+                    "Cơ sở dữ liệu của máy chủ thành phố "
+                    "không lưu được bản ghi này (giá trị ngoài khả năng lưu trữ).",
+                )
             out.append(outcome)
         return out
 
@@ -407,8 +526,9 @@ def _placeholder_key(record: dict) -> tuple[str, str]:
     :class:`RecordRejected` naming what is wrong with it."""
     table, uuid, version = record.get("table"), record.get("uuid"), record.get("version")
     if record["superseded"] is not True or "data" in record:
-        raise RecordRejected("INVALID", "Bản ghi giữ chỗ phải có superseded = true và không kèm "
-                                        "dữ liệu.")
+        raise RecordRejected(
+            "INVALID", "Bản ghi giữ chỗ phải có superseded = true và không kèm dữ liệu."
+        )
     if record.get("op") != "upsert":
         raise RecordRejected("UNSUPPORTED_OP", "Chỉ nhận thao tác upsert.")
     record_shape(table)
@@ -426,10 +546,15 @@ class _TableWriter(DriverTable):
         assert sorted(columns) == sorted(c.name for c in table.columns), table.name
         super().__init__(table, columns, dialect)
         self.uuid_at, self.version_at, self.ward_at = (
-            names.index("uuid"), names.index("version"), names.index("ward_code"))
+            names.index("uuid"),
+            names.index("version"),
+            names.index("ward_code"),
+        )
         # (position, column, table) of each column that names another record
-        self.references = [(names.index(column), column, target)
-                           for column, target in REFERENCES[table.name].items()]
+        self.references = [
+            (names.index(column), column, target)
+            for column, target in REFERENCES[table.name].items()
+        ]
         self.code_column = OWN_CODE_COLUMNS.get(table.name)
         self.code_at = names.index(self.code_column) if self.code_column else None
 
@@ -445,6 +570,8 @@ def _table_writers(dialect) -> dict[str, _TableWriter]:
     """The record tables' writers for a database driver, made once."""
     key = (dialect.name, dialect.driver)
     if key not in _WRITERS:
-        _WRITERS[key] = {name: _TableWriter(table, record_shape(name).names, dialect)
-                         for name, table in RECORD_TABLES.items()}
+        _WRITERS[key] = {
+            name: _TableWriter(table, record_shape(name).names, dialect)
+            for name, table in RECORD_TABLES.items()
+        }
     return _WRITERS[key]

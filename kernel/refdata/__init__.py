@@ -5,6 +5,7 @@ The files are data, not code: the catalogue is edited as JSON and checked strict
 typo in a duration or an online level stops the load with a message instead of mis-dating
 dossiers.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,16 +35,32 @@ def snapshot_date(value: str | None) -> dt.date | None:
 def check_procedure(entry: dict) -> None:
     """Raise :class:`ReferenceDataError` naming the first problem of one catalogue entry."""
     where = entry.get("code", "?")
-    required = {"code", "name", "field", "duration_value", "duration_unit", "cutoff_15h",
-                "fee_amount", "fee_text", "online_level", "postal_allowed", "result",
-                "legal_basis", "letter", "documents"}
+    required = {
+        "code",
+        "name",
+        "field",
+        "duration_value",
+        "duration_unit",
+        "cutoff_15h",
+        "fee_amount",
+        "fee_text",
+        "online_level",
+        "postal_allowed",
+        "result",
+        "legal_basis",
+        "letter",
+        "documents",
+    }
     if missing := required - entry.keys():
         raise ReferenceDataError(f"{where}: missing {sorted(missing)}")
     if entry["duration_unit"] not in DURATION_UNITS:
         raise ReferenceDataError(f"{where}: duration_unit {entry['duration_unit']!r}")
-    if entry["duration_unit"] == "same_day" and entry["duration_value"] != 0 or \
-            entry["duration_unit"] == "working_days" and not (
-                isinstance(entry["duration_value"], int) and entry["duration_value"] >= 1):
+    if (
+        entry["duration_unit"] == "same_day"
+        and entry["duration_value"] != 0
+        or entry["duration_unit"] == "working_days"
+        and not (isinstance(entry["duration_value"], int) and entry["duration_value"] >= 1)
+    ):
         raise ReferenceDataError(f"{where}: duration_value {entry['duration_value']!r}")
     if entry["online_level"] not in ONLINE_LEVELS:
         raise ReferenceDataError(f"{where}: online_level {entry['online_level']!r}")
@@ -55,8 +72,12 @@ def check_procedure(entry: dict) -> None:
     if not docs or len({d["name"] for d in docs}) != len(docs):
         raise ReferenceDataError(f"{where}: documents empty or repeated")
     for doc in docs:
-        if doc.get("kind") not in DOCUMENT_KINDS or not isinstance(doc.get("quantity"), int) \
-                or doc["quantity"] < 1 or not isinstance(doc.get("required"), bool):
+        if (
+            doc.get("kind") not in DOCUMENT_KINDS
+            or not isinstance(doc.get("quantity"), int)
+            or doc["quantity"] < 1
+            or not isinstance(doc.get("required"), bool)
+        ):
             raise ReferenceDataError(f"{where}: document {doc!r}")
 
 
@@ -77,8 +98,11 @@ def check_snapshot(snapshot: dict) -> None:
         units, procedures = snapshot["units"], snapshot["procedures"]
         overrides = snapshot["calendar_overrides"]
         for u in units:
-            if not (isinstance(u["code"], str) and isinstance(u["name"], str)
-                    and isinstance(u["agency_code"], str)):
+            if not (
+                isinstance(u["code"], str)
+                and isinstance(u["name"], str)
+                and isinstance(u["agency_code"], str)
+            ):
                 raise ReferenceDataError(f"unit {u!r}")
             snapshot_date(u["valid_from"]), snapshot_date(u["valid_to"])
         for o in overrides:

@@ -1,5 +1,6 @@
 """The ward's JSON API (``/api/v1``): intake and lifecycle steps for the provincial portal's
 online dossiers and for scripts. Authenticated by bearer tokens, not by the browser session."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,11 +9,12 @@ import secrets
 import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request
 
+from kernel.errors import error_response
+from wardapp.sync.records import Dossier, User
+
 from ..dossiers.lifecycle import STEPS
 from ..dossiers.service import DossierError, receive_dossier, record_step, this_ward
-from kernel.errors import error_response
 from ..extensions import db
-from wardapp.sync.records import Dossier, User
 from ..models import API_SCOPES, ApiToken, Procedure
 from ..outbox import snapshot
 from .openapi import openapi_document
@@ -28,14 +30,24 @@ def issue_token(user: User, name: str, scopes=tuple(API_SCOPES)) -> str:
     """Create a token for ``user`` limited to ``scopes``; the plain value is returned once and
     stored only hashed."""
     token = "wt_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(name=name, token_sha256=token_digest(token), user_uuid=user.uuid,
-                            scopes=" ".join(sorted(set(scopes)))))
+    db.session.add(
+        ApiToken(
+            name=name,
+            token_sha256=token_digest(token),
+            user_uuid=user.uuid,
+            scopes=" ".join(sorted(set(scopes))),
+        )
+    )
     return token
 
 
 # The scope each endpoint needs.
-ENDPOINT_SCOPES = {"api.procedures": "read", "api.get_dossier": "read",
-                   "api.create_dossier": "intake", "api.add_event": "steps"}
+ENDPOINT_SCOPES = {
+    "api.procedures": "read",
+    "api.get_dossier": "read",
+    "api.create_dossier": "intake",
+    "api.add_event": "steps",
+}
 
 
 @bp.before_request
@@ -45,17 +57,23 @@ def authenticate():
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return error_response(401, "Thiếu mã truy cập (Authorization: Bearer …).",
-                              code="unauthorized")
-    api_token = db.session.scalar(sa.select(ApiToken).where(
-        ApiToken.token_sha256 == token_digest(token.strip()), ApiToken.revoked_at.is_(None)))
+        return error_response(
+            401, "Thiếu mã truy cập (Authorization: Bearer …).", code="unauthorized"
+        )
+    api_token = db.session.scalar(
+        sa.select(ApiToken).where(
+            ApiToken.token_sha256 == token_digest(token.strip()), ApiToken.revoked_at.is_(None)
+        )
+    )
     if api_token is None or not api_token.user.active:
-        return error_response(401, "Mã truy cập không hợp lệ hoặc đã bị thu hồi.",
-                              code="unauthorized")
+        return error_response(
+            401, "Mã truy cập không hợp lệ hoặc đã bị thu hồi.", code="unauthorized"
+        )
     needed = ENDPOINT_SCOPES.get(request.endpoint)
     if needed and needed not in api_token.scopes.split():
-        return error_response(403, f"Mã truy cập không có quyền «{API_SCOPES[needed]}».",
-                              code="insufficient_scope")
+        return error_response(
+            403, f"Mã truy cập không có quyền «{API_SCOPES[needed]}».", code="insufficient_scope"
+        )
     g.api_user = api_token.user
     return None
 
@@ -63,8 +81,9 @@ def authenticate():
 def _json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise DossierError("Nội dung yêu cầu phải là một đối tượng JSON.", code="bad_json",
-                           status=400)
+        raise DossierError(
+            "Nội dung yêu cầu phải là một đối tượng JSON.", code="bad_json", status=400
+        )
     return body
 
 
@@ -87,10 +106,23 @@ def openapi():
 @bp.get("/procedures")
 def procedures():
     rows = db.session.scalars(sa.select(Procedure).where(Procedure.active).order_by(Procedure.code))
-    return jsonify({"procedures": [
-        {"code": p.code, "name": p.name, "field": p.field, "duration_value": p.duration_value,
-         "duration_unit": p.duration_unit, "online_level": p.online_level,
-         "postal_allowed": p.postal_allowed, "documents": p.documents} for p in rows]})
+    return jsonify(
+        {
+            "procedures": [
+                {
+                    "code": p.code,
+                    "name": p.name,
+                    "field": p.field,
+                    "duration_value": p.duration_value,
+                    "duration_unit": p.duration_unit,
+                    "online_level": p.online_level,
+                    "postal_allowed": p.postal_allowed,
+                    "documents": p.documents,
+                }
+                for p in rows
+            ]
+        }
+    )
 
 
 @bp.post("/dossiers")
@@ -120,10 +152,17 @@ def add_event(code: str):
     if not isinstance(body.get("kind"), str) or body["kind"] not in STEPS:
         fields["kind"] = "Bước xử lý không hợp lệ."
     if fields:
-        raise DossierError("Yêu cầu không hợp lệ.", code="validation_failed", fields=fields,
-                           status=422)
-    dossier = record_step(code, body["kind"], actor=g.api_user, expected_version=version,
-                          to_user_uuid=body.get("to_user_uuid"), reason=body.get("reason"),
-                          new_due_date=body.get("new_due_date"),
-                          return_method=body.get("return_method"))
+        raise DossierError(
+            "Yêu cầu không hợp lệ.", code="validation_failed", fields=fields, status=422
+        )
+    dossier = record_step(
+        code,
+        body["kind"],
+        actor=g.api_user,
+        expected_version=version,
+        to_user_uuid=body.get("to_user_uuid"),
+        reason=body.get("reason"),
+        new_due_date=body.get("new_due_date"),
+        return_method=body.get("return_method"),
+    )
     return jsonify(dossier_json(dossier)), 201

@@ -1,4 +1,5 @@
 """Login and logout for ward officials, and the role check every desk route uses."""
+
 from __future__ import annotations
 
 from functools import wraps

@@ -7,6 +7,7 @@ and the app opened on it), :mod:`.desk` (``init``, ``serve``, ``generate``), :mo
 (``backup``, ``restore``, ``check``, ``reindex``, ``export``) and :mod:`.hub_sync` (``sync``).
 This module only gathers them into the group, so none of them imports it.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -48,6 +49,17 @@ def cli():
     """Phần mềm Bộ phận Tiếp nhận và Trả kết quả của phường, xã (chạy trên mạng nội bộ)."""
 
 
-for command in (init, serve, generate, accounts.user, accounts.token, upkeep.backup,
-                upkeep.restore, upkeep.check, upkeep.reindex, upkeep.export, hub_sync.sync):
+for command in (
+    init,
+    serve,
+    generate,
+    accounts.user,
+    accounts.token,
+    upkeep.backup,
+    upkeep.restore,
+    upkeep.check,
+    upkeep.reindex,
+    upkeep.export,
+    hub_sync.sync,
+):
     cli.add_command(command)

@@ -1,5 +1,6 @@
 """The ward's accounts: the staff who sign in (``user``) and the access tokens of the JSON API
 (``token``), each acting for an account."""
+
 from __future__ import annotations
 
 import click
@@ -22,10 +23,22 @@ def user():
 @user.command("add")
 @click.argument("username")
 @click.option("--name", "full_name", required=True, help="Họ và tên cán bộ.")
-@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(list(ROLES)),
-              help="Vai trò (có thể lặp lại).")
-@click.option("--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True,
-              callback=lambda c, p, v: password_ok(v), help="Mật khẩu (ít nhất 10 ký tự).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(ROLES)),
+    help="Vai trò (có thể lặp lại).",
+)
+@click.option(
+    "--password",
+    prompt="Mật khẩu",
+    hide_input=True,
+    confirmation_prompt=True,
+    callback=lambda c, p, v: password_ok(v),
+    help="Mật khẩu (ít nhất 10 ký tự).",
+)
 @instance_option
 def user_add(username, full_name, roles, password, instance):
     """Thêm một tài khoản cán bộ."""
@@ -33,8 +46,12 @@ def user_add(username, full_name, roles, password, instance):
     with app.app_context():
         if db.session.scalar(sa.select(User).where(User.username == username.casefold())):
             raise click.ClickException(f"Đã có tài khoản {username}.")
-        account = User(ward_code=db.session.get(SyncNode, 1).ward_code,
-                       username=username.casefold(), full_name=full_name, roles=" ".join(roles))
+        account = User(
+            ward_code=db.session.get(SyncNode, 1).ward_code,
+            username=username.casefold(),
+            full_name=full_name,
+            roles=" ".join(roles),
+        )
         account.set_password(password)
         db.session.add(account)
         audit("user.add", account.username, roles=account.roles)
@@ -53,8 +70,9 @@ def _keep_an_admin(target: User, refusal: str) -> None:
     """Refuse (with ``refusal``) to take the admin role from the last active admin: nobody could
     manage the ward's accounts afterwards."""
     admins = db.session.scalars(sa.select(User).where(User.active)).all()
-    if "admin" in target.role_set and \
-            [a.uuid for a in admins if "admin" in a.role_set] == [target.uuid]:
+    if "admin" in target.role_set and [a.uuid for a in admins if "admin" in a.role_set] == [
+        target.uuid
+    ]:
         raise click.ClickException(refusal)
 
 
@@ -76,8 +94,14 @@ def user_disable(username, instance):
 
 @user.command("set-roles")
 @click.argument("username")
-@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(list(ROLES)),
-              help="Vai trò mới (có thể lặp lại; thay cho mọi vai trò cũ).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(ROLES)),
+    help="Vai trò mới (có thể lặp lại; thay cho mọi vai trò cũ).",
+)
 @instance_option
 def user_set_roles(username, roles, instance):
     """Đổi vai trò của một tài khoản (mọi phiên đăng nhập của tài khoản kết thúc)."""
@@ -117,8 +141,9 @@ def user_list(instance):
     with app.app_context():
         for account in db.session.scalars(sa.select(User).order_by(User.username)):
             state = "" if account.active else " (đã khóa)"
-            click.echo(f"{account.username:<16} {account.full_name:<28} "
-                       f"{account.role_labels}{state}")
+            click.echo(
+                f"{account.username:<16} {account.full_name:<28} {account.role_labels}{state}"
+            )
 
 
 @click.group()
@@ -129,8 +154,13 @@ def token():
 @token.command("create")
 @click.option("--user", "username", required=True, help="Tài khoản mà API thay mặt.")
 @click.option("--name", required=True, help="Tên gợi nhớ, ví dụ: Cổng dịch vụ công tỉnh.")
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(list(API_SCOPES)),
-              help="Quyền của mã (có thể lặp lại; mặc định: tất cả).")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(list(API_SCOPES)),
+    help="Quyền của mã (có thể lặp lại; mặc định: tất cả).",
+)
 @instance_option
 def token_create(username, name, scopes, instance):
     """Tạo mã truy cập (chỉ hiển thị một lần)."""
@@ -157,8 +187,10 @@ def token_list(instance):
     with app.app_context():
         for item in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
             state = f"thu hồi {vn_datetime(item.revoked_at)}" if item.revoked_at else "hiệu lực"
-            click.echo(f"{item.id:>4}  {item.name:<30} {item.user.username:<14} "
-                       f"[{item.scopes}] tạo {vn_datetime(item.created_at)}  {state}")
+            click.echo(
+                f"{item.id:>4}  {item.name:<30} {item.user.username:<14} "
+                f"[{item.scopes}] tạo {vn_datetime(item.created_at)}  {state}"
+            )
 
 
 @token.command("revoke")

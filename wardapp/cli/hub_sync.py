@@ -1,5 +1,6 @@
 """``wardapp sync``: the link to the city hub, run over the network or carried on a USB stick,
 and the ward's side of a restore or a replacement (``rekey``, ``recover``)."""
+
 from __future__ import annotations
 
 import re
@@ -33,17 +34,26 @@ def _sync_config(instance: str):
 
     config = SyncConfig.load(instance)
     if config is None:
-        raise click.ClickException("Chưa cấu hình đồng bộ. Chạy: wardapp sync configure "
-                                   "--hub URL --token KHÓA")
+        raise click.ClickException(
+            "Chưa cấu hình đồng bộ. Chạy: wardapp sync configure --hub URL --token KHÓA"
+        )
     return config
 
 
 @sync.command("configure")
-@click.option("--hub", "hub_url", required=True,
-              callback=lambda c, p, v: hub_address_ok(v),
-              help="Địa chỉ máy chủ thành phố, ví dụ http://10.0.0.5:8090.")
-@click.option("--token", prompt="Khóa đồng bộ", hide_input=True,
-              help="Khóa đồng bộ do máy chủ thành phố cấp (city-hub ward add).")
+@click.option(
+    "--hub",
+    "hub_url",
+    required=True,
+    callback=lambda c, p, v: hub_address_ok(v),
+    help="Địa chỉ máy chủ thành phố, ví dụ http://10.0.0.5:8090.",
+)
+@click.option(
+    "--token",
+    prompt="Khóa đồng bộ",
+    hide_input=True,
+    help="Khóa đồng bộ do máy chủ thành phố cấp (city-hub ward add).",
+)
 @instance_option
 def sync_configure(hub_url, token, instance):
     """Lưu địa chỉ máy chủ thành phố và khóa đồng bộ của phường, xã."""
@@ -59,10 +69,20 @@ def sync_configure(hub_url, token, instance):
 
 @sync.command("run")
 @click.option("--no-delay", is_flag=True, help="Bỏ thời gian chờ ngẫu nhiên lúc bắt đầu.")
-@click.option("--max-delay", default=60, show_default=True, type=int,
-              help="Chờ ngẫu nhiên tối đa (giây) để 13 phường không cùng gọi một lúc.")
-@click.option("--time-budget", default=600, show_default=True, type=int,
-              help="Không bắt đầu lô mới sau số giây này.")
+@click.option(
+    "--max-delay",
+    default=60,
+    show_default=True,
+    type=int,
+    help="Chờ ngẫu nhiên tối đa (giây) để 13 phường không cùng gọi một lúc.",
+)
+@click.option(
+    "--time-budget",
+    default=600,
+    show_default=True,
+    type=int,
+    help="Không bắt đầu lô mới sau số giây này.",
+)
 @click.option("--progress", is_flag=True, help="Hiện thanh tiến độ khi tồn nhiều.")
 @click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết.")
 @instance_option
@@ -77,8 +97,7 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
     from ..sync.client import HubClient, SyncRun
     from ..sync.lock import SingleInstance
 
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
     config = _sync_config(instance)
     app = open_app(instance)
     with SingleInstance(Path(instance) / "sync.lock") as locked:
@@ -102,10 +121,18 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
             from wardapp.sync.outgoing import sync_state
 
             state = sync_state()
-            click.echo(json.dumps({"result": code, "pushed": run.pushed,
-                                   "acked_seq": state.acked_seq,
-                                   "refdata_version": state.refdata_version,
-                                   "error": state.last_error}, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "result": code,
+                        "pushed": run.pushed,
+                        "acked_seq": state.acked_seq,
+                        "refdata_version": state.refdata_version,
+                        "error": state.last_error,
+                    },
+                    ensure_ascii=False,
+                )
+            )
     raise SystemExit(code)
 
 
@@ -114,7 +141,6 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
 def sync_status(instance):
     """Tình trạng đồng bộ: lần gửi, nhận thành công gần nhất, số bản ghi đang chờ."""
     from kernel.formatting import vn_datetime
-
     from wardapp.sync.outgoing import sync_state, waiting_records
 
     app = open_app(instance)
@@ -122,23 +148,35 @@ def sync_status(instance):
         state = sync_state()
         waiting, oldest = waiting_records()
         click.echo(f"Đã được thành phố xác nhận đến số: {state.acked_seq}")
-        click.echo(f"Đang chờ gửi: {waiting} bản ghi"
-                   + (f", cũ nhất từ {vn_datetime(oldest)}" if oldest else ""))
+        click.echo(
+            f"Đang chờ gửi: {waiting} bản ghi"
+            + (f", cũ nhất từ {vn_datetime(oldest)}" if oldest else "")
+        )
         click.echo(f"Gửi thành công gần nhất: {vn_datetime(state.last_push_ok_utc) or 'chưa có'}")
-        click.echo(f"Nhận danh mục thành công gần nhất: "
-                   f"{vn_datetime(state.last_pull_ok_utc) or 'chưa có'} "
-                   f"(phiên bản {state.refdata_version})")
+        click.echo(
+            f"Nhận danh mục thành công gần nhất: "
+            f"{vn_datetime(state.last_pull_ok_utc) or 'chưa có'} "
+            f"(phiên bản {state.refdata_version})"
+        )
         if state.last_error:
             click.echo(f"Lỗi lần gần nhất: {state.last_error}")
 
 
 @sync.command("export")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, exists=True),
-              help="Thư mục trên USB.")
-@click.option("--compact", is_flag=True,
-              help="Phiên bản đã có bản mới hơn trong cùng lô chỉ ghi phần giữ chỗ (gói nhỏ "
-                   "hơn). Chỉ dùng khi máy chủ thành phố nhận giao thức 2; máy chủ cũ từ chối "
-                   "cả gói.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Thư mục trên USB.",
+)
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="Phiên bản đã có bản mới hơn trong cùng lô chỉ ghi phần giữ chỗ (gói nhỏ "
+    "hơn). Chỉ dùng khi máy chủ thành phố nhận giao thức 2; máy chủ cũ từ chối "
+    "cả gói.",
+)
 @instance_option
 def sync_export(out_dir, compact, instance):
     """Ghi mọi bản ghi chưa được xác nhận ra một gói trên USB (khi mất kết nối nhiều ngày)."""
@@ -163,6 +201,7 @@ def sync_export(out_dir, compact, instance):
 def sync_import_summary(summary_file, instance):
     """Nhập tệp tổng hợp do máy chủ thành phố ghi khi nhập gói USB."""
     from wardapp.sync.usb import import_summary
+
     from ..sync.package import MAX_SUMMARY_BYTES
     from ..sync.protocol import ProtocolError
 
@@ -184,8 +223,13 @@ def sync_import_summary(summary_file, instance):
 
 
 @sync.command("rekey")
-@click.option("--hub-acked", "hub_acked", required=True, type=click.IntRange(0),
-              help="Số thứ tự máy chủ đã xác nhận (trong thông báo NODE_REGRESSED).")
+@click.option(
+    "--hub-acked",
+    "hub_acked",
+    required=True,
+    type=click.IntRange(0),
+    help="Số thứ tự máy chủ đã xác nhận (trong thông báo NODE_REGRESSED).",
+)
 @click.confirmation_option(prompt="Cấp mã cơ sở dữ liệu mới và gửi lại toàn bộ bản ghi?")
 @instance_option
 def sync_rekey(hub_acked, instance):
@@ -197,8 +241,10 @@ def sync_rekey(hub_acked, instance):
         queued = rekey(hub_acked)
         audit("sync.rekey", str(hub_acked), queued=queued)
         db.session.commit()
-    click.echo(f"Đã cấp mã cơ sở dữ liệu mới; {queued} bản ghi chờ gửi lại. Nhờ thành phố chạy "
-               "`city-hub ward allow-rekey <mã>` rồi đồng bộ.")
+    click.echo(
+        f"Đã cấp mã cơ sở dữ liệu mới; {queued} bản ghi chờ gửi lại. Nhờ thành phố chạy "
+        "`city-hub ward allow-rekey <mã>` rồi đồng bộ."
+    )
 
 
 @sync.command("recover")
@@ -212,13 +258,18 @@ def sync_recover(yes, last_codes, code_gap, instance):
 
     config = _sync_config(instance)
     if not yes:
-        click.confirm("Đối chiếu với máy chủ thành phố và cấp mã cơ sở dữ liệu mới nếu cần?",
-                      abort=True)
+        click.confirm(
+            "Đối chiếu với máy chủ thành phố và cấp mã cơ sở dữ liệu mới nếu cần?", abort=True
+        )
     app = open_app(instance)
     with app.app_context():
         try:
-            report_recovery(HubClient(config), db.session.get(SyncNode, 1).ward_code,
-                            code_gap=code_gap, last_codes=last_codes)
+            report_recovery(
+                HubClient(config),
+                db.session.get(SyncNode, 1).ward_code,
+                code_gap=code_gap,
+                last_codes=last_codes,
+            )
         except SyncFailed as e:
             raise click.ClickException(f"Không đối chiếu được với máy chủ thành phố: {e.message}")
 
@@ -228,6 +279,7 @@ def sync_recover(yes, last_codes, code_gap, instance):
 def sync_reconcile(instance):
     """So số lượng và mã kiểm tra bản ghi giữa phường và máy chủ thành phố."""
     from wardapp.sync.outgoing import local_reconcile
+
     from ..sync.client import HubClient
 
     config = _sync_config(instance)
@@ -241,6 +293,8 @@ def sync_reconcile(instance):
         theirs = remote.get(table, {})
         ok = mine == theirs
         same &= ok
-        click.echo(f"{table:<14} phường {mine['count']:>8}  thành phố "
-                   f"{theirs.get('count', '?'):>8}  {'khớp' if ok else 'KHÔNG KHỚP'}")
+        click.echo(
+            f"{table:<14} phường {mine['count']:>8}  thành phố "
+            f"{theirs.get('count', '?'):>8}  {'khớp' if ok else 'KHÔNG KHỚP'}"
+        )
     raise SystemExit(0 if same else 1)

@@ -1,5 +1,6 @@
 """The ward's instance folder, which every command is given: the option naming it, and the app
 opened on it with its schema brought up to date."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +10,14 @@ import click
 from .. import DATABASE_FILE, create_app
 
 instance_option = click.option(
-    "--instance", "instance", envvar="WARDAPP_INSTANCE", default="instance", show_default=True,
+    "--instance",
+    "instance",
+    envvar="WARDAPP_INSTANCE",
+    default="instance",
+    show_default=True,
     type=click.Path(file_okay=False),
-    help="Thư mục dữ liệu của phường, xã (biến môi trường WARDAPP_INSTANCE).")
+    help="Thư mục dữ liệu của phường, xã (biến môi trường WARDAPP_INSTANCE).",
+)
 
 
 def open_app(instance: str, *, must_exist: bool = True):
@@ -20,8 +26,10 @@ def open_app(instance: str, *, must_exist: bool = True):
     from ..database import upgrade_schema
 
     if must_exist and not (Path(instance) / DATABASE_FILE).exists():
-        raise click.ClickException(f"Chưa khởi tạo dữ liệu tại {instance}. Chạy: wardapp init "
-                                   f"--unit <mã đơn vị> --instance {instance}")
+        raise click.ClickException(
+            f"Chưa khởi tạo dữ liệu tại {instance}. Chạy: wardapp init "
+            f"--unit <mã đơn vị> --instance {instance}"
+        )
     app = create_app(instance_path=instance)
     with app.app_context():
         try:

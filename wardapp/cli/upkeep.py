@@ -1,6 +1,7 @@
 """Looking after the ward's database: ``backup`` and ``restore`` (which then asks the hub for
 what the backup lacks), the weekly integrity ``check``, ``reindex`` of the search index, and
 ``export`` of a table to CSV for support staff."""
+
 from __future__ import annotations
 
 import csv
@@ -30,11 +31,29 @@ def reindex(instance):
 
 
 @click.command("export")
-@click.argument("table", type=click.Choice(["dossier", "dossier_event", "procedure", "unit",
-                                            "user", "outbox", "letter", "rating", "feedback",
-                                            "inspection"]))
-@click.option("--out", type=click.File("w", encoding="utf-8-sig"), default="-",
-              help="Tệp CSV (mặc định: màn hình).")
+@click.argument(
+    "table",
+    type=click.Choice(
+        [
+            "dossier",
+            "dossier_event",
+            "procedure",
+            "unit",
+            "user",
+            "outbox",
+            "letter",
+            "rating",
+            "feedback",
+            "inspection",
+        ]
+    ),
+)
+@click.option(
+    "--out",
+    type=click.File("w", encoding="utf-8-sig"),
+    default="-",
+    help="Tệp CSV (mặc định: màn hình).",
+)
 @instance_option
 def export(table, out, instance):
     """Xuất một bảng ra CSV (UTF-8 có BOM, mở được bằng Excel) cho cán bộ hỗ trợ."""
@@ -58,13 +77,27 @@ def export(table, out, instance):
 
 
 @click.command()
-@click.option("--to", "target", type=click.Path(file_okay=False),
-              help="Thư mục sao lưu (ổ đĩa thứ hai hoặc USB); được nhớ cho các lần sau. "
-                   "Mặc định: lần trước, hoặc <instance>/backups.")
-@click.option("--keep-daily", default=7, show_default=True, type=click.IntRange(1),
-              help="Giữ bản sao của bao nhiêu ngày gần nhất.")
-@click.option("--keep-monthly", default=12, show_default=True, type=click.IntRange(0),
-              help="Giữ bản sao của bao nhiêu tháng gần nhất (bản cuối mỗi tháng).")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(file_okay=False),
+    help="Thư mục sao lưu (ổ đĩa thứ hai hoặc USB); được nhớ cho các lần sau. "
+    "Mặc định: lần trước, hoặc <instance>/backups.",
+)
+@click.option(
+    "--keep-daily",
+    default=7,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Giữ bản sao của bao nhiêu ngày gần nhất.",
+)
+@click.option(
+    "--keep-monthly",
+    default=12,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Giữ bản sao của bao nhiêu tháng gần nhất (bản cuối mỗi tháng).",
+)
 @instance_option
 def backup(target, keep_daily, keep_monthly, instance):
     """Sao lưu cơ sở dữ liệu khi đang chạy, kiểm tra bản sao, xóa bản cũ quá hạn giữ."""
@@ -75,13 +108,20 @@ def backup(target, keep_daily, keep_monthly, instance):
     with app.app_context():
         folder = backup_dir(instance, target or app.config.get("BACKUP_DIR"))
         try:
-            made = take_backup(database_path(), folder, instance_path=instance,
-                               keep_daily=keep_daily, keep_monthly=keep_monthly)
+            made = take_backup(
+                database_path(),
+                folder,
+                instance_path=instance,
+                keep_daily=keep_daily,
+                keep_monthly=keep_monthly,
+            )
         except BackupError as e:
             raise click.ClickException(str(e))
     counts = made.entry["counts"]
-    click.echo(f"Đã sao lưu và kiểm tra: {made.path} ({counts.get('dossier', 0)} hồ sơ, "
-               f"{counts.get('outbox', 0)} bản ghi đồng bộ, toàn vẹn: ok).")
+    click.echo(
+        f"Đã sao lưu và kiểm tra: {made.path} ({counts.get('dossier', 0)} hồ sơ, "
+        f"{counts.get('outbox', 0)} bản ghi đồng bộ, toàn vẹn: ok)."
+    )
     if made.removed:
         click.echo(f"Đã xóa {len(made.removed)} bản sao quá hạn giữ.")
 
@@ -99,8 +139,10 @@ def restore(backup_file, yes, instance):
 
     live = Path(instance) / DATABASE_FILE
     if not live.exists():
-        raise click.ClickException(f"Chưa khởi tạo dữ liệu tại {instance}. Trên máy mới: "
-                                   "wardapp init --unit <mã> --from-hub <địa chỉ> trước.")
+        raise click.ClickException(
+            f"Chưa khởi tạo dữ liệu tại {instance}. Trên máy mới: "
+            "wardapp init --unit <mã> --from-hub <địa chỉ> trước."
+        )
     app = create_app(instance_path=instance)
     with app.app_context():
         try:
@@ -109,17 +151,24 @@ def restore(backup_file, yes, instance):
             db.session.rollback()
             ward_code = None
         try:
-            info = check_backup_file(Path(backup_file), known_revisions=known_revisions(),
-                                     ward_code=ward_code)
+            info = check_backup_file(
+                Path(backup_file), known_revisions=known_revisions(), ward_code=ward_code
+            )
         except BackupError as e:
             raise click.ClickException(f"Không khôi phục: {e}")
-        click.echo(f"Bản sao lưu hợp lệ: đơn vị {info['ward_code']}, "
-                   f"{info['counts'].get('dossier', 0)} hồ sơ, lược đồ {info['schema']}.")
+        click.echo(
+            f"Bản sao lưu hợp lệ: đơn vị {info['ward_code']}, "
+            f"{info['counts'].get('dossier', 0)} hồ sơ, lược đồ {info['schema']}."
+        )
         if not yes:
             click.confirm("Thay dữ liệu hiện tại bằng bản sao lưu này?", abort=True)
         try:  # the data being replaced is kept too
-            take_backup(database_path(), backup_dir(instance, app.config.get("BACKUP_DIR")),
-                        instance_path=instance, reason="before-restore")
+            take_backup(
+                database_path(),
+                backup_dir(instance, app.config.get("BACKUP_DIR")),
+                instance_path=instance,
+                reason="before-restore",
+            )
         except BackupError as e:
             click.echo(f"Không sao lưu được dữ liệu hiện tại ({e}); vẫn khôi phục.", err=True)
         db.session.remove()
@@ -136,9 +185,12 @@ def restore(backup_file, yes, instance):
         try:
             report_recovery(HubClient(config), info["ward_code"])
         except SyncFailed as e:
-            click.echo(f"Chưa đối chiếu được với máy chủ thành phố ({e.message}). Khi có kết "
-                       "nối, chạy wardapp sync recover, trước khi tiếp nhận hồ sơ mới (số hồ sơ "
-                       "mới có thể trùng với hồ sơ chỉ thành phố còn giữ).", err=True)
+            click.echo(
+                f"Chưa đối chiếu được với máy chủ thành phố ({e.message}). Khi có kết "
+                "nối, chạy wardapp sync recover, trước khi tiếp nhận hồ sơ mới (số hồ sơ "
+                "mới có thể trùng với hồ sơ chỉ thành phố còn giữ).",
+                err=True,
+            )
 
 
 @click.command()
@@ -152,6 +204,9 @@ def check(instance):
     with app.app_context():
         problems = check_integrity(database_path(), instance)
     if problems:
-        raise click.ClickException("Cơ sở dữ liệu có lỗi: " + "; ".join(problems)
-                                   + ". Khôi phục bản sao lưu gần nhất (wardapp restore).")
+        raise click.ClickException(
+            "Cơ sở dữ liệu có lỗi: "
+            + "; ".join(problems)
+            + ". Khôi phục bản sao lưu gần nhất (wardapp restore)."
+        )
     click.echo("Cơ sở dữ liệu toàn vẹn (integrity_check: ok).")

@@ -4,6 +4,7 @@ Status codes are the national exchange codes (1–10) that provincial systems se
 Public Service Portal. Each step names the states it may start from; anything else is refused with
 the step's own Vietnamese message and changes nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,26 +23,73 @@ class Step:
     needs_reason: bool = False
 
 
-STEPS = {step.kind: step for step in (
-    Step("received", "Tiếp nhận hồ sơ", (), S.RECEIVED, ""),
-    Step("handed_over", "Chuyển xử lý", (S.RECEIVED, S.PROCESSING), S.PROCESSING,
-         "Chỉ chuyển được hồ sơ đã tiếp nhận hoặc đang xử lý."),
-    Step("supplement_requested", "Yêu cầu bổ sung hồ sơ (Mẫu 02)", (S.RECEIVED, S.PROCESSING), S.AWAITING_SUPPLEMENT,
-         "Chỉ yêu cầu bổ sung được hồ sơ đã tiếp nhận hoặc đang xử lý.", needs_reason=True),
-    Step("supplement_received", "Nhận hồ sơ bổ sung", (S.AWAITING_SUPPLEMENT,), S.PROCESSING,
-         "Hồ sơ không ở trạng thái chờ bổ sung."),
-    Step("refused", "Từ chối giải quyết (Mẫu 03)", (S.RECEIVED, S.PROCESSING, S.AWAITING_SUPPLEMENT), S.REFUSED,
-         "Không thể từ chối hồ sơ đã có kết quả, đã trả, đã rút hoặc đã bị từ chối.",
-         needs_reason=True),
-    Step("apology", "Xin lỗi và hẹn lại ngày trả (Mẫu 04)", OPEN_STATUSES, None,
-         "Chỉ xin lỗi, hẹn lại được hồ sơ đang giải quyết.", needs_reason=True),
-    Step("resolved", "Hoàn thành giải quyết", (S.RECEIVED, S.PROCESSING), S.RESOLVED,
-         "Chỉ hoàn thành được hồ sơ đã tiếp nhận hoặc đang xử lý (không đang chờ bổ sung, "
-         "chưa bị từ chối, chưa rút)."),
-    Step("returned", "Trả kết quả", (S.RESOLVED,), S.RETURNED, "Chỉ trả được kết quả của hồ sơ đã giải quyết xong."),
-    Step("withdrawn", "Công dân rút hồ sơ", OPEN_STATUSES, S.WITHDRAWN,
-         "Chỉ rút được hồ sơ chưa có kết quả.", needs_reason=True),
-)}
+STEPS = {
+    step.kind: step
+    for step in (
+        Step("received", "Tiếp nhận hồ sơ", (), S.RECEIVED, ""),
+        Step(
+            "handed_over",
+            "Chuyển xử lý",
+            (S.RECEIVED, S.PROCESSING),
+            S.PROCESSING,
+            "Chỉ chuyển được hồ sơ đã tiếp nhận hoặc đang xử lý.",
+        ),
+        Step(
+            "supplement_requested",
+            "Yêu cầu bổ sung hồ sơ (Mẫu 02)",
+            (S.RECEIVED, S.PROCESSING),
+            S.AWAITING_SUPPLEMENT,
+            "Chỉ yêu cầu bổ sung được hồ sơ đã tiếp nhận hoặc đang xử lý.",
+            needs_reason=True,
+        ),
+        Step(
+            "supplement_received",
+            "Nhận hồ sơ bổ sung",
+            (S.AWAITING_SUPPLEMENT,),
+            S.PROCESSING,
+            "Hồ sơ không ở trạng thái chờ bổ sung.",
+        ),
+        Step(
+            "refused",
+            "Từ chối giải quyết (Mẫu 03)",
+            (S.RECEIVED, S.PROCESSING, S.AWAITING_SUPPLEMENT),
+            S.REFUSED,
+            "Không thể từ chối hồ sơ đã có kết quả, đã trả, đã rút hoặc đã bị từ chối.",
+            needs_reason=True,
+        ),
+        Step(
+            "apology",
+            "Xin lỗi và hẹn lại ngày trả (Mẫu 04)",
+            OPEN_STATUSES,
+            None,
+            "Chỉ xin lỗi, hẹn lại được hồ sơ đang giải quyết.",
+            needs_reason=True,
+        ),
+        Step(
+            "resolved",
+            "Hoàn thành giải quyết",
+            (S.RECEIVED, S.PROCESSING),
+            S.RESOLVED,
+            "Chỉ hoàn thành được hồ sơ đã tiếp nhận hoặc đang xử lý (không đang chờ bổ sung, "
+            "chưa bị từ chối, chưa rút).",
+        ),
+        Step(
+            "returned",
+            "Trả kết quả",
+            (S.RESOLVED,),
+            S.RETURNED,
+            "Chỉ trả được kết quả của hồ sơ đã giải quyết xong.",
+        ),
+        Step(
+            "withdrawn",
+            "Công dân rút hồ sơ",
+            OPEN_STATUSES,
+            S.WITHDRAWN,
+            "Chỉ rút được hồ sơ chưa có kết quả.",
+            needs_reason=True,
+        ),
+    )
+}
 
 
 # Who may take which step, on whose dossier: the one rule every path follows (the desk's pages,
@@ -82,5 +130,6 @@ def may_take(kind: str, roles: set[str], holds: bool) -> bool:
 def steps_available(status: S, roles: set[str], holds: bool) -> list[Step]:
     """The steps a user with ``roles`` may take on a dossier in ``status`` that they hold or not,
     in display order."""
-    return [s for s in STEPS.values()
-            if status in s.allowed_from and may_take(s.kind, roles, holds)]
+    return [
+        s for s in STEPS.values() if status in s.allowed_from and may_take(s.kind, roles, holds)
+    ]

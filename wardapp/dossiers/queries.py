@@ -1,4 +1,5 @@
 """Read-side queries of the desk: work lists, counters and search, each one indexed query."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,13 +7,14 @@ import re
 
 import sqlalchemy as sa
 
-from ..database import FTS_TABLE
-from ..extensions import db
-from wardapp.sync.records import Dossier
-from ..models import Procedure
+from kernel.statuses import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, Status, overdue
 from kernel.text import search_terms
 from kernel.workdays import WorkCalendar, local_datetime, to_local
-from kernel.statuses import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, Status, overdue
+from wardapp.sync.records import Dossier
+
+from ..database import FTS_TABLE
+from ..extensions import db
+from ..models import Procedure
 
 WORK_LISTS = {
     "today": "Tiếp nhận hôm nay",
@@ -31,8 +33,10 @@ _c = Dossier.__table__.c
 
 
 def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return (local_datetime(day, dt.time(0, 0)),
-            local_datetime(day + dt.timedelta(days=1), dt.time(0, 0)))
+    return (
+        local_datetime(day, dt.time(0, 0)),
+        local_datetime(day + dt.timedelta(days=1), dt.time(0, 0)),
+    )
 
 
 def work_list_query(name: str, now: dt.datetime, calendar: WorkCalendar) -> sa.Select:
@@ -41,18 +45,22 @@ def work_list_query(name: str, now: dt.datetime, calendar: WorkCalendar) -> sa.S
     query = sa.select(Dossier)
     if name == "today":
         start, end = _day_bounds(today)
-        return query.where(Dossier.received_at >= start, Dossier.received_at < end) \
-            .order_by(Dossier.received_at.desc())
+        return query.where(Dossier.received_at >= start, Dossier.received_at < end).order_by(
+            Dossier.received_at.desc()
+        )
     if name == "in_progress":
-        return query.where(Dossier.status.in_(RUNNING_STATUSES)) \
-            .order_by(Dossier.assignee_uuid, Dossier.due_at)
+        return query.where(Dossier.status.in_(RUNNING_STATUSES)).order_by(
+            Dossier.assignee_uuid, Dossier.due_at
+        )
     if name == "due_soon":
         _, end = _day_bounds(calendar.next_working_day(today))
-        return query.where(Dossier.status.in_(RUNNING_STATUSES), Dossier.due_at >= now,
-                           Dossier.due_at < end).order_by(Dossier.due_at)
+        return query.where(
+            Dossier.status.in_(RUNNING_STATUSES), Dossier.due_at >= now, Dossier.due_at < end
+        ).order_by(Dossier.due_at)
     if name == "overdue":
-        return query.where(Dossier.status.in_(RUNNING_STATUSES), overdue(_c, now)) \
-            .order_by(Dossier.due_at)
+        return query.where(Dossier.status.in_(RUNNING_STATUSES), overdue(_c, now)).order_by(
+            Dossier.due_at
+        )
     if name == "waiting":
         return query.where(Dossier.status == PAUSED_STATUS).order_by(Dossier.paused_at)
     if name == "ready":
@@ -66,20 +74,31 @@ def home_counters(now: dt.datetime) -> dict[str, int]:
     local = to_local(now)
     today_start, today_end = _day_bounds(local.date())
     month_start = local_datetime(local.date().replace(day=1), dt.time(0, 0))
-    received_today = db.session.scalar(sa.select(sa.func.count()).where(
-        Dossier.received_at >= today_start, Dossier.received_at < today_end))
-    received_month = db.session.scalar(sa.select(sa.func.count()).where(
-        Dossier.received_at >= month_start))
+    received_today = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Dossier.received_at >= today_start, Dossier.received_at < today_end
+        )
+    )
+    received_month = db.session.scalar(
+        sa.select(sa.func.count()).where(Dossier.received_at >= month_start)
+    )
     resolved = db.session.execute(
-        sa.select(Dossier.timeliness, sa.func.count()).where(Dossier.resolved_at >= month_start)
-        .group_by(Dossier.timeliness)).all()
+        sa.select(Dossier.timeliness, sa.func.count())
+        .where(Dossier.resolved_at >= month_start)
+        .group_by(Dossier.timeliness)
+    ).all()
     by_timeliness = {k: n for k, n in resolved}
-    open_count = db.session.scalar(sa.select(sa.func.count()).where(
-        Dossier.status.in_(OPEN_STATUSES)))
-    overdue_count = db.session.scalar(sa.select(sa.func.count()).where(
-        Dossier.status.in_(RUNNING_STATUSES), overdue(_c, now)))
-    same_day_today = db.session.scalar(sa.select(sa.func.count()).where(
-        Dossier.same_day, Dossier.returned_at >= today_start, Dossier.returned_at < today_end))
+    open_count = db.session.scalar(
+        sa.select(sa.func.count()).where(Dossier.status.in_(OPEN_STATUSES))
+    )
+    overdue_count = db.session.scalar(
+        sa.select(sa.func.count()).where(Dossier.status.in_(RUNNING_STATUSES), overdue(_c, now))
+    )
+    same_day_today = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Dossier.same_day, Dossier.returned_at >= today_start, Dossier.returned_at < today_end
+        )
+    )
     return {
         "received_today": received_today,
         "received_month": received_month,
@@ -103,9 +122,15 @@ def search_dossiers(query: str, limit: int = 50) -> list[Dossier]:
     match = " AND ".join(f'"{t}"*' for t in terms)  # terms are \w+ only: nothing to escape
     fts = sa.table(FTS_TABLE, sa.column("rowid"))
     matching = sa.select(fts.c.rowid).where(sa.text(f"{FTS_TABLE} MATCH :match"))
-    return list(db.session.scalars(
-        sa.select(Dossier).where(sa.literal_column("dossier.rowid").in_(matching))
-        .order_by(Dossier.received_at.desc()).limit(limit), {"match": match}))
+    return list(
+        db.session.scalars(
+            sa.select(Dossier)
+            .where(sa.literal_column("dossier.rowid").in_(matching))
+            .order_by(Dossier.received_at.desc())
+            .limit(limit),
+            {"match": match},
+        )
+    )
 
 
 def search_procedures(query: str) -> list[Procedure]:

@@ -1,4 +1,5 @@
 """Desk routes. Each renders a full page, or only its ``_partial`` template for htmx requests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,17 +11,24 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from kernel import queryargs
+from kernel.columns import utcnow
+from kernel.workdays import local_datetime, to_local
+from wardapp.sync.records import Dossier, DossierEvent, User
+
 from ..auth import roles_required
 from ..extensions import db, htmx
-from kernel.columns import utcnow
-from wardapp.sync.records import Dossier, DossierEvent, User
 from ..models import Procedure
-from kernel.workdays import local_datetime, to_local
 from .lifecycle import STEPS, step_roles
-from .queries import (WORK_LISTS, home_counters, search_dossiers, search_procedures,
-                      work_list_query)
-from .service import (DossierError, earlier_applicant, load_calendar, receive_dossier,
-                      record_step, steps_for, this_ward)
+from .queries import WORK_LISTS, home_counters, search_dossiers, search_procedures, work_list_query
+from .service import (
+    DossierError,
+    earlier_applicant,
+    load_calendar,
+    receive_dossier,
+    record_step,
+    steps_for,
+    this_ward,
+)
 
 bp = Blueprint("dossiers", __name__)
 
@@ -67,16 +75,27 @@ def new():
     return render_intake({}, {})
 
 
-def render_intake(values: dict, errors: dict, message: str | None = None, status: int = 200,
-                  prefill_note: str | None = None):
+def render_intake(
+    values: dict,
+    errors: dict,
+    message: str | None = None,
+    status: int = 200,
+    prefill_note: str | None = None,
+):
     procedures = search_procedures("")
     selected = db.session.get(Procedure, values.get("procedure_code") or "")
     values.setdefault("request_key", secrets.token_urlsafe(16))
     template = "dossiers/_intake_form.html" if htmx else "dossiers/new.html"
-    return render_template(template, values=values, errors=errors, message=message,
-                           procedures=procedures, selected=selected,
-                           received=set(values.get("documents") or []),
-                           prefill_note=prefill_note), status
+    return render_template(
+        template,
+        values=values,
+        errors=errors,
+        message=message,
+        procedures=procedures,
+        selected=selected,
+        received=set(values.get("documents") or []),
+        prefill_note=prefill_note,
+    ), status
 
 
 @bp.route("/dossiers", methods=["POST"])
@@ -104,32 +123,39 @@ def prefill():
     values["documents"] = request.args.getlist("documents")
     values.pop("csrf_token", None)
     if not values.get("prefill_consent"):
-        return render_intake(values, {"prefill_consent": "Cần công dân đồng ý trước khi dùng "
-                                      "thông tin từ hồ sơ trước."})
+        return render_intake(
+            values,
+            {"prefill_consent": "Cần công dân đồng ý trước khi dùng thông tin từ hồ sơ trước."},
+        )
     earlier = earlier_applicant(re.sub(r"\s", "", values.get("citizen_id", ""))[:20])
     if earlier is None:
-        return render_intake(values, {}, prefill_note="Không có hồ sơ trước của số định danh "
-                                                      "này tại phường, xã.")
+        return render_intake(
+            values, {}, prefill_note="Không có hồ sơ trước của số định danh này tại phường, xã."
+        )
     for name in PREFILLED:
         values[name] = getattr(earlier, name)
-    return render_intake(values, {}, prefill_note=f"Đã điền từ hồ sơ {earlier.code}; kiểm tra "
-                                                  "lại với công dân.")
+    return render_intake(
+        values, {}, prefill_note=f"Đã điền từ hồ sơ {earlier.code}; kiểm tra lại với công dân."
+    )
 
 
 @bp.route("/procedures/options")
 @roles_required(*step_roles("received"))
 def procedure_options():
-    return render_template("dossiers/_procedure_options.html",
-                           procedures=search_procedures(queryargs.text(request.args, "q", 100)),
-                           selected=None)
+    return render_template(
+        "dossiers/_procedure_options.html",
+        procedures=search_procedures(queryargs.text(request.args, "q", 100)),
+        selected=None,
+    )
 
 
 @bp.route("/procedures/documents")
 @roles_required(*step_roles("received"))
 def procedure_documents():
     procedure = db.session.get(Procedure, queryargs.text(request.args, "procedure_code"))
-    return render_template("dossiers/_documents.html", selected=procedure, received=set(),
-                           errors={}, values={})
+    return render_template(
+        "dossiers/_documents.html", selected=procedure, received=set(), errors={}, values={}
+    )
 
 
 @bp.route("/dossiers/<code>")
@@ -142,9 +168,15 @@ def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200
     steps = steps_for(current_user, dossier)
     officers = db.session.scalars(sa.select(User).where(User.active).order_by(User.full_name))
     template = "dossiers/_dossier.html" if htmx else "dossiers/show.html"
-    return render_template(template, dossier=dossier, steps=steps, officers=list(officers),
-                           error=error, print_forms=printable_forms(dossier),
-                           now=utcnow()), status
+    return render_template(
+        template,
+        dossier=dossier,
+        steps=steps,
+        officers=list(officers),
+        error=error,
+        print_forms=printable_forms(dossier),
+        now=utcnow(),
+    ), status
 
 
 @bp.route("/dossiers/<code>/steps/<kind>", methods=["POST"])
@@ -152,11 +184,16 @@ def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200
 def step(code: str, kind: str):
     version = request.form.get("version", type=int)
     try:
-        dossier = record_step(code, kind, actor=current_user, expected_version=version,
-                              to_user_uuid=request.form.get("to_user_uuid"),
-                              reason=request.form.get("reason"),
-                              new_due_date=request.form.get("new_due_date"),
-                              return_method=request.form.get("return_method"))
+        dossier = record_step(
+            code,
+            kind,
+            actor=current_user,
+            expected_version=version,
+            to_user_uuid=request.form.get("to_user_uuid"),
+            reason=request.form.get("reason"),
+            new_due_date=request.form.get("new_due_date"),
+            return_method=request.form.get("return_method"),
+        )
     except DossierError as e:  # nothing was written; show why on the dossier (404 if unknown)
         return render_dossier(get_dossier_or_404(code), e.message, e.status)
     flash(f"Đã ghi: {STEPS[kind].label}.", "success")
@@ -174,8 +211,15 @@ def work_list(name: str):
     query = work_list_query(name, utcnow(), load_calendar())
     pagination = db.paginate(query, page=page, per_page=50, error_out=False)
     template = "dossiers/_dossier_table.html" if htmx else "dossiers/work_list.html"
-    return render_template(template, name=name, title=WORK_LISTS[name], pagination=pagination,
-                           dossiers=pagination.items, work_lists=WORK_LISTS, now=utcnow())
+    return render_template(
+        template,
+        name=name,
+        title=WORK_LISTS[name],
+        pagination=pagination,
+        dossiers=pagination.items,
+        work_lists=WORK_LISTS,
+        now=utcnow(),
+    )
 
 
 @bp.route("/search")
@@ -189,8 +233,11 @@ def search():
 
 def printable_forms(dossier: Dossier) -> dict[str, str]:
     kinds = {e.kind for e in dossier.events}
-    forms = {number: title for number, title in PRINT_FORMS.items()
-             if PRINT_FORM_EVENT.get(number, "received") in kinds}
+    forms = {
+        number: title
+        for number, title in PRINT_FORMS.items()
+        if PRINT_FORM_EVENT.get(number, "received") in kinds
+    }
     if dossier.writing_assist:
         forms[WRITTEN_FORM] = "Tờ khai do Bàn viết hộ điền"
     return forms
@@ -206,8 +253,9 @@ def print_form(code: str, form: str):
     event_kind = PRINT_FORM_EVENT.get(form)
     event = next((e for e in reversed(dossier.events) if e.kind == event_kind), None)
     template = "print/viet_ho.html" if form == WRITTEN_FORM else f"print/mau{form}.html"
-    return render_template(template, dossier=dossier, event=event,
-                           title=forms[form], calendar=load_calendar())
+    return render_template(
+        template, dossier=dossier, event=event, title=forms[form], calendar=load_calendar()
+    )
 
 
 @bp.route("/logbook")
@@ -224,23 +272,46 @@ def logbook():
     if end < start or (end - start).days > 366:
         start, end = today.replace(day=1), today
         flash("Khoảng ngày không hợp lệ (tối đa một năm); đang hiển thị tháng này.", "warning")
-    first_hand_over = (sa.select(sa.func.min(DossierEvent.at))
-                       .where(DossierEvent.dossier_uuid == Dossier.uuid,
-                              DossierEvent.kind == "handed_over")
-                       .scalar_subquery().label("handed_over_at"))
-    columns = [getattr(Dossier, name) for name in (
-        "logbook_number", "code", "procedure_name", "sets_count", "applicant_name", "address",
-        "phone", "received_at", "due_at", "due_at_revised", "resolved_at", "returned_at",
-        "status", "timeliness")]
+    first_hand_over = (
+        sa.select(sa.func.min(DossierEvent.at))
+        .where(DossierEvent.dossier_uuid == Dossier.uuid, DossierEvent.kind == "handed_over")
+        .scalar_subquery()
+        .label("handed_over_at")
+    )
+    columns = [
+        getattr(Dossier, name)
+        for name in (
+            "logbook_number",
+            "code",
+            "procedure_name",
+            "sets_count",
+            "applicant_name",
+            "address",
+            "phone",
+            "received_at",
+            "due_at",
+            "due_at_revised",
+            "resolved_at",
+            "returned_at",
+            "status",
+            "timeliness",
+        )
+    ]
     # Plain rows, not full dossiers with their events: a year's logbook stays light.
     dossiers = db.session.execute(
         sa.select(*columns, first_hand_over)
-        .where(Dossier.received_at >= local_datetime(start, dt.time(0)),
-               Dossier.received_at < local_datetime(end + dt.timedelta(days=1), dt.time(0)))
-
-        .order_by(Dossier.received_at).limit(LOGBOOK_LIMIT + 1)).all()
+        .where(
+            Dossier.received_at >= local_datetime(start, dt.time(0)),
+            Dossier.received_at < local_datetime(end + dt.timedelta(days=1), dt.time(0)),
+        )
+        .order_by(Dossier.received_at)
+        .limit(LOGBOOK_LIMIT + 1)
+    ).all()
     if len(dossiers) > LOGBOOK_LIMIT:
         dossiers = dossiers[:LOGBOOK_LIMIT]
-        flash(f"Khoảng ngày có hơn {LOGBOOK_LIMIT} hồ sơ; chỉ hiện {LOGBOOK_LIMIT} hồ sơ đầu. "
-              "Chọn khoảng ngày ngắn hơn để in đủ.", "warning")
+        flash(
+            f"Khoảng ngày có hơn {LOGBOOK_LIMIT} hồ sơ; chỉ hiện {LOGBOOK_LIMIT} hồ sơ đầu. "
+            "Chọn khoảng ngày ngắn hơn để in đủ.",
+            "warning",
+        )
     return render_template("print/mau06.html", dossiers=dossiers, start=start, end=end)

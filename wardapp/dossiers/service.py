@@ -1,6 +1,7 @@
 """The dossier service layer: intake and lifecycle steps, shared by the desk screens, the JSON
 API and the demo generator, so every path validates the same way and writes the same rows.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,29 +12,37 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import current_app
 
-from ..database import write_transaction
-from ..extensions import db
 from kernel.columns import new_uuid, utcnow
-from wardapp.sync.records import Dossier, DossierEvent, User
-from ..models import CalendarOverride, CodeFloor, Procedure, SyncNode
-from ..rating_codes import unused_rating_code
+from kernel.statuses import CHANNELS, RETURN_METHODS
 from kernel.text import fold, nfc
 from kernel.workdays import LOCAL_TZ, WorkCalendar, local_datetime, timeliness, to_local
-from kernel.statuses import CHANNELS, RETURN_METHODS
+from wardapp.sync.records import Dossier, DossierEvent, User
+
+from ..database import write_transaction
+from ..extensions import db
+from ..models import CalendarOverride, CodeFloor, Procedure, SyncNode
+from ..rating_codes import unused_rating_code
 from .lifecycle import STEPS, may_take, step_roles, steps_available
 
 # Province prefixes of the 12-digit citizen ID (Circular 07/2016/TT-BCA, 63 provinces).
 PROVINCE_PREFIXES = frozenset(
     "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 034 "
     "035 036 037 038 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 067 068 "
-    "070 072 074 075 077 079 080 082 083 084 086 087 089 091 092 093 094 095 096".split())
+    "070 072 074 075 077 079 080 082 083 084 086 087 089 091 092 093 094 095 096".split()
+)
 PHONE = re.compile(r"^(?:0|\+84)\d{9,10}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ORG_ID = re.compile(r"^[0-9][0-9-]{8,15}$")
 REQUEST_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_BACKDATE = dt.timedelta(days=30)
-LIMITS = {"applicant_name": 200, "address": 300, "return_address": 300, "email": 120,
-          "note": 2000, "reason": 2000}
+LIMITS = {
+    "applicant_name": 200,
+    "address": 300,
+    "return_address": 300,
+    "email": 120,
+    "note": 2000,
+    "reason": 2000,
+}
 
 
 class DossierError(Exception):
@@ -43,8 +52,9 @@ class DossierError(Exception):
     :param status: the HTTP status the API answers with.
     """
 
-    def __init__(self, message: str, *, code: str = "invalid", fields: dict | None = None,
-                 status: int = 422):
+    def __init__(
+        self, message: str, *, code: str = "invalid", fields: dict | None = None, status: int = 422
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -105,8 +115,15 @@ class IntakeForm:
     errors: dict = field(default_factory=dict)
 
 
-def clean_text(data: Mapping, name: str, errors: dict, *, required: bool = False,
-               label: str = "", limit: int | None = None) -> str:
+def clean_text(
+    data: Mapping,
+    name: str,
+    errors: dict,
+    *,
+    required: bool = False,
+    label: str = "",
+    limit: int | None = None,
+) -> str:
     """A text field, NFC-normalised; a problem goes into ``errors`` under ``name``."""
     limit = limit or LIMITS.get(name)
     raw = data.get(name)
@@ -141,8 +158,11 @@ def clean_intake(data: Mapping, *, now: dt.datetime) -> IntakeForm:
     name = clean_text(data, "applicant_name", errors, required=True, label="Họ tên người nộp")
     citizen_id = re.sub(r"\s", "", clean_text(data, "citizen_id", errors, label="Số định danh"))
     if kind == "person":
-        problem = citizen_id_problem(citizen_id, to_local(now).date()) if citizen_id else \
-            "Vui lòng nhập số định danh cá nhân (CCCD) 12 chữ số."
+        problem = (
+            citizen_id_problem(citizen_id, to_local(now).date())
+            if citizen_id
+            else "Vui lòng nhập số định danh cá nhân (CCCD) 12 chữ số."
+        )
         if problem:
             errors["citizen_id"] = problem
     elif citizen_id and not ORG_ID.fullmatch(citizen_id):
@@ -168,8 +188,14 @@ def clean_intake(data: Mapping, *, now: dt.datetime) -> IntakeForm:
         _check_procedure_allows(procedure, channel, return_method, errors)
 
     documents = _clean_documents(data.get("documents"), procedure, errors)
-    sets_count = _integer(data.get("sets_count", 1), 1, 20, "sets_count",
-                          "Số bộ hồ sơ phải là số nguyên từ 1 đến 20.", errors)
+    sets_count = _integer(
+        data.get("sets_count", 1),
+        1,
+        20,
+        "sets_count",
+        "Số bộ hồ sơ phải là số nguyên từ 1 đến 20.",
+        errors,
+    )
     note = clean_text(data, "note", errors, label="Ghi chú")
     received_at = _received_at(data.get("received_at"), now, errors)
     request_key = clean_text(data, "request_key", errors, required=True, label="Mã phiên nhập")
@@ -180,11 +206,30 @@ def clean_intake(data: Mapping, *, now: dt.datetime) -> IntakeForm:
     prefill_consent = clean_flag(data, "prefill_consent", errors)
 
     if errors:
-        raise DossierError("Hồ sơ chưa được tiếp nhận: vui lòng sửa các mục được đánh dấu.",
-                           code="validation_failed", fields=errors)
-    return IntakeForm(procedure, kind, name, citizen_id, phone, email, address, channel,
-                      return_method, return_address, documents, sets_count, note, received_at,
-                      request_key, writing_assist, prefill_consent)
+        raise DossierError(
+            "Hồ sơ chưa được tiếp nhận: vui lòng sửa các mục được đánh dấu.",
+            code="validation_failed",
+            fields=errors,
+        )
+    return IntakeForm(
+        procedure,
+        kind,
+        name,
+        citizen_id,
+        phone,
+        email,
+        address,
+        channel,
+        return_method,
+        return_address,
+        documents,
+        sets_count,
+        note,
+        received_at,
+        request_key,
+        writing_assist,
+        prefill_consent,
+    )
 
 
 def clean_flag(data: Mapping, name: str, errors: dict) -> bool:
@@ -198,11 +243,13 @@ def clean_flag(data: Mapping, name: str, errors: dict) -> bool:
     return False
 
 
-def _check_procedure_allows(procedure: Procedure, channel: str, return_method: str,
-                            errors: dict) -> None:
+def _check_procedure_allows(
+    procedure: Procedure, channel: str, return_method: str, errors: dict
+) -> None:
     if "postal" in (channel, return_method) and not procedure.postal_allowed:
         errors["return_method" if channel != "postal" else "channel"] = (
-            "Thủ tục này không thực hiện qua dịch vụ bưu chính công ích.")
+            "Thủ tục này không thực hiện qua dịch vụ bưu chính công ích."
+        )
     if channel == "online_partial" and procedure.online_level == "none":
         errors["channel"] = "Thủ tục này chưa cung cấp dịch vụ công trực tuyến."
     if channel == "online_full" and procedure.online_level != "full":
@@ -222,20 +269,29 @@ def _clean_documents(raw, procedure: Procedure | None, errors: dict) -> list[dic
     received = {nfc(d) for d in raw}
     known = {d["name"]: d for d in procedure.documents}
     unknown = received - known.keys()
-    missing = [d["name"] for d in procedure.documents if d["required"] and d["name"] not in received]
+    missing = [
+        d["name"] for d in procedure.documents if d["required"] and d["name"] not in received
+    ]
     if unknown:
-        errors["documents"] = "Giấy tờ không thuộc thành phần hồ sơ của thủ tục: " + \
-            "; ".join(sorted(unknown))
+        errors["documents"] = "Giấy tờ không thuộc thành phần hồ sơ của thủ tục: " + "; ".join(
+            sorted(unknown)
+        )
     elif missing:
-        errors["documents"] = ("Hồ sơ chưa đủ thành phần bắt buộc: " + "; ".join(missing)
-                               + ". Hướng dẫn công dân bổ sung trước khi tiếp nhận.")
-    return [{"name": d["name"], "kind": d["kind"], "quantity": d["quantity"]}
-            for d in procedure.documents if d["name"] in received]
+        errors["documents"] = (
+            "Hồ sơ chưa đủ thành phần bắt buộc: "
+            + "; ".join(missing)
+            + ". Hướng dẫn công dân bổ sung trước khi tiếp nhận."
+        )
+    return [
+        {"name": d["name"], "kind": d["kind"], "quantity": d["quantity"]}
+        for d in procedure.documents
+        if d["name"] in received
+    ]
 
 
 def _integer(raw, low: int, high: int, name: str, message: str, errors: dict) -> int:
     try:
-        if isinstance(raw, bool) or isinstance(raw, float):
+        if isinstance(raw, (bool, float)):
             raise ValueError
         value = int(raw)
     except (TypeError, ValueError):
@@ -284,8 +340,9 @@ class Register:
 
     def by_code(self, code: str) -> Dossier | None:
         """The dossier named ``code``, read afresh (another desk may have changed it)."""
-        return db.session.scalar(sa.select(Dossier).where(Dossier.code == code)
-                                 .execution_options(populate_existing=True))
+        return db.session.scalar(
+            sa.select(Dossier).where(Dossier.code == code).execution_options(populate_existing=True)
+        )
 
     def by_request_key(self, request_key: str) -> Dossier | None:
         return db.session.scalar(sa.select(Dossier).where(Dossier.request_key == request_key))
@@ -322,8 +379,11 @@ class RunRegister(Register):
         self.stored_keys = set(db.session.scalars(sa.select(Dossier.request_key)))  # before
         self.last_numbers: dict[str, int] = {}  # code prefix -> last number given
         self.last_lines: dict[int, int] = {}  # logbook year -> last line written
-        self.rating_codes = set(db.session.scalars(  # every one given, so none is given twice
-            sa.select(Dossier.rating_code).where(Dossier.rating_code.is_not(None))))
+        self.rating_codes = set(
+            db.session.scalars(  # every one given, so none is given twice
+                sa.select(Dossier.rating_code).where(Dossier.rating_code.is_not(None))
+            )
+        )
 
     def calendar(self) -> WorkCalendar:
         return self._calendar
@@ -358,8 +418,9 @@ class RunRegister(Register):
         self.rating_codes.add(dossier.rating_code)
 
 
-def receive_dossier(data: Mapping, *, actor: User, now: dt.datetime | None = None,
-                    register: Register = DESK) -> tuple[Dossier, bool]:
+def receive_dossier(
+    data: Mapping, *, actor: User, now: dt.datetime | None = None, register: Register = DESK
+) -> tuple[Dossier, bool]:
     """Receive a complete dossier: give it its code and due time, and log the receipt event.
 
     Returns the dossier and whether it was created now: submitting the same ``request_key``
@@ -374,38 +435,69 @@ def receive_dossier(data: Mapping, *, actor: User, now: dt.datetime | None = Non
             return existing, False
         ward = this_ward()
         prefix = code_prefix(ward.unit.agency_code, form.received_at)
-        dossier = new_dossier(form, actor=actor, ward_code=ward.ward_code,
-                              calendar=register.calendar(),
-                              code=numbered_code(prefix, register.last_code_number(prefix) + 1),
-                              logbook_number=register.last_logbook_number(form.received_at) + 1,
-                              rating_code=unused_rating_code(register.rating_code_taken))
+        dossier = new_dossier(
+            form,
+            actor=actor,
+            ward_code=ward.ward_code,
+            calendar=register.calendar(),
+            code=numbered_code(prefix, register.last_code_number(prefix) + 1),
+            logbook_number=register.last_logbook_number(form.received_at) + 1,
+            rating_code=unused_rating_code(register.rating_code_taken),
+        )
         db.session.add(dossier)
     register.received(dossier)
     return dossier, True
 
 
-def new_dossier(form: IntakeForm, *, actor: User, ward_code: str, calendar: WorkCalendar,
-                code: str, logbook_number: int, rating_code: str) -> Dossier:
+def new_dossier(
+    form: IntakeForm,
+    *,
+    actor: User,
+    ward_code: str,
+    calendar: WorkCalendar,
+    code: str,
+    logbook_number: int,
+    rating_code: str,
+) -> Dossier:
     """The dossier a cleaned intake form makes, with its receipt event, not yet stored.
 
     The rules of intake live here, the numbering in the caller's :class:`Register`.
     """
     procedure = form.procedure
-    due = calendar.due_at(form.received_at, procedure.duration_value,
-                          procedure.duration_unit, procedure.cutoff_15h)
+    due = calendar.due_at(
+        form.received_at, procedure.duration_value, procedure.duration_unit, procedure.cutoff_15h
+    )
     dossier = Dossier(
-        uuid=new_uuid(), ward_code=ward_code, code=code, logbook_number=logbook_number,
+        uuid=new_uuid(),
+        ward_code=ward_code,
+        code=code,
+        logbook_number=logbook_number,
         rating_code=rating_code,
-        request_key=form.request_key, procedure=procedure, procedure_code=procedure.code,
-        procedure_name=procedure.name, regime=procedure.regime,
-        applicant_kind=form.applicant_kind, applicant_name=form.applicant_name,
-        citizen_id=form.citizen_id, phone=form.phone, email=form.email, address=form.address,
-        channel=form.channel, return_method=form.return_method,
-        return_address=form.return_address, documents=form.documents,
-        sets_count=form.sets_count, note=form.note, received_at=form.received_at,
-        writing_assist=form.writing_assist, prefill_consent=form.prefill_consent,
-        received_by_uuid=actor.uuid, due_at_original=due, due_at=due,
-        calendar_version=calendar.version, status=STEPS["received"].status_after,
+        request_key=form.request_key,
+        procedure=procedure,
+        procedure_code=procedure.code,
+        procedure_name=procedure.name,
+        regime=procedure.regime,
+        applicant_kind=form.applicant_kind,
+        applicant_name=form.applicant_name,
+        citizen_id=form.citizen_id,
+        phone=form.phone,
+        email=form.email,
+        address=form.address,
+        channel=form.channel,
+        return_method=form.return_method,
+        return_address=form.return_address,
+        documents=form.documents,
+        sets_count=form.sets_count,
+        note=form.note,
+        received_at=form.received_at,
+        writing_assist=form.writing_assist,
+        prefill_consent=form.prefill_consent,
+        received_by_uuid=actor.uuid,
+        due_at_original=due,
+        due_at=due,
+        calendar_version=calendar.version,
+        status=STEPS["received"].status_after,
         assignee_uuid=actor.uuid,
     )
     dossier.search_text = search_text_for(dossier)
@@ -423,7 +515,8 @@ def last_code_number(prefix: str) -> int:
     """The highest number given under ``prefix`` so far (0 for none), or the day's floor if
     higher: numbers a lost PC may have printed on receipts (:class:`CodeFloor`)."""
     last = db.session.scalar(
-        sa.select(sa.func.max(Dossier.code)).where(Dossier.code.startswith(prefix, autoescape=True)))
+        sa.select(sa.func.max(Dossier.code)).where(Dossier.code.startswith(prefix, autoescape=True))
+    )
     floor = db.session.get(CodeFloor, prefix)
     return max(int(last.rsplit("-", 1)[1]) if last else 0, floor.number if floor else 0)
 
@@ -435,8 +528,9 @@ def rating_code_taken(code: str) -> bool:
 
 def numbered_code(prefix: str, number: int) -> str:
     if number > 9999:
-        raise DossierError("Đã hết số thứ tự hồ sơ trong ngày (9999).", code="sequence_exhausted",
-                           status=409)
+        raise DossierError(
+            "Đã hết số thứ tự hồ sơ trong ngày (9999).", code="sequence_exhausted", status=409
+        )
     return f"{prefix}{number:04d}"
 
 
@@ -446,8 +540,11 @@ def last_logbook_number(received_at: dt.datetime) -> int:
     year = to_local(received_at).year
     start = local_datetime(dt.date(year, 1, 1), dt.time(0, 0))
     end = local_datetime(dt.date(year + 1, 1, 1), dt.time(0, 0))
-    last = db.session.scalar(sa.select(sa.func.max(Dossier.logbook_number)).where(
-        Dossier.received_at >= start, Dossier.received_at < end))
+    last = db.session.scalar(
+        sa.select(sa.func.max(Dossier.logbook_number)).where(
+            Dossier.received_at >= start, Dossier.received_at < end
+        )
+    )
     return last or 0
 
 
@@ -455,13 +552,19 @@ def require_permission(actor: User, step, dossier: Dossier | None = None) -> Non
     """Refuse a step that :data:`~.lifecycle.PERMISSIONS` does not give the actor: on
     ``dossier`` (held by the actor or by someone else), or without one (the receipt) on any."""
     if not actor.active or not (actor.role_set & step_roles(step.kind)):
-        raise DossierError(f"Tài khoản của bạn không có quyền thực hiện bước «{step.label}».",
-                           code="forbidden", status=403)
+        raise DossierError(
+            f"Tài khoản của bạn không có quyền thực hiện bước «{step.label}».",
+            code="forbidden",
+            status=403,
+        )
     if dossier is not None and not may_take(step.kind, actor.role_set, holds(actor, dossier)):
         holder = dossier.assignee.full_name if dossier.assignee else "cán bộ khác"
-        raise DossierError(f"Hồ sơ đang do {holder} giữ: chỉ người đang giữ hồ sơ hoặc lãnh đạo "
-                           f"mới được thực hiện bước «{step.label}».", code="not_holder",
-                           status=403)
+        raise DossierError(
+            f"Hồ sơ đang do {holder} giữ: chỉ người đang giữ hồ sơ hoặc lãnh đạo "
+            f"mới được thực hiện bước «{step.label}».",
+            code="not_holder",
+            status=403,
+        )
 
 
 def holds(actor: User, dossier: Dossier) -> bool:
@@ -476,23 +579,49 @@ def steps_for(actor: User, dossier: Dossier) -> list:
     return steps_available(dossier.status, actor.role_set, holds(actor, dossier))
 
 
-def _append_event(dossier: Dossier, kind: str, *, actor: User, at: dt.datetime,
-                  position: int, to_user: User | None = None, reason: str = "",
-                  data: dict | None = None, step_timeliness: str | None = None) -> DossierEvent:
+def _append_event(
+    dossier: Dossier,
+    kind: str,
+    *,
+    actor: User,
+    at: dt.datetime,
+    position: int,
+    to_user: User | None = None,
+    reason: str = "",
+    data: dict | None = None,
+    step_timeliness: str | None = None,
+) -> DossierEvent:
     event = DossierEvent(
-        uuid=new_uuid(), ward_code=dossier.ward_code, dossier=dossier, dossier_uuid=dossier.uuid,
-        position=position, kind=kind, at=at,
-        actor_uuid=actor.uuid, to_user_uuid=to_user.uuid if to_user else None,
-        status_after=dossier.status, reason=reason, data=data or {},
+        uuid=new_uuid(),
+        ward_code=dossier.ward_code,
+        dossier=dossier,
+        dossier_uuid=dossier.uuid,
+        position=position,
+        kind=kind,
+        at=at,
+        actor_uuid=actor.uuid,
+        to_user_uuid=to_user.uuid if to_user else None,
+        status_after=dossier.status,
+        reason=reason,
+        data=data or {},
         step_timeliness=step_timeliness,
     )
     return event
 
 
-def record_step(dossier_code: str, kind: str, *, actor: User, now: dt.datetime | None = None,
-                to_user_uuid: str | None = None, reason: str | None = None,
-                new_due_date: str | None = None, return_method: str | None = None,
-                expected_version: int | None = None, register: Register = DESK) -> Dossier:
+def record_step(
+    dossier_code: str,
+    kind: str,
+    *,
+    actor: User,
+    now: dt.datetime | None = None,
+    to_user_uuid: str | None = None,
+    reason: str | None = None,
+    new_due_date: str | None = None,
+    return_method: str | None = None,
+    expected_version: int | None = None,
+    register: Register = DESK,
+) -> Dossier:
     """Take one lifecycle step on a dossier, or raise :class:`DossierError` and change nothing.
 
     :param expected_version: the version the user was looking at; a step taken on a dossier that
@@ -503,12 +632,23 @@ def record_step(dossier_code: str, kind: str, *, actor: User, now: dt.datetime |
     with write_transaction():
         dossier = register.by_code(dossier_code)
         if dossier is None or dossier.ward_code != this_ward().ward_code:
-            raise DossierError("Không tìm thấy hồ sơ này tại phường, xã.", code="not_found",
-                               status=404)
-        db.session.add(take_step(dossier, step, actor=actor, now=now, calendar=register.calendar(),
-                                 reason=reason, to_user_uuid=to_user_uuid,
-                                 new_due_date=new_due_date, return_method=return_method,
-                                 expected_version=expected_version))
+            raise DossierError(
+                "Không tìm thấy hồ sơ này tại phường, xã.", code="not_found", status=404
+            )
+        db.session.add(
+            take_step(
+                dossier,
+                step,
+                actor=actor,
+                now=now,
+                calendar=register.calendar(),
+                reason=reason,
+                to_user_uuid=to_user_uuid,
+                new_due_date=new_due_date,
+                return_method=return_method,
+                expected_version=expected_version,
+            )
+        )
     return dossier
 
 
@@ -519,45 +659,77 @@ def step_request(kind: str, reason: str | None) -> tuple:
     if step is None or kind == "received":
         raise DossierError("Bước xử lý không hợp lệ.", code="unknown_step", status=400)
     errors: dict[str, str] = {}
-    reason = clean_text({"reason": reason}, "reason", errors, required=step.needs_reason,
-                        label="Lý do, nội dung")
+    reason = clean_text(
+        {"reason": reason}, "reason", errors, required=step.needs_reason, label="Lý do, nội dung"
+    )
     if errors:
         raise DossierError(errors["reason"], code="validation_failed", fields=errors)
     return step, reason
 
 
-def take_step(dossier: Dossier, step, *, actor: User, now: dt.datetime, calendar: WorkCalendar,
-              reason: str = "", to_user_uuid: str | None = None, new_due_date: str | None = None,
-              return_method: str | None = None,
-              expected_version: int | None = None) -> DossierEvent:
+def take_step(
+    dossier: Dossier,
+    step,
+    *,
+    actor: User,
+    now: dt.datetime,
+    calendar: WorkCalendar,
+    reason: str = "",
+    to_user_uuid: str | None = None,
+    new_due_date: str | None = None,
+    return_method: str | None = None,
+    expected_version: int | None = None,
+) -> DossierEvent:
     """The rules of one step on a loaded dossier: refuse it, or change the dossier and append
     the step's event. Storing is :func:`record_step`'s."""
     require_permission(actor, step, dossier)
     if expected_version is not None and expected_version != dossier.version:
-        raise DossierError("Hồ sơ vừa được người khác cập nhật; hãy tải lại trang và thử lại.",
-                           code="stale", status=409)
+        raise DossierError(
+            "Hồ sơ vừa được người khác cập nhật; hãy tải lại trang và thử lại.",
+            code="stale",
+            status=409,
+        )
     if dossier.status not in step.allowed_from:
         raise DossierError(step.refused_message, code="illegal_transition", status=409)
     if now < dossier.events[-1].at:
-        raise DossierError("Thời điểm thực hiện sớm hơn bước trước của hồ sơ.",
-                           code="invalid_time", status=409)
-    extra = _apply_step(dossier, step, now=now, calendar=calendar, to_user_uuid=to_user_uuid,
-                        new_due_date=new_due_date, return_method=return_method)
+        raise DossierError(
+            "Thời điểm thực hiện sớm hơn bước trước của hồ sơ.", code="invalid_time", status=409
+        )
+    extra = _apply_step(
+        dossier,
+        step,
+        now=now,
+        calendar=calendar,
+        to_user_uuid=to_user_uuid,
+        new_due_date=new_due_date,
+        return_method=return_method,
+    )
     if step.status_after is not None:
         dossier.status = step.status_after
-    return _append_event(dossier, step.kind, actor=actor, at=now,
-                         position=len(dossier.events) + 1, reason=reason, **extra)
+    return _append_event(
+        dossier,
+        step.kind,
+        actor=actor,
+        at=now,
+        position=len(dossier.events) + 1,
+        reason=reason,
+        **extra,
+    )
 
 
-def _apply_step(dossier: Dossier, step, *, now, calendar, to_user_uuid, new_due_date,
-                return_method) -> dict:
+def _apply_step(
+    dossier: Dossier, step, *, now, calendar, to_user_uuid, new_due_date, return_method
+) -> dict:
     """Update the header for ``step`` and return the extra fields of its event."""
     kind = step.kind
     if kind == "handed_over":
         to_user = db.session.get(User, to_user_uuid) if to_user_uuid else None
         if to_user is None or not to_user.active:
-            raise DossierError("Vui lòng chọn cán bộ nhận hồ sơ.", code="validation_failed",
-                               fields={"to_user_uuid": "Cán bộ nhận không hợp lệ."})
+            raise DossierError(
+                "Vui lòng chọn cán bộ nhận hồ sơ.",
+                code="validation_failed",
+                fields={"to_user_uuid": "Cán bộ nhận không hợp lệ."},
+            )
         dossier.assignee_uuid = to_user.uuid
         return {"to_user": to_user, "step_timeliness": timeliness(now, dossier.due_at)}
     if kind == "supplement_requested":
@@ -567,7 +739,9 @@ def _apply_step(dossier: Dossier, step, *, now, calendar, to_user_uuid, new_due_
         old_due = dossier.due_at
         dossier.due_at = calendar.extend_for_pause(dossier.due_at, dossier.paused_at, now)
         dossier.paused_at = None
-        return {"data": {"due_at_before": old_due.isoformat(), "due_at": dossier.due_at.isoformat()}}
+        return {
+            "data": {"due_at_before": old_due.isoformat(), "due_at": dossier.due_at.isoformat()}
+        }
     if kind == "apology":
         return _apply_apology(dossier, now, new_due_date, calendar)
     if kind == "resolved":
@@ -578,12 +752,17 @@ def _apply_step(dossier: Dossier, step, *, now, calendar, to_user_uuid, new_due_
     if kind == "returned":
         method = return_method or dossier.return_method
         if method not in RETURN_METHODS:
-            raise DossierError("Hình thức trả kết quả không hợp lệ.", code="validation_failed",
-                               fields={"return_method": "Hình thức trả kết quả không hợp lệ."})
+            raise DossierError(
+                "Hình thức trả kết quả không hợp lệ.",
+                code="validation_failed",
+                fields={"return_method": "Hình thức trả kết quả không hợp lệ."},
+            )
         dossier.returned_at = dossier.closed_at = now
         dossier.same_day = is_same_day(dossier, now)
-        return {"data": {"return_method": method},
-                "step_timeliness": timeliness(now, dossier.due_at_revised or dossier.due_at)}
+        return {
+            "data": {"return_method": method},
+            "step_timeliness": timeliness(now, dossier.due_at_revised or dossier.due_at),
+        }
     if kind in ("refused", "withdrawn"):
         dossier.closed_at = now
         dossier.paused_at = None
@@ -592,10 +771,12 @@ def _apply_step(dossier: Dossier, step, *, now, calendar, to_user_uuid, new_due_
 
 
 def is_same_day(dossier: Dossier, returned_at: dt.datetime) -> bool:
-    """"Ngày không hẹn": a same-day procedure's result handed back on the day of receipt, so the
+    """ "Ngày không hẹn": a same-day procedure's result handed back on the day of receipt, so the
     citizen needed no appointment to come back."""
-    return dossier.procedure.duration_unit == "same_day" and \
-        to_local(dossier.received_at).date() == to_local(returned_at).date()
+    return (
+        dossier.procedure.duration_unit == "same_day"
+        and to_local(dossier.received_at).date() == to_local(returned_at).date()
+    )
 
 
 def earlier_applicant(citizen_id: str) -> Dossier | None:
@@ -603,40 +784,64 @@ def earlier_applicant(citizen_id: str) -> Dossier | None:
     for them (only with their consent, which the caller checks)."""
     if not citizen_id:
         return None
-    return db.session.scalar(sa.select(Dossier).where(Dossier.citizen_id == citizen_id)
-                             .order_by(Dossier.received_at.desc()).limit(1))
+    return db.session.scalar(
+        sa.select(Dossier)
+        .where(Dossier.citizen_id == citizen_id)
+        .order_by(Dossier.received_at.desc())
+        .limit(1)
+    )
 
 
 def working_days_used(dossier: Dossier, resolved_at: dt.datetime, calendar: WorkCalendar) -> int:
     """Working days from the day the clock started to the day of resolution, less the working
     days the clock stood still for supplements (which is what moved the due day)."""
     started = calendar.clock_start_day(dossier.received_at)
-    paused = calendar.working_days_between(to_local(dossier.due_at_original).date(),
-                                           to_local(dossier.due_at).date())
+    paused = calendar.working_days_between(
+        to_local(dossier.due_at_original).date(), to_local(dossier.due_at).date()
+    )
     elapsed = calendar.working_days_between(started, to_local(resolved_at).date())
     return max(elapsed - paused, 0)
 
 
 def _apply_apology(dossier: Dossier, now: dt.datetime, new_due_date, calendar) -> dict:
-    """Mẫu 04: at most once, before the due time passes, with a later working day as the new date."""
+    """Mẫu 04: at most once, before the due time passes, with a later working day as the new
+    date."""
     if dossier.due_at_revised is not None:
-        raise DossierError("Hồ sơ đã có phiếu xin lỗi và hẹn lại; chỉ được hẹn lại một lần.",
-                           code="illegal_transition", status=409)
+        raise DossierError(
+            "Hồ sơ đã có phiếu xin lỗi và hẹn lại; chỉ được hẹn lại một lần.",
+            code="illegal_transition",
+            status=409,
+        )
     if now >= dossier.due_at:
-        raise DossierError("Đã quá thời hạn trả kết quả: phiếu xin lỗi phải được gửi trước khi "
-                           "hết hạn.", code="illegal_transition", status=409)
+        raise DossierError(
+            "Đã quá thời hạn trả kết quả: phiếu xin lỗi phải được gửi trước khi hết hạn.",
+            code="illegal_transition",
+            status=409,
+        )
     try:
         new_day = dt.date.fromisoformat(new_due_date or "")
     except (TypeError, ValueError):
-        raise DossierError("Vui lòng nhập ngày hẹn trả mới (ngày/tháng/năm).",
-                           code="validation_failed",
-                           fields={"new_due_date": "Ngày hẹn mới không hợp lệ."}) from None
+        raise DossierError(
+            "Vui lòng nhập ngày hẹn trả mới (ngày/tháng/năm).",
+            code="validation_failed",
+            fields={"new_due_date": "Ngày hẹn mới không hợp lệ."},
+        ) from None
     if new_day <= to_local(dossier.due_at).date():
-        raise DossierError("Ngày hẹn mới phải sau ngày hẹn trả hiện tại.", code="validation_failed",
-                           fields={"new_due_date": "Ngày hẹn mới phải sau ngày hẹn hiện tại."})
+        raise DossierError(
+            "Ngày hẹn mới phải sau ngày hẹn trả hiện tại.",
+            code="validation_failed",
+            fields={"new_due_date": "Ngày hẹn mới phải sau ngày hẹn hiện tại."},
+        )
     if not calendar.is_working_day(new_day):
-        raise DossierError("Ngày hẹn mới phải là ngày làm việc.", code="validation_failed",
-                           fields={"new_due_date": "Ngày hẹn mới rơi vào ngày nghỉ."})
+        raise DossierError(
+            "Ngày hẹn mới phải là ngày làm việc.",
+            code="validation_failed",
+            fields={"new_due_date": "Ngày hẹn mới rơi vào ngày nghỉ."},
+        )
     dossier.due_at_revised = local_datetime(new_day, dt.time(17, 0))
-    return {"data": {"due_at": dossier.due_at.isoformat(),
-                     "due_at_revised": dossier.due_at_revised.isoformat()}}
+    return {
+        "data": {
+            "due_at": dossier.due_at.isoformat(),
+            "due_at_revised": dossier.due_at_revised.isoformat(),
+        }
+    }

@@ -4,6 +4,7 @@ plan through the ward's own write functions.
 
 Only what the ward's CLI imports from here is named at the package (its importers elsewhere
 import from the module that does the work)."""
+
 from .plan import ARTICLE, city_preset
 from .write import generate_ward
 

@@ -9,6 +9,7 @@ Everything is drawn from ``random.Random`` seeded by the preset's seed, so the s
 the same plan every time, whichever process plans it; each dossier carries a seed of its own for
 :mod:`.write` to play it by.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,15 +24,39 @@ from ..models import Procedure
 
 # The city's own desk (Bộ phận Tiếp nhận và Trả kết quả thành phố) and its 13 wards and communes,
 # with each desk's share of the intake (the central wards and the city desk are the busiest).
-UNIT_WEIGHTS = {"883": 11, "30280": 10, "30283": 8, "30285": 6, "30286": 9, "30289": 8,
-                "30292": 9, "30295": 7, "30298": 6, "30301": 8, "30304": 7, "30307": 6,
-                "30310": 5, "30313": 6}
+UNIT_WEIGHTS = {
+    "883": 11,
+    "30280": 10,
+    "30283": 8,
+    "30285": 6,
+    "30286": 9,
+    "30289": 8,
+    "30292": 9,
+    "30295": 7,
+    "30298": 6,
+    "30301": 8,
+    "30304": 7,
+    "30307": 6,
+    "30310": 5,
+    "30313": 6,
+}
 CITY_UNITS = tuple(UNIT_WEIGHTS)
 # How often each procedure comes to a desk, within its online level; the others weigh 1.
-PROCEDURE_WEIGHTS = {"2.000815": 40, "2.000884": 14, "2.001035": 5, "1.001193": 12,
-                     "1.000894": 5, "2.000908": 4, "1.004859": 3, "1.004884": 2,
-                     "1.001731": 2, "1.001653": 2, "2.000635": 14, "1.004873": 9,
-                     "1.000656": 5}
+PROCEDURE_WEIGHTS = {
+    "2.000815": 40,
+    "2.000884": 14,
+    "2.001035": 5,
+    "1.001193": 12,
+    "1.000894": 5,
+    "2.000908": 4,
+    "1.004859": 3,
+    "1.004884": 2,
+    "1.001731": 2,
+    "1.001653": 2,
+    "2.000635": 14,
+    "1.004873": 9,
+    "1.000656": 5,
+}
 # Monday to Friday, then a weekend day made a working day (ngày làm bù), as quiet as a Friday
 WEEKDAY_WEIGHTS = (1.2, 1.05, 1.0, 1.0, 0.85, 0.85, 0.85)
 
@@ -64,18 +89,41 @@ class Quotas:
     def scaled(self, received: int) -> Quotas:
         """The same proportions for ``received`` dossiers (rounded, so still whole dossiers)."""
         factor = received / self.received
-        return Quotas(received, *(round(getattr(self, name) * factor) for name in (
-            "resolved", "in_time", "level3_dossiers", "level3_online", "level4_dossiers",
-            "level4_online", "postal", "refused", "withdrawn")))
+        return Quotas(
+            received,
+            *(
+                round(getattr(self, name) * factor)
+                for name in (
+                    "resolved",
+                    "in_time",
+                    "level3_dossiers",
+                    "level3_online",
+                    "level4_dossiers",
+                    "level4_online",
+                    "postal",
+                    "refused",
+                    "withdrawn",
+                )
+            ),
+        )
 
 
 # The article (docs/architecture.md, "The product in one paragraph"): January–September 2020, the 13
 # wards and the city desk. 97% of the resolved were in time, 35% of the level-3 procedures' dossiers
 # and 87% of the level-4 ones came online; the split of the 2,274 not resolved by 30 September is
 # ours (about 1% refused, 0.5% withdrawn, the rest still open).
-ARTICLE_QUOTAS = Quotas(received=93_316, resolved=91_042, in_time=88_311, level3_dossiers=45_703,
-                        level3_online=15_996, level4_dossiers=7_563, level4_online=6_580,
-                        postal=6_176, refused=930, withdrawn=470)
+ARTICLE_QUOTAS = Quotas(
+    received=93_316,
+    resolved=91_042,
+    in_time=88_311,
+    level3_dossiers=45_703,
+    level3_online=15_996,
+    level4_dossiers=7_563,
+    level4_online=6_580,
+    postal=6_176,
+    refused=930,
+    withdrawn=470,
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +143,13 @@ def _midnight_after(day: dt.date) -> dt.datetime:
     return local_datetime(day + dt.timedelta(days=1), dt.time(0, 0))
 
 
-ARTICLE = Preset(dt.date(2020, 1, 1), dt.date(2020, 9, 30), CITY_UNITS,
-                 ARTICLE_QUOTAS, _midnight_after(dt.date(2020, 9, 30)))
+ARTICLE = Preset(
+    dt.date(2020, 1, 1),
+    dt.date(2020, 9, 30),
+    CITY_UNITS,
+    ARTICLE_QUOTAS,
+    _midnight_after(dt.date(2020, 9, 30)),
+)
 
 
 def working_days(calendar: WorkCalendar, first: dt.date, last: dt.date) -> list[dt.date]:
@@ -108,9 +161,16 @@ def working_days(calendar: WorkCalendar, first: dt.date, last: dt.date) -> list[
     return days
 
 
-def city_preset(first: dt.date, last: dt.date, *, units: Sequence[str] = CITY_UNITS,
-                scale: float = 1.0, until: dt.datetime | None = None, seed: int = 2020,
-                calendar: WorkCalendar | None = None) -> Preset:
+def city_preset(
+    first: dt.date,
+    last: dt.date,
+    *,
+    units: Sequence[str] = CITY_UNITS,
+    scale: float = 1.0,
+    until: dt.datetime | None = None,
+    seed: int = 2020,
+    calendar: WorkCalendar | None = None,
+) -> Preset:
     """A city at the article's daily pace and proportions for another period or set of desks,
     times ``scale``; ``until`` defaults to the end of ``last``."""
     calendar = calendar or WorkCalendar()
@@ -120,8 +180,14 @@ def city_preset(first: dt.date, last: dt.date, *, units: Sequence[str] = CITY_UN
     per_day = ARTICLE_QUOTAS.received / len(working_days(calendar, ARTICLE.first, ARTICLE.last))
     share = sum(UNIT_WEIGHTS[u] for u in units) / sum(UNIT_WEIGHTS.values())
     received = max(1, round(per_day * len(working_days(calendar, first, last)) * share * scale))
-    return Preset(first, last, tuple(units), ARTICLE_QUOTAS.scaled(received),
-                  until or _midnight_after(last), seed)
+    return Preset(
+        first,
+        last,
+        tuple(units),
+        ARTICLE_QUOTAS.scaled(received),
+        until or _midnight_after(last),
+        seed,
+    )
 
 
 @dataclass(frozen=True)
@@ -140,8 +206,10 @@ def catalogue(rows: Sequence[Procedure] | None = None) -> dict[str, ProcedureInf
     shipped catalogue (what every desk and the hub start from)."""
     names = [f.name for f in fields(ProcedureInfo)]
     if rows is None:
-        return {p["code"]: ProcedureInfo(*(p[n] for n in names))
-                for p in read_json("procedures.json")["procedures"]}
+        return {
+            p["code"]: ProcedureInfo(*(p[n] for n in names))
+            for p in read_json("procedures.json")["procedures"]
+        }
     return {p.code: ProcedureInfo(*(getattr(p, n) for n in names)) for p in rows if p.active}
 
 
@@ -166,7 +234,7 @@ def apportion(total: int, weights: Sequence[float]) -> list[int]:
     shares = [total * w / whole for w in weights]
     counts = [int(s) for s in shares]
     by_remainder = sorted(range(len(weights)), key=lambda i: (counts[i] - shares[i], i))
-    for i in by_remainder[:total - sum(counts)]:
+    for i in by_remainder[: total - sum(counts)]:
         counts[i] += 1
     return counts
 
@@ -175,8 +243,11 @@ def lunar_new_years(years: range) -> list[dt.date]:
     """The first day of Tết in each of ``years``."""
     import holidays
 
-    return sorted(day for day, name in holidays.VN(years=years, language="vi").items()
-                  if name == "Tết Nguyên Đán")
+    return sorted(
+        day
+        for day, name in holidays.VN(years=years, language="vi").items()
+        if name == "Tết Nguyên Đán"
+    )
 
 
 def day_weight(day: dt.date, tet_days: Sequence[dt.date]) -> float:
@@ -201,23 +272,30 @@ def _intake_moment(rng: random.Random, day: dt.date, until: dt.datetime) -> dt.d
     return moment if moment < until else None
 
 
-def plan_city(preset: Preset, procedures: dict[str, ProcedureInfo] | None = None,
-              calendar: WorkCalendar | None = None) -> list[Planned]:
+def plan_city(
+    preset: Preset,
+    procedures: dict[str, ProcedureInfo] | None = None,
+    calendar: WorkCalendar | None = None,
+) -> list[Planned]:
     """Every dossier of the preset's city, in order of receipt, meeting its quotas exactly."""
     procedures = procedures or catalogue()
     calendar = calendar or WorkCalendar()
     rng = random.Random(preset.seed)
     q = preset.quotas
-    days = [d for d in working_days(calendar, preset.first, preset.last)
-            if local_datetime(d, dt.time(7, 30)) < preset.until]
+    days = [
+        d
+        for d in working_days(calendar, preset.first, preset.last)
+        if local_datetime(d, dt.time(7, 30)) < preset.until
+    ]
     if not days:
         raise ValueError("kỳ đã chọn không có ngày làm việc nào")
 
     tet_days = lunar_new_years(range(days[0].year - 1, days[-1].year + 2))
     base = [day_weight(d, tet_days) for d in days]
     moments: list[tuple[dt.datetime, str]] = []
-    for unit, total in zip(preset.units, apportion(
-            q.received, [UNIT_WEIGHTS[u] for u in preset.units])):
+    for unit, total in zip(
+        preset.units, apportion(q.received, [UNIT_WEIGHTS[u] for u in preset.units])
+    ):
         weights = [w * rng.uniform(0.8, 1.2) for w in base]
         for day, count in zip(days, apportion(total, weights)):
             for _ in range(count):
@@ -230,8 +308,11 @@ def plan_city(preset: Preset, procedures: dict[str, ProcedureInfo] | None = None
     by_level: dict[str, list[ProcedureInfo]] = {}
     for info in procedures.values():
         by_level.setdefault(info.online_level, []).append(info)
-    levels = (["partial"] * q.level3_dossiers + ["full"] * q.level4_dossiers
-              + ["none"] * (q.received - q.level3_dossiers - q.level4_dossiers))
+    levels = (
+        ["partial"] * q.level3_dossiers
+        + ["full"] * q.level4_dossiers
+        + ["none"] * (q.received - q.level3_dossiers - q.level4_dossiers)
+    )
     rng.shuffle(levels)
     plans = []
     for (moment, unit), level in zip(moments, levels):
@@ -244,8 +325,10 @@ def plan_city(preset: Preset, procedures: dict[str, ProcedureInfo] | None = None
             raise ValueError(f"kỳ quá ngắn hoặc quá ít hồ sơ để có {count} {what}")
         return rng.sample(indices, count)
 
-    for level, channel, count in (("partial", "online_partial", q.level3_online),
-                                  ("full", "online_full", q.level4_online)):
+    for level, channel, count in (
+        ("partial", "online_partial", q.level3_online),
+        ("full", "online_full", q.level4_online),
+    ):
         at_level = [i for i, p in enumerate(plans) if procedures[p.procedure].online_level == level]
         for i in pick(at_level, count, f"hồ sơ {channel}"):
             plans[i] = replace(plans[i], channel=channel)
@@ -258,8 +341,14 @@ def plan_city(preset: Preset, procedures: dict[str, ProcedureInfo] | None = None
     return _assign_outcomes(plans, preset, procedures, calendar, days, rng)
 
 
-def _assign_outcomes(plans: list[Planned], preset: Preset, procedures, calendar: WorkCalendar,
-                     days: list[dt.date], rng: random.Random) -> list[Planned]:
+def _assign_outcomes(
+    plans: list[Planned],
+    preset: Preset,
+    procedures,
+    calendar: WorkCalendar,
+    days: list[dt.date],
+    rng: random.Random,
+) -> list[Planned]:
     """Open at the end: the newest dossiers not yet due when the period ends, then the newest
     of procedures that take days. Refused, withdrawn and late ones: from the dossiers with room
     for that before the clock stops. In time: the rest."""
@@ -267,36 +356,53 @@ def _assign_outcomes(plans: list[Planned], preset: Preset, procedures, calendar:
     if q.pending < 0 or q.in_time > q.resolved:
         raise ValueError("chỉ tiêu không nhất quán")
     last_day = days[-1]
-    due = [to_local(calendar.due_at(p.at, info.duration_value, info.duration_unit,
-                                    info.cutoff_15h)).date()
-           for p in plans for info in (procedures[p.procedure],)]
+    due = [
+        to_local(
+            calendar.due_at(p.at, info.duration_value, info.duration_unit, info.cutoff_15h)
+        ).date()
+        for p in plans
+        for info in (procedures[p.procedure],)
+    ]
     newest_first = range(len(plans) - 1, -1, -1)
-    ranked = sorted(newest_first, key=lambda i: (
-        due[i] <= last_day, procedures[plans[i].procedure].duration_unit != "working_days"))
-    open_ = ranked[:q.pending]  # a stable sort: newest first within each rank
+    ranked = sorted(
+        newest_first,
+        key=lambda i: (
+            due[i] <= last_day,
+            procedures[plans[i].procedure].duration_unit != "working_days",
+        ),
+    )
+    open_ = ranked[: q.pending]  # a stable sort: newest first within each rank
     taken = set(open_)
     for i in open_:
         plans[i] = replace(plans[i], outcome="open", supplement=rng.random() < 0.1)
 
-    room = [i for i in range(len(plans)) if i not in taken
-            and to_local(plans[i].at).date() < last_day]
-    chosen = rng.sample(room, q.refused + q.withdrawn) if len(room) >= q.refused + q.withdrawn \
-        else None
+    room = [
+        i for i in range(len(plans)) if i not in taken and to_local(plans[i].at).date() < last_day
+    ]
+    chosen = (
+        rng.sample(room, q.refused + q.withdrawn) if len(room) >= q.refused + q.withdrawn else None
+    )
     if chosen is None:
         raise ValueError("kỳ quá ngắn để có hồ sơ bị từ chối và rút")
     for n, i in enumerate(chosen):
         plans[i] = replace(plans[i], outcome="refused" if n < q.refused else "withdrawn")
     taken.update(chosen)
 
-    late_room = [i for i in range(len(plans)) if i not in taken
-                 and calendar.add_working_days(due[i], 3) <= last_day]
+    late_room = [
+        i
+        for i in range(len(plans))
+        if i not in taken and calendar.add_working_days(due[i], 3) <= last_day
+    ]
     late = q.resolved - q.in_time
     if late > len(late_room):
         raise ValueError(f"kỳ quá ngắn để có {late} hồ sơ quá hạn")
     for i in rng.sample(late_room, late):
         info = procedures[plans[i].procedure]
-        plans[i] = replace(plans[i], outcome="late", apology=(
-            info.duration_unit == "working_days" and rng.random() < 0.6))
+        plans[i] = replace(
+            plans[i],
+            outcome="late",
+            apology=(info.duration_unit == "working_days" and rng.random() < 0.6),
+        )
         taken.add(i)
     pause_before = days[-6] if len(days) > 6 else days[0]  # room to return and be resolved
     for i, p in enumerate(plans):

@@ -14,6 +14,7 @@ self-inspections over the period (:meth:`WardRun._ward_lives`).
 Each dossier's life is drawn from ``random.Random`` seeded by its own seed, so the same plan
 gives the same ward every time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,9 +47,9 @@ from ..models import Procedure
 from ..ratings.service import rating_key, record_rating
 from .plan import Planned, Preset, catalogue, plan_city, working_days
 
-SAME_DAY_RETURN = 0.7   # share of results handed back the day they are ready
-PROGRESS_STEPS = 1000   # how often a run tells its progress (it commits every 20,000 steps:
-                        # each commit waits for the disk)
+SAME_DAY_RETURN = 0.7  # share of results handed back the day they are ready
+PROGRESS_STEPS = 1000  # how often a run tells its progress (it commits every 20,000 steps:
+# each commit waits for the disk)
 # The young generation's threshold of Python's cycle collector during a run. Each write makes
 # thousands of short-lived objects (the unit of work's), and at the default 700 the collector
 # ran so often it took a sixth of the run's time; the garbage of a flush's cycles still goes
@@ -56,20 +57,29 @@ PROGRESS_STEPS = 1000   # how often a run tells its progress (it commits every 2
 GC_THRESHOLD = 50_000
 
 
-FAMILY = ("Nguyễn Nguyễn Nguyễn Trần Trần Lê Lê Phạm Huỳnh Võ Phan Trương Bùi Đặng Đỗ Ngô Hồ "
-          "Dương Đinh Lâm Châu Tô Lý Quách Thái Mai La Từ Trịnh").split()
+FAMILY = (
+    "Nguyễn Nguyễn Nguyễn Trần Trần Lê Lê Phạm Huỳnh Võ Phan Trương Bùi Đặng Đỗ Ngô Hồ "
+    "Dương Đinh Lâm Châu Tô Lý Quách Thái Mai La Từ Trịnh"
+).split()
 MIDDLE_MALE = "Văn Văn Hữu Minh Thanh Quốc Đức Công Hoàng Tấn Phước Trung".split()
 MIDDLE_FEMALE = "Thị Thị Ngọc Thanh Kim Mỹ Thu Bích Hồng Diễm Phương Thùy".split()
-GIVEN_MALE = ("An Bình Cường Dũng Đức Hải Hiếu Hòa Hùng Khang Khoa Lộc Long Minh Nam Nghĩa "
-              "Phát Phúc Quang Sang Tài Tâm Thành Thịnh Toàn Trí Trung Tuấn Vinh Việt").split()
-GIVEN_FEMALE = ("Anh Châu Diễm Dung Giang Hà Hạnh Hằng Hoa Hương Lan Linh Loan Mai My Ngân "
-                "Nhung Oanh Phượng Quyên Thảo Thư Trang Trinh Tuyết Uyên Vy Yến").split()
-STREETS = ("Trần Hưng Đạo|Hà Hoàng Hổ|Lý Thái Tổ|Nguyễn Thái Học|Hùng Vương|Tôn Đức Thắng|"
-           "Phạm Cự Lượng|Bùi Văn Danh|Ung Văn Khiêm|Lê Lợi|Nguyễn Huệ|Hai Bà Trưng|"
-           "Trần Quang Khải|Võ Thị Sáu|Nguyễn Trường Tộ|Lê Minh Ngươn|Trần Nhật Duật|"
-           "Nguyễn Văn Cưng|Lê Hồng Phong|Châu Văn Liêm").split("|")
-HAMLETS = ("Mỹ Khánh 1|Mỹ Khánh 2|Mỹ Thới|Mỹ Hòa|Mỹ An 1|Mỹ An 2|Mỹ Long|Mỹ Phú|"
-           "Mỹ Thạnh|Mỹ Hưng").split("|")
+GIVEN_MALE = (
+    "An Bình Cường Dũng Đức Hải Hiếu Hòa Hùng Khang Khoa Lộc Long Minh Nam Nghĩa "
+    "Phát Phúc Quang Sang Tài Tâm Thành Thịnh Toàn Trí Trung Tuấn Vinh Việt"
+).split()
+GIVEN_FEMALE = (
+    "Anh Châu Diễm Dung Giang Hà Hạnh Hằng Hoa Hương Lan Linh Loan Mai My Ngân "
+    "Nhung Oanh Phượng Quyên Thảo Thư Trang Trinh Tuyết Uyên Vy Yến"
+).split()
+STREETS = (
+    "Trần Hưng Đạo|Hà Hoàng Hổ|Lý Thái Tổ|Nguyễn Thái Học|Hùng Vương|Tôn Đức Thắng|"
+    "Phạm Cự Lượng|Bùi Văn Danh|Ung Văn Khiêm|Lê Lợi|Nguyễn Huệ|Hai Bà Trưng|"
+    "Trần Quang Khải|Võ Thị Sáu|Nguyễn Trường Tộ|Lê Minh Ngươn|Trần Nhật Duật|"
+    "Nguyễn Văn Cưng|Lê Hồng Phong|Châu Văn Liêm"
+).split("|")
+HAMLETS = (
+    "Mỹ Khánh 1|Mỹ Khánh 2|Mỹ Thới|Mỹ Hòa|Mỹ An 1|Mỹ An 2|Mỹ Long|Mỹ Phú|Mỹ Thạnh|Mỹ Hưng"
+).split("|")
 SUPPLEMENT_REASONS = (
     "Bổ sung bản sao giấy tờ tùy thân của người được ủy quyền.",
     "Tờ khai chưa ghi đủ thông tin về nơi cư trú; đề nghị bổ sung.",
@@ -88,22 +98,34 @@ APOLOGY_REASONS = (
 # the dossier itself, its steps and every count of the report are as without them.
 EXTRAS_SALT = 0x5EF0_2020
 WRITING_ASSIST_SHARE = 0.04  # desk dossiers written for the citizen at the "bàn viết hộ"
-LETTER_SHARE = 0.9           # resolved birth, marriage and death registrations given a letter
-RATING_SHARE = 0.25          # dossiers returned at the desk whose citizen rates the service
-KIOSK_SHARE = 0.7            # ... at the kiosk there and then; the rest fill in a paper form
+LETTER_SHARE = 0.9  # resolved birth, marriage and death registrations given a letter
+RATING_SHARE = 0.25  # dossiers returned at the desk whose citizen rates the service
+KIOSK_SHARE = 0.7  # ... at the kiosk there and then; the rest fill in a paper form
 # Per criterion: very satisfied, satisfied, not satisfied (a late dossier's timeliness: LATE).
-RATING_SHARES = {"overall": (0.62, 0.35, 0.03), "attitude": (0.70, 0.28, 0.02),
-                 "timeliness": (0.60, 0.37, 0.03), "guidance": (0.58, 0.39, 0.03)}
+RATING_SHARES = {
+    "overall": (0.62, 0.35, 0.03),
+    "attitude": (0.70, 0.28, 0.02),
+    "timeliness": (0.60, 0.37, 0.03),
+    "guidance": (0.58, 0.39, 0.03),
+}
 LATE_TIMELINESS = (0.10, 0.45, 0.45)
-AGREES_WITH_OVERALL = 0.6    # how often a criterion is rated as the overall impression
+AGREES_WITH_OVERALL = 0.6  # how often a criterion is rated as the overall impression
 RATING_COMMENTS = {
-    "very_satisfied": ("Cán bộ hướng dẫn tận tình, nhanh gọn.", "Rất hài lòng, cảm ơn phường.",
-                       "Nhận kết quả đúng hẹn, không phải đi lại nhiều lần."),
-    "satisfied": ("Thủ tục nhanh nhưng phải chờ lâu lúc đông người.",
-                  "Nên bố trí thêm ghế ngồi chờ.", "Đề nghị niêm yết rõ hơn mẫu tờ khai."),
-    "not_satisfied": ("Phải đi lại bổ sung giấy tờ nhiều lần.",
-                      "Trả kết quả trễ hẹn, đề nghị thông báo trước qua điện thoại.",
-                      "Chờ lâu, ít quầy tiếp nhận vào buổi sáng."),
+    "very_satisfied": (
+        "Cán bộ hướng dẫn tận tình, nhanh gọn.",
+        "Rất hài lòng, cảm ơn phường.",
+        "Nhận kết quả đúng hẹn, không phải đi lại nhiều lần.",
+    ),
+    "satisfied": (
+        "Thủ tục nhanh nhưng phải chờ lâu lúc đông người.",
+        "Nên bố trí thêm ghế ngồi chờ.",
+        "Đề nghị niêm yết rõ hơn mẫu tờ khai.",
+    ),
+    "not_satisfied": (
+        "Phải đi lại bổ sung giấy tờ nhiều lần.",
+        "Trả kết quả trễ hẹn, đề nghị thông báo trước qua điện thoại.",
+        "Chờ lâu, ít quầy tiếp nhận vào buổi sáng.",
+    ),
 }
 LEVELS = ("very_satisfied", "satisfied", "not_satisfied")
 
@@ -112,12 +134,16 @@ def _level(rng: random.Random, shares: Sequence[float]) -> str:
     return rng.choices(LEVELS, shares)[0]
 
 
-def letter_step(run: WardRun, dossier: Dossier, rng: random.Random,
-                when: dt.datetime) -> Iterator[dt.datetime]:
+def letter_step(
+    run: WardRun, dossier: Dossier, rng: random.Random, when: dt.datetime
+) -> Iterator[dt.datetime]:
     """Most resolved birth and marriage registrations get a congratulation letter, death
     registrations a condolence letter, handed over (or posted) with the result."""
-    if run.letters.get(dossier.procedure_code) is None or not run.chairman \
-            or rng.random() >= LETTER_SHARE:
+    if (
+        run.letters.get(dossier.procedure_code) is None
+        or not run.chairman
+        or rng.random() >= LETTER_SHARE
+    ):
         return
     desk = rng.choice(run.desk)
     at = when + dt.timedelta(minutes=rng.randint(1, 8))
@@ -125,8 +151,9 @@ def letter_step(run: WardRun, dossier: Dossier, rng: random.Random,
     issue_letter(dossier.code, actor=desk, now=at)
 
 
-def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
-                when: dt.datetime) -> Iterator[dt.datetime]:
+def rating_step(
+    run: WardRun, dossier: Dossier, rng: random.Random, when: dt.datetime
+) -> Iterator[dt.datetime]:
     """A share of citizens who take their result at the desk rate the service: at the kiosk
     right away, or on a paper form keyed in by the desk that day or the next ones."""
     if dossier.return_method != "desk" or rng.random() >= RATING_SHARE:
@@ -136,10 +163,10 @@ def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
     data = {"overall": overall}
     for criterion in RATING_CRITERIA:
         if criterion != "overall":
-            shares = LATE_TIMELINESS if late and criterion == "timeliness" \
-                else RATING_SHARES[criterion]
-            data[criterion] = overall if rng.random() < AGREES_WITH_OVERALL \
-                else _level(rng, shares)
+            shares = (
+                LATE_TIMELINESS if late and criterion == "timeliness" else RATING_SHARES[criterion]
+            )
+            data[criterion] = overall if rng.random() < AGREES_WITH_OVERALL else _level(rng, shares)
     if rng.random() < 0.12:
         data["comment"] = rng.choice(RATING_COMMENTS[overall])
     if rng.random() < KIOSK_SHARE:  # typing the rating code printed on the receipt
@@ -148,11 +175,15 @@ def rating_step(run: WardRun, dossier: Dossier, rng: random.Random,
         record_rating({**data, "code": rating_key(dossier, "kiosk")}, channel="kiosk", now=at)
     else:
         desk = rng.choice(run.desk)
-        at = run._working_moment(rng, run.calendar.add_working_days(
-            to_local(when).date(), rng.choice((0, 1, 1, 2))), after=when)
+        at = run._working_moment(
+            rng,
+            run.calendar.add_working_days(to_local(when).date(), rng.choice((0, 1, 1, 2))),
+            after=when,
+        )
         yield at
-        record_rating({**data, "code": rating_key(dossier, "paper")}, channel="paper",
-                      actor=desk, now=at)
+        record_rating(
+            {**data, "code": rating_key(dossier, "paper")}, channel="paper", actor=desk, now=at
+        )
 
 
 # Steps the reform models add to a dossier's life: each a generator function
@@ -166,56 +197,90 @@ FEEDBACK_FATES = {"in_time": 0.8, "late": 0.1, "open": 0.1}
 FEEDBACK_CHANNEL_WEIGHTS = {"desk": 45, "phone": 20, "hotline": 20, "letter": 15}
 # subject, content, regulation referred to, procedure (or ""), answer
 FEEDBACK_TOPICS = (
-    ("Đề nghị giảm giấy tờ khi đăng ký thường trú",
-     "Khi đăng ký thường trú cho con, tôi được yêu cầu nộp bản sao sổ hộ khẩu dù dữ liệu đã có "
-     "trên cơ sở dữ liệu quốc gia về dân cư. Đề nghị không yêu cầu giấy tờ này.",
-     "Luật Cư trú 2020; Nghị định 62/2021/NĐ-CP", "",
-     "Từ ngày 01/7/2021, công dân không phải nộp sổ hộ khẩu; Bộ phận một cửa đã được nhắc "
-     "khai thác thông tin trên cơ sở dữ liệu quốc gia về dân cư."),
-    ("Thời hạn chứng thực hợp đồng chuyển nhượng",
-     "Đề nghị giải thích vì sao hợp đồng chuyển nhượng quyền sử dụng đất phải chờ đến ngày hôm "
-     "sau mới được chứng thực.",
-     "Nghị định 23/2015/NĐ-CP, Điều 37", "2.001035",
-     "Theo Điều 37 Nghị định 23/2015/NĐ-CP, hợp đồng được chứng thực trong ngày tiếp nhận; "
-     "trường hợp tiếp nhận sau 15 giờ thì chứng thực trong ngày làm việc tiếp theo."),
-    ("Phí chứng thực bản sao",
-     "Tôi chứng thực 10 bản sao cùng một giấy tờ nhưng bị thu phí từng bản. Đề nghị giải thích "
-     "mức thu.", "Thông tư 226/2016/TT-BTC", "2.000815",
-     "Mức thu 2.000 đồng/trang với trang thứ nhất, thứ hai; từ trang thứ ba thu 1.000 "
-     "đồng/trang, tối đa 200.000 đồng/bản. Bộ phận một cửa đã niêm yết lại bảng phí."),
-    ("Mẫu tờ khai đăng ký khai sinh khó điền",
-     "Mẫu tờ khai có nhiều mục khó hiểu với người lớn tuổi; đề nghị có hướng dẫn hoặc mẫu điền "
-     "sẵn.", "Thông tư 04/2020/TT-BTP", "1.001193",
-     "Phường đã niêm yết mẫu tờ khai điền sẵn và bố trí bàn viết hộ hỗ trợ người dân."),
-    ("Đề nghị trả kết quả qua bưu điện",
-     "Tôi làm việc xa nhà, đề nghị cho nhận kết quả xác nhận tình trạng hôn nhân qua bưu điện.",
-     "Quyết định 45/2016/QĐ-TTg", "1.004873",
-     "Thủ tục này đã được nhận và trả kết quả qua dịch vụ bưu chính công ích; ông/bà đăng ký "
-     "khi nộp hồ sơ và thanh toán cước theo bảng giá của Bưu điện."),
-    ("Giờ tiếp nhận hồ sơ buổi chiều",
-     "Đề nghị Bộ phận một cửa tiếp nhận hồ sơ đến 17 giờ thay vì ngưng nhận sớm.",
-     "Quyết định 1291/QĐ-UBND về thời gian làm việc", "",
-     "Bộ phận một cửa tiếp nhận hồ sơ đến 17 giờ các ngày làm việc; đã nhắc nhở công chức thực "
-     "hiện đúng giờ làm việc."),
-    ("Nộp hồ sơ trực tuyến bị báo lỗi",
-     "Tôi nộp hồ sơ đăng ký kết hôn trên Cổng dịch vụ công nhưng không tải được tệp đính kèm.",
-     "Nghị định 45/2020/NĐ-CP", "1.000894",
-     "Đã phối hợp bộ phận kỹ thuật khắc phục lỗi tải tệp; hướng dẫn ông/bà nộp lại, hồ sơ được "
-     "tiếp nhận trong ngày."),
-    ("Xác nhận thông tin cư trú",
-     "Đề nghị rút ngắn thời gian cấp giấy xác nhận thông tin về cư trú.",
-     "Thông tư 55/2021/TT-BCA", "",
-     "Thời hạn giải quyết theo quy định là 03 ngày làm việc; phường phấn đấu trả kết quả trong "
-     "ngày đối với hồ sơ đầy đủ."),
+    (
+        "Đề nghị giảm giấy tờ khi đăng ký thường trú",
+        "Khi đăng ký thường trú cho con, tôi được yêu cầu nộp bản sao sổ hộ khẩu dù dữ liệu đã có "
+        "trên cơ sở dữ liệu quốc gia về dân cư. Đề nghị không yêu cầu giấy tờ này.",
+        "Luật Cư trú 2020; Nghị định 62/2021/NĐ-CP",
+        "",
+        "Từ ngày 01/7/2021, công dân không phải nộp sổ hộ khẩu; Bộ phận một cửa đã được nhắc "
+        "khai thác thông tin trên cơ sở dữ liệu quốc gia về dân cư.",
+    ),
+    (
+        "Thời hạn chứng thực hợp đồng chuyển nhượng",
+        "Đề nghị giải thích vì sao hợp đồng chuyển nhượng quyền sử dụng đất phải chờ đến ngày hôm "
+        "sau mới được chứng thực.",
+        "Nghị định 23/2015/NĐ-CP, Điều 37",
+        "2.001035",
+        "Theo Điều 37 Nghị định 23/2015/NĐ-CP, hợp đồng được chứng thực trong ngày tiếp nhận; "
+        "trường hợp tiếp nhận sau 15 giờ thì chứng thực trong ngày làm việc tiếp theo.",
+    ),
+    (
+        "Phí chứng thực bản sao",
+        "Tôi chứng thực 10 bản sao cùng một giấy tờ nhưng bị thu phí từng bản. Đề nghị giải thích "
+        "mức thu.",
+        "Thông tư 226/2016/TT-BTC",
+        "2.000815",
+        "Mức thu 2.000 đồng/trang với trang thứ nhất, thứ hai; từ trang thứ ba thu 1.000 "
+        "đồng/trang, tối đa 200.000 đồng/bản. Bộ phận một cửa đã niêm yết lại bảng phí.",
+    ),
+    (
+        "Mẫu tờ khai đăng ký khai sinh khó điền",
+        "Mẫu tờ khai có nhiều mục khó hiểu với người lớn tuổi; đề nghị có hướng dẫn hoặc mẫu điền "
+        "sẵn.",
+        "Thông tư 04/2020/TT-BTP",
+        "1.001193",
+        "Phường đã niêm yết mẫu tờ khai điền sẵn và bố trí bàn viết hộ hỗ trợ người dân.",
+    ),
+    (
+        "Đề nghị trả kết quả qua bưu điện",
+        "Tôi làm việc xa nhà, đề nghị cho nhận kết quả xác nhận tình trạng hôn nhân qua bưu điện.",
+        "Quyết định 45/2016/QĐ-TTg",
+        "1.004873",
+        "Thủ tục này đã được nhận và trả kết quả qua dịch vụ bưu chính công ích; ông/bà đăng ký "
+        "khi nộp hồ sơ và thanh toán cước theo bảng giá của Bưu điện.",
+    ),
+    (
+        "Giờ tiếp nhận hồ sơ buổi chiều",
+        "Đề nghị Bộ phận một cửa tiếp nhận hồ sơ đến 17 giờ thay vì ngưng nhận sớm.",
+        "Quyết định 1291/QĐ-UBND về thời gian làm việc",
+        "",
+        "Bộ phận một cửa tiếp nhận hồ sơ đến 17 giờ các ngày làm việc; đã nhắc nhở công chức thực "
+        "hiện đúng giờ làm việc.",
+    ),
+    (
+        "Nộp hồ sơ trực tuyến bị báo lỗi",
+        "Tôi nộp hồ sơ đăng ký kết hôn trên Cổng dịch vụ công nhưng không tải được tệp đính kèm.",
+        "Nghị định 45/2020/NĐ-CP",
+        "1.000894",
+        "Đã phối hợp bộ phận kỹ thuật khắc phục lỗi tải tệp; hướng dẫn ông/bà nộp lại, hồ sơ được "
+        "tiếp nhận trong ngày.",
+    ),
+    (
+        "Xác nhận thông tin cư trú",
+        "Đề nghị rút ngắn thời gian cấp giấy xác nhận thông tin về cư trú.",
+        "Thông tư 55/2021/TT-BCA",
+        "",
+        "Thời hạn giải quyết theo quy định là 03 ngày làm việc; phường phấn đấu trả kết quả trong "
+        "ngày đối với hồ sơ đầy đủ.",
+    ),
 )
 INSPECTION_FINDINGS = {
-    "good": ("Thực hiện tốt, không có trường hợp vi phạm.", "Duy trì thường xuyên, có sổ theo "
-             "dõi.", "Được người dân ghi nhận qua phiếu đánh giá."),
-    "pass": ("Cơ bản thực hiện đúng quy định.", "Thực hiện đạt yêu cầu; cần duy trì.",
-             "Còn vài trường hợp nhắc nhở, đã chấn chỉnh."),
-    "fail": ("Còn hồ sơ trễ hạn chưa có phiếu xin lỗi; đã yêu cầu khắc phục.",
-             "Niêm yết thủ tục chưa cập nhật kịp; giao công chức khắc phục trong tháng.",
-             "Có công chức đi trễ, đã nhắc nhở, kiểm điểm."),
+    "good": (
+        "Thực hiện tốt, không có trường hợp vi phạm.",
+        "Duy trì thường xuyên, có sổ theo dõi.",
+        "Được người dân ghi nhận qua phiếu đánh giá.",
+    ),
+    "pass": (
+        "Cơ bản thực hiện đúng quy định.",
+        "Thực hiện đạt yêu cầu; cần duy trì.",
+        "Còn vài trường hợp nhắc nhở, đã chấn chỉnh.",
+    ),
+    "fail": (
+        "Còn hồ sơ trễ hạn chưa có phiếu xin lỗi; đã yêu cầu khắc phục.",
+        "Niêm yết thủ tục chưa cập nhật kịp; giao công chức khắc phục trong tháng.",
+        "Có công chức đi trễ, đã nhắc nhở, kiểm điểm.",
+    ),
 }
 INSPECTION_SHARES = {"good": 0.45, "pass": 0.5, "fail": 0.05}
 
@@ -224,8 +289,10 @@ def chairman_for(unit_code: str) -> str:
     """A plausible name for the chairman of a ward's People's Committee, the same every time."""
     rng = random.Random(f"chairman:{unit_code}")
     female = rng.random() < 0.25
-    return (f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)} "
-            f"{rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)}")
+    return (
+        f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)} "
+        f"{rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)}"
+    )
 
 
 def ensure_chairman_name() -> str:
@@ -238,8 +305,10 @@ def ensure_chairman_name() -> str:
         name = chairman_for(this_ward().ward_code)
         path = Path(current_app.instance_path) / "config.py"
         with path.open("a", encoding="utf-8") as out:
-            out.write(f"\n# Chủ tịch UBND ký thư chúc mừng, thư chia buồn (dữ liệu mẫu)\n"
-                      f"CHAIRMAN_NAME = {name!r}\n")
+            out.write(
+                f"\n# Chủ tịch UBND ký thư chúc mừng, thư chia buồn (dữ liệu mẫu)\n"
+                f"CHAIRMAN_NAME = {name!r}\n"
+            )
         current_app.config["CHAIRMAN_NAME"] = name
     return name
 
@@ -251,8 +320,10 @@ def person(rng: random.Random, on: dt.date) -> tuple[str, str]:
     given = rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)
     year = rng.randint(1945, min(on.year - 16, 2004))
     gender_century = (2 if year >= 2000 else 0) + female
-    return (f"{rng.choice(FAMILY)} {middle} {given}",
-            f"089{gender_century}{year % 100:02d}{rng.randint(0, 999999):06d}")
+    return (
+        f"{rng.choice(FAMILY)} {middle} {given}",
+        f"089{gender_century}{year % 100:02d}{rng.randint(0, 999999):06d}",
+    )
 
 
 def address(rng: random.Random, unit_kind: str, unit_name: str) -> str:
@@ -260,8 +331,10 @@ def address(rng: random.Random, unit_kind: str, unit_name: str) -> str:
         return f"Tổ {rng.randint(1, 30)}, ấp {rng.choice(HAMLETS)}, {unit_name}"
     if unit_kind == "thanh_pho":
         return f"Số {rng.randint(1, 400)} đường {rng.choice(STREETS)}, {unit_name}"
-    return (f"Số {rng.randint(1, 250)} đường {rng.choice(STREETS)}, "
-            f"khóm {rng.randint(1, 8)}, {unit_name}")
+    return (
+        f"Số {rng.randint(1, 250)} đường {rng.choice(STREETS)}, "
+        f"khóm {rng.randint(1, 8)}, {unit_name}"
+    )
 
 
 class WardRun:
@@ -272,10 +345,11 @@ class WardRun:
     ``until`` are not taken, so the newest dossiers are still open, as in a real office.
     """
 
-    def __init__(self, preset: Preset, steps_per_transaction: int = 20_000,
-                 register: Register | None = None):
+    def __init__(
+        self, preset: Preset, steps_per_transaction: int = 20_000, register: Register | None = None
+    ):
         """:param register: where the write functions find the run's dossiers and number new
-            ones: a :class:`RunRegister` by default (the run is the ward's one writer)."""
+        ones: a :class:`RunRegister` by default (the run is the ward's one writer)."""
         self.preset = preset
         self.until = preset.until
         self.steps_per_transaction = steps_per_transaction
@@ -286,23 +360,30 @@ class WardRun:
         self.unit = node.ward_code
         self.unit_kind, self.unit_name = node.unit.kind, node.unit.name
         users = list(db.session.scalars(sa.select(User).where(User.active)))
-        by_role = {role: [u for u in users if role in u.role_set]
-                   for role in ("receptionist", "officer", "leader")}
+        by_role = {
+            role: [u for u in users if role in u.role_set]
+            for role in ("receptionist", "officer", "leader")
+        }
         if not all(by_role.values()):
-            raise ValueError("cần ít nhất một tài khoản đang hoạt động cho mỗi vai trò tiếp nhận, "
-                             "chuyên viên, lãnh đạo (wardapp user add)")
-        self.desk, self.officers, self.leader = by_role["receptionist"], by_role["officer"], \
-            by_role["leader"][0]
+            raise ValueError(
+                "cần ít nhất một tài khoản đang hoạt động cho mỗi vai trò tiếp nhận, "
+                "chuyên viên, lãnh đạo (wardapp user add)"
+            )
+        self.desk, self.officers, self.leader = (
+            by_role["receptionist"],
+            by_role["officer"],
+            by_role["leader"][0],
+        )
         self.procedures = {p.code: p for p in db.session.scalars(sa.select(Procedure))}
-        self.letters = {code: p.letter for code, p in self.procedures.items()
-                        if p.letter in LETTER_KINDS}
+        self.letters = {
+            code: p.letter for code, p in self.procedures.items() if p.letter in LETTER_KINDS
+        }
         self.chairman = chairman_name()  # no letters without a signer (ensure_chairman_name)
         self.register = register or RunRegister()
         self.received = 0
         self.steps = 0
 
-    def run(self, plans: Sequence[Planned],
-            progress: Callable[[int], None] | None = None) -> int:
+    def run(self, plans: Sequence[Planned], progress: Callable[[int], None] | None = None) -> int:
         """Take every step of ``plans`` (this ward's) due before ``until``; returns how many
         dossiers were received. ``progress`` hears how many more were received, every
         :data:`PROGRESS_STEPS` steps and at the end."""
@@ -344,13 +425,20 @@ class WardRun:
         if progress and self.received > told:
             progress(self.received - told)
 
-    def _step(self, dossier: Dossier, kind: str, when: dt.datetime, actor: User,
-              **fields) -> Dossier:
-        return record_step(dossier.code, kind, actor=actor, now=when, register=self.register,
-                           **fields)
+    def _step(
+        self, dossier: Dossier, kind: str, when: dt.datetime, actor: User, **fields
+    ) -> Dossier:
+        return record_step(
+            dossier.code, kind, actor=actor, now=when, register=self.register, **fields
+        )
 
-    def _working_moment(self, rng: random.Random, day: dt.date, after: dt.datetime | None = None,
-                        morning: bool = False) -> dt.datetime:
+    def _working_moment(
+        self,
+        rng: random.Random,
+        day: dt.date,
+        after: dt.datetime | None = None,
+        morning: bool = False,
+    ) -> dt.datetime:
         """A moment of office hours on ``day`` (after ``after`` when given)."""
         start = local_datetime(day, dt.time(7, 30))
         end = local_datetime(day, dt.time(11, 0) if morning else dt.time(16, 50))
@@ -370,18 +458,30 @@ class WardRun:
         local_day = to_local(plan.at).date()
         yield plan.at
         name, citizen_id = person(rng, local_day)
-        dossier, _ = receive_dossier({
-            "request_key": uuid.UUID(int=rng.getrandbits(128)).hex,
-            "procedure_code": plan.procedure, "applicant_name": name, "citizen_id": citizen_id,
-            "phone": f"0{rng.choice('39875')}{rng.randint(10000000, 99999999)}",
-            "address": address(rng, self.unit_kind, self.unit_name),
-            "channel": plan.channel, "return_method": plan.return_method,
-            "documents": [d["name"] for d in info.documents
-                          if d["required"] or rng.random() < 0.4],
-            # the bàn viết hộ writes the form for the citizen, with their consent
-            **({"writing_assist": True, "prefill_consent": True} if plan.channel == "desk"
-               and extras.random() < WRITING_ASSIST_SHARE else {}),
-        }, actor=desk, now=plan.at, register=self.register)
+        dossier, _ = receive_dossier(
+            {
+                "request_key": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "procedure_code": plan.procedure,
+                "applicant_name": name,
+                "citizen_id": citizen_id,
+                "phone": f"0{rng.choice('39875')}{rng.randint(10000000, 99999999)}",
+                "address": address(rng, self.unit_kind, self.unit_name),
+                "channel": plan.channel,
+                "return_method": plan.return_method,
+                "documents": [
+                    d["name"] for d in info.documents if d["required"] or rng.random() < 0.4
+                ],
+                # the bàn viết hộ writes the form for the citizen, with their consent
+                **(
+                    {"writing_assist": True, "prefill_consent": True}
+                    if plan.channel == "desk" and extras.random() < WRITING_ASSIST_SHARE
+                    else {}
+                ),
+            },
+            actor=desk,
+            now=plan.at,
+            register=self.register,
+        )
         self.received += 1
         at = plan.at + dt.timedelta(minutes=rng.randint(3, 40))
         yield at
@@ -389,24 +489,31 @@ class WardRun:
         due_day = to_local(dossier.due_at).date()
 
         if plan.outcome in ("refused", "withdrawn"):
-            at = self._before_until(self._working_moment(rng, self.calendar.add_working_days(
-                to_local(at).date(), rng.choice((0, 0, 1))), after=at), after=at)
+            at = self._before_until(
+                self._working_moment(
+                    rng,
+                    self.calendar.add_working_days(to_local(at).date(), rng.choice((0, 0, 1))),
+                    after=at,
+                ),
+                after=at,
+            )
             yield at
             if plan.outcome == "refused":
-                self._step(dossier, "refused", at, officer,
-                           reason=rng.choice(REFUSAL_REASONS))
+                self._step(dossier, "refused", at, officer, reason=rng.choice(REFUSAL_REASONS))
             else:
                 self._step(dossier, "withdrawn", at, desk, reason="Công dân xin rút hồ sơ.")
             return
         if plan.supplement:
             at += dt.timedelta(minutes=rng.randint(30, 180))
             yield at
-            dossier = self._step(dossier, "supplement_requested", at, officer,
-                                 reason=rng.choice(SUPPLEMENT_REASONS))
+            dossier = self._step(
+                dossier, "supplement_requested", at, officer, reason=rng.choice(SUPPLEMENT_REASONS)
+            )
             if plan.outcome == "open":
                 return
-            at = self._working_moment(rng, self.calendar.add_working_days(
-                to_local(at).date(), rng.randint(1, 4)))
+            at = self._working_moment(
+                rng, self.calendar.add_working_days(to_local(at).date(), rng.randint(1, 4))
+            )
             yield at
             dossier = self._step(dossier, "supplement_received", at, desk)
             due_day = to_local(dossier.due_at).date()
@@ -418,20 +525,27 @@ class WardRun:
             if plan.apology:
                 apology_at = self._working_moment(rng, due_day, after=at, morning=True)
                 yield apology_at
-                dossier = self._step(dossier, "apology", apology_at, self.leader,
-                                     reason=rng.choice(APOLOGY_REASONS),
-                                     new_due_date=resolve_day.isoformat())
+                dossier = self._step(
+                    dossier,
+                    "apology",
+                    apology_at,
+                    self.leader,
+                    reason=rng.choice(APOLOGY_REASONS),
+                    new_due_date=resolve_day.isoformat(),
+                )
             at = self._working_moment(rng, resolve_day)
         else:
             at = self._in_time_moment(rng, at, due_day)
         yield at
         dossier = self._step(dossier, "resolved", at, officer)
         if (dossier.timeliness == "late") != (plan.outcome == "late"):
-            raise AssertionError(f"{dossier.code} resolved {dossier.timeliness}, "
-                                 f"planned {plan.outcome}")
+            raise AssertionError(
+                f"{dossier.code} resolved {dossier.timeliness}, planned {plan.outcome}"
+            )
         back = 0 if rng.random() < SAME_DAY_RETURN else rng.randint(1, 3)
-        at = self._working_moment(rng, self.calendar.add_working_days(to_local(at).date(), back),
-                                  after=at)
+        at = self._working_moment(
+            rng, self.calendar.add_working_days(to_local(at).date(), back), after=at
+        )
         yield at
         dossier = self._step(dossier, "returned", at, desk)
         for step in AFTER_RETURN_STEPS:
@@ -443,8 +557,11 @@ class WardRun:
         """Lives that belong to the ward, not to a dossier: feedback and petitions at a low rate
         (about one for every 500 dossiers, at least one), and one self-inspection per year."""
         rng = random.Random(f"{self.preset.seed}:{self.unit}:reform")
-        days = [d for d in working_days(self.calendar, self.preset.first, self.preset.last)
-                if local_datetime(d, dt.time(7, 30)) < self.until]
+        days = [
+            d
+            for d in working_days(self.calendar, self.preset.first, self.preset.last)
+            if local_datetime(d, dt.time(7, 30)) < self.until
+        ]
         if not days or not dossiers:
             return []
         lives = []
@@ -453,30 +570,43 @@ class WardRun:
             lives.append(self._feedback_life(random.Random(rng.getrandbits(64)), day))
         for year in sorted({d.year for d in days}):
             in_year = [d for d in days if d.year == year]
-            lives.append(self._inspection_life(random.Random(rng.getrandbits(64)), year,
-                                               in_year))
+            lives.append(self._inspection_life(random.Random(rng.getrandbits(64)), year, in_year))
         return lives
 
     def _feedback_life(self, rng: random.Random, day: dt.date) -> Iterator[dt.datetime]:
         """One feedback: received, assigned by the leader, answered in time, late or not yet."""
         subject, content, regulation, procedure, answer = rng.choice(FEEDBACK_TOPICS)
-        channel = rng.choices(list(FEEDBACK_CHANNEL_WEIGHTS),
-                              list(FEEDBACK_CHANNEL_WEIGHTS.values()))[0]
+        channel = rng.choices(
+            list(FEEDBACK_CHANNEL_WEIGHTS), list(FEEDBACK_CHANNEL_WEIGHTS.values())
+        )[0]
         fate = rng.choices(list(FEEDBACK_FATES), list(FEEDBACK_FATES.values()))[0]
         officer, desk = rng.choice(self.officers), rng.choice(self.desk)
         name, _ = person(rng, day)
-        contact = f"0{rng.choice('39875')}{rng.randint(10000000, 99999999)}" \
-            if rng.random() < 0.7 else address(rng, self.unit_kind, self.unit_name)
+        contact = (
+            f"0{rng.choice('39875')}{rng.randint(10000000, 99999999)}"
+            if rng.random() < 0.7
+            else address(rng, self.unit_kind, self.unit_name)
+        )
         at = self._working_moment(rng, day)
         yield at
-        feedback = receive_feedback({
-            "sender_name": name, "sender_contact": contact, "subject": subject,
-            "content": content, "regulation": regulation, "channel": channel,
-            "procedure_code": procedure}, actor=desk, now=at)
+        feedback = receive_feedback(
+            {
+                "sender_name": name,
+                "sender_contact": contact,
+                "subject": subject,
+                "content": content,
+                "regulation": regulation,
+                "channel": channel,
+                "procedure_code": procedure,
+            },
+            actor=desk,
+            now=at,
+        )
         uuid, due_at = feedback.uuid, feedback.due_at
         due_day = to_local(due_at).date()
-        at = self._working_moment(rng, self.calendar.add_working_days(
-            to_local(at).date(), rng.choice((0, 1))), after=at)
+        at = self._working_moment(
+            rng, self.calendar.add_working_days(to_local(at).date(), rng.choice((0, 1))), after=at
+        )
         yield at
         assign_feedback(uuid, officer.uuid, actor=self.leader)
         assigned = at
@@ -488,25 +618,30 @@ class WardRun:
             span = [to_local(assigned).date()]
             while span[-1] < due_day:
                 span.append(self.calendar.next_working_day(span[-1]))
-            answer_day = span[min(int(rng.triangular(0, len(span), len(span) * 0.6)),
-                                  len(span) - 1)]
+            answer_day = span[
+                min(int(rng.triangular(0, len(span), len(span) * 0.6)), len(span) - 1)
+            ]
         at = self._working_moment(rng, answer_day, after=at)
         if fate == "in_time" and at > due_at:  # after closing on the due day
-            at = max(due_at - dt.timedelta(minutes=rng.randint(10, 90)),
-                     assigned + dt.timedelta(minutes=5))
+            at = max(
+                due_at - dt.timedelta(minutes=rng.randint(10, 90)),
+                assigned + dt.timedelta(minutes=5),
+            )
         yield at
         answer_feedback(uuid, answer, actor=officer, now=at)
 
-    def _inspection_life(self, rng: random.Random, year: int,
-                         days: list[dt.date]) -> Iterator[dt.datetime]:
+    def _inspection_life(
+        self, rng: random.Random, year: int, days: list[dt.date]
+    ) -> Iterator[dt.datetime]:
         """The year's self-inspection on the 13 contents: drafted by an officer, submitted by the
         leader towards the end of the year's part of the period."""
         officer = rng.choice(self.officers)
-        submit_day = rng.choice(days[-max(1, len(days) // 10):])
+        submit_day = rng.choice(days[-max(1, len(days) // 10) :])
         draft_day = days[max(0, days.index(submit_day) - rng.randint(3, 10))]
-        ratings = {code: rng.choices(list(INSPECTION_SHARES),
-                                     list(INSPECTION_SHARES.values()))[0]
-                   for code in INSPECTION_CONTENTS}
+        ratings = {
+            code: rng.choices(list(INSPECTION_SHARES), list(INSPECTION_SHARES.values()))[0]
+            for code in INSPECTION_CONTENTS
+        }
         form = {}
         for code, rating in ratings.items():
             form[f"rating_{code}"] = rating
@@ -526,38 +661,48 @@ class WardRun:
         """``wanted``, or, when the clock stops first, a moment between ``after`` and then."""
         return wanted if wanted < self.until else after + (self.until - after) / 2
 
-    def _in_time_moment(self, rng: random.Random, after: dt.datetime,
-                        due_day: dt.date) -> dt.datetime:
+    def _in_time_moment(
+        self, rng: random.Random, after: dt.datetime, due_day: dt.date
+    ) -> dt.datetime:
         """A moment on or before the due day (and before the clock stops) to resolve at: most
         early, many on the due day, as a desk works; same-day work a little after intake."""
         last = min(due_day, to_local(self.until - dt.timedelta(seconds=1)).date())
         day = to_local(after).date()
         closing = local_datetime(day, OFFICE_CLOSES) - dt.timedelta(minutes=10)
-        if day == last or (after < closing and rng.random() < 0.5):
-            if after + dt.timedelta(minutes=15) < closing:
-                return self._before_until(min(
-                    after + dt.timedelta(minutes=rng.randint(15, 150)), closing), after)
+        if (day == last or (after < closing and rng.random() < 0.5)) and (
+            after + dt.timedelta(minutes=15) < closing
+        ):
+            return self._before_until(
+                min(after + dt.timedelta(minutes=rng.randint(15, 150)), closing), after
+            )
         candidates = []
         while day < last:
             day = self.calendar.next_working_day(day)
             candidates.append(day)
         if not candidates:  # after closing on the last possible day: just before the clock stops
             return self._before_until(after + dt.timedelta(minutes=5), after)
-        chosen = candidates[min(int(rng.triangular(0, len(candidates), len(candidates))),
-                                len(candidates) - 1)]
+        chosen = candidates[
+            min(int(rng.triangular(0, len(candidates), len(candidates))), len(candidates) - 1)
+        ]
         return self._working_moment(rng, chosen)
 
 
-def generate_ward(preset: Preset, plans: Sequence[Planned] | None = None,
-                  progress: Callable[[int], None] | None = None,
-                  on_plan: Callable[[int], None] | None = None) -> int:
+def generate_ward(
+    preset: Preset,
+    plans: Sequence[Planned] | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> int:
     """Generate this ward's share of ``preset`` (planning the city first unless given), naming
     a chairman to sign the letters when the ward has none; ``on_plan`` hears how many dossiers
     the ward's share holds before the first is written."""
     unit = this_ward().ward_code
     if plans is None:
-        plans = plan_city(preset, catalogue(db.session.scalars(sa.select(Procedure)).all()),
-                          calendar=load_calendar())
+        plans = plan_city(
+            preset,
+            catalogue(db.session.scalars(sa.select(Procedure)).all()),
+            calendar=load_calendar(),
+        )
     mine = [p for p in plans if p.unit == unit]
     ensure_chairman_name()
     if on_plan:

@@ -1,4 +1,5 @@
 """Issue a dossier's letter, and print it."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for

@@ -5,6 +5,7 @@ The FTS index is filtered out of autogenerate (``include_name`` in
 :func:`wardapp.database.ensure_search_index`; the SQLite foreign-key trap is handled in
 :func:`wardapp.database.run_migrations`.
 """
+
 from alembic import context
 from flask import current_app
 

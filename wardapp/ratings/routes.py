@@ -1,5 +1,6 @@
 """The kiosk (no login; a page of its own that links nowhere else and shows no citizen's data)
 and the paper-form entry for officials."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,10 +13,11 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from kernel.columns import utcnow
+from kernel.errors import MESSAGES
+
 from ..auth import roles_required
 from ..dossiers.service import DossierError
-from kernel.errors import MESSAGES
-from kernel.columns import utcnow
 from ..rating_codes import grouped
 from .service import PAPER_ROLES, WRONG_CODE, clean_code, record_rating
 
@@ -76,8 +78,12 @@ def rating_code_filter(code: str) -> str:
 
 
 def render_kiosk(values: dict, errors: dict, message: str | None = None, status: int = 200):
-    response = current_app.make_response((render_template(
-        "ratings/kiosk.html", values=values, errors=errors, message=message), status))
+    response = current_app.make_response(
+        (
+            render_template("ratings/kiosk.html", values=values, errors=errors, message=message),
+            status,
+        )
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -94,9 +100,14 @@ def rate():
     wait = lock.wait(address, now)
     if wait is not None:
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        return render_kiosk(request.form.to_dict(), {}, "Đã nhập sai mã đánh giá quá nhiều lần. "
-                            f"Vui lòng thử lại sau {minutes} phút hoặc nhờ cán bộ tại quầy hỗ "
-                            "trợ.", 429)
+        return render_kiosk(
+            request.form.to_dict(),
+            {},
+            "Đã nhập sai mã đánh giá quá nhiều lần. "
+            f"Vui lòng thử lại sau {minutes} phút hoặc nhờ cán bộ tại quầy hỗ "
+            "trợ.",
+            429,
+        )
     try:
         record_rating(request.form, channel="kiosk")
     except DossierError as e:
@@ -119,8 +130,11 @@ def elsewhere(rest: str):
 @kiosk_bp.errorhandler(HTTPException)
 def kiosk_error(e: HTTPException):
     """Errors under the kiosk stay on the kiosk page: no way out to the desk's pages."""
-    message = "Phiên đánh giá đã hết hạn, vui lòng đánh giá lại." if isinstance(e, CSRFError) \
+    message = (
+        "Phiên đánh giá đã hết hạn, vui lòng đánh giá lại."
+        if isinstance(e, CSRFError)
         else MESSAGES.get(e.code or 500, "Lỗi.")
+    )
     return render_kiosk({}, {}, message, e.code or 500)
 
 
@@ -133,8 +147,9 @@ def paper():
     try:
         record_rating(request.form, channel="paper", actor=current_user)
     except DossierError as e:
-        return render_template("ratings/paper.html", values=request.form.to_dict(),
-                               errors=e.fields, message=e.message), e.status
+        return render_template(
+            "ratings/paper.html", values=request.form.to_dict(), errors=e.fields, message=e.message
+        ), e.status
 
     flash("Đã ghi nhận phiếu đánh giá.", "success")
     return redirect(url_for("ratings.paper"))

@@ -5,6 +5,7 @@ Only the ward initiates. The hub's acknowledged sequence is authoritative: a los
 hello, a hub restored from backup gets the retained outbox rows again, and a batch that arrives
 out of order is refused (GAP) and resent from where the hub stands.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,11 +28,25 @@ from kernel.refdata import ReferenceDataError
 from ..database import write_transaction
 from ..extensions import db
 from ..refdata import apply_snapshot
-from .outgoing import (holds_record_at, make_batch, outbox_head, record_acknowledgement,
-                       set_acked, sync_state, ward_identity)
-from .protocol import (BATCH_RECORDS, LEGACY_BATCH_RECORDS, PLACEHOLDER_PROTOCOL,
-                       PROTOCOL_VERSION, WIRE_SCHEMA_VERSION, ProtocolError, canonical_json,
-                       encode)
+from .outgoing import (
+    holds_record_at,
+    make_batch,
+    outbox_head,
+    record_acknowledgement,
+    set_acked,
+    sync_state,
+    ward_identity,
+)
+from .protocol import (
+    BATCH_RECORDS,
+    LEGACY_BATCH_RECORDS,
+    PLACEHOLDER_PROTOCOL,
+    PROTOCOL_VERSION,
+    WIRE_SCHEMA_VERSION,
+    ProtocolError,
+    canonical_json,
+    encode,
+)
 
 log = logging.getLogger("wardapp.sync")
 
@@ -47,7 +62,7 @@ class SyncConfig:
     token: str
 
     @classmethod
-    def load(cls, instance_path: str) -> "SyncConfig | None":
+    def load(cls, instance_path: str) -> SyncConfig | None:
         path = Path(instance_path) / CONFIG_FILE
         if not path.exists():
             return None
@@ -65,8 +80,12 @@ class SyncFailed(Exception):
 
     def __init__(self, exit_code: int, code: str, message: str, details: dict | None = None):
         super().__init__(message)
-        self.exit_code, self.code, self.message, self.details = exit_code, code, message, \
-            details or {}
+        self.exit_code, self.code, self.message, self.details = (
+            exit_code,
+            code,
+            message,
+            details or {},
+        )
 
 
 class HubClient:
@@ -76,9 +95,16 @@ class HubClient:
     connection is retried with exponential backoff and full jitter.
     """
 
-    def __init__(self, config: SyncConfig, *, session: requests.Session | None = None,
-                 retries: int = 4, backoff: float = 0.5, timeout: float = 30,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        config: SyncConfig,
+        *,
+        session: requests.Session | None = None,
+        retries: int = 4,
+        backoff: float = 0.5,
+        timeout: float = 30,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.config = config
         self.http = session or requests.Session()
         self.retries, self.backoff, self.timeout, self.sleep = retries, backoff, timeout, sleep
@@ -88,18 +114,26 @@ class HubClient:
         url = f"{self.config.hub_url}/api/sync/v1/{path}"
         for attempt in range(self.retries + 1):
             try:
-                response = self.http.request(method, url, headers=headers, timeout=self.timeout,
-                                             allow_redirects=False, **kwargs)
+                response = self.http.request(
+                    method,
+                    url,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    **kwargs,
+                )
             except requests.RequestException as e:
-                code, problem = "UNREACHABLE", \
-                    f"Không kết nối được máy chủ thành phố ({type(e).__name__})."
+                code, problem = (
+                    "UNREACHABLE",
+                    f"Không kết nối được máy chủ thành phố ({type(e).__name__}).",
+                )
             else:
                 if response.status_code < 500:
                     return response
                 code, problem = "HUB_ERROR", f"Máy chủ thành phố lỗi {response.status_code}."
             if attempt == self.retries:
                 raise SyncFailed(EXIT_FAILED, code, problem)
-            self.sleep(random.uniform(0, min(8.0, self.backoff * 2 ** attempt)))
+            self.sleep(random.uniform(0, min(8.0, self.backoff * 2**attempt)))
         raise AssertionError("unreachable")
 
     def answer(self, response: requests.Response) -> dict:
@@ -108,10 +142,15 @@ class HubClient:
             body = response.json()
         except ValueError:
             body = None
-        if not isinstance(body, dict) or "application/json" not in \
-                response.headers.get("Content-Type", ""):
-            raise SyncFailed(EXIT_FAILED, "BAD_ANSWER", "Máy chủ trả lời không phải dữ liệu đồng "
-                             f"bộ (HTTP {response.status_code}); có thể mạng yêu cầu đăng nhập.")
+        if not isinstance(body, dict) or "application/json" not in response.headers.get(
+            "Content-Type", ""
+        ):
+            raise SyncFailed(
+                EXIT_FAILED,
+                "BAD_ANSWER",
+                "Máy chủ trả lời không phải dữ liệu đồng "
+                f"bộ (HTTP {response.status_code}); có thể mạng yêu cầu đăng nhập.",
+            )
         if response.status_code == 200:
             return body
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
@@ -125,18 +164,26 @@ class HubClient:
 
 def hello_body() -> dict:
     node = ward_identity()
-    return {"ward_code": node.ward_code, "db_instance_id": node.db_instance_id,
-            "protocol_version": PROTOCOL_VERSION, "schema_version": WIRE_SCHEMA_VERSION,
-            "app_version": package_version("longxuyen-onestop"),
-            "outbox_head_seq": outbox_head(), "local_acked_seq": sync_state().acked_seq,
-            "ward_utc": utcnow().isoformat()}
+    return {
+        "ward_code": node.ward_code,
+        "db_instance_id": node.db_instance_id,
+        "protocol_version": PROTOCOL_VERSION,
+        "schema_version": WIRE_SCHEMA_VERSION,
+        "app_version": package_version("longxuyen-onestop"),
+        "outbox_head_seq": outbox_head(),
+        "local_acked_seq": sync_state().acked_seq,
+        "ward_utc": utcnow().isoformat(),
+    }
 
 
 def apply_refdata(document: dict) -> int:
     """Verify a snapshot from the hub and make it this ward's reference data, all or nothing."""
     snapshot, version = document.get("snapshot"), document.get("version")
-    if not isinstance(snapshot, dict) or not isinstance(version, int) or \
-            hashlib.sha256(canonical_json(snapshot)).hexdigest() != document.get("sha256"):
+    if (
+        not isinstance(snapshot, dict)
+        or not isinstance(version, int)
+        or hashlib.sha256(canonical_json(snapshot)).hexdigest() != document.get("sha256")
+    ):
         raise SyncFailed(EXIT_FAILED, "BAD_REFDATA", "Dữ liệu danh mục tải về bị hỏng.")
     try:
         with write_transaction():
@@ -152,9 +199,12 @@ def apply_refdata(document: dict) -> int:
 def accepts_placeholders(accept_protocol) -> bool:
     """Whether a hub's protocol window, as it says at hello, takes batches with superseded
     placeholders; a hub that says nothing (or nonsense) gets full records."""
-    return isinstance(accept_protocol, list) and len(accept_protocol) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in accept_protocol) and \
-        accept_protocol[0] <= PLACEHOLDER_PROTOCOL <= accept_protocol[1]
+    return (
+        isinstance(accept_protocol, list)
+        and len(accept_protocol) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in accept_protocol)
+        and accept_protocol[0] <= PLACEHOLDER_PROTOCOL <= accept_protocol[1]
+    )
 
 
 class SyncRun:
@@ -164,11 +214,20 @@ class SyncRun:
     :param progress: called with (records acknowledged so far, records waiting at the start).
     """
 
-    def __init__(self, client: HubClient, *, time_budget: float = 600,
-                 progress: Callable[[int, int], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
-        self.client, self.time_budget, self.progress, self.clock = \
-            client, time_budget, progress, clock
+    def __init__(
+        self,
+        client: HubClient,
+        *,
+        time_budget: float = 600,
+        progress: Callable[[int, int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.client, self.time_budget, self.progress, self.clock = (
+            client,
+            time_budget,
+            progress,
+            clock,
+        )
         self.pushed = 0
         self.batch_records = LEGACY_BATCH_RECORDS  # until the hub says it takes more
         self.placeholders = False  # until the hub says at hello that it reads them
@@ -176,8 +235,12 @@ class SyncRun:
 
     def log(self, level: int, event: str, **fields) -> None:
         """One structured log line (JSON, with this run's id); quiet unless INFO is enabled."""
-        log.log(level, json.dumps({"run_id": self.run_id, "event": event, **fields},
-                                  ensure_ascii=False, default=str))
+        log.log(
+            level,
+            json.dumps(
+                {"run_id": self.run_id, "event": event, **fields}, ensure_ascii=False, default=str
+            ),
+        )
 
     def run(self) -> int:
         started = self.clock()
@@ -193,9 +256,17 @@ class SyncRun:
         except sa.exc.OperationalError as e:  # the ward's own database: disk full, locked
             db.session.rollback()
             full = "full" in str(e.orig)
-            self.record_failure(SyncFailed(EXIT_FAILED, "LOCAL_DB_ERROR", (
-                "Ổ đĩa của máy phường đã đầy: giải phóng dung lượng rồi đồng bộ lại."
-                if full else f"Lỗi cơ sở dữ liệu của phường: {e.orig}")))
+            self.record_failure(
+                SyncFailed(
+                    EXIT_FAILED,
+                    "LOCAL_DB_ERROR",
+                    (
+                        "Ổ đĩa của máy phường đã đầy: giải phóng dung lượng rồi đồng bộ lại."
+                        if full
+                        else f"Lỗi cơ sở dữ liệu của phường: {e.orig}"
+                    ),
+                )
+            )
             return EXIT_FAILED
         self.record_success()
         return EXIT_OK if caught_up else EXIT_PARTIAL
@@ -207,8 +278,7 @@ class SyncRun:
             raise SyncFailed(EXIT_FAILED, "BAD_ANSWER", "Máy chủ trả lời thiếu số thứ tự đã nhận.")
         self.check_same_history(hub_acked, answer.get("hub_acked_record_sha256"))
         if hub_acked != sync_state().acked_seq:
-            self.log(logging.INFO, "checkpoint_healed", local=sync_state().acked_seq,
-                     hub=hub_acked)
+            self.log(logging.INFO, "checkpoint_healed", local=sync_state().acked_seq, hub=hub_acked)
             set_acked(hub_acked)
         hub_max = answer.get("max_batch_records")
         if isinstance(hub_max, int) and not isinstance(hub_max, bool) and hub_max > 0:
@@ -223,24 +293,37 @@ class SyncRun:
         """Stop if this database holds another record where the hub's checkpoint stands: it was
         restored from a backup and wrote new records under numbers the hub already has."""
         if hub_acked and hub_digest and not holds_record_at(hub_acked, hub_digest):
-            raise SyncFailed(EXIT_STOPPED, "NODE_REGRESSED", "Dữ liệu của phường khác với dữ "
-                             "liệu thành phố đã nhận ở cùng số thứ tự (cơ sở dữ liệu đã được khôi "
-                             "phục). Đồng bộ dừng lại; quản trị chạy quy trình cấp lại khóa.",
-                             {"hub_acked_seq": hub_acked})
+            raise SyncFailed(
+                EXIT_STOPPED,
+                "NODE_REGRESSED",
+                "Dữ liệu của phường khác với dữ "
+                "liệu thành phố đã nhận ở cùng số thứ tự (cơ sở dữ liệu đã được khôi "
+                "phục). Đồng bộ dừng lại; quản trị chạy quy trình cấp lại khóa.",
+                {"hub_acked_seq": hub_acked},
+            )
 
     def push_all(self, started: float) -> bool:
         waiting = outbox_head() - sync_state().acked_seq
         damaged = 0
-        while (made := make_batch(sync_state().acked_seq, self.batch_records,
-                                  placeholders=self.placeholders)) is not None:
+        while (
+            made := make_batch(
+                sync_state().acked_seq, self.batch_records, placeholders=self.placeholders
+            )
+        ) is not None:
             if self.clock() - started > self.time_budget:
                 return False
             batch, body = made[0], encode(*made)
             response = self.client.call(
-                "POST", "push", data=body, headers={
-                    "Content-Type": "application/json", "Content-Encoding": "gzip",
+                "POST",
+                "push",
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Content-Encoding": "gzip",
                     "Idempotency-Key": f"{batch['ward_code']}:{batch['first_seq']}-"
-                                       f"{batch['last_seq']}"})
+                    f"{batch['last_seq']}",
+                },
+            )
             try:
                 answer = self.client.answer(response)
             except SyncFailed as e:
@@ -257,8 +340,14 @@ class SyncRun:
                 summary = record_acknowledgement(answer, batch["first_seq"], batch["last_seq"])
             except ProtocolError as e:
                 raise SyncFailed(EXIT_FAILED, e.code, e.message) from None
-            self.log(logging.INFO, "pushed", first_seq=batch["first_seq"],
-                     last_seq=batch["last_seq"], bytes=len(body), summary=summary)
+            self.log(
+                logging.INFO,
+                "pushed",
+                first_seq=batch["first_seq"],
+                last_seq=batch["last_seq"],
+                bytes=len(body),
+                summary=summary,
+            )
             self.pushed += batch["count"]
             if self.progress:
                 self.progress(self.pushed, waiting)
@@ -295,5 +384,3 @@ class SyncRun:
             state = sync_state()
             state.last_error = state.last_error_code = None
             state.consecutive_failures = 0
-
-

@@ -4,6 +4,7 @@
 ``SYNC_FAULTS`` names that point, as ``point=kill`` (SIGKILL this process, as a power cut would)
 or ``point=raise``. Production never sets it.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """A single-instance lock on a file, so overlapping scheduled runs never push twice at once."""
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@ checkpoint the hub's acknowledgements move, what still waits, and the outbox num
 a restored or cloned database. Used by the HTTP run (:mod:`.client`), the USB package
 (:mod:`.usb`) and the recovery of a replacement PC (:mod:`.recovery`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,9 +19,18 @@ from ..extensions import db
 from ..models import Outbox, SyncNode, SyncReject, SyncState
 from ..outbox import canonical_payload, outbox_row
 from .faults import fault
-from .protocol import (LEGACY_BATCH_RECORDS, MAX_BATCH_BYTES, PLACEHOLDER_PROTOCOL,
-                       PROTOCOL_VERSION, SYNCED_MODELS, WIRE_SCHEMA_VERSION, check_summary,
-                       reconcile_digest, record_text, superseded)
+from .protocol import (
+    LEGACY_BATCH_RECORDS,
+    MAX_BATCH_BYTES,
+    PLACEHOLDER_PROTOCOL,
+    PROTOCOL_VERSION,
+    SYNCED_MODELS,
+    WIRE_SCHEMA_VERSION,
+    check_summary,
+    reconcile_digest,
+    record_text,
+    superseded,
+)
 
 
 def sync_state() -> SyncState:
@@ -40,16 +50,18 @@ def outbox_head() -> int:
     return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Outbox.seq), 0)))
 
 
-def next_batch(after_seq: int, limit: int = LEGACY_BATCH_RECORDS, *,
-               placeholders: bool = False) -> dict | None:
+def next_batch(
+    after_seq: int, limit: int = LEGACY_BATCH_RECORDS, *, placeholders: bool = False
+) -> dict | None:
     """The next contiguous batch after ``after_seq`` as one JSON-ready dict (see
     :func:`make_batch`)."""
     made = make_batch(after_seq, limit, placeholders=placeholders)
     return made and {**made[0], "records": json.loads(made[1])}
 
 
-def make_batch(after_seq: int, limit: int, *,
-               placeholders: bool = False) -> tuple[dict, str] | None:
+def make_batch(
+    after_seq: int, limit: int, *, placeholders: bool = False
+) -> tuple[dict, str] | None:
     """The next contiguous batch after ``after_seq`` (at most ``limit`` records and about 1 MB
     gzipped): its envelope, and the canonical JSON of its records made straight from the stored
     payloads, which are canonical already (nothing is decoded and encoded again).
@@ -59,9 +71,18 @@ def make_batch(after_seq: int, limit: int, *,
     The batch is cut first, so whether a row is superseded depends on this batch alone.
     """
     rows = db.session.execute(
-        sa.select(Outbox.seq, Outbox.table_name, Outbox.record_uuid, Outbox.op,
-                  Outbox.record_version, Outbox.payload)
-        .where(Outbox.seq > after_seq).order_by(Outbox.seq).limit(limit)).all()
+        sa.select(
+            Outbox.seq,
+            Outbox.table_name,
+            Outbox.record_uuid,
+            Outbox.op,
+            Outbox.record_version,
+            Outbox.payload,
+        )
+        .where(Outbox.seq > after_seq)
+        .order_by(Outbox.seq)
+        .limit(limit)
+    ).all()
     raw_bytes, count = 0, 0
     for row in rows:
         raw_bytes += len(row.payload)
@@ -71,26 +92,47 @@ def make_batch(after_seq: int, limit: int, *,
     if not count:
         return None
     rows = rows[:count]
-    dropped = superseded([((r.table_name, r.record_uuid), r.record_version, True) for r in rows]) \
-        if placeholders else [False] * count
-    text = "[" + ",".join(
-        record_text(None if drop else canonical_payload(row.payload), row.op, row.seq,
-                    row.table_name, row.record_uuid, row.record_version)
-        for row, drop in zip(rows, dropped)) + "]"
+    dropped = (
+        superseded([((r.table_name, r.record_uuid), r.record_version, True) for r in rows])
+        if placeholders
+        else [False] * count
+    )
+    text = (
+        "["
+        + ",".join(
+            record_text(
+                None if drop else canonical_payload(row.payload),
+                row.op,
+                row.seq,
+                row.table_name,
+                row.record_uuid,
+                row.record_version,
+            )
+            for row, drop in zip(rows, dropped)
+        )
+        + "]"
+    )
     node = ward_identity()
-    return {"ward_code": node.ward_code, "db_instance_id": node.db_instance_id,
-            "protocol_version": PLACEHOLDER_PROTOCOL if placeholders else PROTOCOL_VERSION,
-            "schema_version": WIRE_SCHEMA_VERSION,
-            "first_seq": rows[0].seq, "last_seq": rows[-1].seq, "count": count,
-            "sha256": hashlib.sha256(text.encode()).hexdigest()}, text
+    return {
+        "ward_code": node.ward_code,
+        "db_instance_id": node.db_instance_id,
+        "protocol_version": PLACEHOLDER_PROTOCOL if placeholders else PROTOCOL_VERSION,
+        "schema_version": WIRE_SCHEMA_VERSION,
+        "first_seq": rows[0].seq,
+        "last_seq": rows[-1].seq,
+        "count": count,
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }, text
 
 
 def holds_record_at(seq: int, digest: str | None) -> bool:
     """Whether this outbox holds, at ``seq``, the very record whose digest the hub holds there
     (the test of a shared history after a restore)."""
     payload = db.session.scalar(sa.select(Outbox.payload).where(Outbox.seq == seq))
-    return payload is not None and \
-        hashlib.sha256(canonical_payload(payload).encode()).hexdigest() == digest
+    return (
+        payload is not None
+        and hashlib.sha256(canonical_payload(payload).encode()).hexdigest() == digest
+    )
 
 
 def record_acknowledgement(answer: dict, first_seq: int, last_seq: int) -> dict:
@@ -104,19 +146,27 @@ def record_acknowledgement(answer: dict, first_seq: int, last_seq: int) -> dict:
             return summary
         # Only the rows past the old checkpoint: a range scan of this batch, not of the
         # ward's whole history.
-        db.session.execute(sa.update(Outbox).where(Outbox.seq > state.acked_seq,
-                                                   Outbox.seq <= last_seq,
-                                                   Outbox.acked_at_utc.is_(None))
-                           .values(acked_at_utc=now))
+        db.session.execute(
+            sa.update(Outbox)
+            .where(
+                Outbox.seq > state.acked_seq, Outbox.seq <= last_seq, Outbox.acked_at_utc.is_(None)
+            )
+            .values(acked_at_utc=now)
+        )
         state.acked_seq = last_seq
         state.last_push_ok_utc = now
         state.last_summary = {"first_seq": first_seq, "last_seq": last_seq, **summary}
         for reject in answer.get("rejects", []):
-            db.session.add(SyncReject(
-                seq=int(reject.get("seq") or 0), table_name=str(reject.get("table"))[:40],
-                record_uuid=str(reject.get("uuid"))[:36],
-                record_version=int(reject.get("version") or 0),
-                code=str(reject.get("code"))[:40], message=str(reject.get("message"))))
+            db.session.add(
+                SyncReject(
+                    seq=int(reject.get("seq") or 0),
+                    table_name=str(reject.get("table"))[:40],
+                    record_uuid=str(reject.get("uuid"))[:36],
+                    record_version=int(reject.get("version") or 0),
+                    code=str(reject.get("code"))[:40],
+                    message=str(reject.get("message")),
+                )
+            )
     return summary
 
 
@@ -125,10 +175,13 @@ def set_acked(seq: int) -> None:
     with write_transaction():
         state = sync_state()
         if seq > state.acked_seq:
-            db.session.execute(sa.update(Outbox).where(Outbox.seq > state.acked_seq,
-                                                       Outbox.seq <= seq,
-                                                       Outbox.acked_at_utc.is_(None))
-                               .values(acked_at_utc=utcnow()))
+            db.session.execute(
+                sa.update(Outbox)
+                .where(
+                    Outbox.seq > state.acked_seq, Outbox.seq <= seq, Outbox.acked_at_utc.is_(None)
+                )
+                .values(acked_at_utc=utcnow())
+            )
         state.acked_seq = seq
 
 
@@ -145,8 +198,9 @@ def waiting_records() -> tuple[int, dt.datetime | None]:
     """How many outbox rows the hub has not acknowledged, and when the oldest was written."""
     acked = sync_state().acked_seq
     count = db.session.scalar(sa.select(sa.func.count()).where(Outbox.seq > acked))
-    oldest = db.session.scalar(sa.select(Outbox.created_utc).where(Outbox.seq > acked)
-                               .order_by(Outbox.seq).limit(1))
+    oldest = db.session.scalar(
+        sa.select(Outbox.created_utc).where(Outbox.seq > acked).order_by(Outbox.seq).limit(1)
+    )
     return count, oldest
 
 
@@ -169,11 +223,14 @@ def queue_everything_again(hub_acked_seq: int) -> int:
     ward_identity().db_instance_id = new_uuid()
     head = max(outbox_head(), hub_acked_seq)
     db.session.execute(sa.text("DELETE FROM sqlite_sequence WHERE name = 'outbox'"))
-    db.session.execute(sa.text("INSERT INTO sqlite_sequence(name, seq) VALUES ('outbox', :n)"),
-                       {"n": head})
-    rows = [outbox_row(record, now) for model in SYNCED_MODELS.values()
-            for record in db.session.scalars(
-                sa.select(model).execution_options(populate_existing=True))]
+    db.session.execute(
+        sa.text("INSERT INTO sqlite_sequence(name, seq) VALUES ('outbox', :n)"), {"n": head}
+    )
+    rows = [
+        outbox_row(record, now)
+        for model in SYNCED_MODELS.values()
+        for record in db.session.scalars(sa.select(model).execution_options(populate_existing=True))
+    ]
     if rows:
         db.session.execute(sa.insert(Outbox), rows)
     state = sync_state()

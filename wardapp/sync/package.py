@@ -12,6 +12,7 @@ hands on, and whatever a damaged or hostile file makes zipfile, zlib, json or th
 ends as one :class:`ProtocolError` (``BAD_PACKAGE``, ``BAD_SUMMARY``) with a Vietnamese message,
 before anything is applied. Files made from package data are written by :func:`replacing`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,9 +29,20 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kernel.columns import utcnow
-from .protocol import (DB_INSTANCE_ID, MAX_INFLATED_BYTES, WIRE_SCHEMA_VERSION, ProtocolError,
-                       canonical_json, check_batch, check_summary, decode_with_text, encode, sign,
-                       verify)
+
+from .protocol import (
+    DB_INSTANCE_ID,
+    MAX_INFLATED_BYTES,
+    WIRE_SCHEMA_VERSION,
+    ProtocolError,
+    canonical_json,
+    check_batch,
+    check_summary,
+    decode_with_text,
+    encode,
+    sign,
+    verify,
+)
 
 MANIFEST = "manifest.json"
 MAX_MEMBERS = 5000
@@ -45,8 +57,19 @@ DIGEST = re.compile(r"[0-9a-f]{64}")
 # (RecursionError, a RuntimeError), a lone surrogate that cannot be encoded to hash it
 # (UnicodeError, a ValueError), numbers JSON cannot hold (OverflowError), a stick pulled out
 # (OSError); KeyError and TypeError from fields of the wrong shape.
-_DAMAGE = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, RuntimeError,
-           NotImplementedError, ValueError, OverflowError, OSError, KeyError, TypeError)
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    ValueError,
+    OverflowError,
+    OSError,
+    KeyError,
+    TypeError,
+)
 
 
 @contextmanager
@@ -88,28 +111,42 @@ def member_name(first_seq: int, last_seq: int) -> str:
     return f"batch-{first_seq:012d}-{last_seq:012d}.json.gz"
 
 
-def write_package(out_dir: Path, batches: list[tuple[dict, str]], *, ward_code: str,
-                  db_instance_id: str, key: str) -> Path:
+def write_package(
+    out_dir: Path, batches: list[tuple[dict, str]], *, ward_code: str, db_instance_id: str, key: str
+) -> Path:
     """Write ``batches`` (contiguous, in order; each an envelope and its records' JSON, as
     :func:`~wardapp.sync.client.make_batch` makes them) as one signed package in ``out_dir``."""
     members, blobs = [], []
     for batch, records_json in batches:
         blob = encode(batch, records_json)
-        members.append({"name": member_name(batch["first_seq"], batch["last_seq"]),
-                        "first_seq": batch["first_seq"], "last_seq": batch["last_seq"],
-                        "count": batch["count"], "sha256": hashlib.sha256(blob).hexdigest()})
+        members.append(
+            {
+                "name": member_name(batch["first_seq"], batch["last_seq"]),
+                "first_seq": batch["first_seq"],
+                "last_seq": batch["last_seq"],
+                "count": batch["count"],
+                "sha256": hashlib.sha256(blob).hexdigest(),
+            }
+        )
         blobs.append(blob)
     # The package needs what its batches need: a hub that cannot read placeholders refuses a
     # package that may hold them before applying anything.
-    manifest = {"format": "wardapp-sync-package", "ward_code": ward_code,
-                "db_instance_id": db_instance_id,
-                "protocol_version": max(batch["protocol_version"] for batch, _ in batches),
-                "schema_version": WIRE_SCHEMA_VERSION, "created_utc": utcnow().isoformat(),
-                "first_seq": members[0]["first_seq"], "last_seq": members[-1]["last_seq"],
-                "members": members}
+    manifest = {
+        "format": "wardapp-sync-package",
+        "ward_code": ward_code,
+        "db_instance_id": db_instance_id,
+        "protocol_version": max(batch["protocol_version"] for batch, _ in batches),
+        "schema_version": WIRE_SCHEMA_VERSION,
+        "created_utc": utcnow().isoformat(),
+        "first_seq": members[0]["first_seq"],
+        "last_seq": members[-1]["last_seq"],
+        "members": members,
+    }
     manifest["signature"] = sign(key, manifest)
     first, last = manifest["first_seq"], manifest["last_seq"]
-    path = Path(out_dir) / f"{ward_code}_{first:012d}-{last:012d}_{manifest['signature'][:8]}.syncpkg"
+    path = (
+        Path(out_dir) / f"{ward_code}_{first:012d}-{last:012d}_{manifest['signature'][:8]}.syncpkg"
+    )
     with replacing(path) as out, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1))
         for member, blob in zip(members, blobs):
@@ -126,18 +163,20 @@ class Package:
             _check_end_record(path)
             self.archive = zipfile.ZipFile(path)
         except OSError as e:  # gone, not readable, a stick pulled out: not a damaged package
-            raise ProtocolError("BAD_PACKAGE", f"Không đọc được tệp gói ({e.strerror or e}).") \
-                from None
+            raise ProtocolError(
+                "BAD_PACKAGE", f"Không đọc được tệp gói ({e.strerror or e})."
+            ) from None
         except _DAMAGE:
-            raise ProtocolError("BAD_PACKAGE", "Tệp không phải gói dữ liệu hợp lệ (hỏng hoặc "
-                                               "chép chưa xong).") from None
+            raise ProtocolError(
+                "BAD_PACKAGE", "Tệp không phải gói dữ liệu hợp lệ (hỏng hoặc chép chưa xong)."
+            ) from None
         try:
             self.manifest = read_manifest(self.archive)
         except ProtocolError:
             self.archive.close()
             raise
 
-    def __enter__(self) -> "Package":
+    def __enter__(self) -> Package:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -159,27 +198,31 @@ def _check_end_record(source: Path | BinaryIO) -> None:
     """Refuse, before zipfile reads it whole into memory, a central directory larger than a
     package's. A package has no archive comment and no ZIP64 record (whose counts zipfile would
     take instead), so its end record is its last 22 bytes."""
-    with (open(source, "rb") if isinstance(source, (str, os.PathLike))
-          else nullcontext(source)) as file:
+    with (
+        open(source, "rb") if isinstance(source, (str, os.PathLike)) else nullcontext(source)
+    ) as file:
         file.seek(0, os.SEEK_END)
         file.seek(max(file.tell() - _END_RECORD.size - 20, 0))
         tail = file.read()  # the end record, and the ZIP64 locator that would precede it
     if len(tail) < _END_RECORD.size:
         raise zipfile.BadZipFile
     signature, *_, entries, directory_bytes, _, comment = _END_RECORD.unpack(
-        tail[-_END_RECORD.size:])
+        tail[-_END_RECORD.size :]
+    )
     if signature != b"PK\x05\x06" or comment:
         raise zipfile.BadZipFile
-    if tail.startswith(b"PK\x06\x07") or entries > MAX_MEMBERS + 1 \
-            or directory_bytes > MAX_DIRECTORY_BYTES:
+    if (
+        tail.startswith(b"PK\x06\x07")
+        or entries > MAX_MEMBERS + 1
+        or directory_bytes > MAX_DIRECTORY_BYTES
+    ):
         raise ProtocolError("BAD_PACKAGE", "Gói chứa quá nhiều tệp hoặc quá lớn.")
 
 
 def read_manifest(archive: zipfile.ZipFile) -> dict:
     """The package's manifest, after checking that the zip holds nothing but what it lists, once
     each, and that every field the hub uses has its type and range; ``BAD_PACKAGE`` otherwise."""
-    with _refused("BAD_PACKAGE", "Tệp mô tả của gói (manifest.json) bị hỏng hoặc không hợp "
-                                 "lệ."):
+    with _refused("BAD_PACKAGE", "Tệp mô tả của gói (manifest.json) bị hỏng hoặc không hợp lệ."):
         names = archive.namelist()
         if MANIFEST not in names or len(names) > MAX_MEMBERS + 1:
             raise ProtocolError("BAD_PACKAGE", "Gói dữ liệu không có tệp mô tả (manifest.json).")
@@ -192,8 +235,9 @@ def read_manifest(archive: zipfile.ZipFile) -> dict:
     _check_manifest(manifest)
     listed = [m["name"] for m in manifest["members"]]
     if len(listed) != len(names) - 1 or set(names) != {*listed, MANIFEST}:
-        raise ProtocolError("BAD_PACKAGE", "Gói chứa tệp lạ hoặc thiếu tệp so với mô tả "
-                                           "(có thể bị sửa đổi).")
+        raise ProtocolError(
+            "BAD_PACKAGE", "Gói chứa tệp lạ hoặc thiếu tệp so với mô tả (có thể bị sửa đổi)."
+        )
     if any(archive.getinfo(name).file_size > MAX_INFLATED_BYTES for name in listed):
         raise ProtocolError("BAD_PACKAGE", "Một tệp trong gói quá lớn.")
     return manifest
@@ -212,19 +256,29 @@ def _check_manifest(manifest) -> None:
     them cannot fail (whether they agree with each other is :func:`check_signature`'s)."""
     if not isinstance(manifest, dict) or manifest.get("format") != "wardapp-sync-package":
         raise _invalid("format")
-    for field, pattern in (("ward_code", WARD_CODE), ("db_instance_id", DB_INSTANCE_ID),
-                           ("signature", DIGEST)):
+    for field, pattern in (
+        ("ward_code", WARD_CODE),
+        ("db_instance_id", DB_INSTANCE_ID),
+        ("signature", DIGEST),
+    ):
         if not isinstance(manifest.get(field), str) or not pattern.fullmatch(manifest[field]):
             raise _invalid(field)
     for field in ("protocol_version", "schema_version", "first_seq", "last_seq"):
         if not _seq(manifest.get(field)):
             raise _invalid(field)
     members = manifest.get("members")
-    if not isinstance(members, list) or not 1 <= len(members) <= MAX_MEMBERS or not all(
-            isinstance(m, dict) and isinstance(m.get("name"), str)
+    if (
+        not isinstance(members, list)
+        or not 1 <= len(members) <= MAX_MEMBERS
+        or not all(
+            isinstance(m, dict)
+            and isinstance(m.get("name"), str)
             and all(_seq(m.get(k)) for k in ("first_seq", "last_seq", "count"))
-            and isinstance(m.get("sha256"), str) and DIGEST.fullmatch(m["sha256"])
-            for m in members):
+            and isinstance(m.get("sha256"), str)
+            and DIGEST.fullmatch(m["sha256"])
+            for m in members
+        )
+    ):
         raise _invalid("members")
 
 
@@ -233,13 +287,19 @@ def check_signature(manifest: dict, key: str) -> None:
     name their ranges and follow each other without a gap from its first to its last number."""
     unsigned = {k: v for k, v in manifest.items() if k != "signature"}
     if not verify(key, unsigned, manifest.get("signature")):
-        raise ProtocolError("BAD_SIGNATURE", "Chữ ký của gói không khớp: gói đã bị sửa đổi hoặc "
-                                             "không phải của phường, xã này.", 403)
+        raise ProtocolError(
+            "BAD_SIGNATURE",
+            "Chữ ký của gói không khớp: gói đã bị sửa đổi hoặc không phải của phường, xã này.",
+            403,
+        )
     expected = manifest["first_seq"]
     for member in manifest["members"]:
         first, last = member["first_seq"], member["last_seq"]
-        if first != expected or member["count"] != last - first + 1 \
-                or member["name"] != member_name(first, last):
+        if (
+            first != expected
+            or member["count"] != last - first + 1
+            or member["name"] != member_name(first, last)
+        ):
             raise _invalid("members")
         expected = last + 1
     if expected - 1 != manifest["last_seq"]:
@@ -262,13 +322,16 @@ def read_batch(archive: zipfile.ZipFile, member: dict) -> tuple[dict, bytes]:
     with _refused("BAD_PACKAGE", f"Tệp {name} trong gói không hợp lệ."):
         try:
             batch, text = decode_with_text(blob)
-            if batch.get("first_seq") != member["first_seq"] or \
-                    batch.get("last_seq") != member["last_seq"]:
+            if (
+                batch.get("first_seq") != member["first_seq"]
+                or batch.get("last_seq") != member["last_seq"]
+            ):
                 raise ProtocolError("BAD_PAYLOAD", "Khoảng số thứ tự không khớp với tệp mô tả.")
             check_batch(batch)
         except ProtocolError as e:
-            raise ProtocolError("BAD_PACKAGE", f"Tệp {name} trong gói không hợp lệ: "
-                                               f"{e.message}") from None
+            raise ProtocolError(
+                "BAD_PACKAGE", f"Tệp {name} trong gói không hợp lệ: {e.message}"
+            ) from None
     return batch, text
 
 
@@ -299,15 +362,20 @@ def _check_summary_fields(document: dict) -> None:
     hub's word, but a hub's bug must not become a traceback or a wrong checkpoint at the ward."""
     wrong = ProtocolError("BAD_SUMMARY", "Tệp tổng hợp không hợp lệ (sai kiểu dữ liệu).")
     hub_acked, error = document.get("hub_acked_seq"), document.get("error")
-    if not isinstance(document.get("ward_code"), str) \
-            or not isinstance(document.get("db_instance_id"), str) \
-            or not (hub_acked is None or _seq(hub_acked, 0)) \
-            or not (error is None or isinstance(error, dict)) \
-            or not isinstance(document.get("applied"), list):
+    if (
+        not isinstance(document.get("ward_code"), str)
+        or not isinstance(document.get("db_instance_id"), str)
+        or not (hub_acked is None or _seq(hub_acked, 0))
+        or not (error is None or isinstance(error, dict))
+        or not isinstance(document.get("applied"), list)
+    ):
         raise wrong
     for item in document["applied"]:
-        if not isinstance(item, dict) or not _seq(item.get("first_seq")) \
-                or not _seq(item.get("last_seq")):
+        if (
+            not isinstance(item, dict)
+            or not _seq(item.get("first_seq"))
+            or not _seq(item.get("last_seq"))
+        ):
             raise wrong
         try:  # checked whole before the ward moves its checkpoint for any
             check_summary(item.get("answer"), item["first_seq"], item["last_seq"])
@@ -315,6 +383,9 @@ def _check_summary_fields(document: dict) -> None:
             raise ProtocolError("BAD_SUMMARY", f"Tệp tổng hợp không hợp lệ: {e.message}") from None
         # A reject's version is the poison record's own: any integer, kept only if a 64-bit
         # column holds it.
-        if not all(r.get(k) is None or type(r[k]) is int and abs(r[k]) < 2**63
-                   for r in item["answer"].get("rejects", []) for k in ("seq", "version")):
+        if not all(
+            r.get(k) is None or type(r[k]) is int and abs(r[k]) < 2**63
+            for r in item["answer"].get("rejects", [])
+            for k in ("seq", "version")
+        ):
             raise wrong

@@ -16,6 +16,7 @@ protocol ``PLACEHOLDER_PROTOCOL`` (2), which a hub that cannot read them refuses
 1 only) instead of rejecting them one by one; hello still says 1, so every hub talks to every
 ward, and a ward sends placeholders only to a hub whose ``accept_protocol`` at hello reaches 2.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,24 +29,39 @@ import zlib
 
 import sqlalchemy as sa
 
+from .records import (
+    NOT_SYNCED,
+    AuditEntry,
+    Dossier,
+    DossierEvent,
+    Feedback,
+    Inspection,
+    Letter,
+    Rating,
+    User,
+)
 
-from .records import (NOT_SYNCED, AuditEntry, Dossier, DossierEvent, Feedback, Inspection, Letter,
-                      Rating, User)
-
-PROTOCOL_VERSION = 1          # what a ward says at hello and in a batch of full records
-PLACEHOLDER_PROTOCOL = 2      # a batch that may hold superseded placeholders (see above)
+PROTOCOL_VERSION = 1  # what a ward says at hello and in a batch of full records
+PLACEHOLDER_PROTOCOL = 2  # a batch that may hold superseded placeholders (see above)
 # 2: the reform models' tables and dossier columns. A hub that knows only 1 refuses a ward at 2
 # whole (it would quarantine the new tables' records), so the hub is upgraded first.
 # 3: the dossier's rating code (the hub stores it from its migration 0011).
 WIRE_SCHEMA_VERSION = 3
-LEGACY_BATCH_RECORDS = 500    # what every hub accepts (a hub that does not say otherwise at hello)
-BATCH_RECORDS = 1000          # what a ward sends when the hub accepts it
-MAX_BATCH_RECORDS = 2000      # what this hub accepts, told to wards at hello
-MAX_BATCH_BYTES = 1_000_000          # compressed, on the wire
+LEGACY_BATCH_RECORDS = 500  # what every hub accepts (a hub that does not say otherwise at hello)
+BATCH_RECORDS = 1000  # what a ward sends when the hub accepts it
+MAX_BATCH_RECORDS = 2000  # what this hub accepts, told to wards at hello
+MAX_BATCH_BYTES = 1_000_000  # compressed, on the wire
 MAX_INFLATED_BYTES = 24 * 1024 * 1024  # a gzip bomb stops here
-SYNCED_MODELS = {"user": User, "dossier": Dossier, "dossier_event": DossierEvent,
-                 "audit_log": AuditEntry, "letter": Letter, "rating": Rating,
-                 "feedback": Feedback, "inspection": Inspection}
+SYNCED_MODELS = {
+    "user": User,
+    "dossier": Dossier,
+    "dossier_event": DossierEvent,
+    "audit_log": AuditEntry,
+    "letter": Letter,
+    "rating": Rating,
+    "feedback": Feedback,
+    "inspection": Inspection,
+}
 
 # Data ownership (docs/architecture.md): a unit writes only its own records, and a record may name
 # only records of the same unit. Per synced table, each column that names another synced record
@@ -59,17 +75,20 @@ REFERENCES: dict[str, dict[str, str]] = {
     "audit_log": {},
     "letter": {"dossier_uuid": "dossier", "issued_by_uuid": "user"},
     "rating": {"dossier_uuid": "dossier", "entered_by_uuid": "user"},
-    "feedback": {"recorded_by_uuid": "user", "assignee_uuid": "user",
-                 "answered_by_uuid": "user"},
-    "inspection": {"supersedes_uuid": "inspection", "created_by_uuid": "user",
-                   "signed_by_uuid": "user"},
+    "feedback": {"recorded_by_uuid": "user", "assignee_uuid": "user", "answered_by_uuid": "user"},
+    "inspection": {
+        "supersedes_uuid": "inspection",
+        "created_by_uuid": "user",
+        "signed_by_uuid": "user",
+    },
 }
 # The human code a record carries, which must begin with one of its unit's own codes and be
 # unique at the hub (the dossier code on every receipt).
 OWN_CODE_COLUMNS: dict[str, str] = {"dossier": "code"}
 # The codes of a refusal for ownership: such a record is not the pushing unit's to write.
-OWNERSHIP_CODES = frozenset({"WRONG_WARD", "UUID_TAKEN", "FOREIGN_REFERENCE", "CODE_NOT_OWNED",
-                             "CODE_TAKEN"})
+OWNERSHIP_CODES = frozenset(
+    {"WRONG_WARD", "UUID_TAKEN", "FOREIGN_REFERENCE", "CODE_NOT_OWNED", "CODE_TAKEN"}
+)
 # The largest number a sequence number, a head or a version may be: every database the hub runs
 # on stores it (a 64-bit column), with room to add one.
 MAX_SEQ = 2**62
@@ -105,7 +124,7 @@ def canonical_text(value) -> str:
 def json_value(value):
     """A column value as it travels in JSON (aware datetimes as UTC ISO text)."""
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat()
+        return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
@@ -127,15 +146,20 @@ def record_digest(data) -> str:
 _string = json.encoder.encode_basestring  # what the canonical encoder writes for a str
 
 
-def record_text(data_text: str | None, op: str, seq: int, table: str, uuid: str,
-                version: int) -> str:
+def record_text(
+    data_text: str | None, op: str, seq: int, table: str, uuid: str, version: int
+) -> str:
     """The canonical JSON of one record of a batch, around its data's canonical JSON; with
     ``data_text`` None, of its superseded placeholder (no ``data``)."""
     if data_text is None:
-        return (f'{{"op":{_string(op)},"seq":{seq},"superseded":true,"table":{_string(table)},'
-                f'"uuid":{_string(uuid)},"version":{version}}}')
-    return (f'{{"data":{data_text},"op":{_string(op)},"seq":{seq},"table":{_string(table)},'
-            f'"uuid":{_string(uuid)},"version":{version}}}')
+        return (
+            f'{{"op":{_string(op)},"seq":{seq},"superseded":true,"table":{_string(table)},'
+            f'"uuid":{_string(uuid)},"version":{version}}}'
+        )
+    return (
+        f'{{"data":{data_text},"op":{_string(op)},"seq":{seq},"table":{_string(table)},'
+        f'"uuid":{_string(uuid)},"version":{version}}}'
+    )
 
 
 def superseded(entries: list[tuple[tuple, int, bool] | None]) -> list[bool]:
@@ -162,6 +186,7 @@ def superseded(entries: list[tuple[tuple, int, bool] | None]) -> list[bool]:
 def _frame(body: dict) -> tuple[str, str]:
     """The canonical JSON of ``body`` before and after its records' value (whatever ``body``
     holds under ``records`` is left out): how a ward frames a batch and what the hub expects."""
+
     def member(key: str) -> str:
         return canonical_text(key) + ":" + canonical_text(body[key])
 
@@ -222,8 +247,9 @@ def parse_object(data: bytes) -> dict:
     if not isinstance(body, dict):
         raise ProtocolError("BAD_PAYLOAD", "Nội dung phải là một đối tượng JSON.")
     if _MAYBE_SURROGATE.search(data) and _holds_lone_surrogate(body):
-        raise ProtocolError("BAD_PAYLOAD", "Dữ liệu chứa ký tự Unicode không hợp lệ "
-                                           "(surrogate đơn lẻ).")
+        raise ProtocolError(
+            "BAD_PAYLOAD", "Dữ liệu chứa ký tự Unicode không hợp lệ (surrogate đơn lẻ)."
+        )
     return body
 
 
@@ -255,8 +281,9 @@ def sequence_number(value) -> bool:
 def _int(body: dict, name: str, minimum: int = 0) -> int:
     value = body.get(name)
     if not sequence_number(value) or value < minimum:
-        raise ProtocolError("BAD_PAYLOAD", f"Trường {name} phải là số nguyên từ {minimum} "
-                                           f"đến {MAX_SEQ}.")
+        raise ProtocolError(
+            "BAD_PAYLOAD", f"Trường {name} phải là số nguyên từ {minimum} đến {MAX_SEQ}."
+        )
     return value
 
 
@@ -268,8 +295,11 @@ def check_batch(batch: dict, text: bytes | None = None) -> None:
     the records again; any other text is checked by encoding them. Records themselves are checked
     one by one when applied, so that one bad record is rejected without blocking the rest.
     """
-    first, last, count = _int(batch, "first_seq", 1), _int(batch, "last_seq", 1), \
-        _int(batch, "count", 1)
+    first, last, count = (
+        _int(batch, "first_seq", 1),
+        _int(batch, "last_seq", 1),
+        _int(batch, "count", 1),
+    )
     records = batch.get("records")
     if not isinstance(records, list) or not records:
         raise ProtocolError("BAD_PAYLOAD", "Lô dữ liệu không có bản ghi.")
@@ -301,7 +331,7 @@ def _records_slice(batch: dict, text: bytes) -> bytes | None:
     """
     head, tail = (part.encode() for part in _frame(batch))
     if text.startswith(head) and text.endswith(tail) and text.count(b'"records":') == 1:
-        return text[len(head):len(text) - len(tail)]
+        return text[len(head) : len(text) - len(tail)]
     return None
 
 

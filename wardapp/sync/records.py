@@ -5,6 +5,7 @@ columns (:func:`wardapp.sync.protocol.wire_columns`) and the hub builds its copy
 from the same columns. Part of the shared layer: the hub imports this module and never the
 ward's other tables (``wardapp.models``), pages or services.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,8 +44,7 @@ class User(AccountMixin, db.Model):
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     # Part of every session's id: raising it ends all of this account's sessions at once.
-    session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0,
-                                                     server_default="0")
+    session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
     version: so.Mapped[int] = so.mapped_column(sa.Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -85,8 +85,9 @@ class Dossier(db.Model):
     request_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     # Typed here, not taken from the catalogue table: the hub reads these columns without the
     # ward's reference tables.
-    procedure_code: so.Mapped[str] = so.mapped_column(sa.String(40),
-                                                      sa.ForeignKey("procedure.code"))
+    procedure_code: so.Mapped[str] = so.mapped_column(
+        sa.String(40), sa.ForeignKey("procedure.code")
+    )
     procedure_name: so.Mapped[str] = so.mapped_column(sa.String(300))
     regime: so.Mapped[str] = so.mapped_column(sa.String(10))
     applicant_kind: so.Mapped[str] = so.mapped_column(sa.String(20))  # person | organisation
@@ -122,19 +123,24 @@ class Dossier(db.Model):
     # release carry a server default, which is also what the hub assumes when a ward still on an
     # older version does not send them.
     # "Ngày không hẹn": a same-day procedure received and returned on the same day, set at return.
-    same_day: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False,
-                                                 server_default=sa.false())
+    same_day: so.Mapped[bool] = so.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
     # "Bàn viết hộ": the official filled in the application form for the citizen.
-    writing_assist: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False,
-                                                       server_default=sa.false())
+    writing_assist: so.Mapped[bool] = so.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
     # The citizen agreed that the form be prefilled from their earlier dossiers at this ward.
-    prefill_consent: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False,
-                                                        server_default=sa.false())
+    prefill_consent: so.Mapped[bool] = so.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
     # What the citizen types at the kiosk to rate the dossier (wardapp.rating_codes), printed
     # on the receipt only. None for a dossier received before migration 0010 (rated on paper).
     rating_code: so.Mapped[str | None] = so.mapped_column(sa.String(9), unique=True, index=True)
     search_text: so.Mapped[str] = so.mapped_column(sa.Text, default="")
-    updated_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
     version: so.Mapped[int] = so.mapped_column(sa.Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -142,7 +148,8 @@ class Dossier(db.Model):
     assignee: so.Mapped[User | None] = so.relationship(foreign_keys=[assignee_uuid])
     received_by: so.Mapped[User] = so.relationship(foreign_keys=[received_by_uuid])
     events: so.Mapped[list[DossierEvent]] = so.relationship(
-        back_populates="dossier", order_by="DossierEvent.position")
+        back_populates="dossier", order_by="DossierEvent.position"
+    )
 
     def overdue_at(self, now: dt.datetime) -> bool:
         """Whether the dossier is late at ``now``: its clock running and its due time past, as
@@ -217,11 +224,15 @@ class Letter(db.Model):
     version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
 
     dossier: so.Mapped[Dossier] = so.relationship(
-        backref=so.backref("letter", uselist=False, lazy="select"))
+        backref=so.backref("letter", uselist=False, lazy="select")
+    )
 
 
-RATING_LEVELS = {"very_satisfied": "Rất hài lòng", "satisfied": "Hài lòng",
-                 "not_satisfied": "Không hài lòng"}
+RATING_LEVELS = {
+    "very_satisfied": "Rất hài lòng",
+    "satisfied": "Hài lòng",
+    "not_satisfied": "Không hài lòng",
+}
 RATING_CRITERIA = {
     "overall": "Mức độ hài lòng chung",
     "attitude": "Thái độ phục vụ của công chức",
@@ -241,8 +252,9 @@ class Rating(db.Model):
     uuid: so.Mapped[str] = so.mapped_column(sa.String(36), primary_key=True, default=new_uuid)
     ward_code: so.Mapped[str] = so.mapped_column(sa.String(10))
     # A paper form may carry no dossier code; a rating never counts twice for one dossier.
-    dossier_uuid: so.Mapped[str | None] = so.mapped_column(sa.ForeignKey("dossier.uuid"),
-                                                           unique=True)
+    dossier_uuid: so.Mapped[str | None] = so.mapped_column(
+        sa.ForeignKey("dossier.uuid"), unique=True
+    )
     desk: so.Mapped[str] = so.mapped_column(sa.String(120))
     channel: so.Mapped[str] = so.mapped_column(sa.String(10))  # keys of RATING_CHANNELS
     overall: so.Mapped[str] = so.mapped_column(sa.String(20))
@@ -255,11 +267,16 @@ class Rating(db.Model):
     version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
 
     dossier: so.Mapped[Dossier | None] = so.relationship(
-        backref=so.backref("rating", uselist=False, lazy="select"))
+        backref=so.backref("rating", uselist=False, lazy="select")
+    )
 
 
-FEEDBACK_CHANNELS = {"desk": "Trực tiếp tại Bộ phận một cửa", "phone": "Điện thoại",
-                     "hotline": "Đường dây nóng", "letter": "Thư, văn bản"}
+FEEDBACK_CHANNELS = {
+    "desk": "Trực tiếp tại Bộ phận một cửa",
+    "phone": "Điện thoại",
+    "hotline": "Đường dây nóng",
+    "letter": "Thư, văn bản",
+}
 
 
 class Feedback(db.Model):
@@ -330,8 +347,9 @@ class Inspection(db.Model):
     items: so.Mapped[dict] = so.mapped_column(JSONText, default=dict)  # code -> finding, rating
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default="draft")  # draft|submitted
     created_by_uuid: so.Mapped[str] = so.mapped_column(sa.ForeignKey("user.uuid"))
-    updated_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow,
-                                                          onupdate=utcnow)
+    updated_at: so.Mapped[dt.datetime] = so.mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow
+    )
     submitted_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     signed_by_uuid: so.Mapped[str | None] = so.mapped_column(sa.ForeignKey("user.uuid"))
     version: so.Mapped[int] = so.mapped_column(sa.Integer)

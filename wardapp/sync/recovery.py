@@ -11,6 +11,7 @@ hub's dossiers back in the table the next ones cannot collide with any the hub k
 the lost database may have worked after its last sync numbers past a floor (:class:`CodeFloor`),
 so no code printed on a receipt the hub never saw is given again.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,14 +21,15 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
+from kernel.columns import utcnow
+from kernel.workdays import local_datetime, to_local
+from wardapp.sync.outgoing import holds_record_at, queue_everything_again
+from wardapp.sync.records import Dossier
+
 from ..database import write_transaction
 from ..dossiers.service import code_prefix, last_code_number, search_text_for
 from ..extensions import db
-from kernel.columns import utcnow
-from wardapp.sync.records import Dossier
 from ..models import CodeFloor, SyncNode
-from kernel.workdays import local_datetime, to_local
-from wardapp.sync.outgoing import holds_record_at, queue_everything_again
 from .client import EXIT_FAILED, HubClient, SyncFailed
 from .protocol import SYNCED_MODELS
 from .shape import RecordRejected, clean_record
@@ -40,8 +42,11 @@ def unique_keys(table: sa.Table) -> list[tuple[str, ...]]:
     """A table's unique keys besides the uuid (from its model): a hub record that would take one
     held by another local record is a conflict and is left out (reported), never written over
     the local one."""
-    keys = [tuple(c.name for c in constraint.columns) for constraint in table.constraints
-            if isinstance(constraint, sa.UniqueConstraint)]
+    keys = [
+        tuple(c.name for c in constraint.columns)
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint)
+    ]
     keys += [tuple(c.name for c in index.columns) for index in table.indexes if index.unique]
     return [key for key in keys if key != ("uuid",)]
 
@@ -60,15 +65,19 @@ def hub_pages(client: HubClient, table: str, expected: Checkpoint | None = None)
     (the old PC is still syncing), it stops rather than mix two moments."""
     after = ""
     while True:
-        page = client.answer(client.call("GET", "records", params={
-            "table": table, "after": after, "limit": PAGE}))
-        if not isinstance(page.get("acked_seq"), int) or not isinstance(page.get("records"),
-                                                                        list):
+        page = client.answer(
+            client.call("GET", "records", params={"table": table, "after": after, "limit": PAGE})
+        )
+        if not isinstance(page.get("acked_seq"), int) or not isinstance(page.get("records"), list):
             raise SyncFailed(EXIT_FAILED, "BAD_ANSWER", "Máy chủ trả lời thiếu dữ liệu.")
         checkpoint = Checkpoint(page["acked_seq"], page.get("acked_record_sha256"))
         if expected is not None and checkpoint != expected:
-            raise SyncFailed(EXIT_FAILED, "HUB_MOVED", "Máy chủ vừa nhận thêm dữ liệu của "
-                             "phường trong lúc tải về (máy cũ vẫn đang đồng bộ?); thử lại.")
+            raise SyncFailed(
+                EXIT_FAILED,
+                "HUB_MOVED",
+                "Máy chủ vừa nhận thêm dữ liệu của "
+                "phường trong lúc tải về (máy cũ vẫn đang đồng bộ?); thử lại.",
+            )
         yield checkpoint, page["records"]
         after = page.get("next_after")
         if not after:
@@ -96,17 +105,27 @@ class TableMerge:
         self.name, self.ward_code = name, ward_code
         self.table = SYNCED_MODELS[name].__table__
         # A record whose parent was refused (an event of a dossier left out) is refused too.
-        self.parents = {fk.parent.name: held[fk.column.table.name]
-                        for fk in self.table.foreign_keys if fk.column.table.name in held}
+        self.parents = {
+            fk.parent.name: held[fk.column.table.name]
+            for fk in self.table.foreign_keys
+            if fk.column.table.name in held
+        }
         self.counts = dict.fromkeys(("added", "updated", "kept", "conflicts"), 0)
         table = self.table
-        self.local = {row.uuid: row.version for row in
-                      db.session.execute(sa.select(table.c.uuid, table.c.version))}
+        self.local = {
+            row.uuid: row.version
+            for row in db.session.execute(sa.select(table.c.uuid, table.c.version))
+        }
         # NULL is no value, so it takes no key (a dossier without a rating code, a paper rating
         # of no dossier): as in the database, any number of records may leave a key NULL.
-        self.taken = {key: {tuple(row[1:]): row[0] for row in db.session.execute(
-            sa.select(table.c.uuid, *(table.c[k] for k in key))) if None not in row[1:]}
-            for key in unique_keys(table)}
+        self.taken = {
+            key: {
+                tuple(row[1:]): row[0]
+                for row in db.session.execute(sa.select(table.c.uuid, *(table.c[k] for k in key)))
+                if None not in row[1:]
+            }
+            for key in unique_keys(table)
+        }
 
     def add(self, page: list[dict]) -> None:
         inserts, updates = [], []
@@ -132,8 +151,9 @@ class TableMerge:
         if inserts:
             db.session.execute(sa.insert(self.table), inserts)
         for record in updates:
-            db.session.execute(sa.update(self.table).where(self.table.c.uuid == record["uuid"])
-                               .values(record))
+            db.session.execute(
+                sa.update(self.table).where(self.table.c.uuid == record["uuid"]).values(record)
+            )
 
     def _usable(self, data) -> dict | None:
         try:
@@ -142,11 +162,17 @@ class TableMerge:
             self.counts["conflicts"] += 1
             return None
         uuid = record["uuid"]
-        if record["ward_code"] != self.ward_code or any(
+        if (
+            record["ward_code"] != self.ward_code
+            or any(
                 holders.get(tuple(record[k] for k in key), uuid) != uuid
-                for key, holders in self.taken.items()) or any(
+                for key, holders in self.taken.items()
+            )
+            or any(
                 record[column] is not None and record[column] not in parents
-                for column, parents in self.parents.items()):
+                for column, parents in self.parents.items()
+            )
+        ):
             self.counts["conflicts"] += 1
             return None
         if uuid in self.local and self.local[uuid] >= record["version"]:
@@ -174,8 +200,13 @@ class CodeError(ValueError):
     """A receipt code the admin gave that cannot be this ward's."""
 
 
-def recover_from_hub(client: HubClient, *, always: bool = False, code_gap: int = CODE_GAP,
-                     last_codes: tuple[str, ...] = ()) -> Recovery:
+def recover_from_hub(
+    client: HubClient,
+    *,
+    always: bool = False,
+    code_gap: int = CODE_GAP,
+    last_codes: tuple[str, ...] = (),
+) -> Recovery:
     """Mend this database from the hub, then rekey it; or, if its history is the hub's (a
     backup taken after the last sync), leave it be unless ``always`` (a new PC must rekey).
 
@@ -198,8 +229,9 @@ def recover_from_hub(client: HubClient, *, always: bool = False, code_gap: int =
     return Recovery(checkpoint.acked_seq, merged, queued, reserved)
 
 
-def reserve_lost_codes(gap: int, last_codes: tuple[str, ...] = (),
-                       today: dt.date | None = None) -> list[CodeFloor]:
+def reserve_lost_codes(
+    gap: int, last_codes: tuple[str, ...] = (), today: dt.date | None = None
+) -> list[CodeFloor]:
     """In the caller's transaction: a floor for each day from the newest dossier this database
     now holds to today, the days a lost PC may have received dossiers after its last sync.
 
@@ -212,23 +244,30 @@ def reserve_lost_codes(gap: int, last_codes: tuple[str, ...] = (),
     newest = db.session.scalar(sa.select(sa.func.max(Dossier.received_at)))
     first = min(to_local(newest).date(), today) if newest else today
     days = [first + dt.timedelta(days=n) for n in range((today - first).days + 1)]
-    prefixes = {code_prefix(node.unit.agency_code, local_datetime(day, dt.time(12))): day
-                for day in days}
+    prefixes = {
+        code_prefix(node.unit.agency_code, local_datetime(day, dt.time(12))): day for day in days
+    }
     seen: dict[str, int] = {}
     for code in last_codes:
         prefix, _, number = code.strip().rpartition("-")
         if f"{prefix}-" not in prefixes or not re.fullmatch(r"[0-9]{1,4}", number):
-            raise CodeError(f"Mã {code} không phải mã hồ sơ của đơn vị trong các ngày "
-                            f"{first:%d/%m/%Y}–{today:%d/%m/%Y} (mã có dạng "
-                            f"{next(iter(prefixes))}NNNN).")
+            raise CodeError(
+                f"Mã {code} không phải mã hồ sơ của đơn vị trong các ngày "
+                f"{first:%d/%m/%Y}–{today:%d/%m/%Y} (mã có dạng "
+                f"{next(iter(prefixes))}NNNN)."
+            )
         seen[f"{prefix}-"] = max(seen.get(f"{prefix}-", 0), int(number))
     floors = []
     for prefix in prefixes:
         known = last_code_number(prefix)
         confirmed = prefix in seen
-        floor = db.session.merge(CodeFloor(
-            prefix=prefix, number=max(known, seen[prefix]) if confirmed else known + gap,
-            confirmed=confirmed))
+        floor = db.session.merge(
+            CodeFloor(
+                prefix=prefix,
+                number=max(known, seen[prefix]) if confirmed else known + gap,
+                confirmed=confirmed,
+            )
+        )
         floors.append(floor)
     db.session.flush()
     return floors

@@ -4,6 +4,7 @@ backups, the integrity check and the disks stand.
 "Last successful" push and pull are shown, never the last attempt, so a failing link cannot look
 healthy; the panel refreshes itself by htmx every 30 seconds.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,30 +12,42 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template
 
+from kernel.columns import utcnow
+from wardapp.sync.outgoing import sync_state, waiting_records
+
 from ..auth import roles_required
 from ..backup import disk_warnings, read_state
 from ..database import database_path
 from ..extensions import db, htmx
-from kernel.columns import utcnow
 from ..models import SyncReject
-from wardapp.sync.outgoing import sync_state, waiting_records
 from .client import SyncConfig
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
 PANEL_ROLES = ("admin", "leader")
 BADGES = {
-    "VERSION_UNSUPPORTED": ("upgrade", "Cần nâng cấp phần mềm: máy chủ thành phố không nhận "
-                                       "phiên bản này. Hồ sơ vẫn được lưu và chờ gửi."),
-    "NODE_REGRESSED": ("stopped", "Đã dừng: cơ sở dữ liệu đã được khôi phục hoặc sao chép. "
-                                  "Quản trị chạy quy trình cấp lại khóa (wardapp sync rekey)."),
-    "SEQ_REUSED": ("stopped", "Đã dừng: số thứ tự bản ghi bị trùng với dữ liệu thành phố đã "
-                              "nhận. Quản trị chạy quy trình cấp lại khóa."),
+    "VERSION_UNSUPPORTED": (
+        "upgrade",
+        "Cần nâng cấp phần mềm: máy chủ thành phố không nhận "
+        "phiên bản này. Hồ sơ vẫn được lưu và chờ gửi.",
+    ),
+    "NODE_REGRESSED": (
+        "stopped",
+        "Đã dừng: cơ sở dữ liệu đã được khôi phục hoặc sao chép. "
+        "Quản trị chạy quy trình cấp lại khóa (wardapp sync rekey).",
+    ),
+    "SEQ_REUSED": (
+        "stopped",
+        "Đã dừng: số thứ tự bản ghi bị trùng với dữ liệu thành phố đã "
+        "nhận. Quản trị chạy quy trình cấp lại khóa.",
+    ),
     "WARD_MISMATCH": ("stopped", "Đã dừng: khóa đồng bộ thuộc đơn vị khác."),
     "UNAUTHORIZED": ("error", "Khóa đồng bộ không hợp lệ hoặc đã bị thu hồi."),
     "UNREACHABLE": ("offline", "Mất kết nối với máy chủ thành phố; hồ sơ chờ gửi lần sau."),
     "HUB_ERROR": ("error", "Máy chủ thành phố đang gặp lỗi; hồ sơ chờ gửi lần sau."),
-    "LOCAL_DB_ERROR": ("error", "Lỗi cơ sở dữ liệu của máy phường (ổ đĩa đầy?); xem chi tiết "
-                                "bên dưới."),
+    "LOCAL_DB_ERROR": (
+        "error",
+        "Lỗi cơ sở dữ liệu của máy phường (ổ đĩa đầy?); xem chi tiết bên dưới.",
+    ),
 }
 
 
@@ -50,8 +63,15 @@ def panel_context() -> dict:
     else:
         badge = ("synced", "Đã đồng bộ đầy đủ.")
     rejects = db.session.scalars(sa.select(SyncReject).order_by(SyncReject.id.desc()).limit(50))
-    return {"state": state, "waiting": waiting, "oldest": oldest, "badge": badge,
-            "rejects": list(rejects), "now": utcnow(), "health": health()}
+    return {
+        "state": state,
+        "waiting": waiting,
+        "oldest": oldest,
+        "badge": badge,
+        "rejects": list(rejects),
+        "now": utcnow(),
+        "health": health(),
+    }
 
 
 BACKUP_OVERDUE = dt.timedelta(days=2)
@@ -71,17 +91,29 @@ def health() -> dict:
     last_at, check_at, now = _when(last), _when(check), utcnow()
     warnings = disk_warnings(instance, database_path())
     if state.get("last_failure"):
-        warnings.append(f"Lần sao lưu gần nhất không thành công: {state['last_failure']['message']}")
+        warnings.append(
+            f"Lần sao lưu gần nhất không thành công: {state['last_failure']['message']}"
+        )
     if last_at is None or now - last_at > BACKUP_OVERDUE:
-        warnings.append("Chưa sao lưu trong 2 ngày qua: chạy wardapp backup (nên lên lịch hằng "
-                        "ngày).")
+        warnings.append(
+            "Chưa sao lưu trong 2 ngày qua: chạy wardapp backup (nên lên lịch hằng ngày)."
+        )
     if check and not check.get("ok"):
-        warnings.append("Kiểm tra toàn vẹn phát hiện lỗi: " + "; ".join(check.get("problems", []))
-                        + ". Khôi phục bản sao lưu gần nhất.")
+        warnings.append(
+            "Kiểm tra toàn vẹn phát hiện lỗi: "
+            + "; ".join(check.get("problems", []))
+            + ". Khôi phục bản sao lưu gần nhất."
+        )
     elif check_at is None or now - check_at > CHECK_OVERDUE:
         warnings.append("Chưa kiểm tra toàn vẹn cơ sở dữ liệu trong tuần qua: chạy wardapp check.")
-    return {"backup": last, "backup_at": last_at, "backup_dir": state.get("backup_dir"),
-            "check": check, "check_at": check_at, "warnings": warnings}
+    return {
+        "backup": last,
+        "backup_at": last_at,
+        "backup_dir": state.get("backup_dir"),
+        "check": check,
+        "check_at": check_at,
+        "warnings": warnings,
+    }
 
 
 @bp.route("/")

@@ -5,6 +5,7 @@ Each check keeps to what every database the hub runs on stores, so a record that
 the hub's database takes. The framing and digests of the batches the records travel in are
 :mod:`.protocol`'s.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,7 +64,7 @@ _CONTAINERS = (list, dict)
 
 def _shallow(value, room: int) -> bool:
     """Whether ``value`` nests no more than ``room`` levels below itself."""
-    for item in (value.values() if value.__class__ is dict else value):
+    for item in value.values() if value.__class__ is dict else value:
         if item.__class__ in _CONTAINERS and (room == 0 or not _shallow(item, room - 1)):
             return False
     return True
@@ -75,7 +76,7 @@ def _aware_datetime(value):
         raise TypeError
     if parsed.year in (1, 9999):  # stored in UTC: year 1 at +07:00 has no UTC time
         try:
-            parsed.astimezone(dt.timezone.utc)
+            parsed.astimezone(dt.UTC)
         except OverflowError:
             raise ValueError("no UTC time") from None
     return parsed
@@ -92,6 +93,7 @@ def _integer_check(largest: int) -> Callable:
         if type(value) is not int or not -largest <= value <= largest:
             raise TypeError
         return value
+
     return integer
 
 
@@ -102,10 +104,16 @@ class RecordShape:
     def __init__(self, table_name: str):
         columns = wire_columns(table_name)
         self.names = [c.name for c in columns]
-        self._checks = [(c.name, _checker(c), getattr(c.type, "length", None) or 10**6,
-                         bool(c.primary_key or not c.nullable),
-                         c.default.arg if c.server_default is not None else None)
-                        for c in columns]
+        self._checks = [
+            (
+                c.name,
+                _checker(c),
+                getattr(c.type, "length", None) or 10**6,
+                bool(c.primary_key or not c.nullable),
+                c.default.arg if c.server_default is not None else None,
+            )
+            for c in columns
+        ]
 
     def clean(self, data) -> list:
         """The record's values in column order, typed, or :class:`RecordRejected` naming the
