@@ -40,8 +40,9 @@ def bench_generate(ward: str, months: int | None) -> None:
     from kernel.workdays import local_datetime
     from wardapp.cli import initialise
     from wardapp.extensions import db
+    from wardapp.generator.people import ensure_chairman_name
     from wardapp.generator.plan import ARTICLE, plan_city
-    from wardapp.generator.write import WardRun, ensure_chairman_name
+    from wardapp.generator.write import WardRun
     from wardapp.models import Outbox
 
     preset = ARTICLE

@@ -31,8 +31,9 @@ from werkzeug.security import generate_password_hash
 from kernel.columns import utcnow
 from kernel.workdays import to_local
 from wardapp.extensions import db
+from wardapp.generator.people import ensure_chairman_name
 from wardapp.generator.plan import ARTICLE, Planned, Preset, city_preset, plan_city
-from wardapp.generator.write import WardRun, ensure_chairman_name
+from wardapp.generator.write import WardRun
 from wardapp.sync.records import User
 
 DEMO_ACCOUNTS = {

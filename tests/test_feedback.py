@@ -4,7 +4,7 @@ time or late against the configured time limit, and listed open and overdue."""
 import pytest
 
 from kernel.workdays import to_local
-from wardapp.dossiers.service import DossierError
+from wardapp.dossiers.intake import DossierError
 from wardapp.feedback.service import answer_feedback, assign_feedback, receive_feedback
 from wardapp.sync.records import Feedback
 

@@ -335,7 +335,7 @@ def test_reform_records_reach_the_hub_as_the_wards_hold_them_and_repeat(tmp_path
     wards hold them, and come out the same for the same seed."""
     from city_hub.reports.periods import Period
     from city_hub.reports.queries import ward_report
-    from wardapp.generator.write import ensure_chairman_name
+    from wardapp.generator.people import ensure_chairman_name
     from wardapp.sync.client import HubClient, SyncConfig, SyncRun
 
     units = ("30280", "30313")

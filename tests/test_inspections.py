@@ -3,7 +3,7 @@ is a new version."""
 
 import pytest
 
-from wardapp.dossiers.service import DossierError
+from wardapp.dossiers.intake import DossierError
 from wardapp.extensions import db
 from wardapp.inspections.service import (
     correct_inspection,

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wardapp.dossiers.service import DossierError, receive_dossier, record_step
+from wardapp.dossiers.intake import DossierError
+from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.models import Outbox
 from wardapp.rating_codes import ALPHABET, LENGTH, check_character, grouped, well_formed

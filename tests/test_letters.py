@@ -3,7 +3,8 @@ is resolved, signed with the chairman's name from the settings, once per dossier
 
 import pytest
 
-from wardapp.dossiers.service import DossierError, receive_dossier, record_step
+from wardapp.dossiers.intake import DossierError
+from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.letters.service import issue_letter
 from wardapp.sync.records import Letter
 

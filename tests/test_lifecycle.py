@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from kernel.workdays import to_local
-from wardapp.dossiers.service import DossierError, receive_dossier, record_step
+from wardapp.dossiers.intake import DossierError
+from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.models import Outbox
 from wardapp.sync.records import Dossier, DossierEvent

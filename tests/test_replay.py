@@ -20,13 +20,8 @@ from kernel.columns import utcnow
 from kernel.statuses import Status
 from kernel.workdays import local_datetime
 from wardapp import create_app
-from wardapp.dossiers.service import (
-    DossierError,
-    Register,
-    RunRegister,
-    receive_dossier,
-    record_step,
-)
+from wardapp.dossiers.intake import DossierError
+from wardapp.dossiers.service import Register, RunRegister, receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.generator.plan import ARTICLE, plan_city
 from wardapp.generator.write import WardRun

@@ -44,7 +44,8 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from wardapp import create_app
-from wardapp.dossiers.service import DossierError, receive_dossier, record_step
+from wardapp.dossiers.intake import DossierError
+from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.models import Outbox
 from wardapp.outbox import canonical_payload

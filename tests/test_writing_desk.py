@@ -65,7 +65,7 @@ def test_prefill_needs_consent_and_matches_the_citizen_id(app, client, auth):
 def test_bad_writing_desk_flag_is_refused(app):
     import pytest
 
-    from wardapp.dossiers.service import DossierError
+    from wardapp.dossiers.intake import DossierError
 
     with pytest.raises(DossierError) as refused:
         receive_dossier(intake_data(writing_assist="maybe"), actor=account("letan"))

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request
 
 from kernel.errors import error_response
+from wardapp.dossiers.intake import DossierError
 from wardapp.sync.records import Dossier, User
 
 from ..dossiers.lifecycle import STEPS
-from ..dossiers.service import DossierError, receive_dossier, record_step, this_ward
+from ..dossiers.service import receive_dossier, record_step, this_ward
 from ..extensions import db
 from ..models import API_SCOPES, ApiToken, Procedure
 from ..outbox import snapshot

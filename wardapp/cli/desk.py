@@ -191,7 +191,8 @@ def generate(first, last, scale, seed, instance):
     """Tạo hồ sơ mẫu cho phường, xã này (phần của nó trong thành phố mẫu), qua tầng nghiệp vụ.
 
     Mặc định là số liệu của bài báo (9 tháng đầu năm 2020); chỉ dùng cho phường chưa có hồ sơ."""
-    from ..dossiers.service import DossierError
+    from wardapp.dossiers.intake import DossierError
+
     from ..generator import ARTICLE, city_preset, generate_ward
     from ..sync.records import Dossier
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 from kernel import queryargs
 from kernel.columns import utcnow
 from kernel.workdays import local_datetime, to_local
+from wardapp.dossiers.intake import DossierError
 from wardapp.sync.records import Dossier, DossierEvent, User
 
 from ..auth import roles_required
@@ -21,7 +22,6 @@ from ..models import Procedure
 from .lifecycle import STEPS, step_roles
 from .queries import WORK_LISTS, home_counters, search_dossiers, search_procedures, work_list_query
 from .service import (
-    DossierError,
     earlier_applicant,
     load_calendar,
     receive_dossier,

@@ -8,11 +8,11 @@ from flask_login import current_user
 
 from kernel import queryargs
 from kernel.columns import utcnow
+from wardapp.dossiers.intake import DossierError
 from wardapp.sync.records import Feedback, User
 
 from ..auth import roles_required
 from ..dossiers.routes import DESK_ROLES
-from ..dossiers.service import DossierError
 from ..extensions import db
 from .service import (
     ANSWER_ROLES,

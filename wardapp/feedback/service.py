@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from kernel.columns import utcnow
+from wardapp.dossiers.intake import DossierError, clean_text
 from wardapp.sync.records import FEEDBACK_CHANNELS, Feedback, User
 
 from ..database import write_transaction
-from ..dossiers.service import DossierError, clean_text, load_calendar, this_ward
+from ..dossiers.service import load_calendar, this_ward
 from ..extensions import db
 from ..models import Procedure
 

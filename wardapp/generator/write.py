@@ -23,7 +23,6 @@ import heapq
 import random
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -45,7 +44,33 @@ from ..inspections.service import save_inspection, start_inspection, submit_insp
 from ..letters.service import chairman_name, issue_letter
 from ..models import Procedure
 from ..ratings.service import rating_key, record_rating
+from .people import (
+    APOLOGY_REASONS,
+    REFUSAL_REASONS,
+    SUPPLEMENT_REASONS,
+    address,
+    ensure_chairman_name,
+    person,
+)
 from .plan import Planned, Preset, catalogue, plan_city, working_days
+from .reform import (
+    AGREES_WITH_OVERALL,
+    EXTRAS_SALT,
+    FEEDBACK_CHANNEL_WEIGHTS,
+    FEEDBACK_FATES,
+    FEEDBACK_PER_DOSSIER,
+    FEEDBACK_TOPICS,
+    INSPECTION_FINDINGS,
+    INSPECTION_SHARES,
+    KIOSK_SHARE,
+    LATE_TIMELINESS,
+    LETTER_SHARE,
+    LEVELS,
+    RATING_COMMENTS,
+    RATING_SHARE,
+    RATING_SHARES,
+    WRITING_ASSIST_SHARE,
+)
 
 SAME_DAY_RETURN = 0.7  # share of results handed back the day they are ready
 PROGRESS_STEPS = 1000  # how often a run tells its progress (it commits every 20,000 steps:
@@ -57,77 +82,10 @@ PROGRESS_STEPS = 1000  # how often a run tells its progress (it commits every 20
 GC_THRESHOLD = 50_000
 
 
-FAMILY = (
-    "Nguyễn Nguyễn Nguyễn Trần Trần Lê Lê Phạm Huỳnh Võ Phan Trương Bùi Đặng Đỗ Ngô Hồ "
-    "Dương Đinh Lâm Châu Tô Lý Quách Thái Mai La Từ Trịnh"
-).split()
-MIDDLE_MALE = "Văn Văn Hữu Minh Thanh Quốc Đức Công Hoàng Tấn Phước Trung".split()
-MIDDLE_FEMALE = "Thị Thị Ngọc Thanh Kim Mỹ Thu Bích Hồng Diễm Phương Thùy".split()
-GIVEN_MALE = (
-    "An Bình Cường Dũng Đức Hải Hiếu Hòa Hùng Khang Khoa Lộc Long Minh Nam Nghĩa "
-    "Phát Phúc Quang Sang Tài Tâm Thành Thịnh Toàn Trí Trung Tuấn Vinh Việt"
-).split()
-GIVEN_FEMALE = (
-    "Anh Châu Diễm Dung Giang Hà Hạnh Hằng Hoa Hương Lan Linh Loan Mai My Ngân "
-    "Nhung Oanh Phượng Quyên Thảo Thư Trang Trinh Tuyết Uyên Vy Yến"
-).split()
-STREETS = (
-    "Trần Hưng Đạo|Hà Hoàng Hổ|Lý Thái Tổ|Nguyễn Thái Học|Hùng Vương|Tôn Đức Thắng|"
-    "Phạm Cự Lượng|Bùi Văn Danh|Ung Văn Khiêm|Lê Lợi|Nguyễn Huệ|Hai Bà Trưng|"
-    "Trần Quang Khải|Võ Thị Sáu|Nguyễn Trường Tộ|Lê Minh Ngươn|Trần Nhật Duật|"
-    "Nguyễn Văn Cưng|Lê Hồng Phong|Châu Văn Liêm"
-).split("|")
-HAMLETS = (
-    "Mỹ Khánh 1|Mỹ Khánh 2|Mỹ Thới|Mỹ Hòa|Mỹ An 1|Mỹ An 2|Mỹ Long|Mỹ Phú|Mỹ Thạnh|Mỹ Hưng"
-).split("|")
-SUPPLEMENT_REASONS = (
-    "Bổ sung bản sao giấy tờ tùy thân của người được ủy quyền.",
-    "Tờ khai chưa ghi đủ thông tin về nơi cư trú; đề nghị bổ sung.",
-    "Bổ sung giấy tờ chứng minh quan hệ nhân thân.",
-)
-REFUSAL_REASONS = (
-    "Hồ sơ không thuộc thẩm quyền giải quyết của cấp xã.",
-    "Người yêu cầu không đủ điều kiện theo quy định.",
-)
-APOLOGY_REASONS = (
-    "Cần xác minh thêm thông tin với cơ quan liên quan.",
-    "Cán bộ thụ lý phải đi công tác đột xuất; xin lỗi ông/bà vì sự chậm trễ.",
-)
-# --- The reform models (docs/glossary.md), through their own services ----------------------
-# Each dossier's extras draw from their own stream (the dossier's seed with EXTRAS_SALT), so
-# the dossier itself, its steps and every count of the report are as without them.
-EXTRAS_SALT = 0x5EF0_2020
-WRITING_ASSIST_SHARE = 0.04  # desk dossiers written for the citizen at the "bàn viết hộ"
-LETTER_SHARE = 0.9  # resolved birth, marriage and death registrations given a letter
-RATING_SHARE = 0.25  # dossiers returned at the desk whose citizen rates the service
-KIOSK_SHARE = 0.7  # ... at the kiosk there and then; the rest fill in a paper form
-# Per criterion: very satisfied, satisfied, not satisfied (a late dossier's timeliness: LATE).
-RATING_SHARES = {
-    "overall": (0.62, 0.35, 0.03),
-    "attitude": (0.70, 0.28, 0.02),
-    "timeliness": (0.60, 0.37, 0.03),
-    "guidance": (0.58, 0.39, 0.03),
-}
-LATE_TIMELINESS = (0.10, 0.45, 0.45)
-AGREES_WITH_OVERALL = 0.6  # how often a criterion is rated as the overall impression
-RATING_COMMENTS = {
-    "very_satisfied": (
-        "Cán bộ hướng dẫn tận tình, nhanh gọn.",
-        "Rất hài lòng, cảm ơn phường.",
-        "Nhận kết quả đúng hẹn, không phải đi lại nhiều lần.",
-    ),
-    "satisfied": (
-        "Thủ tục nhanh nhưng phải chờ lâu lúc đông người.",
-        "Nên bố trí thêm ghế ngồi chờ.",
-        "Đề nghị niêm yết rõ hơn mẫu tờ khai.",
-    ),
-    "not_satisfied": (
-        "Phải đi lại bổ sung giấy tờ nhiều lần.",
-        "Trả kết quả trễ hẹn, đề nghị thông báo trước qua điện thoại.",
-        "Chờ lâu, ít quầy tiếp nhận vào buổi sáng.",
-    ),
-}
-LEVELS = ("very_satisfied", "satisfied", "not_satisfied")
+# Steps the reform models add to a dossier's life: each a generator function
+# ``step(run, dossier, rng, when)`` called after the result is returned (``rng`` is the
+# dossier's extras stream), yielding the moment of each of its own writes before making it (as
+# ``WardRun._life`` does). Steps due after the clock stops are not taken.
 
 
 def _level(rng: random.Random, shares: Sequence[float]) -> str:
@@ -186,155 +144,7 @@ def rating_step(
         )
 
 
-# Steps the reform models add to a dossier's life: each a generator function
-# ``step(run, dossier, rng, when)`` called after the result is returned (``rng`` is the
-# dossier's extras stream), yielding the moment of each of its own writes before making it (as
-# ``WardRun._life`` does). Steps due after the clock stops are not taken.
 AFTER_RETURN_STEPS: tuple[Callable, ...] = (letter_step, rating_step)
-
-FEEDBACK_PER_DOSSIER = 1 / 500  # feedback and petitions (phản ánh, kiến nghị) a ward receives
-FEEDBACK_FATES = {"in_time": 0.8, "late": 0.1, "open": 0.1}
-FEEDBACK_CHANNEL_WEIGHTS = {"desk": 45, "phone": 20, "hotline": 20, "letter": 15}
-# subject, content, regulation referred to, procedure (or ""), answer
-FEEDBACK_TOPICS = (
-    (
-        "Đề nghị giảm giấy tờ khi đăng ký thường trú",
-        "Khi đăng ký thường trú cho con, tôi được yêu cầu nộp bản sao sổ hộ khẩu dù dữ liệu đã có "
-        "trên cơ sở dữ liệu quốc gia về dân cư. Đề nghị không yêu cầu giấy tờ này.",
-        "Luật Cư trú 2020; Nghị định 62/2021/NĐ-CP",
-        "",
-        "Từ ngày 01/7/2021, công dân không phải nộp sổ hộ khẩu; Bộ phận một cửa đã được nhắc "
-        "khai thác thông tin trên cơ sở dữ liệu quốc gia về dân cư.",
-    ),
-    (
-        "Thời hạn chứng thực hợp đồng chuyển nhượng",
-        "Đề nghị giải thích vì sao hợp đồng chuyển nhượng quyền sử dụng đất phải chờ đến ngày hôm "
-        "sau mới được chứng thực.",
-        "Nghị định 23/2015/NĐ-CP, Điều 37",
-        "2.001035",
-        "Theo Điều 37 Nghị định 23/2015/NĐ-CP, hợp đồng được chứng thực trong ngày tiếp nhận; "
-        "trường hợp tiếp nhận sau 15 giờ thì chứng thực trong ngày làm việc tiếp theo.",
-    ),
-    (
-        "Phí chứng thực bản sao",
-        "Tôi chứng thực 10 bản sao cùng một giấy tờ nhưng bị thu phí từng bản. Đề nghị giải thích "
-        "mức thu.",
-        "Thông tư 226/2016/TT-BTC",
-        "2.000815",
-        "Mức thu 2.000 đồng/trang với trang thứ nhất, thứ hai; từ trang thứ ba thu 1.000 "
-        "đồng/trang, tối đa 200.000 đồng/bản. Bộ phận một cửa đã niêm yết lại bảng phí.",
-    ),
-    (
-        "Mẫu tờ khai đăng ký khai sinh khó điền",
-        "Mẫu tờ khai có nhiều mục khó hiểu với người lớn tuổi; đề nghị có hướng dẫn hoặc mẫu điền "
-        "sẵn.",
-        "Thông tư 04/2020/TT-BTP",
-        "1.001193",
-        "Phường đã niêm yết mẫu tờ khai điền sẵn và bố trí bàn viết hộ hỗ trợ người dân.",
-    ),
-    (
-        "Đề nghị trả kết quả qua bưu điện",
-        "Tôi làm việc xa nhà, đề nghị cho nhận kết quả xác nhận tình trạng hôn nhân qua bưu điện.",
-        "Quyết định 45/2016/QĐ-TTg",
-        "1.004873",
-        "Thủ tục này đã được nhận và trả kết quả qua dịch vụ bưu chính công ích; ông/bà đăng ký "
-        "khi nộp hồ sơ và thanh toán cước theo bảng giá của Bưu điện.",
-    ),
-    (
-        "Giờ tiếp nhận hồ sơ buổi chiều",
-        "Đề nghị Bộ phận một cửa tiếp nhận hồ sơ đến 17 giờ thay vì ngưng nhận sớm.",
-        "Quyết định 1291/QĐ-UBND về thời gian làm việc",
-        "",
-        "Bộ phận một cửa tiếp nhận hồ sơ đến 17 giờ các ngày làm việc; đã nhắc nhở công chức thực "
-        "hiện đúng giờ làm việc.",
-    ),
-    (
-        "Nộp hồ sơ trực tuyến bị báo lỗi",
-        "Tôi nộp hồ sơ đăng ký kết hôn trên Cổng dịch vụ công nhưng không tải được tệp đính kèm.",
-        "Nghị định 45/2020/NĐ-CP",
-        "1.000894",
-        "Đã phối hợp bộ phận kỹ thuật khắc phục lỗi tải tệp; hướng dẫn ông/bà nộp lại, hồ sơ được "
-        "tiếp nhận trong ngày.",
-    ),
-    (
-        "Xác nhận thông tin cư trú",
-        "Đề nghị rút ngắn thời gian cấp giấy xác nhận thông tin về cư trú.",
-        "Thông tư 55/2021/TT-BCA",
-        "",
-        "Thời hạn giải quyết theo quy định là 03 ngày làm việc; phường phấn đấu trả kết quả trong "
-        "ngày đối với hồ sơ đầy đủ.",
-    ),
-)
-INSPECTION_FINDINGS = {
-    "good": (
-        "Thực hiện tốt, không có trường hợp vi phạm.",
-        "Duy trì thường xuyên, có sổ theo dõi.",
-        "Được người dân ghi nhận qua phiếu đánh giá.",
-    ),
-    "pass": (
-        "Cơ bản thực hiện đúng quy định.",
-        "Thực hiện đạt yêu cầu; cần duy trì.",
-        "Còn vài trường hợp nhắc nhở, đã chấn chỉnh.",
-    ),
-    "fail": (
-        "Còn hồ sơ trễ hạn chưa có phiếu xin lỗi; đã yêu cầu khắc phục.",
-        "Niêm yết thủ tục chưa cập nhật kịp; giao công chức khắc phục trong tháng.",
-        "Có công chức đi trễ, đã nhắc nhở, kiểm điểm.",
-    ),
-}
-INSPECTION_SHARES = {"good": 0.45, "pass": 0.5, "fail": 0.05}
-
-
-def chairman_for(unit_code: str) -> str:
-    """A plausible name for the chairman of a ward's People's Committee, the same every time."""
-    rng = random.Random(f"chairman:{unit_code}")
-    female = rng.random() < 0.25
-    return (
-        f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)} "
-        f"{rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)}"
-    )
-
-
-def ensure_chairman_name() -> str:
-    """The letters' signer: the ward's ``CHAIRMAN_NAME``, or when it is empty a plausible name
-    written to the instance's ``config.py`` (and used at once)."""
-    from flask import current_app
-
-    name = chairman_name()
-    if not name:
-        name = chairman_for(this_ward().ward_code)
-        path = Path(current_app.instance_path) / "config.py"
-        with path.open("a", encoding="utf-8") as out:
-            out.write(
-                f"\n# Chủ tịch UBND ký thư chúc mừng, thư chia buồn (dữ liệu mẫu)\n"
-                f"CHAIRMAN_NAME = {name!r}\n"
-            )
-        current_app.config["CHAIRMAN_NAME"] = name
-    return name
-
-
-def person(rng: random.Random, on: dt.date) -> tuple[str, str]:
-    """A Vietnamese full name and a matching 12-digit citizen ID of An Giang (prefix 089)."""
-    female = rng.random() < 0.5
-    middle = rng.choice(MIDDLE_FEMALE if female else MIDDLE_MALE)
-    given = rng.choice(GIVEN_FEMALE if female else GIVEN_MALE)
-    year = rng.randint(1945, min(on.year - 16, 2004))
-    gender_century = (2 if year >= 2000 else 0) + female
-    return (
-        f"{rng.choice(FAMILY)} {middle} {given}",
-        f"089{gender_century}{year % 100:02d}{rng.randint(0, 999999):06d}",
-    )
-
-
-def address(rng: random.Random, unit_kind: str, unit_name: str) -> str:
-    if unit_kind == "xa":
-        return f"Tổ {rng.randint(1, 30)}, ấp {rng.choice(HAMLETS)}, {unit_name}"
-    if unit_kind == "thanh_pho":
-        return f"Số {rng.randint(1, 400)} đường {rng.choice(STREETS)}, {unit_name}"
-    return (
-        f"Số {rng.randint(1, 250)} đường {rng.choice(STREETS)}, "
-        f"khóm {rng.randint(1, 8)}, {unit_name}"
-    )
 
 
 class WardRun:

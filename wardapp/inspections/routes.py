@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from wardapp.dossiers.intake import DossierError
 from wardapp.sync.records import Inspection
 
 from ..auth import roles_required
-from ..dossiers.service import DossierError
 from ..extensions import db
 from .service import (
     EDIT_ROLES,

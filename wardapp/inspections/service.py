@@ -8,10 +8,11 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 
 from kernel.columns import utcnow
+from wardapp.dossiers.intake import DossierError, clean_text
 from wardapp.sync.records import INSPECTION_CONTENTS, INSPECTION_RATINGS, Inspection, User
 
 from ..database import write_transaction
-from ..dossiers.service import DossierError, clean_text, this_ward
+from ..dossiers.service import this_ward
 from ..extensions import db
 
 EDIT_ROLES = frozenset({"officer", "leader"})

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from wardapp.dossiers.intake import DossierError
+
 from ..auth import roles_required
 from ..dossiers.routes import DESK_ROLES, get_dossier_or_404, render_dossier
-from ..dossiers.service import DossierError
 from .service import ISSUER_ROLES, issue_letter, letter_offered
 
 bp = Blueprint("letters", __name__)

@@ -9,10 +9,11 @@ from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kernel.columns import new_uuid, utcnow
+from wardapp.dossiers.intake import DossierError
 from wardapp.sync.records import LETTER_KINDS, Dossier, Letter, User
 
 from ..database import write_transaction
-from ..dossiers.service import DossierError, this_ward
+from ..dossiers.service import this_ward
 from ..extensions import db
 
 ISSUER_ROLES = frozenset({"receptionist", "officer", "leader"})

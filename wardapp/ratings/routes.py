@@ -15,9 +15,9 @@ from werkzeug.exceptions import HTTPException
 
 from kernel.columns import utcnow
 from kernel.errors import MESSAGES
+from wardapp.dossiers.intake import DossierError
 
 from ..auth import roles_required
-from ..dossiers.service import DossierError
 from ..rating_codes import grouped
 from .service import PAPER_ROLES, WRONG_CODE, clean_code, record_rating
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kernel.columns import new_uuid, utcnow
+from wardapp.dossiers.intake import DossierError, clean_text
 from wardapp.sync.records import (
     RATING_CHANNELS,
     RATING_CRITERIA,
@@ -27,7 +28,7 @@ from wardapp.sync.records import (
 
 from ..database import write_transaction
 from ..dossiers.lifecycle import STEPS
-from ..dossiers.service import DossierError, clean_text, this_ward
+from ..dossiers.service import this_ward
 from ..extensions import db
 from ..rating_codes import normalised, well_formed
 
