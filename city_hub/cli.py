@@ -13,7 +13,7 @@ import click
 import sqlalchemy as sa
 from click_default_group import DefaultGroup
 
-from kernel.accounts import new_password_option, password_ok
+from kernel.accounts import new_password_option, password_option
 from kernel.columns import utcnow
 
 from . import create_app, upgrade_schema
@@ -300,14 +300,7 @@ def user():
     show_default=True,
     help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.",
 )
-@click.option(
-    "--password",
-    prompt="Mật khẩu",
-    hide_input=True,
-    confirmation_prompt=True,
-    callback=lambda c, p, v: password_ok(v),
-    help="Mật khẩu (ít nhất 10 ký tự).",
-)
+@password_option()
 @instance_option
 def user_add(username, full_name, role, password, instance):
     """Thêm tài khoản cán bộ thành phố."""

@@ -105,11 +105,17 @@ def password_ok(password: str) -> str:
     return password
 
 
-new_password_option = click.option(
-    "--password",
-    prompt="Mật khẩu mới",
-    hide_input=True,
-    confirmation_prompt=True,
-    callback=lambda c, p, v: password_ok(v),
-    help=f"Mật khẩu mới (ít nhất {MIN_PASSWORD_LENGTH} ký tự).",
-)
+def password_option(name: str = "--password", prompt: str = "Mật khẩu", after: str = ""):
+    """A CLI option asking for a password twice, hidden, and holding it to :func:`password_ok`;
+    its help says the rule (``after`` is added to it)."""
+    return click.option(
+        name,
+        prompt=prompt,
+        hide_input=True,
+        confirmation_prompt=True,
+        callback=lambda c, p, v: password_ok(v),
+        help=f"{prompt} (ít nhất {MIN_PASSWORD_LENGTH} ký tự){after}.",
+    )
+
+
+new_password_option = password_option(prompt="Mật khẩu mới")

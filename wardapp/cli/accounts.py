@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 
-from kernel.accounts import new_password_option, password_ok
+from kernel.accounts import new_password_option, password_option
 
 from ..audit import audit
 from ..extensions import db
@@ -31,14 +31,7 @@ def user():
     type=click.Choice(list(ROLES)),
     help="Vai trò (có thể lặp lại).",
 )
-@click.option(
-    "--password",
-    prompt="Mật khẩu",
-    hide_input=True,
-    confirmation_prompt=True,
-    callback=lambda c, p, v: password_ok(v),
-    help="Mật khẩu (ít nhất 10 ký tự).",
-)
+@password_option()
 @instance_option
 def user_add(username, full_name, roles, password, instance):
     """Thêm một tài khoản cán bộ."""

@@ -9,7 +9,7 @@ import re
 import click
 import sqlalchemy as sa
 
-from kernel.accounts import password_ok
+from kernel.accounts import password_option
 
 from .. import write_secret_key
 from ..audit import audit
@@ -80,14 +80,7 @@ def initialise(
 @click.option(
     "--admin-username", default="admin", show_default=True, help="Tên đăng nhập quản trị."
 )
-@click.option(
-    "--admin-password",
-    prompt="Mật khẩu quản trị",
-    hide_input=True,
-    confirmation_prompt=True,
-    callback=lambda c, p, v: password_ok(v),
-    help="Mật khẩu quản trị (ít nhất 10 ký tự); hỏi nếu không nhập.",
-)
+@password_option("--admin-password", "Mật khẩu quản trị", "; hỏi nếu không nhập")
 @click.option(
     "--from-hub",
     "hub_url",
