@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask, redirect, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from kernel import STATIC_DIR, TEMPLATES_DIR
+from kernel import STATIC_DIR, TEMPLATES_DIR, serve_favicon
 
 from .extensions import csrf, db, login_manager, migrate
 
@@ -92,6 +92,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     formatting.init_app(app, {})
     errors.init_app(app, db.session)
     app.after_request(set_security_headers)
+    serve_favicon(app)
 
     @app.get("/")
     def index():

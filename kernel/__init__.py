@@ -17,3 +17,13 @@ from pathlib import Path
 KERNEL_DIR = Path(__file__).parent
 TEMPLATES_DIR = KERNEL_DIR / "templates"
 STATIC_DIR = KERNEL_DIR / "static"
+
+
+def serve_favicon(app) -> None:
+    """Answer the browser's ``/favicon.ico`` (asked for on every first visit, by every page,
+    printouts included) with the kernel's icon instead of a 404 in every log."""
+
+    def favicon():
+        return app.send_static_file("favicon.ico")
+
+    app.add_url_rule("/favicon.ico", "favicon", favicon)

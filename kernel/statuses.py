@@ -46,6 +46,8 @@ STATUS_LABELS = {
 RUNNING_STATUSES = (Status.RECEIVED, Status.PROCESSING)
 PAUSED_STATUS = Status.AWAITING_SUPPLEMENT
 OPEN_STATUSES = (*RUNNING_STATUSES, PAUSED_STATUS)
+# someone at the desk has the dossier in hand: while it is open, and with its result until returned
+HELD_STATUSES = (*OPEN_STATUSES, Status.RESOLVED)
 
 
 # The one definition of the states a count is made of, for the ward's work lists and counters

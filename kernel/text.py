@@ -24,6 +24,11 @@ def fold(value: str) -> str:
     return stripped.replace("đ", "d").replace("Đ", "D").casefold()
 
 
+def words(value: str) -> list[str]:
+    """The words of ``value`` as typed, diacritics kept: NFC and casefolded ("Hân" -> "hân")."""
+    return _WORD.findall(nfc(value).casefold())
+
+
 def search_terms(query: str) -> list[str]:
     """Split a folded query into the word tokens the FTS index holds."""
     return _WORD.findall(fold(query))

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader
 
-from kernel import STATIC_DIR, TEMPLATES_DIR
+from kernel import STATIC_DIR, TEMPLATES_DIR, serve_favicon
 from kernel.security import set_security_headers
 
 from .extensions import csrf, db, htmx, login_manager, migrate
@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     register_template_helpers(app)
     register_error_handlers(app)
     app.after_request(set_security_headers)
+    serve_favicon(app)
     return app
 
 

@@ -8,7 +8,7 @@ import re
 import sqlalchemy as sa
 
 from kernel.statuses import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, Status, overdue
-from kernel.text import search_terms
+from kernel.text import fold, search_terms, words
 from kernel.workdays import WorkCalendar, local_datetime, to_local
 from wardapp.sync.records import Dossier
 
@@ -110,16 +110,45 @@ def home_counters(now: dt.datetime) -> dict[str, int]:
     }
 
 
+# How many of the most recent folded matches are ranked by how well they match what was typed:
+# enough that a common name's exact spelling is among them, few enough to rank in a millisecond.
+SEARCH_CANDIDATES = 500
+_DOSSIER_CODE = re.compile(r"\d+(-\d*)+")  # 30280-201005-0001, or a part of one
+_NUMBER = re.compile(r"\+?[\d\s.]+")
+
+
 def search_dossiers(query: str, limit: int = 50) -> list[Dossier]:
-    """Dossiers whose code, applicant name, citizen ID or phone match every word of ``query``,
-    ignoring diacritics and đ/Đ ("nguyen van duc" finds "Nguyễn Văn Đức")."""
+    """Dossiers that match ``query``: a dossier code, a phone or an ID number exactly; otherwise
+    every word of it in the applicant's name (or the code, ID and phone), ignoring diacritics
+    and đ/Đ ("nguyen van duc" finds "Nguyễn Văn Đức"), the letters as typed ranked first.
+
+    A query typed with diacritics ("ngọc hân") puts Ngọc Hân above Ngọc Hằng and Ngọc Hạnh,
+    which its folded form matches too; whole words rank above prefixes; then the newest first.
+    """
     compact = query.strip()
-    if re.fullmatch(r"[\d\s.+]+", compact):  # a phone or ID typed with spaces or dots
-        compact = re.sub(r"[\s.]", "", compact).lstrip("+")
+    if _DOSSIER_CODE.fullmatch(compact):
+        return list(db.session.scalars(sa.select(Dossier).where(Dossier.code == compact)))
+    if _NUMBER.fullmatch(compact):  # a phone or ID, typed with spaces, dots or a +
+        number = re.sub(r"[\s.+]", "", compact)
+        return [
+            d
+            for d in _fts_matches(f'"{number}"', limit=SEARCH_CANDIDATES)
+            if number in (d.phone, d.citizen_id)
+        ][:limit]
     terms = search_terms(compact)
     if not terms:
         return []
-    match = " AND ".join(f'"{t}"*' for t in terms)  # terms are \w+ only: nothing to escape
+    candidates = _fts_matches(
+        " AND ".join(f'"{t}"*' for t in terms),  # terms are \w+ only: nothing to escape
+        limit=SEARCH_CANDIDATES,
+    )
+    typed = words(compact)
+    ranked = sorted(candidates, key=lambda d: _match_rank(typed, d), reverse=True)
+    return ranked[:limit]
+
+
+def _fts_matches(match: str, limit: int) -> list[Dossier]:
+    """The newest ``limit`` dossiers whose folded search text matches the FTS5 ``match``."""
     fts = sa.table(FTS_TABLE, sa.column("rowid"))
     matching = sa.select(fts.c.rowid).where(sa.text(f"{FTS_TABLE} MATCH :match"))
     return list(
@@ -131,6 +160,32 @@ def search_dossiers(query: str, limit: int = 50) -> list[Dossier]:
             {"match": match},
         )
     )
+
+
+def _match_rank(typed: list[str], dossier: Dossier) -> tuple[int, dt.datetime]:
+    """How well the applicant's name matches the words typed, then how recent the dossier is.
+
+    Each typed word scores its best match among the name's words: 4 the same word with the same
+    marks, 3 a prefix with the same marks, 2 the same word folded, 1 a folded prefix, 0 none
+    (a word that matched only the code, ID or phone)."""
+    name = words(dossier.applicant_name)
+    folded_name = [fold(w) for w in name]
+    score = 0
+    for word in typed:
+        folded = fold(word)
+        best = 0
+        for exact, plain in zip(name, folded_name, strict=True):
+            if exact == word:
+                best = 4
+                break
+            if exact.startswith(word):
+                best = max(best, 3)
+            elif plain == folded:
+                best = max(best, 2)
+            elif plain.startswith(folded):
+                best = max(best, 1)
+        score += best
+    return score, dossier.received_at
 
 
 def search_procedures(query: str) -> list[Procedure]:

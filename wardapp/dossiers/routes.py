@@ -165,7 +165,8 @@ def show(code: str):
 
 
 def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200):
-    steps = steps_for(current_user, dossier)
+    now = utcnow()
+    steps = steps_for(current_user, dossier, now)
     officers = db.session.scalars(sa.select(User).where(User.active).order_by(User.full_name))
     template = "dossiers/_dossier.html" if htmx else "dossiers/show.html"
     return render_template(
@@ -175,7 +176,7 @@ def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200
         officers=list(officers),
         error=error,
         print_forms=printable_forms(dossier),
-        now=utcnow(),
+        now=now,
     ), status
 
 

@@ -292,11 +292,38 @@ def holds(actor: User, dossier: Dossier) -> bool:
     return dossier.assignee_uuid == actor.uuid
 
 
-def steps_for(actor: User, dossier: Dossier) -> list:
-    """The steps the actor may take on the dossier now, for its page to offer."""
+def steps_for(actor: User, dossier: Dossier, now: dt.datetime) -> list:
+    """The steps the actor may take on the dossier at ``now``, for its page to offer: exactly
+    those a press would accept (the same role and state checks as :func:`apply_step`)."""
     if not actor.active:
         return []
-    return steps_available(dossier.status, actor.role_set, holds(actor, dossier))
+    return [
+        step
+        for step in steps_available(dossier.status, actor.role_set, holds(actor, dossier))
+        if state_refusal(step, dossier, now) is None
+    ]
+
+
+def state_refusal(step, dossier: Dossier, now: dt.datetime) -> DossierError | None:
+    """Why the dossier's state refuses ``step`` at ``now``, or None: its status, and for the
+    apology (Mẫu 04) that it comes at most once and before the due time passes. The page asks
+    this to offer a step and the write asks it again to take one, so no button is refused."""
+    if dossier.status not in step.allowed_from:
+        return DossierError(step.refused_message, code="illegal_transition", status=409)
+    if step.kind == "apology":
+        if dossier.due_at_revised is not None:
+            return DossierError(
+                "Hồ sơ đã có phiếu xin lỗi và hẹn lại; chỉ được hẹn lại một lần.",
+                code="illegal_transition",
+                status=409,
+            )
+        if now >= dossier.due_at:
+            return DossierError(
+                "Đã quá thời hạn trả kết quả: phiếu xin lỗi phải được gửi trước khi hết hạn.",
+                code="illegal_transition",
+                status=409,
+            )
+    return None
 
 
 def _append_event(
@@ -409,8 +436,9 @@ def take_step(
             code="stale",
             status=409,
         )
-    if dossier.status not in step.allowed_from:
-        raise DossierError(step.refused_message, code="illegal_transition", status=409)
+    refusal = state_refusal(step, dossier, now)
+    if refusal is not None:
+        raise refusal
     if now < dossier.events[-1].at:
         raise DossierError(
             "Thời điểm thực hiện sớm hơn bước trước của hồ sơ.", code="invalid_time", status=409
@@ -524,20 +552,8 @@ def working_days_used(dossier: Dossier, resolved_at: dt.datetime, calendar: Work
 
 
 def _apply_apology(dossier: Dossier, now: dt.datetime, new_due_date, calendar) -> dict:
-    """Mẫu 04: at most once, before the due time passes, with a later working day as the new
-    date."""
-    if dossier.due_at_revised is not None:
-        raise DossierError(
-            "Hồ sơ đã có phiếu xin lỗi và hẹn lại; chỉ được hẹn lại một lần.",
-            code="illegal_transition",
-            status=409,
-        )
-    if now >= dossier.due_at:
-        raise DossierError(
-            "Đã quá thời hạn trả kết quả: phiếu xin lỗi phải được gửi trước khi hết hạn.",
-            code="illegal_transition",
-            status=409,
-        )
+    """Mẫu 04 (allowed once, before the due time: :func:`state_refusal`), with a later working
+    day as the new date."""
     try:
         new_day = dt.date.fromisoformat(new_due_date or "")
     except (TypeError, ValueError):

@@ -15,7 +15,7 @@ import sqlalchemy.orm as so
 
 from kernel.accounts import AccountMixin, session_id
 from kernel.columns import JSONText, UTCDateTime, new_uuid, utcnow
-from kernel.statuses import RUNNING_STATUSES
+from kernel.statuses import HELD_STATUSES, RUNNING_STATUSES
 
 from ..extensions import db
 
@@ -155,6 +155,12 @@ class Dossier(db.Model):
         """Whether the dossier is late at ``now``: its clock running and its due time past, as
         :func:`kernel.statuses.overdue` counts it at the present moment."""
         return self.status in RUNNING_STATUSES and self.due_at < now
+
+    @property
+    def holder(self) -> User | None:
+        """The official who has the dossier now ("Đang giữ"): its assignee while it is with the
+        ward; nobody once it is returned, refused or withdrawn (the assignee stays on record)."""
+        return self.assignee if self.status in HELD_STATUSES else None
 
 
 class DossierEvent(db.Model):
