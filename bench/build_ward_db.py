@@ -682,12 +682,11 @@ def check(db_path: Path) -> None:
 
 
 def report(db_path: Path) -> dict:
-    import sqlalchemy as sa
 
     from kernel.columns import utcnow
     from kernel.statuses import STATUS_LABELS
     from wardapp import create_app
-    from wardapp.dossiers.queries import WORK_LISTS, home_counters, work_list_query
+    from wardapp.dossiers.queries import home_counters, work_list_counts
     from wardapp.dossiers.service import load_calendar
     from wardapp.extensions import db
 
@@ -711,14 +710,7 @@ def report(db_path: Path) -> dict:
     app = create_app(instance_path=str(db_path.parent))
     with app.app_context():
         now = utcnow()
-        lists = {
-            name: db.session.scalar(
-                sa.select(sa.func.count()).select_from(
-                    work_list_query(name, now, load_calendar()).order_by(None).subquery()
-                )
-            )
-            for name in WORK_LISTS
-        }
+        lists = work_list_counts(now, load_calendar())
         counters = home_counters(now)
         db.engine.dispose()
     size = file_size(db_path)

@@ -85,6 +85,7 @@ WARD_KIOSK = {
 WARD_OPEN = {
     "auth.login": ("GET", "/auth/login"),
     "static": ("GET", "/static/app.js"),
+    "favicon": ("GET", "/favicon.ico"),
     "api.openapi": ("GET", "/api/v1/openapi.json"),
 }
 WARD_LOGGED = {
@@ -193,6 +194,7 @@ HUB_MATRIX = {
     "auth.logout": ("POST", "/auth/logout", {"viewer", "admin"}),
     "auth.logout_everywhere": ("POST", "/auth/logout-everywhere", {"viewer", "admin"}),
     "static": ("GET", "/static/css/app.css", {"anonymous", "viewer", "admin"}),
+    "favicon": ("GET", "/favicon.ico", {"anonymous", "viewer", "admin"}),
     "sync.openapi": ("GET", "/api/sync/v1/openapi.json", {"anonymous", "viewer", "admin"}),
 }
 HUB_TOKEN_ONLY = {

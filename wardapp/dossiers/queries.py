@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from kernel.statuses import OPEN_STATUSES, PAUSED_STATUS, RUNNING_STATUSES, Status, overdue
+from kernel import queryargs
+from kernel.statuses import (
+    CHANNELS,
+    OPEN_STATUSES,
+    PAUSED_STATUS,
+    RUNNING_STATUSES,
+    STATUS_LABELS,
+    Status,
+    overdue,
+)
 from kernel.text import fold, search_terms, words
 from kernel.workdays import WorkCalendar, local_datetime, to_local
 from wardapp.sync.records import Dossier
@@ -17,6 +28,7 @@ from ..extensions import db
 from ..models import Procedure
 
 WORK_LISTS = {
+    "mine": "Của tôi",
     "today": "Tiếp nhận hôm nay",
     "in_progress": "Đang giải quyết",
     "due_soon": "Đến hạn hôm nay và ngày làm việc kế tiếp",
@@ -24,6 +36,8 @@ WORK_LISTS = {
     "waiting": "Chờ công dân bổ sung",
     "ready": "Có kết quả, chờ trả",
 }
+# The orders a list may be shown in besides its own (most urgent first).
+SORTS = {"due": "Hạn trả sớm nhất trước", "received": "Tiếp nhận mới nhất trước"}
 
 
 # At the present moment a status is what the hub's report reads from the dossier's times
@@ -39,10 +53,122 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
-def work_list_query(name: str, now: dt.datetime, calendar: WorkCalendar) -> sa.Select:
-    """The dossiers of one work list, most urgent first."""
+@dataclass(frozen=True)
+class WorkListFilter:
+    """What an official narrows a work list to: a procedure, a status, a channel, a span of
+    receipt days (both ends included, local days). Empty fields narrow nothing."""
+
+    procedure_code: str = ""
+    status: int | None = None
+    channel: str = ""
+    received_from: dt.date | None = None
+    received_to: dt.date | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        conditions = []
+        if self.procedure_code:
+            conditions.append(Dossier.procedure_code == self.procedure_code)
+        if self.status is not None:
+            conditions.append(Dossier.status == self.status)
+        if self.channel:
+            conditions.append(Dossier.channel == self.channel)
+        if self.received_from:
+            conditions.append(Dossier.received_at >= _day_bounds(self.received_from)[0])
+        if self.received_to:
+            conditions.append(Dossier.received_at < _day_bounds(self.received_to)[1])
+        return conditions
+
+    def query_args(self) -> dict[str, str]:
+        """The filter as the query string of a link (paging, another tab) that keeps it."""
+        values = {
+            "procedure": self.procedure_code,
+            "status": "" if self.status is None else str(self.status),
+            "channel": self.channel,
+            "from": self.received_from.isoformat() if self.received_from else "",
+            "to": self.received_to.isoformat() if self.received_to else "",
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+def read_work_list_filter(args: Mapping) -> tuple[WorkListFilter, list[str]]:
+    """The filter a work list's query string asks for, and a Vietnamese notice for each value
+    that could not be used (that part of the filter is dropped, the list still shown)."""
+    notices: list[str] = []
+
+    def read(reader, *params):
+        try:
+            return reader(args, *params)
+        except queryargs.QueryError as error:
+            notices.append(str(error))
+            return None
+
+    def pick(name: str, choices, what: str) -> str:
+        """One of ``choices``, or "" (no narrowing) when absent, empty or not one of them."""
+        if not (args.get(name) or "").strip():
+            return ""
+        return read(queryargs.choice, name, choices, what) or ""
+
+    procedures = set(db.session.scalars(sa.select(Procedure.code)))
+    status = pick("status", [str(s) for s in STATUS_LABELS], "Trạng thái")
+    received_from = read(queryargs.date, "from", None, "tiếp nhận từ")
+    received_to = read(queryargs.date, "to", None, "tiếp nhận đến")
+    if received_from and received_to and received_from > received_to:
+        notices.append("Ngày tiếp nhận từ phải trước hoặc bằng ngày tiếp nhận đến.")
+        received_from = received_to = None
+    chosen = WorkListFilter(
+        procedure_code=pick("procedure", procedures, "Thủ tục"),
+        status=int(status) if status else None,
+        channel=pick("channel", CHANNELS, "Hình thức nộp"),
+        received_from=received_from,
+        received_to=received_to,
+    )
+    return chosen, notices
+
+
+def work_list_query(
+    name: str,
+    now: dt.datetime,
+    calendar: WorkCalendar,
+    holder_uuid: str | None = None,
+    narrowed: WorkListFilter = WorkListFilter(),
+    sort: str | None = None,
+) -> sa.Select:
+    """The dossiers of one work list, most urgent first (or by ``sort``, a key of SORTS),
+    narrowed by ``narrowed``; "mine" is what ``holder_uuid`` holds and has still to do."""
+    query = _work_list(name, now, calendar, holder_uuid).where(*narrowed.conditions())
+    if sort == "due":
+        return query.order_by(None).order_by(Dossier.due_at)
+    if sort == "received":
+        return query.order_by(None).order_by(Dossier.received_at.desc())
+    return query
+
+
+def work_list_counts(
+    now: dt.datetime,
+    calendar: WorkCalendar,
+    holder_uuid: str | None = None,
+    narrowed: WorkListFilter = WorkListFilter(),
+) -> dict[str, int]:
+    """How many dossiers each work list holds, narrowed alike: the figures on the tabs."""
+    return {
+        name: db.session.scalar(
+            sa.select(sa.func.count()).select_from(
+                work_list_query(name, now, calendar, holder_uuid, narrowed)
+                .order_by(None)
+                .subquery()
+            )
+        )
+        for name in WORK_LISTS
+    }
+
+
+def _work_list(name: str, now: dt.datetime, calendar: WorkCalendar, holder_uuid) -> sa.Select:
     today = to_local(now).date()
     query = sa.select(Dossier)
+    if name == "mine":
+        return query.where(
+            Dossier.assignee_uuid == holder_uuid, Dossier.status.in_(OPEN_STATUSES)
+        ).order_by(Dossier.due_at)
     if name == "today":
         start, end = _day_bounds(today)
         return query.where(Dossier.received_at >= start, Dossier.received_at < end).order_by(
@@ -66,6 +192,15 @@ def work_list_query(name: str, now: dt.datetime, calendar: WorkCalendar) -> sa.S
     if name == "ready":
         return query.where(Dossier.status == Status.RESOLVED).order_by(Dossier.resolved_at)
     raise KeyError(name)
+
+
+def days_overdue(dossier: Dossier, now: dt.datetime, calendar: WorkCalendar) -> int:
+    """Working days a running dossier is past its due day at ``now`` (0 when not late): the
+    figure an officer's queue and the ward leader read first."""
+    if not dossier.overdue_at(now):
+        return 0
+    late = calendar.working_days_between(to_local(dossier.due_at).date(), to_local(now).date())
+    return max(late, 1)  # late since this morning's deadline is late all the same
 
 
 def home_counters(now: dt.datetime) -> dict[str, int]:

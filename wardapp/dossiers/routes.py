@@ -7,7 +7,7 @@ import re
 import secrets
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kernel import queryargs
@@ -20,7 +20,17 @@ from ..auth import roles_required
 from ..extensions import db, htmx
 from ..models import Procedure
 from .lifecycle import STEPS, step_roles
-from .queries import WORK_LISTS, home_counters, search_dossiers, search_procedures, work_list_query
+from .queries import (
+    SORTS,
+    WORK_LISTS,
+    days_overdue,
+    home_counters,
+    read_work_list_filter,
+    search_dossiers,
+    search_procedures,
+    work_list_counts,
+    work_list_query,
+)
 from .service import (
     earlier_applicant,
     load_calendar,
@@ -203,14 +213,26 @@ def step(code: str, kind: str):
     return redirect(url_for("dossiers.show", code=code))
 
 
+@bp.app_template_global("days_overdue")
+def days_overdue_now(dossier: Dossier) -> int:
+    """Working days the dossier is late by now, for a list's "Quá hạn" column."""
+    if "calendar" not in g:  # one calendar for every row of the page
+        g.calendar = load_calendar()
+    return days_overdue(dossier, utcnow(), g.calendar)
+
+
 @bp.route("/worklists/<name>")
 @roles_required(*DESK_ROLES)
 def work_list(name: str):
+    """A work list with its tabs' counts, narrowed and sorted as the official asked; every
+    link on it (tabs, pages, sorting) keeps the filter."""
     if name not in WORK_LISTS:
         abort(404)
-    page = queryargs.page(request.args)
-    query = work_list_query(name, utcnow(), load_calendar())
-    pagination = db.paginate(query, page=page, per_page=50, error_out=False)
+    now, calendar = utcnow(), load_calendar()
+    narrowed, notices = read_work_list_filter(request.args)
+    sort = request.args.get("sort") if request.args.get("sort") in SORTS else None
+    query = work_list_query(name, now, calendar, current_user.uuid, narrowed, sort)
+    pagination = db.paginate(query, page=queryargs.page(request.args), per_page=50, error_out=False)
     template = "dossiers/_dossier_table.html" if htmx else "dossiers/work_list.html"
     return render_template(
         template,
@@ -219,7 +241,14 @@ def work_list(name: str):
         pagination=pagination,
         dossiers=pagination.items,
         work_lists=WORK_LISTS,
-        now=utcnow(),
+        counts=work_list_counts(now, calendar, current_user.uuid, narrowed),
+        narrowed=narrowed,
+        list_args={**narrowed.query_args(), **({"sort": sort} if sort else {})},
+        sort=sort,
+        sorts=SORTS,
+        notices=notices,
+        procedures=search_procedures(""),
+        now=now,
     )
 
 
