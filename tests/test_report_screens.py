@@ -58,12 +58,12 @@ def build_ward(path):
     return app
 
 
-def synced_hub(path):
+def synced_hub(path, **config):
     """A hub holding the ward's dossiers, synced over HTTP, with a viewer "xem"."""
     from city_hub.extensions import db as hub_db
     from city_hub.models import HubUser
 
-    hub_app, tokens = make_hub(path / "hub", wards=(WARD,), WTF_CSRF_ENABLED=False)
+    hub_app, tokens = make_hub(path / "hub", wards=(WARD,), **config)
     with hub_app.app_context():
         viewer = HubUser(username="xem", full_name="Cán bộ thành phố", role="viewer")
         viewer.set_password(PASSWORD)
@@ -80,7 +80,7 @@ def synced_hub(path):
 
 @pytest.fixture(scope="module")
 def hub_app(tmp_path_factory):
-    app = synced_hub(tmp_path_factory.mktemp("reports"))
+    app = synced_hub(tmp_path_factory.mktemp("reports"), WTF_CSRF_ENABLED=False)
     yield app
     from city_hub.extensions import db as hub_db
 

@@ -98,7 +98,7 @@ def ranking(rows: list[Row]) -> str:
         pygal.HorizontalBar,
         "Xếp hạng đơn vị theo tỷ lệ đúng hạn (%)",
         range=(0, 100),
-        y_title="Tỷ lệ đúng hạn (%)",
+        x_title="Tỷ lệ đúng hạn (%)",  # a horizontal chart's values run along the bottom
         show_legend=False,
     )
     chart.x_labels = [r.name for r in wards]
