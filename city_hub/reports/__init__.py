@@ -8,6 +8,7 @@ from flask_login import login_required
 
 from kernel import queryargs
 from kernel.columns import utcnow
+from kernel.formatting import vn_number
 from kernel.workdays import to_local
 
 from ..extensions import db
@@ -176,7 +177,7 @@ def dossiers_export(fmt: str):
         export.xlsx_bytes(
             columns.DOSSIERS,
             rows,
-            report=f"Danh sách hồ sơ: {LABELS[indicator]} ({len(rows):,} hồ sơ)".replace(",", "."),
+            report=f"Danh sách hồ sơ: {LABELS[indicator]} ({vn_number(len(rows))} hồ sơ)",
             period=period,
             notes=notes,
         ),
