@@ -377,7 +377,10 @@ def user_reset_password(username, password, instance):
 
 
 @cli.command()
-@click.option("--period", help="Kỳ: 2020-03 (tháng), 2020-Q3 (quý), 2020-9M, 2020 (năm).")
+@click.option(
+    "--period",
+    help="Kỳ: 2020-03 (tháng), 2020-Q3 (quý), 2020-6M, 2020-9M (6, 9 tháng đầu năm), 2020 (năm).",
+)
 @click.option("--from", "first", help="Ngày bắt đầu (yyyy-mm-dd), cùng --to.")
 @click.option("--to", "last", help="Ngày kết thúc (yyyy-mm-dd), tính cả ngày đó.")
 @click.option(

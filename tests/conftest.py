@@ -55,6 +55,7 @@ SLOW_FILES = {
     "test_replacement.py",  # a replacement PC rebuilt from the hub and a backup
     "test_replay.py",  # the sample replayed through every kind of step
     "test_reports.py",  # the hub's reports over a city's records, built for each test
+    "test_report_screens.py",  # a ward's 62 dossiers synced to a hub over HTTP
     "test_scripts.py",  # the scheduled scripts as processes
     "test_sync_faults.py",  # processes killed mid-sync, power lost a hundred times
     "test_sync_properties.py",  # hypothesis's state machine of the sync

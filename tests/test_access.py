@@ -183,6 +183,11 @@ HUB_MATRIX = {
         "/reports/dossiers?period=2025-11&indicator=received",
         {"viewer", "admin"},
     ),
+    "reports.dossiers_export": (
+        "GET",
+        "/reports/dossiers.xlsx?period=2025-11&indicator=received",
+        {"viewer", "admin"},
+    ),
     "reports.export_table": ("GET", "/reports/export.csv?period=2025-11", {"viewer", "admin"}),
     "reports.chart": ("GET", "/reports/chart/on-time.svg?period=2025-11", {"viewer", "admin"}),
     "admin.wards": ("GET", "/admin/wards", {"admin"}),

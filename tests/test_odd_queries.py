@@ -127,6 +127,17 @@ HUB_ARGS = {
             "ward": WARD,
             "field": "Hộ tịch",
             "procedure": "1.001193",
+            "page": "2",
+        },
+    ),
+    "reports.dossiers_export": (
+        "/reports/dossiers.{fmt}",
+        {
+            **PERIOD,
+            "indicator": "received",
+            "ward": WARD,
+            "field": "Hộ tịch",
+            "procedure": "1.001193",
         },
     ),
     "reports.export_table": ("/reports/export.{fmt}", PERIOD),

@@ -3,33 +3,32 @@ charts and exports."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import Blueprint, Response, abort, flash, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import login_required
 
 from kernel import queryargs
 from kernel.columns import utcnow
+from kernel.formatting import vn_number
 from kernel.workdays import to_local
 
 from ..extensions import db
 from ..models import Ward
-from . import charts, export
-from .indicators import (
-    AVERAGES,
-    COUNT_BY_CODE,
-    LABELS,
-    RATES,
-    REFORM_RATES,
-    SHOWN_COUNTS,
-    SHOWN_RECORD_COUNTS,
+from . import charts, columns, export
+from .indicators import COUNT_BY_CODE, LABELS, REFORM_RATES
+from .periods import Period, choices, parse_period
+from .queries import (
+    aggregate,
+    count_behind,
+    dossiers_behind,
+    ratings_by_desk,
+    ward_report,
+    years_with_data,
 )
-from .periods import Period, parse_period
-from .queries import aggregate, dossiers_behind, ratings_by_desk, ward_report
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 # The counts that have dossiers behind them (a rate or an average has none to list).
 DRILLABLE = {code for code, count in COUNT_BY_CODE.items() if count.value is None}
+PAGE_SIZE = 50
 
 
 def requested_period() -> tuple[Period, dict]:
@@ -63,25 +62,20 @@ def overview():
         period=period,
         args=args,
         rows=rows,
-        counts=SHOWN_COUNTS,
-        rates=RATES,
-        averages=AVERAGES,
-        labels=LABELS,
-        record_counts=SHOWN_RECORD_COUNTS,
-        reform_rates=REFORM_RATES,
-        presets=presets(to_local(utcnow()).date()),
+        figures=columns.FIGURES,
+        freshness=columns.FRESHNESS,
+        reform=columns.REFORM,
+        drillable=DRILLABLE,
+        choices=period_choices(),
     )
 
 
-def presets(today: dt.date) -> list[tuple[str, str]]:
-    quarter = (today.month - 1) // 3 + 1
-    return [
-        (f"{today:%Y-%m}", "Tháng này"),
-        (f"{today.year}-Q{quarter}", "Quý này"),
-        (f"{today.year}-9M", "9 tháng đầu năm"),
-        (f"{today.year}", "Cả năm"),
-        (f"{today.year - 1}", "Năm trước"),
-    ]
+def period_choices() -> list:
+    """The picker's periods for every year from the first dossier the hub holds to the last
+    (and this year, to which an empty hub's report opens)."""
+    this_year = to_local(utcnow()).year
+    first, last = years_with_data() or (this_year, this_year)
+    return choices(range(min(first, this_year), max(last, this_year) + 1))
 
 
 @bp.route("/ward/<code>")
@@ -103,17 +97,15 @@ def ward(code: str):
         ward=db.session.get(Ward, code),
         field_name=field_name,
         group=group,
-        counts=SHOWN_COUNTS,
-        rates=RATES,
-        averages=AVERAGES,
-        labels=LABELS,
+        figures=columns.FIGURES,
+        drillable=DRILLABLE,
+        choices=period_choices(),
     )
 
 
-@bp.route("/dossiers")
-@login_required
-def dossiers():
-    """The dossiers behind one number of the report."""
+def requested_dossiers() -> tuple[Period, dict, str, dict]:
+    """The period, its query arguments, the indicator and the filters (ward, field, procedure)
+    of a drill-down, as the screen and its exports both read them."""
     period, args = requested_period()
     indicator = queryargs.choice(request.args, "indicator", DRILLABLE, "Chỉ tiêu")
     filters = {
@@ -121,17 +113,91 @@ def dossiers():
         "field_name": queryargs.text(request.args, "field") or None,
         "procedure": queryargs.text(request.args, "procedure") or None,
     }
-    rows = dossiers_behind(period.window(), indicator, **filters, limit=1001)
-    if len(rows) > 1000:
-        flash("Chỉ hiện 1.000 hồ sơ đầu tiên; thu hẹp kỳ hoặc đơn vị để xem đủ.", "warning")
+    return period, args, indicator, filters
+
+
+@bp.route("/dossiers")
+@login_required
+def dossiers():
+    """The dossiers behind one number of the report, a page at a time: every one of them, as
+    many pages as it takes; a page past the last (or no page number at all) is the first."""
+    period, args, indicator, filters = requested_dossiers()
+    window = period.window()
+    total = count_behind(window, indicator, **filters)
+    pages = max(-(-total // PAGE_SIZE), 1)
+    page = queryargs.page(request.args)
+    if page > pages:
+        page = 1
+    rows = dossiers_behind(
+        window, indicator, **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
     return render_template(
         "reports/dossiers.html",
         period=period,
-        args=args,
-        rows=rows[:1000],
-        indicator=indicator,
+        args={
+            **args,
+            "indicator": indicator,
+            "ward": filters["ward"],
+            "field": filters["field_name"],
+            "procedure": filters["procedure"],
+        },
+        rows=[columns.dossier_values(d) for d in rows],
+        columns=columns.DOSSIERS,
+        total=total,
+        page=page,
+        pages=pages,
         label=LABELS[indicator],
         filters=filters,
+    )
+
+
+@bp.route("/dossiers.<fmt>")
+@login_required
+def dossiers_export(fmt: str):
+    """Every dossier behind a number (not a page of them), as CSV or Excel."""
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    period, _, indicator, filters = requested_dossiers()
+    rows = [
+        columns.dossier_values(d) for d in dossiers_behind(period.window(), indicator, **filters)
+    ]
+    name = f"ho-so-{indicator}-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
+    if fmt == "csv":
+        return csv_response(export.csv_text(columns.DOSSIERS, rows), name)
+    notes = [
+        f"{what}: {value}"
+        for what, value in (
+            ("Đơn vị", filters["ward"] and db.session.get(Ward, filters["ward"]).name),
+            ("Lĩnh vực", filters["field_name"]),
+            ("Thủ tục", filters["procedure"]),
+        )
+        if value
+    ]
+    return xlsx_response(
+        export.xlsx_bytes(
+            columns.DOSSIERS,
+            rows,
+            report=f"Danh sách hồ sơ: {LABELS[indicator]} ({vn_number(len(rows))} hồ sơ)",
+            period=period,
+            notes=notes,
+        ),
+        name,
+    )
+
+
+def csv_response(text: str, name: str) -> Response:
+    return Response(
+        text.encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+    )
+
+
+def xlsx_response(data: bytes, name: str) -> Response:
+    return Response(
+        data,
+        headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
 
@@ -142,17 +208,9 @@ def export_table(fmt: str):
     rows = ward_report(period.window())
     name = f"bao-cao-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
     if fmt == "csv":
-        return Response(
-            export.to_csv(rows).encode("utf-8-sig"),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f"attachment; filename={name}.csv"},
-        )
+        return csv_response(export.to_csv(rows), name)
     if fmt == "xlsx":
-        return Response(
-            export.to_xlsx(rows, period),
-            headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+        return xlsx_response(export.to_xlsx(rows, period), name)
     if fmt == "json":
         return export.to_json(rows, period)
     abort(404)

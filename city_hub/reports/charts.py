@@ -30,7 +30,21 @@ CHANNEL_LABELS = {
 }
 
 
+NO_DATA = "Không có dữ liệu"
+
+
+def vn_value(value) -> str:
+    """A figure on an axis the Vietnamese way: 1.234 for a count, 97,5 for a share."""
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return f"{value:,.0f}".replace(",", ".")
+    return f"{value:.1f}".replace(".", ",")
+
+
 def _chart(kind, title: str, **options):
+    """A chart that says everything in Vietnamese: its title, axes, legend, figures and, when
+    there is nothing to draw, "Không có dữ liệu" instead of pygal's "No data"."""
     options = {"show_legend": True, **options}
     return kind(
         js=[],
@@ -41,6 +55,8 @@ def _chart(kind, title: str, **options):
         disable_xml_declaration=True,
         truncate_label=30,
         truncate_legend=40,
+        no_data_text=NO_DATA,
+        value_formatter=vn_value,
         **options,
     )
 
@@ -57,6 +73,7 @@ def on_time_by_ward(rows: list[Row]) -> str:
         "Tỷ lệ giải quyết đúng hạn theo đơn vị (%)",
         range=(0, 100),
         x_label_rotation=35,
+        y_title="Tỷ lệ đúng hạn (%)",
         show_legend=False,
     )
     wards = [r for r in rows if r.key != CITY]
@@ -81,6 +98,7 @@ def ranking(rows: list[Row]) -> str:
         pygal.HorizontalBar,
         "Xếp hạng đơn vị theo tỷ lệ đúng hạn (%)",
         range=(0, 100),
+        x_title="Tỷ lệ đúng hạn (%)",  # a horizontal chart's values run along the bottom
         show_legend=False,
     )
     chart.x_labels = [r.name for r in wards]
@@ -109,7 +127,12 @@ def monthly_by_channel(window: Window, ward: str | None = None) -> str:
     for month_value, channel, count in db.session.execute(stmt):
         counts.setdefault(channel, {})[month_value] = count
     months = sorted({m for per in counts.values() for m in per})
-    chart = _chart(pygal.StackedBar, "Hồ sơ tiếp nhận theo tháng và hình thức nộp")
+    chart = _chart(
+        pygal.StackedBar,
+        "Hồ sơ tiếp nhận theo tháng và hình thức nộp",
+        x_title="Tháng",
+        y_title="Số hồ sơ",
+    )
     chart.x_labels = [f"{m[5:]}/{m[:4]}" for m in months]
     for channel, label in CHANNEL_LABELS.items():
         chart.add(label, [counts.get(channel, {}).get(m, 0) for m in months])

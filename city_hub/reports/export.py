@@ -1,100 +1,115 @@
-"""The ward table as CSV, JSON and Excel: the same columns, in the same order, everywhere; the
-CSV and Excel cells through kernel.spreadsheet, so no ward name is run as a formula."""
+"""The report's tables as CSV, JSON and Excel, with the columns of :mod:`.columns`: the screen's
+columns in the screen's order, Vietnamese headings in the CSV and Excel, the stable machine names
+in the JSON. The CSV and Excel cells go through kernel.spreadsheet, so no ward name or
+applicant's name is run as a formula.
+
+The Excel file is the one a city official prints and signs: above the table a title block (the
+unit, the report's name, its period, the moment its figures were read), below it the signature
+block of the official form (the one who drew it up, the head of the unit).
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from collections.abc import Collection, Iterable
 
+from kernel.columns import utcnow
 from kernel.spreadsheet import cell, workbook, write
 from kernel.workdays import to_local
 
+from .columns import WARD_TABLE, Column, local_time, ward_values
 from .periods import Period
-from .queries import Row
+from .queries import CITY, Row
 
-COLUMNS = [
-    ("ward_code", "Mã đơn vị"),
-    ("ward_name", "Đơn vị"),
-    ("received", "Tiếp nhận"),
-    ("received_desk", "Trực tiếp"),
-    ("received_postal", "Qua bưu chính"),
-    ("received_online_partial", "Trực tuyến mức độ 3"),
-    ("received_online_full", "Trực tuyến mức độ 4"),
-    ("resolved", "Đã giải quyết"),
-    ("resolved_early", "Trước hạn"),
-    ("resolved_on_time", "Đúng hạn"),
-    ("resolved_late", "Quá hạn"),
-    ("on_time_rate", "Tỷ lệ đúng hạn"),
-    ("pending", "Đang giải quyết"),
-    ("pending_overdue", "Đang giải quyết quá hạn"),
-    ("online_partial_rate", "Tỷ lệ trực tuyến mức độ 3"),
-    ("online_full_rate", "Tỷ lệ trực tuyến mức độ 4"),
-    ("postal", "Bưu chính công ích (nhận hoặc trả)"),
-    ("apologies", "Quá hạn có xin lỗi"),
-    ("complete_through", "Số liệu đầy đủ đến"),
-    # The reform models (added after the first release, so after the columns above).
-    ("same_day", "Ngày không hẹn"),
-    ("writing_assist", "Bàn viết hộ"),
-    ("letters_congratulation", "Thư chúc mừng"),
-    ("letters_condolence", "Thư chia buồn"),
-    ("ratings", "Lượt đánh giá"),
-    ("satisfaction_rate", "Tỷ lệ hài lòng"),
-    ("feedback_received", "Phản ánh, kiến nghị tiếp nhận"),
-    ("feedback_answered", "Phản ánh đã trả lời"),
-    ("feedback_answered_on_time", "Phản ánh trả lời đúng hạn"),
-    ("inspections_submitted", "Tự kiểm tra đã nộp"),
-]
-RATE_COLUMNS = {"on_time_rate", "online_partial_rate", "online_full_rate", "satisfaction_rate"}
-TEXT_COLUMNS = ("ward_code", "ward_name", "complete_through")
-
-
-def record(row: Row) -> dict:
-    """One row as the export's values: counts as integers, rates as 4-decimal numbers or None,
-    the freshness time in Vietnam's time zone."""
-    values = {
-        "ward_code": row.key,
-        "ward_name": row.name,
-        **row.counts,
-        **row.rates,
-        "complete_through": to_local(row.complete_through).isoformat(timespec="seconds")
-        if row.complete_through
-        else None,
-    }
-    return {code: values[code] for code, _ in COLUMNS}
+UNIT = "Ủy ban nhân dân thành phố Long Xuyên"
+PLACE = "Long Xuyên"
+WARD_REPORT = "Kết quả giải quyết thủ tục hành chính"
+SIGNATURES = ("NGƯỜI LẬP BIỂU", "THỦ TRƯỞNG ĐƠN VỊ")
+SIGNATURE_HINT = "(Ký, ghi rõ họ tên)"
 
 
 def to_json(rows: list[Row], period: Period) -> dict:
+    """The ward table for programs: machine names, the freshness time as ISO 8601 in Vietnam's
+    time zone."""
+
+    def machine(values: dict) -> dict:
+        complete = values["complete_through"]
+        values["complete_through"] = (
+            to_local(complete).isoformat(timespec="seconds") if complete else None
+        )
+        return values
+
     return {
         "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
-        "columns": [code for code, _ in COLUMNS],
-        "rows": [record(r) for r in rows],
+        "columns": [c.code for c in WARD_TABLE],
+        "rows": [machine(ward_values(r)) for r in rows],
     }
 
 
 def to_csv(rows: list[Row]) -> str:
-    """CSV text; written with a BOM (``utf-8-sig``) so Excel shows the Vietnamese."""
+    """The ward table as CSV text."""
+    return csv_text(WARD_TABLE, (ward_values(r) for r in rows))
+
+
+def to_xlsx(rows: list[Row], period: Period, now: dt.datetime | None = None) -> bytes:
+    """The ward table as the workbook a city official prints, the city total in bold."""
+    return xlsx_bytes(
+        WARD_TABLE,
+        [ward_values(r) for r in rows],
+        report=WARD_REPORT,
+        period=period,
+        now=now,
+        totals={i for i, r in enumerate(rows) if r.key == CITY},
+    )
+
+
+def _csv_value(column: Column, value):
+    if value is None:
+        return ""
+    if column.kind == "rate":
+        return f"{value:.4f}"
+    if column.kind == "average":
+        return f"{value:.2f}"
+    if column.kind == "time":
+        return local_time(value)
+    return cell(value)
+
+
+def csv_text(columns: list[Column], rows: Iterable[dict]) -> str:
+    """CSV with the columns' Vietnamese headings; the caller writes it with a BOM
+    (``utf-8-sig``) so that Excel shows the Vietnamese."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([code for code, _ in COLUMNS])
-    for row in rows:
-        values = record(row)
-        writer.writerow(
-            [
-                ("" if values[c] is None else f"{values[c]:.4f}")
-                if c in RATE_COLUMNS
-                else ("" if values[c] is None else cell(values[c]))
-                for c, _ in COLUMNS
-            ]
-        )
+    writer.writerow([c.label for c in columns])
+    for values in rows:
+        writer.writerow([_csv_value(c, values[c.code]) for c in columns])
     return out.getvalue()
 
 
-def to_xlsx(rows: list[Row], period: Period) -> bytes:
-    """A formatted workbook: title, Vietnamese headings, percentages, the city total in bold."""
+def xlsx_bytes(
+    columns: list[Column],
+    rows: list[dict],
+    *,
+    report: str,
+    period: Period,
+    now: dt.datetime | None = None,
+    notes: Iterable[str] = (),
+    totals: Collection[int] = (),
+) -> bytes:
+    """A workbook of one table: the title block (the unit, ``report``, the period and ``notes``,
+    the moment the figures were read), the table with its Vietnamese headings (the rows whose
+    index is in ``totals`` in bold) and the signature block."""
+    local_now = to_local(now or utcnow())
     out = io.BytesIO()
     book = workbook(out)
     sheet = book.add_worksheet("Báo cáo")
-    title = book.add_format({"bold": True, "font_size": 14})
+    last_col = len(columns) - 1
+    unit = book.add_format({"bold": True, "font_size": 12})
+    title = book.add_format({"bold": True, "font_size": 14, "align": "center"})
+    centred = book.add_format({"align": "center"})
+    italic = book.add_format({"italic": True, "align": "center"})
     head = book.add_format(
         {
             "bold": True,
@@ -105,37 +120,67 @@ def to_xlsx(rows: list[Row], period: Period) -> bytes:
             "align": "center",
         }
     )
-    number = book.add_format({"border": 1, "num_format": "#,##0"})
-    percent = book.add_format({"border": 1, "num_format": "0.00%"})
-    text = book.add_format({"border": 1})
-    bold = {
-        kind: book.add_format({**spec, "bold": True, "bg_color": "#F2F2F2"})
-        for kind, spec in (
-            ("number", {"border": 1, "num_format": "#,##0"}),
-            ("percent", {"border": 1, "num_format": "0.00%"}),
-            ("text", {"border": 1}),
-        )
+    kinds = {
+        "count": {"num_format": "#,##0"},
+        "rate": {"num_format": "0.00%"},
+        "average": {"num_format": "0.0"},
+        "time": {},
+        "text": {},
     }
-    write(sheet, 0, 0, f"Kết quả giải quyết thủ tục hành chính, kỳ {period.label}", title)
-    for col, (_, heading) in enumerate(COLUMNS):
-        write(sheet, 2, col, heading, head)
-    sheet.set_row(2, 45)
-    for r, row in enumerate(rows, start=3):
-        values = record(row)
-        total = row.key == "CITY"
-        for col, (code, _) in enumerate(COLUMNS):
-            kind = (
-                "percent" if code in RATE_COLUMNS else "text" if code in TEXT_COLUMNS else "number"
-            )
-            style = (
-                bold[kind] if total else {"percent": percent, "number": number, "text": text}[kind]
-            )
-            write(sheet, r, col, values[code], style)
-    sheet.set_column(0, 0, 10)
-    sheet.set_column(1, 1, 24)
-    sheet.set_column(2, len(COLUMNS) - 1, 12)
-    freshness = [code for code, _ in COLUMNS].index("complete_through")
-    sheet.set_column(freshness, freshness, 22)
-    sheet.freeze_panes(3, 2)
+    plain = {k: book.add_format({"border": 1, **spec}) for k, spec in kinds.items()}
+    bold = {
+        k: book.add_format({"border": 1, "bold": True, "bg_color": "#F2F2F2", **spec})
+        for k, spec in kinds.items()
+    }
+
+    write(sheet, 0, 0, UNIT, unit)
+    block = [
+        (report, title),
+        (
+            f"Kỳ báo cáo: {period.title} (từ ngày {period.first:%d/%m/%Y} đến ngày "
+            f"{period.last:%d/%m/%Y})",
+            centred,
+        ),
+        *((note, centred) for note in notes),
+        (f"Số liệu tính đến {local_now:%d/%m/%Y %H:%M}", italic),
+    ]
+    for r, (text, style) in enumerate(block, start=1):
+        sheet.merge_range(r, 0, r, max(last_col, 1), "", style)
+        write(sheet, r, 0, text, style)
+    header = len(block) + 2
+    for col, column in enumerate(columns):
+        write(sheet, header, col, column.label, head)
+    sheet.set_row(header, 60)
+    for i, values in enumerate(rows):
+        styles = bold if i in totals else plain
+        for col, column in enumerate(columns):
+            value = values[column.code]
+            if column.kind == "time":
+                value = local_time(value)
+            write(sheet, header + 1 + i, col, value, styles[column.kind])
+    for col, column in enumerate(columns):
+        width = {"text": 14, "time": 17}.get(column.kind, 11)
+        sheet.set_column(col, col, 26 if column.code in ("ward_name", "procedure_name") else width)
+    sheet.freeze_panes(header + 1, 2)
+
+    # The signature block, two rows below the table: the one who drew it up on the left, the
+    # head of the unit on the right under the place and date.
+    below = header + len(rows) + 3
+    right = max(last_col - 2, 2)
+    write(
+        sheet,
+        below,
+        right,
+        f"{PLACE}, ngày {local_now:%d} tháng {local_now:%m} năm {local_now:%Y}",
+        italic,
+    )
+    signer = book.add_format({"bold": True, "align": "center"})
+    for col, role in zip((1, right), SIGNATURES, strict=True):
+        write(sheet, below + 1, col, role, signer)
+        write(sheet, below + 2, col, SIGNATURE_HINT, italic)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(header)
     book.close()
     return out.getvalue()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from kernel.columns import utcnow
+from kernel.workdays import to_local
 
 from ..extensions import db
 from ..models import Ward
@@ -184,6 +185,27 @@ def ratings_by_desk(window: Window, ward: str) -> list[Row]:
     ]
 
 
+def _behind(indicator: str, window: Window, **filters) -> list:
+    """The WHERE clauses of the dossiers a count is made of (its own condition)."""
+    count = COUNT_BY_CODE.get(indicator)
+    if count is None or count.value is not None:
+        raise ReportError("Chỉ tiêu không hợp lệ.")
+    return [count.condition(window), *_filters(**filters)]
+
+
+def count_behind(
+    window: Window,
+    indicator: str,
+    *,
+    ward: str | None = None,
+    field_name: str | None = None,
+    procedure: str | None = None,
+) -> int:
+    """How many dossiers a count is made of: the figure itself, for the drill-down's pages."""
+    where = _behind(indicator, window, ward=ward, field_name=field_name, procedure=procedure)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_source()).where(*where))
+
+
 def dossiers_behind(
     window: Window,
     indicator: str,
@@ -191,12 +213,12 @@ def dossiers_behind(
     ward: str | None = None,
     field_name: str | None = None,
     procedure: str | None = None,
-    limit: int = 500,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list:
-    """The dossiers a count is made of (its own condition, as a WHERE clause)."""
-    count = COUNT_BY_CODE.get(indicator)
-    if count is None or count.value is not None:
-        raise ReportError("Chỉ tiêu không hợp lệ.")
+    """The dossiers a count is made of, oldest received first (and by code, so that pages never
+    overlap); ``limit`` and ``offset`` cut one page, without them every dossier is listed."""
+    where = _behind(indicator, window, ward=ward, field_name=field_name, procedure=procedure)
     d = DOSSIER.c
     stmt = (
         sa.select(
@@ -212,8 +234,32 @@ def dossiers_behind(
             d.status,
         )
         .select_from(_source())
-        .where(count.condition(window), *_filters(ward, field_name, procedure))
-        .order_by(d.received_at)
+        .where(*where)
+        .order_by(d.received_at, d.code)
+        .offset(offset)
         .limit(limit)
     )
     return list(db.session.execute(stmt))
+
+
+def years_with_data() -> tuple[int, int] | None:
+    """The first and last year (in Vietnam's time) a dossier the hub holds was received in.
+
+    Asked per ward, so that each end is one seek in the report's index (ward, received, …)
+    rather than a scan of every dossier of the city."""
+    received, ward = DOSSIER.c.received_at, DOSSIER.c.ward_code
+
+    def end(func):
+        return sa.select(func(received)).where(ward == Ward.code).correlate(Ward).scalar_subquery()
+
+    per_ward = (
+        sa.select(end(sa.func.min).label("first"), end(sa.func.max).label("last"))
+        .select_from(Ward)
+        .subquery()
+    )
+    first, last = db.session.execute(
+        sa.select(sa.func.min(per_ward.c.first), sa.func.max(per_ward.c.last))
+    ).one()
+    if first is None:
+        return None
+    return to_local(first).year, to_local(last).year

@@ -215,6 +215,9 @@ def apply_batch(
         ward.acked_seq = last
         ward.acked_record_sha256 = record_digest(records[-1].get("data"))
     ward.last_push_ok_utc = now
+    # A batch applied is the ward heard from (by the link or on a stick): the last contact is
+    # never before the last push (hello alone set it, and a run's pushes come after its hello).
+    ward.last_seen_utc = now
     ward.last_error = None
     if ward.head_reported_utc and last >= ward.reported_head_seq:
         ward.complete_through_utc = ward.head_reported_utc
