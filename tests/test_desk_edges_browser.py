@@ -16,7 +16,7 @@ from wardapp.dossiers.service import receive_dossier, record_step
 from .conftest import LiveServer, account, intake_data, make_ward
 
 # Importing from test_browser also skips this module, with its reason, where chromium is absent.
-from .test_browser import browser, login, page  # noqa: F401  (fixtures used by name)
+from .test_browser import browser, login, page, shot  # noqa: F401  (fixtures used by name)
 
 pytestmark = pytest.mark.browser
 MARITAL_STATUS = "1.004873"  # Cấp Giấy xác nhận tình trạng hôn nhân: 3 working days
@@ -138,4 +138,5 @@ def test_search_lists_the_letters_typed_first(page, server):
     page.wait_for_selector("#search-results table")
     names = page.locator("#search-results tbody tr td:nth-child(2)").all_inner_texts()
     assert names[0] == "Trần Thị Ngọc Hân"
+    shot(page, "search-ranked")
     assert set(names) >= {"Lê Thị Ngọc Hằng", "Phạm Thị Ngọc Hạnh", "Trần Thị Ngọc Hân"}

@@ -16,7 +16,7 @@ from wardapp.dossiers.service import receive_dossier, record_step
 from .conftest import LiveServer, account, intake_data, make_ward
 
 # Importing from test_browser also skips this module, with its reason, where chromium is absent.
-from .test_browser import browser, login, page  # noqa: F401  (fixtures used by name)
+from .test_browser import browser, login, page, shot  # noqa: F401  (fixtures used by name)
 
 pytestmark = pytest.mark.browser
 BIRTH, MARITAL_STATUS = "1.001193", "1.004873"  # same day; 3 working days
@@ -93,6 +93,7 @@ def test_the_officers_own_queue_most_urgent_first_with_days_late(page, ward):
     assert 10 <= days <= 16  # 21 days ago, 3 working days allowed: two weeks of working days
     fresh = page.locator("#dossier-table tbody tr").nth(2).locator("td").nth(6).inner_text()
     assert fresh == ""
+    shot(page, "work-list-mine")
     assert tab_count(page, "Quá hạn") == 2
     page.click("nav.tabs a:has-text('Quá hạn')")
     assert sorted(applicants(page)) == ["Hồ sơ late", "Hồ sơ later"]
@@ -111,6 +112,7 @@ def test_filters_narrow_every_tab_and_survive_paging(page, ward):
     assert tab_count(page, "Của tôi") == POSTAL_BIRTHS
     assert tab_count(page, "Đang giải quyết") == POSTAL_BIRTHS  # the officer's three are gone
     assert "Trang 1/2" in page.inner_text(".pager")
+    shot(page, "work-list-filtered")
     first_page = applicants(page)
     assert first_page[0] == f"Người gửi bưu điện {POSTAL_BIRTHS - 1:02d}"  # newest first
     page.click("text=Trang sau »")
