@@ -197,9 +197,15 @@ class DemoCity:
         return f"http://127.0.0.1:{self.hub_port}/"
 
     def check_ports(self) -> None:
-        """Refuse at once, with the port named, when another program holds one of ours."""
+        """Refuse at once, with the port named, when another program listens on one of ours.
+
+        The test bind asks for SO_REUSEADDR, as the servers' own binds do, so a port whose last
+        connections still linger in TIME-WAIT (the demo stopped a moment ago) passes, while a
+        port some program really listens on is still refused.
+        """
         for port in (self.hub_port, *(d.port for d in self.desks)):
             with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind(("127.0.0.1", port))
                 except OSError:
