@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from kernel.progress import Progress
 from wardapp.cli import instance_option
 from wardapp.generator.plan import plan_city
 
@@ -62,9 +63,7 @@ def demo(small, seed, port, processes, no_serve, instance):
         )
         _print_hub_accounts(city, HUB_ACCOUNTS)
         synced = []
-        with click.progressbar(
-            length=len(plans), label="Tạo hồ sơ và đồng bộ", show_pos=True
-        ) as bar:
+        with Progress("Tạo hồ sơ và đồng bộ", length=len(plans), show_pos=True) as bar:
 
             def on_progress(kind, value):
                 if kind == "dossiers":

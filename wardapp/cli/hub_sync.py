@@ -83,7 +83,12 @@ def sync_configure(hub_url, token, instance):
     type=int,
     help="Không bắt đầu lô mới sau số giây này.",
 )
-@click.option("--progress", is_flag=True, help="Hiện thanh tiến độ khi tồn nhiều.")
+@click.option(
+    "--progress",
+    is_flag=True,
+    help="Hiện tiến độ khi tồn nhiều (lên stderr): thanh tiến độ ở cửa sổ lệnh, "
+    "một dòng mỗi 5% khi ghi ra tệp nhật ký.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết.")
 @instance_option
 def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
@@ -93,6 +98,8 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
     import logging
     import random
     import time
+
+    from kernel.progress import Progress
 
     from ..sync.client import HubClient, SyncRun
     from ..sync.lock import SingleInstance
@@ -107,16 +114,10 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
         if not no_delay and max_delay > 0:
             time.sleep(random.uniform(0, max_delay))
         with app.app_context():
-            bar = None
-            if progress:
-                bar = click.progressbar(length=1, label="Đồng bộ", file=sys.stderr)
-
-            def show(done, total):
-                if bar is not None:
-                    bar.length = max(total, 1)
-                    bar.update(done - bar.pos)
-
-            run = SyncRun(HubClient(config), time_budget=time_budget, progress=show)
+            bar = Progress("Đồng bộ", file=sys.stderr) if progress else None
+            run = SyncRun(
+                HubClient(config), time_budget=time_budget, progress=bar.reach if bar else None
+            )
             code = run.run()
             from wardapp.sync.outgoing import sync_state
 
