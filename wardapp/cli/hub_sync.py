@@ -102,12 +102,12 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
     from kernel.progress import Progress
 
     from ..sync.client import HubClient, SyncRun
-    from ..sync.lock import SingleInstance
+    from ..sync.lock import sync_lock
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
     config = _sync_config(instance)
     app = open_app(instance)
-    with SingleInstance(Path(instance) / "sync.lock") as locked:
+    with sync_lock(instance) as locked:
         if not locked:
             click.echo("Một lần đồng bộ khác đang chạy; bỏ qua lần này.", err=True)
             raise SystemExit(0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 
 from kernel.columns import utcnow
 from wardapp.sync.outgoing import sync_state, waiting_records
@@ -20,6 +20,7 @@ from ..backup import disk_warnings, read_state
 from ..database import database_path
 from ..extensions import db, htmx
 from ..models import SyncReject
+from . import now
 from .client import SyncConfig
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
@@ -71,7 +72,17 @@ def panel_context() -> dict:
         "rejects": list(rejects),
         "now": utcnow(),
         "health": health(),
+        **run_context(),
     }
+
+
+def run_context(refusal: str | None = None) -> dict:
+    """What the "Đồng bộ ngay" part of the panel shows: the run started from it, or why not."""
+    run = now.current_run()
+    failure = None
+    if run is not None and run.phase == "failed":
+        failure = BADGES.get(run.error_code or "", (None, run.message or now.UNEXPECTED))[1]
+    return {"run": run, "refusal": refusal, "failure": failure}
 
 
 BACKUP_OVERDUE = dt.timedelta(days=2)
@@ -121,3 +132,26 @@ def health() -> dict:
 def panel():
     template = "sync/_panel.html" if htmx else "sync/panel.html"
     return render_template(template, **panel_context())
+
+
+@bp.route("/run", methods=["POST"])
+@roles_required(*PANEL_ROLES)
+def run_now():
+    """Start a run in the server's background, or say why not; the answer polls its progress."""
+    _, refusal = now.start_run()
+    if not htmx:
+        if refusal:
+            flash(refusal, "warning")
+        return redirect(url_for("sync.panel"))
+    return render_template("sync/_run.html", **run_context(refusal))
+
+
+@bp.route("/run")
+@roles_required(*PANEL_ROLES)
+def run_status():
+    """The run's progress, polled every second while it runs; its end refreshes the panel."""
+    context = run_context()
+    response = current_app.make_response(render_template("sync/_run.html", **context))
+    if context["run"] is not None and not context["run"].running:
+        response.headers["HX-Trigger"] = "sync-finished"
+    return response
