@@ -5,6 +5,7 @@ has no button and is refused the request."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -81,6 +82,7 @@ def test_a_leader_presses_and_watches_the_run(city, page, server, held_after_fir
     page.goto(f"{server}/sync/")
     waiting = page.inner_text(".sync-badge")
     total = int(waiting.split()[1])
+    assert page.inner_text("footer") == f"Chưa đồng bộ lần nào · Chờ gửi: {total} bản ghi"
     page.click("text=Đồng bộ ngay")
     phase = page.wait_for_selector(f".sync-run-phase:has-text('đã gửi 2/{total} bản ghi')")
     assert phase.inner_text() == f"Đang gửi hồ sơ: đã gửi 2/{total} bản ghi"
@@ -94,12 +96,18 @@ def test_a_leader_presses_and_watches_the_run(city, page, server, held_after_fir
     assert "Bị cách ly (xung đột)" in summary and "Danh mục" in summary
     assert page.inner_text(".sync-run-phase") == "Đã đồng bộ xong"
     page.wait_for_selector(".sync-badge:has-text('Đã đồng bộ đầy đủ')")  # the panel refreshed
+    page.wait_for_selector("footer:has-text('Chờ gửi: 0 bản ghi')")  # and the footer
+    assert re.fullmatch(
+        r"Đồng bộ lần cuối: \d\d/\d\d/\d{4} \d\d:\d\d · Chờ gửi: 0 bản ghi",
+        page.inner_text("footer"),
+    )
     shot(page, "sync-now-done")
 
 
 def test_a_receptionist_has_no_button_and_is_refused(page, server):
     login(page, server, "letan")
     assert page.locator("text=Đồng bộ ngay").count() == 0
+    assert "Chờ gửi: 0 bản ghi" in page.inner_text("footer")  # every page, every role
     token = page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']")
     refused = page.request.post(
         f"{server}/sync/run", headers={"X-CSRFToken": token, "HX-Request": "true"}

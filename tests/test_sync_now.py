@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import time
 
+from kernel.formatting import vn_date_time
 from wardapp.extensions import db
 from wardapp.sync import now
 from wardapp.sync.client import SyncConfig
 from wardapp.sync.lock import sync_lock
 from wardapp.sync.outgoing import sync_state
 
-from .test_sync import outbox_head, write_dossiers
+from .test_sync import outbox_head, run, write_dossiers
 
 HTMX = {"HX-Request": "true"}
 
@@ -88,3 +89,44 @@ def test_only_leaders_and_admins(client, auth):
     assert client.get("/sync/run", headers=HTMX).status_code == 403
     auth.login("chuyenvien")
     assert client.post("/sync/run").status_code == 403
+
+
+def test_every_page_footer_says_the_last_sync_and_what_waits(app, hub, client, auth):
+    import re
+
+    write_dossiers(2)
+    waiting = outbox_head()
+    auth.login("letan")
+    for path in ("/", "/dossiers/new"):  # (printed pages, such as the logbook, have none)
+        page = client.get(path).text
+        assert f"Chưa đồng bộ lần nào · Chờ gửi: {waiting} bản ghi</footer>" in page, path
+    db.session.rollback()
+    SyncConfig(hub.url, hub.token).save(app.instance_path)
+    assert run(hub) == 0
+    db.session.rollback()
+    write_dossiers(1)  # four rows more: received and handed over, two events
+    footer = client.get("/").text.split('class="sync-footer"')[1]
+    last = re.search(r"Đồng bộ lần cuối: (\d\d/\d\d/\d{4} \d\d:\d\d) · Chờ gửi: 4 bản ghi<", footer)
+    assert last and last[1] == vn_date_time(sync_state().last_pull_ok_utc)
+    assert client.get("/sync/footer").text.count("Chờ gửi: 4 bản ghi") == 1
+
+
+def test_the_footer_is_one_query_of_primary_keys(app, client, auth):
+    """The footer counts nothing: one statement, whatever the outbox holds."""
+    import sqlalchemy as sa
+
+    from wardapp.sync.outgoing import at_a_glance
+
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, *rest):
+        if statement != "BEGIN":  # the session's transaction, when none is open
+            statements.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    at_a_glance()
+    sa.event.remove(db.engine, "before_cursor_execute", seen)
+    ((sql, parameters),) = statements
+    assert "count(" not in sql.lower() and "dossier" not in sql.lower()
+    plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters).all()
+    assert not [row for row in plan if "SCAN" in row[-1] and "CONSTANT ROW" not in row[-1]], plan

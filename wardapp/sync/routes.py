@@ -11,9 +11,11 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import login_required
 
 from kernel.columns import utcnow
-from wardapp.sync.outgoing import sync_state, waiting_records
+from kernel.formatting import vn_date_time, vn_number
+from wardapp.sync.outgoing import at_a_glance, sync_state, waiting_records
 
 from ..auth import roles_required
 from ..backup import disk_warnings, read_state
@@ -50,6 +52,19 @@ BADGES = {
         "Lỗi cơ sở dữ liệu của máy phường (ổ đĩa đầy?); xem chi tiết bên dưới.",
     ),
 }
+
+
+@bp.app_context_processor
+def footer() -> dict:
+    """Every page's footer says how fresh the city's copy is (see :func:`sync_footer`)."""
+    return {"sync_footer": sync_footer}
+
+
+def sync_footer() -> str:
+    """ "Đồng bộ lần cuối: 04/12/2026 14:05 · Chờ gửi: 12 bản ghi", from one cheap query."""
+    last, waiting = at_a_glance()
+    when = f"Đồng bộ lần cuối: {vn_date_time(last)}" if last else "Chưa đồng bộ lần nào"
+    return f"{when} · Chờ gửi: {vn_number(waiting)} bản ghi"
 
 
 def panel_context() -> dict:
@@ -155,3 +170,10 @@ def run_status():
     if context["run"] is not None and not context["run"].running:
         response.headers["HX-Trigger"] = "sync-finished"
     return response
+
+
+@bp.route("/footer")
+@login_required
+def footer_line():
+    """The footer again, after a run started from the panel ends."""
+    return render_template("sync/_footer.html")
