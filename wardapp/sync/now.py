@@ -15,11 +15,10 @@ import threading
 
 from flask import Flask, current_app
 
-from kernel.columns import utcnow
-
 from ..extensions import db
-from .client import HubClient, SyncConfig, SyncRun
+from .client import EXIT_OK, EXIT_PARTIAL, HubClient, SyncConfig, SyncRun
 from .lock import sync_lock
+from .outgoing import sync_state
 
 log = logging.getLogger("wardapp.sync")
 
@@ -51,7 +50,6 @@ class RunNow:
     refdata_received: int | None = None
     error_code: str | None = None
     message: str | None = None
-    started_utc: object = dataclasses.field(default_factory=utcnow)
 
     @property
     def running(self) -> bool:
@@ -71,25 +69,25 @@ def current_run() -> RunNow | None:
     return _runs.get(current_app.instance_path)
 
 
-def start_run() -> tuple[RunNow | None, str | None]:
-    """Start a run in the background; returns (its state, None), the one already running from
-    the panel, or (None, why not) when another run holds the lock or sync is not configured."""
+def start_run() -> str | None:
+    """Start a run in the background (or leave the one already running from the panel); None,
+    or why not: another run holds the lock, or sync is not configured."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with _guard:
         running = _runs.get(app.instance_path)
         if running is not None and running.running:
-            return running, None
+            return None
         config = SyncConfig.load(app.instance_path)
         if config is None:
-            return None, UNCONFIGURED
+            return UNCONFIGURED
         lock = sync_lock(app.instance_path)
         if not lock.__enter__():
-            return None, LOCK_HELD
+            return LOCK_HELD
         run = _runs[app.instance_path] = RunNow()
     threading.Thread(
         target=_run, args=(app, config, lock, run), name="sync-now", daemon=True
     ).start()
-    return run, None
+    return None
 
 
 def _run(app: Flask, config: SyncConfig, lock, state: RunNow) -> None:
@@ -108,11 +106,9 @@ def _run(app: Flask, config: SyncConfig, lock, state: RunNow) -> None:
                 run = SyncRun(HubClient(config, retries=RETRIES), progress=progress, phase=phase)
                 code = run.run()
                 state.outcomes, state.refdata_received = run.outcomes, run.refdata_received
-                if code in (0, 1):
-                    state.phase = "done" if code == 0 else "partial"
+                if code in (EXIT_OK, EXIT_PARTIAL):
+                    state.phase = "done" if code == EXIT_OK else "partial"
                 else:
-                    from .outgoing import sync_state
-
                     failure = sync_state()
                     state.error_code, state.message = failure.last_error_code, failure.last_error
                     state.phase = "failed"

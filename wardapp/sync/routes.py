@@ -2,7 +2,9 @@
 backups, the integrity check and the disks stand.
 
 "Last successful" push and pull are shown, never the last attempt, so a failing link cannot look
-healthy; the panel refreshes itself by htmx every 30 seconds.
+healthy; the panel refreshes itself by htmx every 30 seconds. A leader or admin can start a run
+from it ("Đồng bộ ngay", :mod:`.now`) and watch it end; and every page's footer says when the
+last sync succeeded and how many records wait.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def footer() -> dict:
 
 
 def sync_footer() -> str:
-    """ "Đồng bộ lần cuối: 04/12/2026 14:05 · Chờ gửi: 12 bản ghi", from one cheap query."""
+    """The footer's line, such as "Đồng bộ lần cuối: 04/12/2026 14:05 · Chờ gửi: 12 bản ghi",
+    from one cheap query (:func:`.outgoing.at_a_glance`)."""
     last, waiting = at_a_glance()
     when = f"Đồng bộ lần cuối: {vn_date_time(last)}" if last else "Chưa đồng bộ lần nào"
     return f"{when} · Chờ gửi: {vn_number(waiting)} bản ghi"
@@ -153,7 +156,7 @@ def panel():
 @roles_required(*PANEL_ROLES)
 def run_now():
     """Start a run in the server's background, or say why not; the answer polls its progress."""
-    _, refusal = now.start_run()
+    refusal = now.start_run()
     if not htmx:
         if refusal:
             flash(refusal, "warning")
