@@ -114,3 +114,22 @@ def test_a_receptionist_has_no_button_and_is_refused(page, server):
     )
     assert refused.status == 403
     assert page.request.get(f"{server}/sync/").status == 403
+
+
+def test_a_hub_that_does_not_answer_is_said_in_vietnamese(city, page, server):
+    ward, _ = city
+    hub = SyncConfig.load(ward.instance_path)
+    SyncConfig("http://127.0.0.1:9", hub.token).save(ward.instance_path)  # nothing listens there
+    try:
+        with ward.app_context():
+            write_dossiers(1)
+        login(page, server, "quantri")
+        page.goto(f"{server}/sync/")
+        page.click("text=Đồng bộ ngay")
+        page.wait_for_selector(".sync-run-phase:has-text('Đồng bộ không thành công')")
+        said = page.inner_text("#sync-run [role=alert]")
+        assert said == "Mất kết nối với máy chủ thành phố; hồ sơ chờ gửi lần sau."
+        assert "Traceback" not in page.content()
+        assert "Chờ gửi: 4 bản ghi" in page.inner_text("footer")
+    finally:
+        hub.save(ward.instance_path)
