@@ -158,10 +158,68 @@ def _sync_desk(desk: Desk, queue) -> tuple[str, int]:
     return desk.code, code
 
 
+class ScheduledSyncs:
+    """Every desk's scheduled sync, run as its Task Scheduler would run it (``wardapp sync run``,
+    which takes the desk's sync lock), each desk once every ``minutes``.
+
+    The desks take turns spread evenly over the period, one sync at a time, so the city stays
+    alive on two cores without fourteen syncs at once. :meth:`tick` is called by the demo's
+    supervisor loop; it never blocks. Each desk's runs are logged to ``<code>-sync.log``.
+    """
+
+    def __init__(
+        self,
+        desks: list[Desk],
+        minutes: float,
+        root: Path,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.desks, self.root, self.clock = desks, Path(root), clock
+        self.gap = minutes * 60 / len(desks) if desks and minutes > 0 else 0.0
+        self.next_at = clock() + self.gap  # the city was synced as it was built
+        self.turn = 0
+        self.child: subprocess.Popen | None = None
+
+    def tick(self) -> None:
+        """Start the next desk's sync if its time has come and the last one has ended."""
+        if not self.gap or (self.child is not None and self.child.poll() is None):
+            return
+        self.child = None
+        now = self.clock()
+        if now < self.next_at:
+            return
+        desk = self.desks[self.turn % len(self.desks)]
+        self.turn += 1
+        self.next_at = max(self.next_at + self.gap, now)  # a slow run delays, never piles up
+        with open(self.root / f"{desk.code}-sync.log", "ab") as log:
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "wardapp", "sync", "run", "--no-delay"]
+                + ["--instance", str(desk.instance)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches the demo, which stops it
+            )
+
+    def stop(self) -> None:
+        """Stop a sync still running (the lock goes with its process)."""
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
+            try:
+                self.child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+                self.child.wait()
+        self.child = None
+
+
 class DemoCity:
     """A hub and its desks in ``root``: build, serve, stop.
 
     :param base_port: the hub's port; the desks take the following ones (0: any free ports).
+    :param sync_every: minutes between two scheduled syncs of a desk once the city is ready
+        (0: none).
     """
 
     def __init__(
@@ -171,6 +229,7 @@ class DemoCity:
         *,
         base_port: int = 8080,
         processes: int = 2,
+        sync_every: float = 3,
         echo: Callable[[str], None] = print,
     ):
         from kernel.refdata import read_json
@@ -190,6 +249,8 @@ class DemoCity:
         self.passwords = demo_passwords()
         self.hub_passwords = {name: secrets.token_urlsafe(9) for name in HUB_ACCOUNTS}
         self.children: dict[str, subprocess.Popen] = {}
+        self.sync_every = sync_every
+        self.schedule: ScheduledSyncs | None = None
         self.received = 0
 
     @property
@@ -197,9 +258,15 @@ class DemoCity:
         return f"http://127.0.0.1:{self.hub_port}/"
 
     def check_ports(self) -> None:
-        """Refuse at once, with the port named, when another program holds one of ours."""
+        """Refuse at once, with the port named, when another program listens on one of ours.
+
+        The test bind asks for SO_REUSEADDR, as the servers' own binds do, so a port whose last
+        connections still linger in TIME-WAIT (the demo stopped a moment ago) passes, while a
+        port some program really listens on is still refused.
+        """
         for port in (self.hub_port, *(d.port for d in self.desks)):
             with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind(("127.0.0.1", port))
                 except OSError:
@@ -382,10 +449,13 @@ class DemoCity:
                 time.sleep(0.1)
 
     def watch(self) -> None:
-        """Serve until Ctrl-C, telling when a server stops (the others go on: stopping the hub
-        by hand is how to see a desk work through an outage)."""
+        """Serve until Ctrl-C, running the desks' scheduled syncs, and telling when a server
+        stops (the others go on: stopping the hub by hand is how to see a desk work through an
+        outage; its scheduled syncs then fail and the panel says so)."""
         told: set[str] = set()
+        self.schedule = ScheduledSyncs(self.desks, self.sync_every, self.root)
         while True:
+            self.schedule.tick()
             for name, child in self.children.items():
                 if child.poll() is not None and name not in told:
                     told.add(name)
@@ -396,7 +466,9 @@ class DemoCity:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        """Stop every server (SIGTERM, then SIGKILL after 5 s)."""
+        """Stop the scheduled syncs and every server (SIGTERM, then SIGKILL after 5 s)."""
+        if self.schedule is not None:
+            self.schedule.stop()
         for child in self.children.values():
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from kernel.progress import Progress
 from wardapp.cli import instance_option
 from wardapp.generator.plan import plan_city
 
@@ -33,10 +34,20 @@ from .city import HUB_ACCOUNTS, DemoCity, article_preset, small_preset
     type=click.IntRange(1, 16),
     help="Số tiến trình tạo hồ sơ song song.",
 )
+@click.option(
+    "--sync-every",
+    default=3.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    metavar="MINUTES",
+    help="Khi thành phố đã sẵn sàng, mỗi bộ phận tự đồng bộ theo lịch sau mỗi số phút này "
+    "(lần lượt từng bộ phận, như lịch chạy trên máy thật); 0: tắt.",
+)
 @click.option("--no-serve", is_flag=True, help="Chỉ tạo và đồng bộ dữ liệu rồi dừng (giữ thư mục).")
 @instance_option
-def demo(small, seed, port, processes, no_serve, instance):
-    """Chạy thử cả thành phố: máy chủ thành phố và 14 bộ phận một cửa với hồ sơ mẫu, đã đồng bộ."""
+def demo(small, seed, port, processes, sync_every, no_serve, instance):
+    """Chạy thử cả thành phố: máy chủ thành phố và 14 bộ phận một cửa với hồ sơ mẫu, đã đồng bộ;
+    sau đó mỗi bộ phận tự đồng bộ theo lịch (--sync-every) cho đến khi dừng."""
 
     started = time.monotonic()
     throw_away = instance == "instance"  # the default: never a real ward's folder
@@ -45,7 +56,14 @@ def demo(small, seed, port, processes, no_serve, instance):
     elif Path(instance).exists() and any(Path(instance).iterdir()):
         raise click.ClickException(f"{instance} không trống; chọn thư mục trống cho bản chạy thử.")
     preset = small_preset(seed) if small else article_preset(seed)
-    city = DemoCity(Path(instance), preset, base_port=port, processes=processes, echo=click.echo)
+    city = DemoCity(
+        Path(instance),
+        preset,
+        base_port=port,
+        processes=processes,
+        sync_every=sync_every,
+        echo=click.echo,
+    )
     try:
         city.check_ports()
         city.init_hub()
@@ -62,9 +80,7 @@ def demo(small, seed, port, processes, no_serve, instance):
         )
         _print_hub_accounts(city, HUB_ACCOUNTS)
         synced = []
-        with click.progressbar(
-            length=len(plans), label="Tạo hồ sơ và đồng bộ", show_pos=True
-        ) as bar:
+        with Progress("Tạo hồ sơ và đồng bộ", length=len(plans), show_pos=True) as bar:
 
             def on_progress(kind, value):
                 if kind == "dossiers":
@@ -103,6 +119,11 @@ def _print_city(city, preset, hub_accounts, elapsed: float) -> None:
     for desk in city.desks:
         click.echo(f"  {desk.url:<24} {desk.name}")
     _print_accounts(city, hub_accounts)
+    if city.sync_every:
+        click.echo(
+            f"Mỗi bộ phận tự đồng bộ {city.sync_every:g} phút một lần (--sync-every); "
+            f"nhật ký: {city.root}/<mã>-sync.log"
+        )
     click.echo("Ctrl-C để dừng tất cả.")
 
 

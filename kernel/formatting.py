@@ -24,6 +24,11 @@ def vn_datetime(value: dt.datetime | None) -> str:
     return "" if value is None else f"{to_local(value):%H:%M %d/%m/%Y}"
 
 
+def vn_date_time(value: dt.datetime | None) -> str:
+    """Date first, as a line of status reads: "04/12/2026 14:05"."""
+    return "" if value is None else f"{to_local(value):%d/%m/%Y %H:%M}"
+
+
 def vn_long_datetime(value: dt.datetime | None) -> str:
     """The wording of the official forms: "14 giờ 05 phút, ngày 03 tháng 02 năm 2020"."""
     if value is None:

@@ -81,6 +81,12 @@ SLOW_TESTS = {
         "test_the_login_lock_survives_a_restart",  # the CLI as a process between logins
     },
     "test_reform_sync.py": {"test_reform_records_sync_and_count_at_the_hub"},
+    "test_demo_schedule.py": {"test_each_desk_syncs_in_its_turn"},  # `wardapp sync` a process
+    "test_progress.py": {
+        "test_generate_without_a_terminal_prints_lines_not_a_bar",
+        "test_sync_run_without_a_terminal_prints_a_line_per_five_percent",
+    },
+    "test_sync_now.py": {"test_an_unreachable_hub_is_said_in_vietnamese"},  # the retries' waits
     # the exhaustive matrix, every step by every role on its own and another's dossier (the
     # fast lane keeps the file's other tests of who may take a step)
     "test_step_permissions.py": {"test_each_step_for_each_role_on_its_own_and_anothers_dossier"},

@@ -38,6 +38,10 @@ WARD_MATRIX = {
     "dossiers.logbook": ("GET", "/logbook", DESK),
     "dossiers.print_form": ("GET", "/dossiers/{code}/print/01", DESK),
     "sync.panel": ("GET", "/sync/", {"leader", "admin"}),
+    # "Đồng bộ ngay" (this ward has no hub configured: refused, no run) and its progress
+    "sync.run_now": ("POST", "/sync/run", {"leader", "admin"}),
+    "sync.run_status": ("GET", "/sync/run", {"leader", "admin"}),
+    "sync.footer_line": ("GET", "/sync/footer", DESK),
     "audit.trail": ("GET", "/audit/", {"leader", "admin"}),
     "dossiers.prefill": (
         "GET",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import re
 import sqlite3
 from pathlib import Path
 
@@ -193,6 +194,10 @@ def test_demo_builds_and_syncs_the_small_city(tmp_path):
         cli, ["demo", "--small", "--no-serve", "--port", "0", "--instance", str(root)]
     )
     assert result.exit_code == 0, result.output
+    # Not a terminal: the build's progress is a line each 5%, never a redrawn bar.
+    told = re.findall(r"^Tạo hồ sơ[^:]*: (\d+)% \([\d.]+/[\d.]+\)$", result.stdout, re.M)
+    assert 10 <= len(told) <= 20 and told[-1] == "100", result.stdout
+    assert "\r" not in result.stdout
     preset = small_preset()
     hub = create_hub({"TESTING": True}, instance_path=str(root / "hub"))
     with hub.app_context():

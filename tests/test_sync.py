@@ -681,7 +681,7 @@ def test_sync_panel_shows_state_and_failures(app, hub, client, auth):
     SyncConfig(hub.url, hub.token).save(app.instance_path)
     assert run(hub) == EXIT_OK
     page = client.get("/sync/", headers={"HX-Request": "true"})
-    assert "Đã đồng bộ đầy đủ" in page.text and 'hx-trigger="every 30s"' in page.text
+    assert "Đã đồng bộ đầy đủ" in page.text and 'hx-trigger="every 30s,' in page.text
     ok_line = page.text.split("Gửi thành công gần nhất</dt><dd>")[1].split("<")[0]
     write_dossiers(1)
     assert run(hub, url="http://127.0.0.1:9") == EXIT_FAILED

@@ -10,6 +10,7 @@ import click
 import sqlalchemy as sa
 
 from kernel.accounts import password_option
+from kernel.progress import Progress
 
 from .. import write_secret_key
 from ..audit import audit
@@ -203,13 +204,9 @@ def generate(first, last, scale, seed, instance):
         if (first, last, scale, seed) != (ARTICLE.first, ARTICLE.last, 1.0, ARTICLE.seed):
             preset = city_preset(first, last, scale=scale, seed=seed)
         try:
-            with click.progressbar(length=1, label="Tạo hồ sơ mẫu") as bar:
-
-                def show(done):
-                    bar.update(done)
-
+            with Progress("Tạo hồ sơ mẫu") as bar:
                 total = generate_ward(
-                    preset, progress=show, on_plan=lambda n: setattr(bar, "length", max(n, 1))
+                    preset, progress=bar.update, on_plan=lambda n: setattr(bar, "length", n)
                 )
         except ValueError as e:
             raise click.ClickException(f"Không tạo được hồ sơ mẫu: {e}")

@@ -83,7 +83,12 @@ def sync_configure(hub_url, token, instance):
     type=int,
     help="Không bắt đầu lô mới sau số giây này.",
 )
-@click.option("--progress", is_flag=True, help="Hiện thanh tiến độ khi tồn nhiều.")
+@click.option(
+    "--progress",
+    is_flag=True,
+    help="Hiện tiến độ khi tồn nhiều (lên stderr): thanh tiến độ ở cửa sổ lệnh, "
+    "một dòng mỗi 5% khi ghi ra tệp nhật ký.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết.")
 @instance_option
 def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
@@ -94,29 +99,25 @@ def sync_run(no_delay, max_delay, time_budget, progress, verbose, instance):
     import random
     import time
 
+    from kernel.progress import Progress
+
     from ..sync.client import HubClient, SyncRun
-    from ..sync.lock import SingleInstance
+    from ..sync.lock import sync_lock
 
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
     config = _sync_config(instance)
     app = open_app(instance)
-    with SingleInstance(Path(instance) / "sync.lock") as locked:
+    with sync_lock(instance) as locked:
         if not locked:
             click.echo("Một lần đồng bộ khác đang chạy; bỏ qua lần này.", err=True)
             raise SystemExit(0)
         if not no_delay and max_delay > 0:
             time.sleep(random.uniform(0, max_delay))
         with app.app_context():
-            bar = None
-            if progress:
-                bar = click.progressbar(length=1, label="Đồng bộ", file=sys.stderr)
-
-            def show(done, total):
-                if bar is not None:
-                    bar.length = max(total, 1)
-                    bar.update(done - bar.pos)
-
-            run = SyncRun(HubClient(config), time_budget=time_budget, progress=show)
+            bar = Progress("Đồng bộ", file=sys.stderr) if progress else None
+            run = SyncRun(
+                HubClient(config), time_budget=time_budget, progress=bar.reach if bar else None
+            )
             code = run.run()
             from wardapp.sync.outgoing import sync_state
 

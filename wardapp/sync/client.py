@@ -40,6 +40,7 @@ from .outgoing import (
 from .protocol import (
     BATCH_RECORDS,
     LEGACY_BATCH_RECORDS,
+    OUTCOMES,
     PLACEHOLDER_PROTOCOL,
     PROTOCOL_VERSION,
     WIRE_SCHEMA_VERSION,
@@ -212,6 +213,12 @@ class SyncRun:
 
     :param time_budget: seconds after which no new batch is started (the run ends partial).
     :param progress: called with (records acknowledged so far, records waiting at the start).
+    :param phase: called with "hello", "push" and "pull" as the run reaches each, for a screen
+        that shows where a run stands.
+
+    After a run, ``pushed`` is how many records were sent, ``outcomes`` the hub's summaries of
+    them added up (inserted, updated, …, conflicts) and ``refdata_received`` the version of a
+    new catalogue taken, or None.
     """
 
     def __init__(
@@ -220,6 +227,7 @@ class SyncRun:
         *,
         time_budget: float = 600,
         progress: Callable[[int, int], None] | None = None,
+        phase: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.client, self.time_budget, self.progress, self.clock = (
@@ -228,7 +236,10 @@ class SyncRun:
             progress,
             clock,
         )
+        self.phase = phase or (lambda name: None)
         self.pushed = 0
+        self.outcomes = dict.fromkeys(OUTCOMES, 0)
+        self.refdata_received: int | None = None
         self.batch_records = LEGACY_BATCH_RECORDS  # until the hub says it takes more
         self.placeholders = False  # until the hub says at hello that it reads them
         self.run_id = uuid.uuid4().hex[:12]
@@ -247,8 +258,11 @@ class SyncRun:
         try:
             with write_transaction():
                 sync_state().last_attempt_utc = utcnow()
+            self.phase("hello")
             hello = self.hello()
+            self.phase("push")
             caught_up = self.push_all(started)
+            self.phase("pull")
             self.pull(hello.get("refdata_version", 0))
         except SyncFailed as e:
             self.record_failure(e)
@@ -349,6 +363,8 @@ class SyncRun:
                 summary=summary,
             )
             self.pushed += batch["count"]
+            for outcome in OUTCOMES:
+                self.outcomes[outcome] += summary[outcome]
             if self.progress:
                 self.progress(self.pushed, waiting)
         return True
@@ -364,7 +380,7 @@ class SyncRun:
             with write_transaction():
                 sync_state().last_pull_ok_utc = utcnow()
             return
-        apply_refdata(self.client.answer(response))
+        self.refdata_received = apply_refdata(self.client.answer(response))
 
     def record_failure(self, failure: SyncFailed) -> None:
         """Log the failure and note it for the panel; a database that cannot take even that

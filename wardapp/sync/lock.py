@@ -37,3 +37,12 @@ class SingleInstance:
     def __exit__(self, *exc) -> None:
         if self.handle is not None:
             self.handle.close()  # closing releases the lock
+
+
+LOCK_FILE = "sync.lock"
+
+
+def sync_lock(instance_path: str) -> SingleInstance:
+    """The ward's one sync lock: the scheduled run and the panel's "Đồng bộ ngay" both take it,
+    so two runs never push at once."""
+    return SingleInstance(Path(instance_path) / LOCK_FILE)

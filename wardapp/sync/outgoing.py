@@ -204,6 +204,32 @@ def waiting_records() -> tuple[int, dt.datetime | None]:
     return count, oldest
 
 
+def at_a_glance() -> tuple[dt.datetime | None, int]:
+    """The footer's figures: when a sync last succeeded (the later of the last acknowledged
+    push and the last reference-data pull, each set only on success) and how many outbox rows
+    wait for the hub.
+
+    Every page shows them, so this is one statement of primary-key lookups, never a count: the
+    waiting rows are the ones numbered past the checkpoint, and the numbering has no holes (the
+    outbox's AUTOINCREMENT rolls back with a failed write; only acknowledged rows are ever
+    pruned; a rekey restarts past both the checkpoint and every row kept).
+    """
+
+    def state(column):
+        return sa.select(column).where(SyncState.id == 1).scalar_subquery()
+
+    head, acked, pushed, pulled = db.session.execute(
+        sa.select(
+            sa.select(sa.func.coalesce(sa.func.max(Outbox.seq), 0)).scalar_subquery(),
+            state(SyncState.acked_seq),
+            state(SyncState.last_push_ok_utc),
+            state(SyncState.last_pull_ok_utc),
+        )
+    ).one()
+    last = max((t for t in (pushed, pulled) if t is not None), default=None)
+    return last, max(head - (acked or 0), 0)
+
+
 def rekey(hub_acked_seq: int) -> int:
     """Recover a restored or cloned database: new identity, and every record sent again.
 

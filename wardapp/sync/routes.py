@@ -2,7 +2,9 @@
 backups, the integrity check and the disks stand.
 
 "Last successful" push and pull are shown, never the last attempt, so a failing link cannot look
-healthy; the panel refreshes itself by htmx every 30 seconds.
+healthy; the panel refreshes itself by htmx every 30 seconds. A leader or admin can start a run
+from it ("Đồng bộ ngay", :mod:`.now`) and watch it end; and every page's footer says when the
+last sync succeeded and how many records wait.
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import login_required
 
 from kernel.columns import utcnow
-from wardapp.sync.outgoing import sync_state, waiting_records
+from kernel.formatting import vn_date_time, vn_number
+from wardapp.sync.outgoing import at_a_glance, sync_state, waiting_records
 
 from ..auth import roles_required
 from ..backup import disk_warnings, read_state
 from ..database import database_path
 from ..extensions import db, htmx
 from ..models import SyncReject
+from . import now
 from .client import SyncConfig
 
 bp = Blueprint("sync", __name__, url_prefix="/sync")
@@ -51,6 +56,20 @@ BADGES = {
 }
 
 
+@bp.app_context_processor
+def footer() -> dict:
+    """Every page's footer says how fresh the city's copy is (see :func:`sync_footer`)."""
+    return {"sync_footer": sync_footer}
+
+
+def sync_footer() -> str:
+    """The footer's line, such as "Đồng bộ lần cuối: 04/12/2026 14:05 · Chờ gửi: 12 bản ghi",
+    from one cheap query (:func:`.outgoing.at_a_glance`)."""
+    last, waiting = at_a_glance()
+    when = f"Đồng bộ lần cuối: {vn_date_time(last)}" if last else "Chưa đồng bộ lần nào"
+    return f"{when} · Chờ gửi: {vn_number(waiting)} bản ghi"
+
+
 def panel_context() -> dict:
     state = sync_state()
     waiting, oldest = waiting_records()
@@ -71,7 +90,17 @@ def panel_context() -> dict:
         "rejects": list(rejects),
         "now": utcnow(),
         "health": health(),
+        **run_context(),
     }
+
+
+def run_context(refusal: str | None = None) -> dict:
+    """What the "Đồng bộ ngay" part of the panel shows: the run started from it, or why not."""
+    run = now.current_run()
+    failure = None
+    if run is not None and run.phase == "failed":
+        failure = BADGES.get(run.error_code or "", (None, run.message or now.UNEXPECTED))[1]
+    return {"run": run, "refusal": refusal, "failure": failure}
 
 
 BACKUP_OVERDUE = dt.timedelta(days=2)
@@ -121,3 +150,33 @@ def health() -> dict:
 def panel():
     template = "sync/_panel.html" if htmx else "sync/panel.html"
     return render_template(template, **panel_context())
+
+
+@bp.route("/run", methods=["POST"])
+@roles_required(*PANEL_ROLES)
+def run_now():
+    """Start a run in the server's background, or say why not; the answer polls its progress."""
+    refusal = now.start_run()
+    if not htmx:
+        if refusal:
+            flash(refusal, "warning")
+        return redirect(url_for("sync.panel"))
+    return render_template("sync/_run.html", **run_context(refusal))
+
+
+@bp.route("/run")
+@roles_required(*PANEL_ROLES)
+def run_status():
+    """The run's progress, polled every second while it runs; its end refreshes the panel."""
+    context = run_context()
+    response = current_app.make_response(render_template("sync/_run.html", **context))
+    if context["run"] is not None and not context["run"].running:
+        response.headers["HX-Trigger"] = "sync-finished"
+    return response
+
+
+@bp.route("/footer")
+@login_required
+def footer_line():
+    """The footer again, after a run started from the panel ends."""
+    return render_template("sync/_footer.html")
