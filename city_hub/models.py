@@ -110,9 +110,18 @@ class HubUser(AccountMixin, db.Model):
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
     created_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
+    # Set while the account holds a temporary password an admin gave (kernel.passwords).
+    must_change_password: so.Mapped[bool] = so.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
 
     def get_id(self) -> str:
         return session_id(self.id, self.session_epoch)
+
+    @property
+    def role_set(self) -> set[str]:
+        """The account's one role as a set, as the ward's accounts hold theirs."""
+        return {self.role}
 
 
 class HubLoginFailure(LoginFailureColumns, db.Model):
