@@ -15,7 +15,7 @@ from types import ModuleType
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 
 from .text import nfc
 
@@ -132,11 +132,16 @@ def add_account_views(
                 service.enable(target)
                 done = f"Đã mở khóa tài khoản {target.username}."
             elif action == "reset-password":
-                return issued(target, service.reset_password(target), "Đã đặt lại mật khẩu")
+                password = service.reset_password(target)
+                done = ""
             else:
                 abort(404)
         except AccountError as e:
             flash(str(e), "warning")
-        else:
-            flash(done + " Mọi phiên đăng nhập của tài khoản đã kết thúc.", "success")
+            return redirect(url_for(f"{blueprint.name}.index"))
+        if target is actor:  # an admin changing their own account goes on in this browser
+            login_user(target)
+        if action == "reset-password":
+            return issued(target, password, "Đã đặt lại mật khẩu")
+        flash(done + " Mọi phiên đăng nhập của tài khoản đã kết thúc.", "success")
         return redirect(url_for(f"{blueprint.name}.index"))
