@@ -18,7 +18,7 @@ from kernel.text import nfc
 from . import accounts
 from .auth import admin_required
 from .extensions import db
-from .models import HubAudit, HubUser, Quarantine, Ward, hub_audit
+from .models import HUB_ACTIONS, HubAudit, HubUser, Quarantine, Ward, hub_audit
 from .refdata import latest_snapshot, publish
 from .reports import known_ward
 from .wards import WardError, register_ward, revoke_credential, rotate_credential, unit_names
@@ -59,7 +59,11 @@ def wards():
     registered = {w.code for w, _, _ in rows}
     unregistered = {c: n for c, n in unit_names().items() if c not in registered}
     return render_template(
-        "admin/wards.html", rows=rows, trail=list(trail), unregistered=unregistered
+        "admin/wards.html",
+        rows=rows,
+        trail=list(trail),
+        unregistered=unregistered,
+        actions=HUB_ACTIONS,
     )
 
 

@@ -141,6 +141,24 @@ class HubAudit(db.Model):
     details: so.Mapped[dict] = so.mapped_column(JSONText, default=dict)
 
 
+# What each action of the hub's audit trail is called on the screen.
+HUB_ACTIONS = {
+    "user.add": "Thêm tài khoản",
+    "user.disable": "Khóa tài khoản",
+    "user.enable": "Mở khóa tài khoản",
+    "user.reset_password": "Đặt lại mật khẩu",
+    "user.set_role": "Đổi vai trò",
+    "user.change_password": "Tự đổi mật khẩu",
+    "user.logout_everywhere": "Đăng xuất mọi máy",
+    "ward.add": "Đăng ký đơn vị, cấp khóa đồng bộ",
+    "ward.rotate": "Cấp khóa đồng bộ mới",
+    "ward.revoke": "Thu hồi khóa đồng bộ",
+    "ward.allow_rekey": "Cho phép đổi cơ sở dữ liệu",
+    "refdata.publish": "Công bố danh mục",
+    "inspection.record": "Ghi kết quả kiểm tra trực tiếp",
+}
+
+
 def hub_audit(action: str, target: str, actor: str | None = None, **details) -> None:
     """Record a change at the hub in the caller's transaction (the admin's CLI by default)."""
     from kernel.login import current_actor

@@ -44,6 +44,8 @@ def add_password_views(blueprint: Blueprint, session, home_endpoint: str, audit)
             and current_user.must_change_password
             and request.endpoint not in _ALLOWED_BEFORE_CHANGE
         ):
+            if request.headers.get("HX-Request"):  # a fragment's request: the whole page goes
+                return "", 200, {"HX-Redirect": url_for("auth.password")}
             return redirect(url_for("auth.password"))
         return None
 

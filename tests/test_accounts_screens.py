@@ -248,6 +248,15 @@ def test_account_forms_need_their_csrf_token(tmp_path):
         db.engine.dispose()
 
 
+def test_a_temporary_password_sends_htmx_requests_to_the_change_too(app, client):
+    login(client, "quantri")
+    password = temporary(client.post(f"/accounts/{account('letan').uuid}/reset-password").text)
+    desk = app.test_client()
+    login(desk, "letan", password)
+    response = desk.get("/search?q=an", headers={"HX-Request": "true"})
+    assert response.headers["HX-Redirect"] == "/auth/password"
+
+
 # --- The hub ----------------------------------------------------------------------------------
 
 
@@ -304,6 +313,7 @@ def test_a_viewer_cannot_manage_accounts_or_units(hub):
     assert viewer.post("/admin/wards/30280/credential").status_code == 403
     assert viewer.post("/admin/wards/30280/revoke").status_code == 403
     assert hub_account(hub, "xem").role == "viewer" and hub_trail(hub) == []
+
     assert viewer.get("/auth/password").status_code == 200  # their own password, though
 
 
@@ -378,8 +388,9 @@ def test_hub_admin_registers_a_unit_and_issues_and_revokes_its_credential(hub):
         ward = hub_db.session.get(Ward, "30283")
         assert ward.active and ward.token_sha256 == token_digest(token)
         assert ward.credential_issued_utc is not None
-    assert token not in admin.get("/admin/wards").text  # shown once only
-    assert "cấp lúc" in admin.get("/admin/wards").text
+    wards = admin.get("/admin/wards").text
+    assert token not in wards  # shown once only
+    assert "cấp lúc" in wards and "Đăng ký đơn vị, cấp khóa đồng bộ" in wards
 
     again = admin.post("/admin/wards", data={"code": "30283"}, follow_redirects=True)
     assert "Đã đăng ký 30283" in again.text
