@@ -119,23 +119,18 @@ def add_account_views(
             target = None
         if target is None:
             abort(404)
-        actor = current_user._get_current_object()
+        if action not in ("roles", "disable", "enable", "reset-password"):
+            abort(404)
+        actor, password = current_user._get_current_object(), None
         try:
             if action == "roles":
                 service.set_roles(target, request.form.getlist("roles"), actor)
-                labels = ", ".join(roles[r] for r in roles if r in target.role_set)
-                done = f"Đã đổi vai trò của {target.username}: {labels}."
             elif action == "disable":
                 service.disable(target, actor)
-                done = f"Đã khóa tài khoản {target.username}."
             elif action == "enable":
                 service.enable(target)
-                done = f"Đã mở khóa tài khoản {target.username}."
-            elif action == "reset-password":
-                password = service.reset_password(target)
-                done = ""
             else:
-                abort(404)
+                password = service.reset_password(target)
         except AccountError as e:
             flash(str(e), "warning")
             return redirect(url_for(f"{blueprint.name}.index"))
@@ -143,5 +138,12 @@ def add_account_views(
             login_user(target)
         if action == "reset-password":
             return issued(target, password, "Đã đặt lại mật khẩu")
-        flash(done + " Mọi phiên đăng nhập của tài khoản đã kết thúc.", "success")
+        ended = " Mọi phiên đăng nhập của tài khoản đã kết thúc."
+        labels = ", ".join(roles[r] for r in roles if r in target.role_set)
+        done = {
+            "roles": f"Đã đổi vai trò của {target.username}: {labels}.{ended}",
+            "disable": f"Đã khóa tài khoản {target.username}.{ended}",
+            "enable": f"Đã mở khóa tài khoản {target.username}.",
+        }
+        flash(done[action], "success")
         return redirect(url_for(f"{blueprint.name}.index"))
