@@ -43,6 +43,7 @@ def test_admin_creates_and_resets_an_account_that_then_chooses_its_password(page
     page.click("text=Về danh sách tài khoản")
     row = page.locator("#account-ngocanh")
     assert "Chờ đổi mật khẩu tạm thời" in row.inner_text()
+    shot(page, "accounts-list")
     row.get_by_role("button", name="Đặt lại mật khẩu").click()
     page.wait_for_selector("#temporary-password")
     temporary = page.inner_text("#temporary-password")
