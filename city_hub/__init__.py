@@ -88,6 +88,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.register_blueprint(auth.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin.accounts_bp)
     app.register_blueprint(inspections.bp)
     formatting.init_app(app, {})
     errors.init_app(app, db.session)

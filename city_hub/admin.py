@@ -1,4 +1,5 @@
-"""The hub admin's screens: wards and their sync state; reference data edited and published."""
+"""The hub admin's screens: wards, their sync state and credentials; reference data edited and
+published; city staff accounts."""
 
 from __future__ import annotations
 
@@ -8,19 +9,33 @@ import json
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from kernel.account_admin import add_account_views
 from kernel.columns import utcnow
 from kernel.database import write_transaction
 from kernel.refdata import ONLINE_LEVELS, ReferenceDataError
 from kernel.text import nfc
 
+from . import accounts
 from .auth import admin_required
 from .extensions import db
-from .models import HubAudit, Quarantine, Ward, hub_audit
+from .models import HUB_ACTIONS, HubAudit, HubUser, Quarantine, Ward, hub_audit
 from .refdata import latest_snapshot, publish
 from .reports import known_ward
+from .wards import WardError, register_ward, revoke_credential, rotate_credential, unit_names
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 SILENT_AFTER = dt.timedelta(hours=24)
+
+accounts_bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+add_account_views(
+    accounts_bp,
+    admin_required,
+    db.session,
+    HubUser,
+    accounts,
+    accounts.HUB_ROLES,
+    multiple_roles=False,
+)
 
 
 @bp.route("/wards")
@@ -41,7 +56,61 @@ def wards():
         for w in db.session.scalars(sa.select(Ward).order_by(Ward.code))
     ]
     trail = db.session.scalars(sa.select(HubAudit).order_by(HubAudit.at.desc()).limit(100))
-    return render_template("admin/wards.html", rows=rows, trail=list(trail))
+    registered = {w.code for w, _, _ in rows}
+    unregistered = {c: n for c, n in unit_names().items() if c not in registered}
+    return render_template(
+        "admin/wards.html",
+        rows=rows,
+        trail=list(trail),
+        unregistered=unregistered,
+        actions=HUB_ACTIONS,
+    )
+
+
+def _credential_page(record: Ward, token: str, what: str):
+    """The new credential, on its own page and never in a flash (the session cookie is signed,
+    not secret): the admin copies it into the unit's ``wardapp sync configure`` once."""
+    return render_template("admin/credential.html", ward=record, token=token, what=what)
+
+
+@bp.post("/wards")
+@admin_required
+def register():
+    """Register a unit of the catalogue and show its first credential once."""
+    try:
+        record, token = register_ward(request.form.get("code", ""))
+    except WardError as e:
+        flash(str(e), "warning")
+        return redirect(url_for("admin.wards"))
+    return _credential_page(record, token, "Đã đăng ký đơn vị")
+
+
+@bp.post("/wards/<code>/credential")
+@admin_required
+def issue(code):
+    """A new credential for a unit, shown once; the old one stops working at once."""
+    try:
+        record, token = rotate_credential(code)
+    except WardError as e:
+        flash(str(e), "warning")
+        return redirect(url_for("admin.wards"))
+    return _credential_page(record, token, "Đã cấp khóa đồng bộ mới")
+
+
+@bp.post("/wards/<code>/revoke")
+@admin_required
+def revoke(code):
+    try:
+        record = revoke_credential(code)
+    except WardError as e:
+        flash(str(e), "warning")
+    else:
+        flash(
+            f"Đã thu hồi khóa đồng bộ của {record.name} ({record.code}): đơn vị không đồng bộ "
+            "được nữa cho tới khi được cấp khóa mới.",
+            "success",
+        )
+    return redirect(url_for("admin.wards"))
 
 
 def quarantined_records(ward_code: str, *, limit: int, offset: int = 0) -> tuple[int, list]:

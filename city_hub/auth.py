@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from kernel.accounts import account_for_session
 from kernel.login import add_login_views
+from kernel.passwords import add_password_views
 
 from .extensions import db, login_manager
 from .models import HubLoginFailure, HubUser, hub_audit
@@ -33,3 +34,4 @@ def admin_required(view):
 
 
 add_login_views(bp, db.session, HubUser, HubLoginFailure, "reports.overview", hub_audit)
+add_password_views(bp, db.session, "reports.overview", hub_audit)

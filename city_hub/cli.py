@@ -6,6 +6,7 @@ folder unless ``$CITY_HUB_DATABASE_URL`` names another (PostgreSQL).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -13,13 +14,22 @@ import click
 import sqlalchemy as sa
 from click_default_group import DefaultGroup
 
+from kernel.account_admin import AccountError
 from kernel.accounts import new_password_option, password_option
 from kernel.columns import utcnow
 
-from . import create_app, upgrade_schema
+from . import accounts, create_app, upgrade_schema
+from .accounts import HUB_ROLES
 from .extensions import db
-from .models import HubUser, Quarantine, Ward, hub_audit
-from .wards import issue_credential
+from .models import Quarantine, Ward, hub_audit
+from .wards import (
+    WardError,
+    find_ward,
+    register_ward,
+    revoke_credential,
+    rotate_credential,
+    unit_names,
+)
 
 instance_option = click.option(
     "--instance",
@@ -83,11 +93,13 @@ def ward():
     """Đăng ký phường, xã và khóa đồng bộ của từng đơn vị."""
 
 
-def _get_ward(code: str) -> Ward:
-    record = db.session.get(Ward, code)
-    if record is None:
-        raise click.ClickException(f"Chưa đăng ký đơn vị {code}.")
-    return record
+@contextlib.contextmanager
+def _refusals(hint: str = ""):
+    """A service's refusal (an account's, a unit's) as the command's error message."""
+    try:
+        yield
+    except (AccountError, WardError) as e:
+        raise click.ClickException(f"{e}{hint}") from None
 
 
 @ward.command("add")
@@ -95,23 +107,12 @@ def _get_ward(code: str) -> Ward:
 @instance_option
 def ward_add(code, instance):
     """Đăng ký một phường, xã và in khóa đồng bộ (chỉ hiện một lần)."""
-    from kernel.refdata import read_json
-
-    names = {u["code"]: u["name"] for u in read_json("units.json")["units"]}
-    if code not in names:
+    if code not in unit_names():
         raise click.BadParameter(f"Không có đơn vị mã {code} trong danh mục.", param_hint="CODE")
     app = open_hub(instance)
-    with app.app_context():
-        if db.session.get(Ward, code) is not None:
-            raise click.ClickException(
-                f"Đã đăng ký {code}; dùng `city-hub ward rotate {code}` để cấp khóa mới."
-            )
-        record = Ward(code=code, name=names[code])
-        token = issue_credential(record)
-        db.session.add(record)
-        hub_audit("ward.add", code)
-        db.session.commit()
-    click.echo(f"Đã đăng ký {names[code]} ({code}). Khóa đồng bộ (chỉ hiện một lần):")
+    with app.app_context(), _refusals(f" Lệnh cấp khóa mới: `city-hub ward rotate {code}`."):
+        record, token = register_ward(code)
+    click.echo(f"Đã đăng ký {record.name} ({code}). Khóa đồng bộ (chỉ hiện một lần):")
     click.echo(token)
 
 
@@ -121,10 +122,8 @@ def ward_add(code, instance):
 def ward_rotate(code, instance):
     """Cấp khóa đồng bộ mới cho một phường, xã (khóa cũ hết hiệu lực ngay)."""
     app = open_hub(instance)
-    with app.app_context():
-        token = issue_credential(_get_ward(code))
-        hub_audit("ward.rotate", code)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        _, token = rotate_credential(code)
     click.echo(token)
 
 
@@ -134,11 +133,8 @@ def ward_rotate(code, instance):
 def ward_revoke(code, instance):
     """Thu hồi khóa đồng bộ của một phường, xã."""
     app = open_hub(instance)
-    with app.app_context():
-        record = _get_ward(code)
-        record.active = False
-        hub_audit("ward.revoke", code)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        revoke_credential(code)
     click.echo(f"Đã thu hồi khóa đồng bộ của {code}.")
 
 
@@ -148,8 +144,8 @@ def ward_revoke(code, instance):
 def ward_allow_rekey(code, instance):
     """Cho phép một phường, xã đổi sang cơ sở dữ liệu mới (sau khôi phục hoặc thay máy)."""
     app = open_hub(instance)
-    with app.app_context():
-        _get_ward(code).rekey_allowed = True
+    with app.app_context(), _refusals():
+        find_ward(code).rekey_allowed = True
         hub_audit("ward.allow_rekey", code)
         db.session.commit()
     click.echo(f"{code}: lần đồng bộ tới được phép dùng cơ sở dữ liệu mới.")
@@ -206,9 +202,9 @@ def ward_quarantine(code, limit, instance):
     from .admin import quarantined_records
 
     app = open_hub(instance)
-    with app.app_context():
+    with app.app_context(), _refusals():
         try:
-            _get_ward(code)
+            find_ward(code)
             total, records = quarantined_records(code, limit=limit)
         finally:
             db.session.remove()
@@ -282,12 +278,12 @@ def refdata_publish(snapshot_file, instance):
         click.echo(f"Đã công bố danh mục phiên bản {published.version}.")
 
 
-HUB_ROLES = ["viewer", "admin"]
-
-
 @cli.group()
 def user():
     """Tài khoản cán bộ thành phố (xem báo cáo, quản trị)."""
+
+
+ROLE_HELP = "viewer: xem báo cáo; admin: quản trị đơn vị, danh mục, tài khoản."
 
 
 @user.command("add")
@@ -295,32 +291,19 @@ def user():
 @click.option("--name", "full_name", required=True, help="Họ và tên.")
 @click.option(
     "--role",
-    type=click.Choice(HUB_ROLES),
+    type=click.Choice(list(HUB_ROLES)),
     default="viewer",
     show_default=True,
-    help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.",
+    help=ROLE_HELP,
 )
 @password_option()
 @instance_option
 def user_add(username, full_name, role, password, instance):
     """Thêm tài khoản cán bộ thành phố."""
     app = open_hub(instance)
-    with app.app_context():
-        if db.session.scalar(sa.select(HubUser).where(HubUser.username == username.casefold())):
-            raise click.ClickException(f"Đã có tài khoản {username}.")
-        account = HubUser(username=username.casefold(), full_name=full_name, role=role)
-        account.set_password(password)
-        db.session.add(account)
-        hub_audit("user.add", account.username, role=role)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        accounts.add_account(username, full_name, [role], password)
     click.echo(f"Đã thêm {username} ({role}).")
-
-
-def _hub_account(username: str) -> HubUser:
-    found = db.session.scalar(sa.select(HubUser).where(HubUser.username == username.casefold()))
-    if found is None:
-        raise click.ClickException(f"Không có tài khoản {username}.")
-    return found
 
 
 @user.command("disable")
@@ -329,34 +312,21 @@ def _hub_account(username: str) -> HubUser:
 def user_disable(username, instance):
     """Khóa một tài khoản cán bộ thành phố."""
     app = open_hub(instance)
-    with app.app_context():
-        account = _hub_account(username)
-        account.active = False
-        account.end_sessions()
-        hub_audit("user.disable", account.username)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        accounts.disable(accounts.find_account(username))
     click.echo(f"Đã khóa tài khoản {username}.")
 
 
 @user.command("set-role")
 @click.argument("username")
-@click.option(
-    "--role",
-    type=click.Choice(HUB_ROLES),
-    required=True,
-    help="viewer: xem báo cáo; admin: quản trị đơn vị, danh mục.",
-)
+@click.option("--role", type=click.Choice(list(HUB_ROLES)), required=True, help=ROLE_HELP)
 @instance_option
 def user_set_role(username, role, instance):
     """Đổi vai trò của một tài khoản cán bộ thành phố (mọi phiên đăng nhập của tài khoản kết
     thúc)."""
     app = open_hub(instance)
-    with app.app_context():
-        account = _hub_account(username)
-        before, account.role = account.role, role
-        account.end_sessions()
-        hub_audit("user.set_role", account.username, before=before, role=role)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        accounts.set_roles(accounts.find_account(username), [role])
     click.echo(f"Đã đổi vai trò của {username} ({role}).")
 
 
@@ -367,12 +337,8 @@ def user_set_role(username, role, instance):
 def user_reset_password(username, password, instance):
     """Đặt lại mật khẩu (và mở khóa) một tài khoản cán bộ thành phố."""
     app = open_hub(instance)
-    with app.app_context():
-        account = _hub_account(username)
-        account.set_password(password)
-        account.active = True
-        hub_audit("user.reset_password", account.username)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        accounts.reset_password(accounts.find_account(username), password)
     click.echo(f"Đã đặt lại mật khẩu cho {username}.")
 
 

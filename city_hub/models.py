@@ -110,9 +110,18 @@ class HubUser(AccountMixin, db.Model):
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
     created_utc: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
+    # Set while the account holds a temporary password an admin gave (kernel.passwords).
+    must_change_password: so.Mapped[bool] = so.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
 
     def get_id(self) -> str:
         return session_id(self.id, self.session_epoch)
+
+    @property
+    def role_set(self) -> set[str]:
+        """The account's one role as a set, as the ward's accounts hold theirs."""
+        return {self.role}
 
 
 class HubLoginFailure(LoginFailureColumns, db.Model):
@@ -130,6 +139,24 @@ class HubAudit(db.Model):
     action: so.Mapped[str] = so.mapped_column(sa.String(40))
     target: so.Mapped[str] = so.mapped_column(sa.String(200))
     details: so.Mapped[dict] = so.mapped_column(JSONText, default=dict)
+
+
+# What each action of the hub's audit trail is called on the screen.
+HUB_ACTIONS = {
+    "user.add": "Thêm tài khoản",
+    "user.disable": "Khóa tài khoản",
+    "user.enable": "Mở khóa tài khoản",
+    "user.reset_password": "Đặt lại mật khẩu",
+    "user.set_role": "Đổi vai trò",
+    "user.change_password": "Tự đổi mật khẩu",
+    "user.logout_everywhere": "Đăng xuất mọi máy",
+    "ward.add": "Đăng ký đơn vị, cấp khóa đồng bộ",
+    "ward.rotate": "Cấp khóa đồng bộ mới",
+    "ward.revoke": "Thu hồi khóa đồng bộ",
+    "ward.allow_rekey": "Cho phép đổi cơ sở dữ liệu",
+    "refdata.publish": "Công bố danh mục",
+    "inspection.record": "Ghi kết quả kiểm tra trực tiếp",
+}
 
 
 def hub_audit(action: str, target: str, actor: str | None = None, **details) -> None:

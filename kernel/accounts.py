@@ -8,6 +8,7 @@ The ward's officials (:class:`wardapp.sync.records.User`) and the city's staff (
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,7 @@ class AccountMixin(UserMixin):
         active: bool
         password_hash: str
         session_epoch: int
+        must_change_password: bool
 
     @property
     def is_active(self) -> bool:
@@ -77,6 +79,22 @@ class AccountMixin(UserMixin):
         with _HASHING:
             return check_password_hash(self.password_hash, password)
 
+    def give_password(self, password: str | None = None) -> str | None:
+        """Set the password an admin gives: ``password`` as typed at the command line, or, when
+        None, a temporary one (returned, to be shown once) that the account must replace at its
+        next login (:mod:`kernel.passwords` sends it to the change screen until it does)."""
+        temporary = None
+        if password is None:
+            password = temporary = temporary_password()
+        self.set_password(password)
+        self.must_change_password = temporary is not None
+        return temporary
+
+    def change_password(self, password: str) -> None:
+        """The owner's own new password: it ends the forced change and every session."""
+        self.set_password(password)
+        self.must_change_password = False
+
 
 class LoginFailureColumns:
     """A failed login against one key: the account name tried, or the address it came from.
@@ -98,11 +116,34 @@ class LoginFailureColumns:
         return (sa.Index("ix_login_failure_key_at", "kind", "name", "at"),)
 
 
-def password_ok(password: str) -> str:
-    """The password rule of every account, at the ward and at the hub (a click callback)."""
+def password_problem(password: str) -> str | None:
+    """What is wrong with ``password`` under the rule of every account, at the ward and at the
+    hub, in Vietnamese; None when it passes."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.BadParameter(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+        return f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự."
+    if not password.strip():
+        return "Mật khẩu không được chỉ gồm khoảng trắng."
+    return None
+
+
+def password_ok(password: str) -> str:
+    """:func:`password_problem` as a click callback, for the commands that take a password."""
+    problem = password_problem(password)
+    if problem:
+        raise click.BadParameter(problem)
     return password
+
+
+# Letters and digits nobody misreads when copying from the admin's screen (no 0/o, 1/l/i).
+_TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def temporary_password() -> str:
+    """A one-time password an admin reads to the account's owner: three groups of four (about
+    59 bits of chance), longer than the rule asks."""
+    return "-".join(
+        "".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(3)
+    )
 
 
 def password_option(name: str = "--password", prompt: str = "Mật khẩu", after: str = ""):

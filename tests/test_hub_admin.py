@@ -56,7 +56,7 @@ def test_override_published_as_a_new_snapshot(admin_client):
     version, body = snapshot(app)
     assert version == 2
     trail = client.get("/admin/wards").text
-    assert "refdata.publish" in trail and "quantri" in trail and "ngày 31/12/2026" in trail
+    assert "Công bố danh mục" in trail and "quantri" in trail and "ngày 31/12/2026" in trail
     assert body["calendar_overrides"] == [
         {"day": "2026-12-31", "is_working_day": False, "reason": "Quyết định nghỉ bù của UBND tỉnh"}
     ]

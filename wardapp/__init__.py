@@ -101,6 +101,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .accounts.routes import bp as accounts_bp
     from .api import bp as api_bp
     from .audit_trail import bp as audit_bp
     from .auth import bp as auth_bp
@@ -113,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     from .sync.routes import bp as sync_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(accounts_bp)
     app.register_blueprint(dossiers_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(sync_bp)

@@ -12,6 +12,8 @@ from .sync.records import AuditEntry
 ACTIONS = {
     "user.add": "Thêm tài khoản",
     "user.disable": "Khóa tài khoản",
+    "user.enable": "Mở khóa tài khoản",
+    "user.change_password": "Tự đổi mật khẩu",
     "user.reset_password": "Đặt lại mật khẩu",
     "user.set_roles": "Đổi vai trò",
     "user.logout_everywhere": "Đăng xuất mọi máy",

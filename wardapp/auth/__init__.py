@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from kernel.accounts import account_for_session
 from kernel.login import add_login_views
+from kernel.passwords import add_password_views
 
 from ..audit import audit
 from ..extensions import db, login_manager
@@ -40,3 +41,4 @@ def roles_required(*roles: str):
 
 
 add_login_views(bp, db.session, User, LoginFailure, "dossiers.home", audit)
+add_password_views(bp, db.session, "dossiers.home", audit)

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 import sqlalchemy as sa
 
+from kernel.account_admin import AccountError
 from kernel.accounts import new_password_option, password_option
 
+from ..accounts import service
 from ..audit import audit
 from ..extensions import db
-from ..models import API_SCOPES, SyncNode
+from ..models import API_SCOPES
 from ..sync.records import ROLES, User
 from .instance import instance_option, open_app
 
@@ -18,6 +22,15 @@ from .instance import instance_option, open_app
 @click.group()
 def user():
     """Quản lý tài khoản cán bộ của phường, xã."""
+
+
+@contextlib.contextmanager
+def _refusals():
+    """The service's refusals as the command's error message."""
+    try:
+        yield
+    except AccountError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @user.command("add")
@@ -36,37 +49,9 @@ def user():
 def user_add(username, full_name, roles, password, instance):
     """Thêm một tài khoản cán bộ."""
     app = open_app(instance)
-    with app.app_context():
-        if db.session.scalar(sa.select(User).where(User.username == username.casefold())):
-            raise click.ClickException(f"Đã có tài khoản {username}.")
-        account = User(
-            ward_code=db.session.get(SyncNode, 1).ward_code,
-            username=username.casefold(),
-            full_name=full_name,
-            roles=" ".join(roles),
-        )
-        account.set_password(password)
-        db.session.add(account)
-        audit("user.add", account.username, roles=account.roles)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        service.add_account(username, full_name, roles, password)
     click.echo(f"Đã thêm {username} ({', '.join(ROLES[r] for r in roles)}).")
-
-
-def _account(username: str) -> User:
-    found = db.session.scalar(sa.select(User).where(User.username == username.casefold()))
-    if found is None:
-        raise click.ClickException(f"Không có tài khoản {username}.")
-    return found
-
-
-def _keep_an_admin(target: User, refusal: str) -> None:
-    """Refuse (with ``refusal``) to take the admin role from the last active admin: nobody could
-    manage the ward's accounts afterwards."""
-    admins = db.session.scalars(sa.select(User).where(User.active)).all()
-    if "admin" in target.role_set and [a.uuid for a in admins if "admin" in a.role_set] == [
-        target.uuid
-    ]:
-        raise click.ClickException(refusal)
 
 
 @user.command("disable")
@@ -75,13 +60,8 @@ def _keep_an_admin(target: User, refusal: str) -> None:
 def user_disable(username, instance):
     """Khóa một tài khoản (không xóa: lịch sử xử lý hồ sơ vẫn giữ tên người đó)."""
     app = open_app(instance)
-    with app.app_context():
-        target = _account(username)
-        _keep_an_admin(target, "Không thể khóa tài khoản quản trị cuối cùng.")
-        target.active = False
-        target.end_sessions()
-        audit("user.disable", target.username)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        service.disable(service.find_account(username))
     click.echo(f"Đã khóa tài khoản {username}.")
 
 
@@ -99,14 +79,8 @@ def user_disable(username, instance):
 def user_set_roles(username, roles, instance):
     """Đổi vai trò của một tài khoản (mọi phiên đăng nhập của tài khoản kết thúc)."""
     app = open_app(instance)
-    with app.app_context():
-        target = _account(username)
-        if "admin" not in roles:
-            _keep_an_admin(target, "Không thể bỏ vai trò của tài khoản quản trị cuối cùng.")
-        before, target.roles = target.roles, " ".join(roles)
-        target.end_sessions()
-        audit("user.set_roles", target.username, before=before, roles=target.roles)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        service.set_roles(service.find_account(username), roles)
     click.echo(f"Đã đổi vai trò của {username} ({', '.join(ROLES[r] for r in roles)}).")
 
 
@@ -117,12 +91,8 @@ def user_set_roles(username, roles, instance):
 def user_reset_password(username, password, instance):
     """Đặt lại mật khẩu (và mở khóa) một tài khoản."""
     app = open_app(instance)
-    with app.app_context():
-        target = _account(username)
-        target.set_password(password)
-        target.active = True
-        audit("user.reset_password", target.username)
-        db.session.commit()
+    with app.app_context(), _refusals():
+        service.reset_password(service.find_account(username), password)
     click.echo(f"Đã đặt lại mật khẩu cho {username}.")
 
 
@@ -161,8 +131,8 @@ def token_create(username, name, scopes, instance):
 
     scopes = scopes or tuple(API_SCOPES)
     app = open_app(instance)
-    with app.app_context():
-        value = issue_token(_account(username), name, scopes)
+    with app.app_context(), _refusals():
+        value = issue_token(service.find_account(username), name, scopes)
         audit("token.create", name, account=username.casefold(), scopes=" ".join(scopes))
         db.session.commit()
     click.echo(value)

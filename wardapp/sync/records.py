@@ -20,7 +20,7 @@ from kernel.statuses import HELD_STATUSES, RUNNING_STATUSES
 from ..extensions import db
 
 # Columns the outbox leaves out of a record: derived (search), secret (hashes) or local.
-NOT_SYNCED = {"search_text", "password_hash", "session_epoch"}
+NOT_SYNCED = {"search_text", "password_hash", "session_epoch", "must_change_password"}
 
 ROLES = {
     "receptionist": "Tiếp nhận và trả kết quả",
@@ -45,6 +45,10 @@ class User(AccountMixin, db.Model):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     # Part of every session's id: raising it ends all of this account's sessions at once.
     session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
+    # Set while the account holds a temporary password an admin gave (kernel.passwords).
+    must_change_password: so.Mapped[bool] = so.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
     version: so.Mapped[int] = so.mapped_column(sa.Integer)
 
     __mapper_args__ = {"version_id_col": version}

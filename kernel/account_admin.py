@@ -1,0 +1,149 @@
+"""What an admin does to accounts, the same way at the ward and at the hub: the checks of a new
+account's name, the rule that keeps an admin, and the accounts screen (the list, the new-account
+form, each account's changes, the temporary password shown once).
+
+Each app's service module (``wardapp.accounts.service``, ``city_hub.accounts``) writes its own
+accounts and its own audit trail, and is what both the screen and the app's ``user`` command
+call; it offers ``add_account``, ``set_roles``, ``disable``, ``enable`` and ``reset_password``
+and raises :class:`AccountError`.
+"""
+
+from __future__ import annotations
+
+import re
+from types import ModuleType
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user
+
+from .text import nfc
+
+# Letters without diacritics, digits, dot, dash, underscore: typed the same on any keyboard.
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+
+
+class AccountError(ValueError):
+    """A change refused, with the reason in Vietnamese for the screen or the command line."""
+
+
+def clean_identity(username: str, full_name: str) -> tuple[str, str]:
+    """A new account's login (folded to lower case) and full name, or the reason they cannot be."""
+    username, full_name = nfc(username).strip().casefold(), nfc(full_name).strip()
+    if not USERNAME.fullmatch(username):
+        raise AccountError(
+            "Tên đăng nhập gồm 2–64 chữ cái không dấu, chữ số, dấu chấm, gạch ngang hoặc gạch "
+            "dưới, bắt đầu bằng chữ cái hoặc chữ số."
+        )
+    if not full_name or len(full_name) > 120:
+        raise AccountError("Cần ghi họ và tên (tối đa 120 ký tự).")
+    return username, full_name
+
+
+def refuse_losing_admin(session, model, target, actor, refusal: str) -> None:
+    """Refuse (``refusal``, with ``{who}`` filled in) to take the admin role or access from the
+    account acting (``actor``; None at the command line) or from the last active admin: nobody
+    could manage the accounts afterwards. Accounts of ``model`` have a ``role_set``."""
+    if "admin" not in target.role_set:
+        return
+    if actor is not None and actor is target:
+        raise AccountError(refusal.format(who="chính tài khoản đang đăng nhập"))
+    if target.active:
+        admins = session.scalars(sa.select(model).where(model.active)).all()
+        if [a for a in admins if "admin" in a.role_set] == [target]:
+            raise AccountError(refusal.format(who="tài khoản quản trị cuối cùng"))
+
+
+def add_account_views(
+    blueprint: Blueprint,
+    guard,
+    session,
+    model,
+    service: ModuleType,
+    roles: dict[str, str],
+    multiple_roles: bool,
+) -> None:
+    """Register the accounts screen on ``blueprint`` (named ``accounts``), each view behind
+    ``guard`` (the app's admin check, a 403 for anyone else), writing through ``service``.
+
+    ``roles`` are the roles an account may hold (key: label); ``multiple_roles`` whether it may
+    hold several (the ward's officials) or exactly one (the city's staff).
+    """
+    primary = model.__mapper__.primary_key[0]
+
+    def index_page(error: str | None = None, status: int = 200):
+        accounts = session.scalars(sa.select(model).order_by(model.active.desc(), model.username))
+        page = render_template(
+            "accounts/index.html",
+            accounts=list(accounts),
+            roles=roles,
+            multiple_roles=multiple_roles,
+            key=primary.key,
+            error=error,
+            form=request.form,
+        )
+        return page, status
+
+    def issued(account, password: str | None, what: str):
+        """The temporary password, on its own page and never in a flash (the session cookie is
+        signed, not secret): the admin reads it to the owner, and it is not shown again."""
+        return render_template(
+            "accounts/issued.html", account=account, password=password, what=what
+        )
+
+    @blueprint.get("/")
+    @guard
+    def index():
+        return index_page()
+
+    @blueprint.post("/")
+    @guard
+    def create():
+        try:
+            account, password = service.add_account(
+                request.form.get("username", ""),
+                request.form.get("full_name", ""),
+                request.form.getlist("roles"),
+            )
+        except AccountError as e:
+            return index_page(str(e), 422)
+        return issued(account, password, "Đã tạo tài khoản")
+
+    @blueprint.post("/<key>/<action>")
+    @guard
+    def change(key, action):
+        """One change to one account, from its row of the list: roles, lock, unlock, reset."""
+        try:
+            target = session.get(model, primary.type.python_type(key))
+        except ValueError:
+            target = None
+        if target is None:
+            abort(404)
+        if action not in ("roles", "disable", "enable", "reset-password"):
+            abort(404)
+        actor, password = current_user._get_current_object(), None
+        try:
+            if action == "roles":
+                service.set_roles(target, request.form.getlist("roles"), actor)
+            elif action == "disable":
+                service.disable(target, actor)
+            elif action == "enable":
+                service.enable(target)
+            else:
+                password = service.reset_password(target)
+        except AccountError as e:
+            flash(str(e), "warning")
+            return redirect(url_for(f"{blueprint.name}.index"))
+        if target is actor:  # an admin changing their own account goes on in this browser
+            login_user(target)
+        if action == "reset-password":
+            return issued(target, password, "Đã đặt lại mật khẩu")
+        ended = " Mọi phiên đăng nhập của tài khoản đã kết thúc."
+        labels = ", ".join(roles[r] for r in roles if r in target.role_set)
+        done = {
+            "roles": f"Đã đổi vai trò của {target.username}: {labels}.{ended}",
+            "disable": f"Đã khóa tài khoản {target.username}.{ended}",
+            "enable": f"Đã mở khóa tài khoản {target.username}.",
+        }
+        flash(done[action], "success")
+        return redirect(url_for(f"{blueprint.name}.index"))
