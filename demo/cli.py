@@ -4,6 +4,7 @@ app does not import it."""
 
 from __future__ import annotations
 
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -50,6 +51,7 @@ def demo(small, seed, port, processes, sync_every, no_serve, instance):
     sau đó mỗi bộ phận tự đồng bộ theo lịch (--sync-every) cho đến khi dừng."""
 
     started = time.monotonic()
+    _stop_on_signals()
     throw_away = instance == "instance"  # the default: never a real ward's folder
     if throw_away:
         instance = tempfile.mkdtemp(prefix="longxuyen-demo-")
@@ -106,6 +108,20 @@ def demo(small, seed, port, processes, sync_every, no_serve, instance):
         city.stop()
         if throw_away:
             city.remove()
+
+
+def _stop_on_signals() -> None:
+    """Stop the city as Ctrl-C does on SIGTERM (``kill``, a service manager, a closed session)
+    and SIGHUP (the terminal closed), and on SIGINT even where the shell that started the demo in
+    the background told it to ignore SIGINT: otherwise the hub's and every desk's processes
+    outlive it and keep their ports."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # SIGHUP is not on Windows
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
 
 
 def report_url(city, preset) -> str:

@@ -49,6 +49,7 @@ SLOW_FILES = {
     "test_concurrency.py",  # processes racing one database
     "test_counts_agree.py",  # a month of a ward, its every work list against the hub's figures
     "test_demo_browser.py",  # the demo's city in chromium
+    "test_demo_stop.py",  # the demo's city started and stopped by a signal, twice
     "test_generator.py",  # the demo's generator: a year of a ward, a small city synced
     "test_hub_backup.py",  # the hub's backup script as a process
     "test_odd_queries.py",  # every odd query on every page, over HTTP too

@@ -89,9 +89,9 @@ def logout(page):
     page.wait_for_url(re.compile(r".*/auth/login"))
 
 
-def shot(page, name):
+def shot(page, name, full_page=True):
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def fill_intake(

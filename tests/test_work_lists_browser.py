@@ -112,7 +112,7 @@ def test_filters_narrow_every_tab_and_survive_paging(page, ward):
     assert tab_count(page, "Của tôi") == POSTAL_BIRTHS
     assert tab_count(page, "Đang giải quyết") == POSTAL_BIRTHS  # the officer's three are gone
     assert "Trang 1/2" in page.inner_text(".pager")
-    shot(page, "work-list-filtered")
+    shot(page, "work-list-filtered", full_page=False)
     first_page = applicants(page)
     assert first_page[0] == f"Người gửi bưu điện {POSTAL_BIRTHS - 1:02d}"  # newest first
     page.click("text=Trang sau »")
