@@ -166,6 +166,7 @@ def show(code: str):
 
 def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200):
     steps = steps_for(current_user, dossier)
+    now = utcnow()
     officers = db.session.scalars(sa.select(User).where(User.active).order_by(User.full_name))
     template = "dossiers/_dossier.html" if htmx else "dossiers/show.html"
     return render_template(
@@ -175,7 +176,9 @@ def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200
         officers=list(officers),
         error=error,
         print_forms=printable_forms(dossier),
-        now=utcnow(),
+        now=now,
+        # the resolve step's result document is dated between receipt and today
+        result_dates=(to_local(dossier.received_at).date(), to_local(now).date()),
     ), status
 
 
@@ -193,6 +196,8 @@ def step(code: str, kind: str):
             reason=request.form.get("reason"),
             new_due_date=request.form.get("new_due_date"),
             return_method=request.form.get("return_method"),
+            result_number=request.form.get("result_number"),
+            result_date=request.form.get("result_date"),
         )
     except DossierError as e:  # nothing was written; show why on the dossier (404 if unknown)
         return render_dossier(get_dossier_or_404(code), e.message, e.status)
@@ -278,6 +283,14 @@ def logbook():
         .scalar_subquery()
         .label("handed_over_at")
     )
+    result = (
+        sa.select(DossierEvent.data)
+        .where(DossierEvent.dossier_uuid == Dossier.uuid, DossierEvent.kind == "resolved")
+        .order_by(DossierEvent.position.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("result")
+    )
     columns = [
         getattr(Dossier, name)
         for name in (
@@ -299,7 +312,7 @@ def logbook():
     ]
     # Plain rows, not full dossiers with their events: a year's logbook stays light.
     dossiers = db.session.execute(
-        sa.select(*columns, first_hand_over)
+        sa.select(*columns, first_hand_over, result)
         .where(
             Dossier.received_at >= local_datetime(start, dt.time(0)),
             Dossier.received_at < local_datetime(end + dt.timedelta(days=1), dt.time(0)),
