@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from kernel.workdays import to_local
+from wardapp.dossiers.routes import APPLICATION_FORMS
 from wardapp.dossiers.service import receive_dossier, record_step
 from wardapp.extensions import db
 from wardapp.letters.service import issue_letter
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.browser
 MM = 72 / 25.4  # PDF points per millimetre
 A5 = (148 * MM, 210 * MM)  # 419.5 x 595.3 pt, portrait
 A4_LANDSCAPE = (297 * MM, 210 * MM)  # 841.9 x 595.3 pt
+A4 = (210 * MM, 297 * MM)  # 595.3 x 841.9 pt, portrait
 CHAIRMAN = "Nguyễn Thị Thu Hà"
 
 
@@ -190,6 +192,11 @@ def build_ward(app) -> Ward:
     for number, procedure in enumerate(procedures):
         ward.receipts[procedure.code] = receive(
             worst_intake(procedure), vn_time(2026, 12, 1, 8, number)
+        )
+    # An ordinary application written at the writing desk, for each procedure with its own form.
+    for procedure in APPLICATION_FORMS:
+        ward.dossiers[f"application {procedure}"] = receive(
+            intake_data(procedure_code=procedure, writing_assist="1"), vn_time(2026, 12, 9, 9)
         )
     # An ordinary dossier, as tests/test_print.py has it, through every printed step.
     ordinary = db.session.get(Procedure, "1.004873")
@@ -439,7 +446,6 @@ ORDINARY_FORMS = [  # (printout, dossier, who prints it, text of its last lines)
     ("03", "ordinary refused", "letan", "NGƯỜI LẬP PHIẾU"),
     ("04", "ordinary", "lanhdao", "THỦ TRƯỞNG CƠ QUAN"),
     ("05", "usual", "letan", "Bộ phận TN&TKQ trả kết quả cho cá nhân, tổ chức"),
-    ("viet-ho", "ordinary", "letan", "Công dân đọc lại và ký xác nhận."),
     ("letter", "ordinary birth", "chuyenvien", CHAIRMAN),
 ]
 
@@ -494,12 +500,15 @@ def test_notices_and_letters_with_the_longest_values_are_one_a5_sheet(
 
 def receipts_and_applications(page, ward: Ward):
     """Mẫu 01 and the writing desk's application for every procedure, each with all its
-    documents, the longest name, address and postal return address: (what, sheets)."""
+    documents, the longest name, address and postal return address: (what, sheets). The
+    application is the procedure's own form on A4 where it has one, else the generic one on
+    A5."""
     as_who(page, ward, "letan")
     for procedure, code in ward.receipts.items():
         for form, what in (("01", "Mẫu 01"), ("viet-ho", "the writing desk's application")):
             printed = print_pdf(page, f"{ward.url}/dossiers/{code}/print/{form}")
-            assert_size(printed, A5, f"{what} of {procedure}")
+            own = form == "viet-ho" and procedure in APPLICATION_FORMS
+            assert_size(printed, A4 if own else A5, f"{what} of {procedure}")
             yield f"{what} of {procedure}", printed
 
 
@@ -510,23 +519,39 @@ def test_longest_receipts_and_applications_keep_their_signatures_together(page, 
         signed = [
             sheet
             for sheet in printed
-            if squeezed("NGƯỜI YÊU CẦU" if "writing" in what else "NGƯỜI NỘP HỒ SƠ") in sheet.text
+            if squeezed("CÁN BỘ VIẾT HỘ" if "writing" in what else "NGƯỜI NỘP HỒ SƠ") in sheet.text
         ]
         assert len(signed) == 1 and squeezed("Trần Thị Ngọc Hân") in signed[0].text, what
 
 
-def test_longest_receipts_and_applications_are_one_a5_sheet(page, ward):
+def test_longest_receipts_and_applications_are_one_sheet(page, ward):
     """Mẫu 01 with a 200-character name, a 300-character address and postal return address
     (the same one, printed "như địa chỉ trên") and every document of its procedure fits one A5
     sheet, at 10pt, with its rating code: at 9.5pt with the QR code on its own row it took
     197–242mm of the 194mm a sheet had (print.css, "A5"). So does the writing desk's
-    application."""
+    application, on A5 or (the procedure's own form) A4."""
     overflowing = [
         f"{what}: {len(printed)} sheets"
         for what, printed in receipts_and_applications(page, ward)
         if len(printed) != 1
     ]
     assert overflowing == []
+
+
+@pytest.mark.parametrize("procedure", sorted(APPLICATION_FORMS))
+def test_own_application_forms_are_one_a4_sheet_prefilled(page, ward, procedure):
+    """The procedure's own application form (tờ khai), A4 portrait as the real one, prefilled
+    with the applicant's name: the longest (200 characters, a 300-character address) and an
+    ordinary one, on one sheet with the citizen's signature and the writing desk's note."""
+    as_who(page, ward, "letan")
+    printed = print_pdf(page, f"{ward.url}/dossiers/{ward.receipts[procedure]}/print/viet-ho")
+    assert len(printed) == 1, f"the application of {procedure} prints on {len(printed)} sheets"
+    assert_size(printed, A4, f"the application of {procedure}")
+    for text in (NAME, ADDRESS[:120], "CÁN BỘ VIẾT HỘ", "Công dân đọc lại và ký xác nhận."):
+        assert squeezed(text) in printed[0].text, (procedure, text)
+    code = ward.dossiers[f"application {procedure}"]
+    printed = print_pdf(page, f"{ward.url}/dossiers/{code}/print/viet-ho")
+    assert len(printed) == 1 and squeezed("Nguyễn Văn Đức") in printed[0].text
 
 
 def test_control_slip_continues_with_its_column_heads(page, ward):
