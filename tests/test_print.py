@@ -123,7 +123,8 @@ def test_mau01_receipt(client, auth, code):
         + long_date("10/12/2026")
         in text
     )
-    assert "6. Đăng ký nhận kết quả tại: Tại Bộ phận Tiếp nhận và Trả kết quả" in text
+    assert "6. Đăng ký nhận kết quả: Tại Bộ phận Tiếp nhận và Trả kết quả" in text
+    assert "tại: Tại" not in text  # the place was said twice
     assert "Phí, lệ phí: 15.000 đồng" in text
     assert "Quyển số: 2026 Số thứ tự: 1" in text
     assert "NGƯỜI NỘP HỒ SƠ" in text

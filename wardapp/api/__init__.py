@@ -144,7 +144,15 @@ def get_dossier(code: str):
 def add_event(code: str):
     body = _json_body()
     fields = {}
-    for name in ("kind", "to_user_uuid", "reason", "new_due_date", "return_method"):
+    for name in (
+        "kind",
+        "to_user_uuid",
+        "reason",
+        "new_due_date",
+        "return_method",
+        "result_number",
+        "result_date",
+    ):
         if body.get(name) is not None and not isinstance(body[name], str):
             fields[name] = "Phải là chuỗi ký tự."
     version = body.get("version")
@@ -165,5 +173,7 @@ def add_event(code: str):
         reason=body.get("reason"),
         new_due_date=body.get("new_due_date"),
         return_method=body.get("return_method"),
+        result_number=body.get("result_number"),
+        result_date=body.get("result_date"),
     )
     return jsonify(dossier_json(dossier)), 201

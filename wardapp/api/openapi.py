@@ -73,6 +73,16 @@ _STEP = {
         "reason": {"type": "string", "maxLength": 2000},
         "new_due_date": {"type": "string", "format": "date", "description": "apology"},
         "return_method": {"type": "string", "enum": list(RETURN_METHODS)},
+        "result_number": {
+            "type": "string",
+            "maxLength": 50,
+            "description": "resolved: the number of the result's document",
+        },
+        "result_date": {
+            "type": "string",
+            "format": "date",
+            "description": "resolved: the date of the result's document",
+        },
     },
 }
 _DOSSIER = {

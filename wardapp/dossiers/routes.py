@@ -51,6 +51,19 @@ PRINT_FORMS = {
     "05": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
 }
 WRITTEN_FORM = "viet-ho"  # the application form the writing desk filled in, for signature
+# The procedure's own application form (Circular 04/2020/TT-BTP) the writing desk prints, by
+# procedure code (a mobile registration uses the form of the registration); any other procedure
+# prints the generic one, print/viet_ho.html.
+APPLICATION_FORMS = {
+    "1.001193": "khai_sinh",  # Đăng ký khai sinh
+    "1.003583": "khai_sinh",  # Đăng ký khai sinh lưu động
+    "1.000894": "ket_hon",  # Đăng ký kết hôn
+    "1.000593": "ket_hon",  # Đăng ký kết hôn lưu động
+    "1.000656": "khai_tu",  # Đăng ký khai tử
+    "1.000419": "khai_tu",  # Đăng ký khai tử lưu động
+    "1.004873": "xac_nhan_hon_nhan",  # Cấp Giấy xác nhận tình trạng hôn nhân
+    "2.000635": "ban_sao_trich_luc",  # Cấp bản sao Trích lục hộ tịch
+}
 # What the writing desk copies from a citizen's earlier dossier.
 PREFILLED = ("applicant_kind", "applicant_name", "phone", "email", "address")
 LOGBOOK_LIMIT = 5000
@@ -187,6 +200,8 @@ def render_dossier(dossier: Dossier, error: str | None = None, status: int = 200
         error=error,
         print_forms=printable_forms(dossier),
         now=now,
+        # the resolve step's result document is dated between receipt and today
+        result_dates=(to_local(dossier.received_at).date(), to_local(now).date()),
     ), status
 
 
@@ -204,6 +219,8 @@ def step(code: str, kind: str):
             reason=request.form.get("reason"),
             new_due_date=request.form.get("new_due_date"),
             return_method=request.form.get("return_method"),
+            result_number=request.form.get("result_number"),
+            result_date=request.form.get("result_date"),
         )
     except DossierError as e:  # nothing was written; show why on the dossier (404 if unknown)
         return render_dossier(get_dossier_or_404(code), e.message, e.status)
@@ -282,7 +299,11 @@ def print_form(code: str, form: str):
         abort(404)
     event_kind = PRINT_FORM_EVENT.get(form)
     event = next((e for e in reversed(dossier.events) if e.kind == event_kind), None)
-    template = "print/viet_ho.html" if form == WRITTEN_FORM else f"print/mau{form}.html"
+    if form == WRITTEN_FORM:
+        own = APPLICATION_FORMS.get(dossier.procedure_code)
+        template = f"print/to_khai/{own}.html" if own else "print/viet_ho.html"
+    else:
+        template = f"print/mau{form}.html"
     return render_template(
         template, dossier=dossier, event=event, title=forms[form], calendar=load_calendar()
     )
@@ -308,6 +329,14 @@ def logbook():
         .scalar_subquery()
         .label("handed_over_at")
     )
+    result = (
+        sa.select(DossierEvent.data)
+        .where(DossierEvent.dossier_uuid == Dossier.uuid, DossierEvent.kind == "resolved")
+        .order_by(DossierEvent.position.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("result")
+    )
     columns = [
         getattr(Dossier, name)
         for name in (
@@ -329,7 +358,7 @@ def logbook():
     ]
     # Plain rows, not full dossiers with their events: a year's logbook stays light.
     dossiers = db.session.execute(
-        sa.select(*columns, first_hand_over)
+        sa.select(*columns, first_hand_over, result)
         .where(
             Dossier.received_at >= local_datetime(start, dt.time(0)),
             Dossier.received_at < local_datetime(end + dt.timedelta(days=1), dt.time(0)),

@@ -366,6 +366,8 @@ def record_step(
     reason: str | None = None,
     new_due_date: str | None = None,
     return_method: str | None = None,
+    result_number: str | None = None,
+    result_date: str | None = None,
     expected_version: int | None = None,
     register: Register = DESK,
 ) -> Dossier:
@@ -393,6 +395,7 @@ def record_step(
                 to_user_uuid=to_user_uuid,
                 new_due_date=new_due_date,
                 return_method=return_method,
+                result=(result_number, result_date),
                 expected_version=expected_version,
             )
         )
@@ -425,6 +428,7 @@ def take_step(
     to_user_uuid: str | None = None,
     new_due_date: str | None = None,
     return_method: str | None = None,
+    result: tuple[str | None, str | None] = (None, None),
     expected_version: int | None = None,
 ) -> DossierEvent:
     """The rules of one step on a loaded dossier: refuse it, or change the dossier and append
@@ -451,6 +455,7 @@ def take_step(
         to_user_uuid=to_user_uuid,
         new_due_date=new_due_date,
         return_method=return_method,
+        result=result,
     )
     if step.status_after is not None:
         dossier.status = step.status_after
@@ -466,7 +471,7 @@ def take_step(
 
 
 def _apply_step(
-    dossier: Dossier, step, *, now, calendar, to_user_uuid, new_due_date, return_method
+    dossier: Dossier, step, *, now, calendar, to_user_uuid, new_due_date, return_method, result
 ) -> dict:
     """Update the header for ``step`` and return the extra fields of its event."""
     kind = step.kind
@@ -496,7 +501,10 @@ def _apply_step(
         dossier.resolved_at = now
         dossier.timeliness = timeliness(now, dossier.due_at)
         dossier.working_days_used = working_days_used(dossier, now, calendar)
-        return {"step_timeliness": dossier.timeliness}
+        return {
+            "step_timeliness": dossier.timeliness,
+            "data": result_document(dossier, now, *result),
+        }
     if kind == "returned":
         method = return_method or dossier.return_method
         if method not in RETURN_METHODS:
@@ -516,6 +524,53 @@ def _apply_step(
         dossier.paused_at = None
         return {}
     raise AssertionError(kind)
+
+
+RESULT_NUMBER_LIMIT = 50
+
+
+def result_document(
+    dossier: Dossier, now: dt.datetime, number: str | None, date_text: str | None
+) -> dict:
+    """The number and date of the result's document (số, ngày của giấy tờ kết quả), both
+    optional, for the resolve event's ``data``: the event is the record of the result, so they
+    sync and reach the hub as the event does, with no column of their own. The date is the
+    document's, so it is neither after today nor before the dossier was received."""
+    errors: dict[str, str] = {}
+    number = clean_text(
+        {"result_number": number},
+        "result_number",
+        errors,
+        label="Số giấy tờ kết quả",
+        limit=RESULT_NUMBER_LIMIT,
+    )
+    if "\n" in number or "\t" in number:
+        errors["result_number"] = "Số giấy tờ kết quả chỉ gồm một dòng."
+    day = None
+    if date_text is not None and not isinstance(date_text, str):
+        errors["result_date"] = "Ngày của giấy tờ kết quả phải là chuỗi ký tự."
+    elif date_text and date_text.strip():
+        try:
+            day = dt.date.fromisoformat(date_text.strip())
+        except ValueError:
+            errors["result_date"] = "Ngày của giấy tờ kết quả không hợp lệ (ngày/tháng/năm)."
+        else:
+            received = to_local(dossier.received_at).date()
+            if day > to_local(now).date():
+                errors["result_date"] = "Ngày của giấy tờ kết quả không được sau hôm nay."
+            elif day < received:
+                errors["result_date"] = (
+                    "Ngày của giấy tờ kết quả không được trước ngày tiếp nhận hồ sơ "
+                    f"({received:%d/%m/%Y})."
+                )
+    if errors:
+        raise DossierError(" ".join(errors.values()), code="validation_failed", fields=errors)
+    data = {}
+    if number:
+        data["result_number"] = number
+    if day:
+        data["result_date"] = day.isoformat()
+    return data
 
 
 def is_same_day(dossier: Dossier, returned_at: dt.datetime) -> bool:
