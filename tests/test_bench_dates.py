@@ -34,6 +34,7 @@ TODAYS = {
     "1 January": dt.date(2027, 1, 1),
     "2 January": dt.date(2026, 1, 2),
     "just after Tết (Tết 2027, 6 February)": dt.date(2027, 2, 15),
+    "the month after Quốc khánh (1–2 September off in 2026)": dt.date(2026, 10, 1),
     "the month after Tết in its first week (Tết 2030, 3 February)": dt.date(2030, 3, 1),
     "the month after Tết 2038 (only 1 February worked of 1–7)": dt.date(2038, 3, 2),
 }
@@ -108,6 +109,7 @@ def test_the_copies_end_before_now(today, profile, monkeypatch):
         # the open dossiers' last steps run past today, by up to the longest procedure
         templates = seed_templates(first, until, now + dt.timedelta(weeks=9))
         for target, years in ((p["single"], p["single_years"]), (p["city"], p["city_years"])):
-            entries, plan = build_ward_db.plan_copies(templates, max(target, 41), years)
+            # the nearest copy's place does not depend on how many there are: 5,000 at most
+            entries, plan = build_ward_db.plan_copies(templates, min(max(target, 41), 5000), years)
             assert build_ward_db.copies_end(templates, plan) < first < benchlib.now()
             assert max(received for received, *_ in entries) < first
