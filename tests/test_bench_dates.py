@@ -22,7 +22,7 @@ import benchlib
 import build_ward_db
 import sync_wards
 
-from demo.city import seed_preset
+from demo.city import seed_preset, small_preset
 from kernel.workdays import WorkCalendar, local_datetime, to_local
 from wardapp.generator.plan import plan_city
 
@@ -76,6 +76,11 @@ def test_the_generator_plans_every_seed(today):
         until = sync_wards.seed_until(day, now)
         assert plan_city(seed_preset(sync_wards.SINGLE_UNIT, months=1, seed=3000, until=until))
     assert plan_city(seed_preset(build_ward_db.UNIT, months=3, seed=2020, until=now))
+
+
+def test_the_small_demo_plans_on_any_day(today):
+    """bench_demo.py's (2) runs ``wardapp demo --small``: the 30 days up to yesterday."""
+    assert plan_city(small_preset(now=moments(today)[0]))
 
 
 def test_the_seed_end_comes_from_benchlib_now(monkeypatch):
