@@ -1,5 +1,6 @@
 """The account core both apps share: password hashing, session ids that a logout ends everywhere,
-the login manager's loader, the failed-login table's columns and the password rule.
+the login manager's loader and the failed-login table's columns; the password rule is
+:mod:`.password_rule`'s.
 
 The ward's officials (:class:`wardapp.sync.records.User`) and the city's staff (the hub's
 ``HubUser``) are separate tables with the same behaviour, which lives here once.
