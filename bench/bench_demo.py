@@ -30,10 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchlib import VENV_BIN  # bench/ is not a package: imported from this script's folder
+
 TARGET_READY = 120.0
 
 
-def bench_generate(ward: str, months: int | None) -> None:
+def bench_generate(ward: str, months: int | None, out: str | None) -> None:
     import sqlalchemy as sa
 
     from demo.city import create_demo_users, demo_passwords
@@ -54,7 +56,7 @@ def bench_generate(ward: str, months: int | None) -> None:
     started = time.perf_counter()
     plans = [p for p in plan_city(ARTICLE) if p.unit == ward and p.at < preset.until]
     planned = time.perf_counter() - started
-    instance = tempfile.mkdtemp(prefix="bench-generate-")
+    instance = tempfile.mkdtemp(prefix="bench-generate-", dir=out)
     logins = demo_passwords()
     app, _ = initialise(instance, ward, "admin", logins["admin"])
     with app.app_context():
@@ -89,11 +91,11 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def bench_demo(full: bool, processes: int) -> None:
+def bench_demo(full: bool, processes: int, out: str | None) -> None:
     base = 28080
-    instance = Path(tempfile.mkdtemp(prefix="bench-demo-")) / "city"
+    instance = Path(tempfile.mkdtemp(prefix="bench-demo-", dir=out)) / "city"
     command = [
-        str(ROOT / ".venv" / "bin" / "wardapp"),
+        str(VENV_BIN / "wardapp"),
         "demo",
         "--port",
         str(base),
@@ -138,11 +140,16 @@ def main() -> None:
     parser.add_argument("--months", type=int, choices=range(1, 10))
     parser.add_argument("--full", action="store_true", help="the article preset in (2)")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="make the wards in DIR (default: the system's temporary folder)",
+    )
     args = parser.parse_args()
     if args.only in (None, "generate"):
-        bench_generate(args.ward, args.months)
+        bench_generate(args.ward, args.months, args.out)
     if args.only in (None, "demo"):
-        bench_demo(args.full, args.processes)
+        bench_demo(args.full, args.processes, args.out)
 
 
 if __name__ == "__main__":

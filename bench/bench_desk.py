@@ -41,11 +41,11 @@ from pathlib import Path
 import requests
 
 # bench/ is not a package: imported from its path
-from benchlib import code_version, free_port, log, proc_status
+from benchlib import VENV_BIN, code_version, free_port, log, proc_status
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-WARDAPP = ROOT / ".venv" / "bin" / "wardapp"
+WARDAPP = VENV_BIN / "wardapp"
 DEFAULT_WARD = BENCH_DIR / "out" / "ward-200k"
 TARGET_P95_MS = 50.0
 TARGET_RSS_MB = 150.0
@@ -319,6 +319,12 @@ def main(argv=None) -> int:
         help="serve the built ward itself instead of a fresh copy",
     )
     parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where the fresh copy is served from (default: beside the ward, <ward>-run)",
+    )
+    parser.add_argument(
         "--no-extras",
         action="store_true",
         help="skip the memory checks beyond the targeted scenarios",
@@ -343,7 +349,7 @@ def main(argv=None) -> int:
             parser.error("--extra-sql changes the database: only on a fresh copy")
         instance = ward
     else:
-        instance = ward.with_name(ward.name + "-run")
+        instance = args.out.resolve() if args.out else ward.with_name(ward.name + "-run")
         started = time.perf_counter()
         if instance.exists():
             shutil.rmtree(instance)

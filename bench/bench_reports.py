@@ -130,9 +130,18 @@ def main(argv=None) -> int:
         default=DOSSIERS,
         help="size of the city (other sizes are cached under their own name)",
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=OUT.parent,
+        metavar="DIR",
+        help="cache the SQLite hub under DIR (default: bench/out); the PostgreSQL database of "
+        "another DIR is named after it",
+    )
     args = parser.parse_args(argv)
 
-    out = OUT if args.dossiers == DOSSIERS else OUT.parent / f"reports-{args.dossiers}"
+    root = args.out.resolve()
+    out = root / ("reports" if args.dossiers == DOSSIERS else f"reports-{args.dossiers}")
     names = args.only or ["sqlite", "postgresql"]
     backends = [Backend(n, out, args.pg_url if n == "postgresql" else None) for n in names]
     started = time.perf_counter()

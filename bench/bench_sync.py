@@ -1,11 +1,14 @@
 """Sync speed: ward outboxes pushed to a real city hub through waitress, and the hub's apply rate.
 
-    .venv/bin/python bench/bench_sync.py [--quick] [--code-at REV] [--wait-idle MINUTES]
+    .venv/bin/python bench/bench_sync.py [--quick|--smoke] [--out DIR] [--code-at REV]
+        [--wait-idle MINUTES]
         [--only single|history|city|apply] [--profile] [--rebuild] [--build-only]
         [--hub-command CMD] [--ward-command CMD]
 
 Ward databases are built once and cached under ``bench/out/sync/wards/`` (about 3 minutes the
-first time; ``--quick`` uses smaller ones of its own): see :mod:`sync_wards`.
+first time; ``--quick`` uses smaller ones of its own, ``--smoke`` tiny ones and 3 wards for the
+city, only to see that it runs): see :mod:`sync_wards`. ``--out DIR`` puts all of it under
+``DIR/sync/`` instead of ``bench/out/sync/``.
 
 Every run works on fresh copies of the wards and a fresh hub, under ``bench/out/sync/run/``
 (:mod:`sync_push`, :mod:`sync_apply`):
@@ -191,15 +194,15 @@ def apply_lines(a: dict) -> list[str]:
 # --- Main ---------------------------------------------------------------------------------------
 
 
-def rerun_at(rev: str, argv: list[str]) -> int:
-    """Run this script again on the code of commit ``rev``, exported under bench/out/sync/."""
+def rerun_at(rev: str, argv: list[str], out: Path) -> int:
+    """Run this script again on the code of commit ``rev``, exported under ``out``."""
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", rev],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    dest = OUT / f"code-{commit}"
+    dest = out / f"code-{commit}"
     if not (dest / "wardapp").exists():
         dest.mkdir(parents=True, exist_ok=True)
         # every package the commit has (kernel and demo came after the first ones), so that
@@ -222,7 +225,20 @@ def rerun_at(rev: str, argv: list[str]) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small wards, for trying things")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small wards, for trying things")
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny wards, 3 of them for the city: only to see that the benchmark runs",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=OUT.parent,
+        metavar="DIR",
+        help="write the wards, the runs and exported code under DIR/sync (default: bench/out)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached wards")
     parser.add_argument(
         "--profile",
@@ -259,16 +275,17 @@ def main(argv=None) -> int:
         help="wait up to MINUTES for no other bench_*.py process and an idle machine",
     )
     args = parser.parse_args(argv)
+    out = args.out.resolve() / "sync"
     if args.code_at and not os.environ.get("BENCH_SYNC_CODE"):
-        return rerun_at(args.code_at, argv if argv is not None else sys.argv[1:])
-    profile = "quick" if args.quick else "full"
+        return rerun_at(args.code_at, argv if argv is not None else sys.argv[1:], out)
+    profile = "quick" if args.quick else "smoke" if args.smoke else "full"
     if args.hub_command:
         COMMANDS["city-hub"] = shlex.split(args.hub_command)
     if args.ward_command:
         COMMANDS["wardapp"] = shlex.split(args.ward_command)
     parts = set(args.only or ["single", "history", "city", "apply"])
 
-    single_spec, city_specs = ward_specs(profile, args.rebuild)
+    single_spec, city_specs = ward_specs(profile, args.rebuild, out)
     log(f"Sync benchmark ({profile}): code {code_version()}, {os.cpu_count()} CPUs")
     for name, command in COMMANDS.items():
         if command != [str(VENV_BIN / name)]:
@@ -301,7 +318,7 @@ def main(argv=None) -> int:
             break
         time.sleep(20)
 
-    run_root = OUT / "run"
+    run_root = out / "run"
     run_root.mkdir(parents=True, exist_ok=True)
     single = city = applied = None
     results: list[str] = []
@@ -316,7 +333,7 @@ def main(argv=None) -> int:
         results += lines
         log("\n".join(lines))
     if "history" in parts:
-        instance = history_ward()
+        instance = history_ward(out)
         if instance is None:
             log(f"-- (1b) skipped: {HISTORY_SOURCE} not built (bench/build_ward_db.py)")
         else:

@@ -7,16 +7,28 @@ benchmarks and other work running beside this one, and a process's memory and CP
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import resource
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The commands (``wardapp``, ``city-hub``) of the environment the benchmark runs in: beside the
+# interpreter (``.venv/bin/python bench/...`` from a fresh clone, or any other venv or worktree).
+VENV_BIN = Path(sys.executable).parent
 # The code the figures belong to (pyproject.toml's packages).
 PACKAGES = ("kernel", "wardapp", "city_hub", "demo")
+
+
+def now() -> dt.datetime:
+    """The moment a benchmark takes as "now" (aware, UTC, to the minute): the one clock every
+    date a benchmark derives (the end of a seed, the check that copies end in the past) is
+    taken from, so that a test can set it to any day of the calendar."""
+    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 
 
 def log(*parts) -> None:

@@ -44,6 +44,8 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
+import benchlib  # bench/ is not a package: imported from this script's folder
+
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH_DIR / "out" / "ward-200k"
 UNIT = "30280"
@@ -373,6 +375,14 @@ def plan_copies(templates: list[Template], target: int, years: float):
     }
 
 
+def copies_end(templates: list[Template], plan: dict) -> dt.datetime:
+    """The last moment of any copy: copy 1, the nearest, ends ``base_weeks`` before the seed's
+    last step. The seed may end after now (its open dossiers are closed in the copies weeks
+    after their receipt), its copies must not: ``base_weeks`` puts copy 1 before the seed's
+    first receipt, which is in the past on any day."""
+    return max(t.times[-1] for t in templates) - dt.timedelta(weeks=plan["base_weeks"])
+
+
 def new_uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
@@ -577,8 +587,7 @@ def replicate(db_path: Path, *, target: int, years: float, seed: int, chunk: int
     for t in templates:
         t.collect_times()
     entries, plan = plan_copies(templates, target, years)
-    latest = max(t.times[-1] - dt.timedelta(weeks=plan["base_weeks"]) for t in templates)
-    assert latest < dt.datetime.now(UTC), "a copy would end in the future"
+    assert copies_end(templates, plan) < benchlib.now(), "a copy would end in the future"
     log(
         f"   seed: {len(templates)} dossiers ({closed} open ones closed in their copies, "
         f"{steps} steps added); {plan['copies']} copies, shifted back {plan['base_weeks']} weeks "
@@ -746,7 +755,9 @@ def main(argv=None) -> int:
     parser.add_argument("--years", type=float, default=20.0, help="span the copies fill")
     parser.add_argument("--months", type=int, default=3, help="months of seed (service layer)")
     parser.add_argument("--seed", type=int, default=2020)
-    parser.add_argument("--until", help="end of the seed, ISO time (default: now)")
+    parser.add_argument(
+        "--until", help="end of the seed, ISO time with its zone (default: now, to the minute)"
+    )
     parser.add_argument("--chunk", type=int, default=10_000, help="dossiers per transaction")
     parser.add_argument("--force", action="store_true", help="rebuild even if complete")
     args = parser.parse_args(argv)
@@ -776,11 +787,7 @@ def main(argv=None) -> int:
     if out.exists():
         shutil.rmtree(out)
 
-    until = (
-        dt.datetime.fromisoformat(args.until)
-        if args.until
-        else dt.datetime.now(UTC).replace(second=0, microsecond=0)
-    )
+    until = dt.datetime.fromisoformat(args.until) if args.until else benchlib.now()
     if until.tzinfo is None:
         raise SystemExit("--until needs a time zone, e.g. 2026-11-26T14:00+07:00")
     phase = Phases()

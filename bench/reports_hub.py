@@ -100,6 +100,18 @@ def upgrade_cache(b: Backend) -> None:
         db.engine.dispose()
 
 
+def pg_database(out: Path) -> str:
+    """The PostgreSQL database of the hub cached under ``out``: one per folder, so a city of
+    another size, or a run under ``--out`` elsewhere (a test's temporary folder), never shares
+    the database of the cache in bench/out."""
+    if out == OUT:
+        return PG_DATABASE
+    name = f"{PG_DATABASE}_{out.name.replace('-', '_')}"
+    if out.parent == OUT.parent:
+        return name
+    return f"{name}_{hashlib.sha256(str(out).encode()).hexdigest()[:8]}"
+
+
 class Backend:
     """One backend's cached hub: where it lives, how to empty it, how to load rows into it."""
 
@@ -115,11 +127,9 @@ class Backend:
             self.hub_url = None  # make_hub's default: SQLite in the instance folder
         else:
             self.admin_url = sa.make_url(pg_url)
-            self.url = self.admin_url.set(
-                database=PG_DATABASE
-                if out == OUT
-                else f"{PG_DATABASE}_{out.name.replace('-', '_')}"
-            ).render_as_string(hide_password=False)
+            self.url = self.admin_url.set(database=pg_database(out)).render_as_string(
+                hide_password=False
+            )
             self.hub_url = self.url
         self.mark = "?" if name == "sqlite" else "%s"
 

@@ -18,10 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from benchlib import free_port, machine_cpu_s, own_cpu_s, proc_status
+from benchlib import ROOT, VENV_BIN, free_port, machine_cpu_s, own_cpu_s, proc_status
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
 HUB_THREADS = 8
 # The commands run as subprocesses; --hub-command/--ward-command replace them (to try a fix).
 COMMANDS = {"city-hub": [str(VENV_BIN / "city-hub")], "wardapp": [str(VENV_BIN / "wardapp")]}

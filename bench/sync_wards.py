@@ -24,11 +24,12 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+import benchlib
 import build_ward_db as bwd
 from benchlib import log
 
 BENCH_DIR = Path(__file__).resolve().parent
-OUT = BENCH_DIR / "out" / "sync"
+OUT = BENCH_DIR / "out" / "sync"  # the default; ``bench_sync.py --out DIR`` puts it in DIR/sync
 BUILD_VERSION = 3  # bump when the way the wards are made changes
 # The 13 units of Long Xuyên (11 phường, 2 xã), as in wardapp/refdata/units.json.
 CITY_UNITS = [
@@ -49,7 +50,8 @@ CITY_UNITS = [
 SINGLE_UNIT = "30280"
 PROFILES = {
     # dossiers: single ward, whole city; years: how far back the copies reach;
-    # seed_day: the seed runs from the 1st of last month to this day of it (17:30 local).
+    # seed_day: the seed runs from the 1st of last month to this day of it (17:30 local), or
+    # later in a month whose first days are a holiday (seed_until); units: the city's first N.
     "full": {
         "single": 1_500,
         "city": 93_316,
@@ -64,16 +66,38 @@ PROFILES = {
         "city_years": 0.2,
         "seed_day": 7,
     },
+    # only to see that the benchmark runs (CI, tests/test_benches_run.py): a few minutes less
+    "smoke": {
+        "single": 300,  # a week's seed of 30280 is about 240 dossiers: one copy, cut
+        "city": 3 * 300,
+        "single_years": 0.04,
+        "city_years": 0.04,
+        "seed_day": 7,
+        "units": 3,
+    },
 }
+# A seed needs room for its late dossiers (the generator refuses a period too short to hold
+# them: due + 3 working days within it): this many working days from the 1st to its last day.
+SEED_WORKING_DAYS = 5
 
 
 def seed_until(day: int, now: dt.datetime | None = None) -> dt.datetime:
-    """17:30 local on ``day`` of last month: a fixed end for the seed within a month."""
-    from kernel.workdays import local_datetime, to_local
+    """17:30 local on ``day`` of last month: a fixed end for the seed within a month, always
+    before today (whatever day of the month today is), so the copies, which end before the
+    seed starts, are in the past too (``build_ward_db.copies_end``). Where the month's first
+    days are a holiday (Tết can take the first week of February), the end moves on until the
+    seed holds ``SEED_WORKING_DAYS`` working days."""
+    from kernel.workdays import WorkCalendar, local_datetime, to_local
 
-    today = to_local(now or dt.datetime.now(dt.UTC)).date()
-    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=day)
-    return local_datetime(last_month, dt.time(17, 30))
+    today = to_local(now or benchlib.now()).date()
+    first = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    calendar = WorkCalendar()
+    end = first.replace(day=day)
+    while sum(calendar.is_working_day(first + dt.timedelta(days=i)) for i in range(end.day)) < (
+        SEED_WORKING_DAYS
+    ):
+        end += dt.timedelta(days=1)
+    return local_datetime(end, dt.time(17, 30))
 
 
 def make_seed(out: Path, unit: str, *, seed: int, until: dt.datetime) -> int:
@@ -331,11 +355,12 @@ def schema_fingerprint() -> str:
     return hashlib.sha256(json.dumps([heads, columns, payload_form]).encode()).hexdigest()[:12]
 
 
-def ward_specs(profile: str, force: bool) -> tuple[dict, list[dict]]:
+def ward_specs(profile: str, force: bool, out: Path = OUT) -> tuple[dict, list[dict]]:
+    """The single ward's build and the city's, under ``out``/wards."""
     p = PROFILES[profile]
     until = seed_until(p["seed_day"]).isoformat()
     schema = schema_fingerprint()
-    base = OUT / "wards"
+    base = out / "wards"
 
     def spec(label, unit, dossiers, years, seed):
         return {
@@ -354,10 +379,11 @@ def ward_specs(profile: str, force: bool) -> tuple[dict, list[dict]]:
         }
 
     single = spec(f"single-{SINGLE_UNIT}", SINGLE_UNIT, p["single"], p["single_years"], 3000)
-    share, extra = divmod(p["city"], len(CITY_UNITS))
+    units = CITY_UNITS[: p.get("units", len(CITY_UNITS))]
+    share, extra = divmod(p["city"], len(units))
     city = [
         spec(f"city-{unit}", unit, share + (i < extra), p["city_years"], 2020 + i)
-        for i, unit in enumerate(CITY_UNITS)
+        for i, unit in enumerate(units)
     ]
     return single, city
 
@@ -366,7 +392,7 @@ def build_all(specs: list[dict]) -> list[dict]:
     todo = [s for s in specs if s["force"] or not _reusable(s)]
     if todo:
         log(
-            f"-- building {len(todo)} ward database(s) under {OUT / 'wards'} "
+            f"-- building {len(todo)} ward database(s) under {Path(todo[0]['out']).parent} "
             f"(2 processes; each logs to its build.log) ..."
         )
     started = time.perf_counter()
@@ -395,13 +421,14 @@ def _reusable(spec: dict) -> bool:
 HISTORY_SOURCE = BENCH_DIR / "out" / "ward-200k"  # the desk benchmark's 20-year ward
 
 
-def history_ward() -> Path | None:
-    """A copy of the desk benchmark's ward (``build_ward_db.py``), made once, or None if that
-    ward has not been built. Its 1.6 million outbox rows stand for 20 years of synced history."""
+def history_ward(out: Path = OUT) -> Path | None:
+    """A copy of the desk benchmark's ward (``build_ward_db.py``), made once under ``out``, or
+    None if that ward has not been built. Its 1.6 million outbox rows stand for 20 years of
+    synced history."""
     source = HISTORY_SOURCE / "ward.sqlite"
     if not (HISTORY_SOURCE / "build.json").exists() or not source.exists():
         return None
-    out = OUT / "wards" / "history-ward-200k"
+    out = out / "wards" / "history-ward-200k"
     marker = out / "build.json"
     source_build = json.loads((HISTORY_SOURCE / "build.json").read_text())["built_at"]
     if marker.exists() and json.loads(marker.read_text())["source_built_at"] == source_build:

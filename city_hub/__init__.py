@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-
-from flask import Flask, redirect, url_for
-from jinja2 import ChoiceLoader, FileSystemLoader
+from typing import TYPE_CHECKING
 
 from kernel import STATIC_DIR, TEMPLATES_DIR, serve_favicon
 
-from .extensions import csrf, db, login_manager, migrate
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Flask, SQLAlchemy and the extensions are imported where the app is built, not with the
+# package: ``city-hub --help`` starts without them (tests/test_cli_startup.py).
 
 DATABASE_FILE = "hub.sqlite"
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -23,6 +25,11 @@ MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
     """Build the hub app on its instance folder (``$CITY_HUB_INSTANCE`` or ``./hub-instance``)."""
+    from flask import Flask, redirect, url_for
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    from .extensions import csrf, db, login_manager, migrate
+
     instance_path = os.path.abspath(
         instance_path or os.environ.get("CITY_HUB_INSTANCE") or "hub-instance"
     )
@@ -119,6 +126,8 @@ def upgrade_schema() -> None:
     from flask_migrate import upgrade
 
     from kernel.database import at_head
+
+    from .extensions import db
 
     if not at_head(MIGRATIONS_DIR, db.engine):
         upgrade(directory=MIGRATIONS_DIR)

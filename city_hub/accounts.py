@@ -13,8 +13,7 @@ from kernel.database import write_transaction
 
 from .extensions import db
 from .models import HubUser, hub_audit
-
-HUB_ROLES = {"viewer": "Xem báo cáo", "admin": "Quản trị đơn vị, danh mục, tài khoản"}
+from .roles import HUB_ROLES
 
 
 def find_account(username: str) -> HubUser:

@@ -11,25 +11,14 @@ import os
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from click_default_group import DefaultGroup
 
-from kernel.account_admin import AccountError
-from kernel.accounts import new_password_option, password_option
-from kernel.columns import utcnow
+from kernel.password_rule import new_password_option, password_option
 
-from . import accounts, create_app, upgrade_schema
-from .accounts import HUB_ROLES
-from .extensions import db
-from .models import Quarantine, Ward, hub_audit
-from .wards import (
-    WardError,
-    find_ward,
-    register_ward,
-    revoke_credential,
-    rotate_credential,
-    unit_names,
-)
+from .roles import HUB_ROLES
+
+# The app, its models and services are imported in each command, not here: ``city-hub --help``
+# does not load SQLAlchemy (tests/test_cli_startup.py).
 
 instance_option = click.option(
     "--instance",
@@ -44,6 +33,8 @@ instance_option = click.option(
 
 def open_hub(instance: str):
     """The hub app with its schema brought up to date."""
+    from . import create_app, upgrade_schema
+
     os.makedirs(instance, exist_ok=True)
     app = create_app(instance_path=instance)
     with app.app_context():
@@ -63,6 +54,7 @@ def init(instance):
     """Tạo cơ sở dữ liệu của máy chủ và công bố danh mục đầu tiên."""
     from kernel.refdata import snapshot_from_files
 
+    from .extensions import db
     from .refdata import latest_snapshot, publish
 
     app = open_hub(instance)
@@ -96,6 +88,10 @@ def ward():
 @contextlib.contextmanager
 def _refusals(hint: str = ""):
     """A service's refusal (an account's, a unit's) as the command's error message."""
+    from kernel.account_admin import AccountError
+
+    from .wards import WardError
+
     try:
         yield
     except (AccountError, WardError) as e:
@@ -107,6 +103,8 @@ def _refusals(hint: str = ""):
 @instance_option
 def ward_add(code, instance):
     """Đăng ký một phường, xã và in khóa đồng bộ (chỉ hiện một lần)."""
+    from .wards import register_ward, unit_names
+
     if code not in unit_names():
         raise click.BadParameter(f"Không có đơn vị mã {code} trong danh mục.", param_hint="CODE")
     app = open_hub(instance)
@@ -121,6 +119,8 @@ def ward_add(code, instance):
 @instance_option
 def ward_rotate(code, instance):
     """Cấp khóa đồng bộ mới cho một phường, xã (khóa cũ hết hiệu lực ngay)."""
+    from .wards import rotate_credential
+
     app = open_hub(instance)
     with app.app_context(), _refusals():
         _, token = rotate_credential(code)
@@ -132,6 +132,8 @@ def ward_rotate(code, instance):
 @instance_option
 def ward_revoke(code, instance):
     """Thu hồi khóa đồng bộ của một phường, xã."""
+    from .wards import revoke_credential
+
     app = open_hub(instance)
     with app.app_context(), _refusals():
         revoke_credential(code)
@@ -143,6 +145,10 @@ def ward_revoke(code, instance):
 @instance_option
 def ward_allow_rekey(code, instance):
     """Cho phép một phường, xã đổi sang cơ sở dữ liệu mới (sau khôi phục hoặc thay máy)."""
+    from .extensions import db
+    from .models import hub_audit
+    from .wards import find_ward
+
     app = open_hub(instance)
     with app.app_context(), _refusals():
         find_ward(code).rekey_allowed = True
@@ -155,7 +161,13 @@ def ward_allow_rekey(code, instance):
 @instance_option
 def ward_list(instance):
     """Tình trạng đồng bộ của từng phường, xã."""
+    import sqlalchemy as sa
+
+    from kernel.columns import utcnow
     from kernel.formatting import vn_datetime
+
+    from .extensions import db
+    from .models import Quarantine, Ward
 
     app = open_hub(instance)
     with app.app_context():
@@ -200,6 +212,8 @@ def ward_quarantine(code, limit, instance):
     from kernel.formatting import vn_datetime
 
     from .admin import quarantined_records
+    from .extensions import db
+    from .wards import find_ward
 
     app = open_hub(instance)
     with app.app_context(), _refusals():
@@ -265,6 +279,8 @@ def refdata_publish(snapshot_file, instance):
 
     from kernel.refdata import ReferenceDataError
 
+    from .extensions import db
+    from .models import hub_audit
     from .refdata import publish
 
     app = open_hub(instance)
@@ -300,6 +316,8 @@ ROLE_HELP = "viewer: xem báo cáo; admin: quản trị đơn vị, danh mục, 
 @instance_option
 def user_add(username, full_name, role, password, instance):
     """Thêm tài khoản cán bộ thành phố."""
+    from . import accounts
+
     app = open_hub(instance)
     with app.app_context(), _refusals():
         accounts.add_account(username, full_name, [role], password)
@@ -311,6 +329,8 @@ def user_add(username, full_name, role, password, instance):
 @instance_option
 def user_disable(username, instance):
     """Khóa một tài khoản cán bộ thành phố."""
+    from . import accounts
+
     app = open_hub(instance)
     with app.app_context(), _refusals():
         accounts.disable(accounts.find_account(username))
@@ -324,6 +344,8 @@ def user_disable(username, instance):
 def user_set_role(username, role, instance):
     """Đổi vai trò của một tài khoản cán bộ thành phố (mọi phiên đăng nhập của tài khoản kết
     thúc)."""
+    from . import accounts
+
     app = open_hub(instance)
     with app.app_context(), _refusals():
         accounts.set_roles(accounts.find_account(username), [role])
@@ -336,6 +358,8 @@ def user_set_role(username, role, instance):
 @instance_option
 def user_reset_password(username, password, instance):
     """Đặt lại mật khẩu (và mở khóa) một tài khoản cán bộ thành phố."""
+    from . import accounts
+
     app = open_hub(instance)
     with app.app_context(), _refusals():
         accounts.reset_password(accounts.find_account(username), password)

@@ -84,12 +84,18 @@ def generate_dossiers(
     the benchmarks' seed ward."""
     from wardapp.dossiers.service import this_ward
 
-    until = until or utcnow()
-    last = to_local(until).date()
-    first = (last.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
-    preset = city_preset(first, last, units=(this_ward().ward_code,), until=until, seed=seed)
+    preset = seed_preset(this_ward().ward_code, months=months, seed=seed, until=until or utcnow())
     ensure_chairman_name()
     return WardRun(preset).run(plan_city(preset), progress)
+
+
+def seed_preset(unit: str, *, months: int, seed: int, until: dt.datetime) -> Preset:
+    """One desk's share of the city from the 1st of the month ``months - 1`` before ``until``
+    up to ``until``: what :func:`generate_dossiers` plays (the benchmarks test their seeds'
+    dates against it)."""
+    last = to_local(until).date()
+    first = (last.replace(day=1) - dt.timedelta(days=31 * (months - 1))).replace(day=1)
+    return city_preset(first, last, units=(unit,), until=until, seed=seed)
 
 
 def small_preset(seed: int = 2020, now: dt.datetime | None = None) -> Preset:

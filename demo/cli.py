@@ -11,11 +11,7 @@ from pathlib import Path
 
 import click
 
-from kernel.progress import Progress
 from wardapp.cli import instance_option
-from wardapp.generator.plan import plan_city
-
-from .city import HUB_ACCOUNTS, DemoCity, article_preset, small_preset
 
 
 @click.command()
@@ -52,6 +48,13 @@ def demo(small, seed, port, processes, sync_every, no_serve, instance):
 
     started = time.monotonic()
     _stop_on_signals()
+    # The city, the generator and the progress bar are imported here, not with the module: the
+    # ward's CLI loads this command to list it in `wardapp --help`, which stays quick.
+    from kernel.progress import Progress
+    from wardapp.generator.plan import plan_city
+
+    from .city import HUB_ACCOUNTS, DemoCity, article_preset, small_preset
+
     throw_away = instance == "instance"  # the default: never a real ward's folder
     if throw_away:
         instance = tempfile.mkdtemp(prefix="longxuyen-demo-")

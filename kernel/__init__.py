@@ -2,11 +2,12 @@
 
 The working-day calendar (:mod:`.workdays`), what a dossier's status means and the one
 definition of pending, paused and overdue (:mod:`.statuses`), text folding (:mod:`.text`),
-column types (:mod:`.columns`), database helpers (:mod:`.database`), the account model's core
-and the login views (:mod:`.accounts`, :mod:`.login`), error pages (:mod:`.errors`), bounded
-query values (:mod:`.queryargs`), Vietnamese formatting (:mod:`.formatting`), spreadsheets
-(:mod:`.spreadsheet`), the reference data's shape (:mod:`.refdata`), security headers
-(:mod:`.security`), and the templates and static files both apps serve.
+column types (:mod:`.columns`), database helpers (:mod:`.database`), the account model's core,
+the password rule and the login views (:mod:`.accounts`, :mod:`.password_rule`, :mod:`.login`),
+error pages (:mod:`.errors`), bounded query values (:mod:`.queryargs`), Vietnamese formatting
+(:mod:`.formatting`), spreadsheets (:mod:`.spreadsheet`), the reference data's shape
+(:mod:`.refdata`), security headers (:mod:`.security`), and the templates and static files both
+apps serve.
 
 The kernel imports neither app; the apps import it. The contracts in ``.importlinter`` keep the
 arrows that way (docs/architecture.md).

@@ -1,5 +1,6 @@
 """The account core both apps share: password hashing, session ids that a logout ends everywhere,
-the login manager's loader, the failed-login table's columns and the password rule.
+the login manager's loader and the failed-login table's columns; the password rule is
+:mod:`.password_rule`'s.
 
 The ward's officials (:class:`wardapp.sync.records.User`) and the city's staff (the hub's
 ``HubUser``) are separate tables with the same behaviour, which lives here once.
@@ -12,15 +13,12 @@ import secrets
 import threading
 from typing import TYPE_CHECKING
 
-import click
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .columns import UTCDateTime
-
-MIN_PASSWORD_LENGTH = 10
 
 # scrypt takes 32 MiB per hash: one at a time keeps a burst of logins within the ward PC's
 # memory budget (five at once reached 234 MB) at the cost of a short queue.
@@ -116,24 +114,6 @@ class LoginFailureColumns:
         return (sa.Index("ix_login_failure_key_at", "kind", "name", "at"),)
 
 
-def password_problem(password: str) -> str | None:
-    """What is wrong with ``password`` under the rule of every account, at the ward and at the
-    hub, in Vietnamese; None when it passes."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự."
-    if not password.strip():
-        return "Mật khẩu không được chỉ gồm khoảng trắng."
-    return None
-
-
-def password_ok(password: str) -> str:
-    """:func:`password_problem` as a click callback, for the commands that take a password."""
-    problem = password_problem(password)
-    if problem:
-        raise click.BadParameter(problem)
-    return password
-
-
 # Letters and digits nobody misreads when copying from the admin's screen (no 0/o, 1/l/i).
 _TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
@@ -144,19 +124,3 @@ def temporary_password() -> str:
     return "-".join(
         "".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(3)
     )
-
-
-def password_option(name: str = "--password", prompt: str = "Mật khẩu", after: str = ""):
-    """A CLI option asking for a password twice, hidden, and holding it to :func:`password_ok`;
-    its help says the rule (``after`` is added to it)."""
-    return click.option(
-        name,
-        prompt=prompt,
-        hide_input=True,
-        confirmation_prompt=True,
-        callback=lambda c, p, v: password_ok(v),
-        help=f"{prompt} (ít nhất {MIN_PASSWORD_LENGTH} ký tự){after}.",
-    )
-
-
-new_password_option = password_option(prompt="Mật khẩu mới")

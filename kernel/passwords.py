@@ -1,5 +1,5 @@
 """Changing one's own password, the same way at the ward and at the hub: the screen (old password
-asked, the new one twice, under :func:`kernel.accounts.password_problem`), and the hook that
+asked, the new one twice, under :func:`kernel.password_rule.password_problem`), and the hook that
 sends an account holding a temporary password (an admin's reset, or a new account) to that
 screen from every page until it has chosen its own."""
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user
 
-from .accounts import MIN_PASSWORD_LENGTH, password_problem
 from .database import write_transaction
+from .password_rule import MIN_PASSWORD_LENGTH, password_problem
 
 # What an account with a temporary password may still reach: the change screen itself, logging
 # out, and the static files the screen needs.

@@ -46,6 +46,7 @@ kernel.accounts.check_password_hash = functools.lru_cache(maxsize=4096)(
 # with `pytest --durations`; a test of a second or more on a 2-core machine is listed here).
 
 SLOW_FILES = {
+    "test_benches_run.py",  # every benchmark's smallest profile, as processes: about 2 minutes
     "test_concurrency.py",  # processes racing one database
     "test_counts_agree.py",  # a month of a ward, its every work list against the hub's figures
     "test_demo_browser.py",  # the demo's city in chromium

@@ -19,6 +19,7 @@ PACKAGES = ("kernel", "wardapp", "city_hub", "demo")
 SHARED = {
     "wardapp",
     "wardapp.extensions",
+    "wardapp.roles",
     "wardapp.sync",
     "wardapp.sync.protocol",
     "wardapp.sync.shape",

@@ -13,7 +13,8 @@ from wardapp.api import issue_token
 from wardapp.dossiers.lifecycle import ANY, HOLDER, PERMISSIONS, STEPS
 from wardapp.dossiers.service import load_calendar, receive_dossier, record_step
 from wardapp.extensions import db
-from wardapp.sync.records import ROLES, Dossier
+from wardapp.roles import ROLES
+from wardapp.sync.records import Dossier
 
 from .conftest import PASSWORD, account, intake_data
 

@@ -6,14 +6,16 @@ import datetime as dt
 import os
 import secrets
 from pathlib import Path
-
-from flask import Flask
-from jinja2 import ChoiceLoader, FileSystemLoader
+from typing import TYPE_CHECKING
 
 from kernel import STATIC_DIR, TEMPLATES_DIR, serve_favicon
-from kernel.security import set_security_headers
 
-from .extensions import csrf, db, htmx, login_manager, migrate
+if TYPE_CHECKING:
+    from flask import Flask
+
+# Flask, SQLAlchemy and the extensions are imported where the app is built, not with the
+# package: ``wardapp --help`` and the commands that never open a database start without them
+# (tests/test_cli_startup.py).
 
 SECRET_KEY_FILE = "secret_key"
 DATABASE_FILE = "ward.sqlite"
@@ -26,6 +28,11 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     :param instance_path: the ward's instance folder; defaults to ``$WARDAPP_INSTANCE`` or
         ``./instance``, so several wards can run side by side on one machine.
     """
+    from flask import Flask
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    from kernel.security import set_security_headers
+
     instance_path = os.path.abspath(
         instance_path or os.environ.get("WARDAPP_INSTANCE") or "instance"
     )
@@ -88,6 +95,7 @@ def register_extensions(app: Flask) -> None:
 
     from . import outbox  # noqa: F401  (registers the session hooks)
     from .database import MIGRATIONS_DIR, alembic_include_name
+    from .extensions import csrf, db, htmx, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(
@@ -106,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     from .audit_trail import bp as audit_bp
     from .auth import bp as auth_bp
     from .dossiers.routes import bp as dossiers_bp
+    from .extensions import csrf
     from .feedback.routes import bp as feedback_bp
     from .inspections.routes import bp as inspections_bp
     from .letters.routes import bp as letters_bp
@@ -152,5 +161,7 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_error_handlers(app: Flask) -> None:
     from kernel import errors
+
+    from .extensions import db
 
     errors.init_app(app, db.session)

@@ -119,13 +119,6 @@ class LoginFailure(LoginFailureColumns, db.Model):
     """A failed login at this ward (not synced: it says nothing the hub needs)."""
 
 
-API_SCOPES = {
-    "read": "Đọc danh mục và hồ sơ",
-    "intake": "Tiếp nhận hồ sơ",
-    "steps": "Thực hiện bước xử lý",
-}
-
-
 class ApiToken(db.Model):
     """A bearer token for the JSON API, stored as a SHA-256 digest, scoped and revocable.
 

@@ -8,7 +8,8 @@ from kernel.account_admin import add_account_views
 
 from ..auth import roles_required
 from ..extensions import db
-from ..sync.records import ROLES, User
+from ..roles import ROLES
+from ..sync.records import User
 from . import service
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")

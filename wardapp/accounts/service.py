@@ -14,7 +14,8 @@ from kernel.database import write_transaction
 from ..audit import audit
 from ..extensions import db
 from ..models import SyncNode
-from ..sync.records import ROLES, User
+from ..roles import ROLES
+from ..sync.records import User
 
 
 def find_account(username: str) -> User:

@@ -16,8 +16,9 @@ from wardapp.sync.records import Dossier, User
 from ..dossiers.lifecycle import STEPS
 from ..dossiers.service import receive_dossier, record_step, this_ward
 from ..extensions import db
-from ..models import API_SCOPES, ApiToken, Procedure
+from ..models import ApiToken, Procedure
 from ..outbox import snapshot
+from ..roles import API_SCOPES
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

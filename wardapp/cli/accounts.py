@@ -6,17 +6,14 @@ from __future__ import annotations
 import contextlib
 
 import click
-import sqlalchemy as sa
 
-from kernel.account_admin import AccountError
-from kernel.accounts import new_password_option, password_option
+from kernel.password_rule import new_password_option, password_option
 
-from ..accounts import service
-from ..audit import audit
-from ..extensions import db
-from ..models import API_SCOPES
-from ..sync.records import ROLES, User
+from ..roles import API_SCOPES, ROLES
 from .instance import instance_option, open_app
+
+# The models and the account service are imported in each command, not here: ``wardapp --help``
+# does not load SQLAlchemy (tests/test_cli_startup.py).
 
 
 @click.group()
@@ -27,6 +24,8 @@ def user():
 @contextlib.contextmanager
 def _refusals():
     """The service's refusals as the command's error message."""
+    from kernel.account_admin import AccountError
+
     try:
         yield
     except AccountError as e:
@@ -48,6 +47,8 @@ def _refusals():
 @instance_option
 def user_add(username, full_name, roles, password, instance):
     """Thêm một tài khoản cán bộ."""
+    from ..accounts import service
+
     app = open_app(instance)
     with app.app_context(), _refusals():
         service.add_account(username, full_name, roles, password)
@@ -59,6 +60,8 @@ def user_add(username, full_name, roles, password, instance):
 @instance_option
 def user_disable(username, instance):
     """Khóa một tài khoản (không xóa: lịch sử xử lý hồ sơ vẫn giữ tên người đó)."""
+    from ..accounts import service
+
     app = open_app(instance)
     with app.app_context(), _refusals():
         service.disable(service.find_account(username))
@@ -78,6 +81,8 @@ def user_disable(username, instance):
 @instance_option
 def user_set_roles(username, roles, instance):
     """Đổi vai trò của một tài khoản (mọi phiên đăng nhập của tài khoản kết thúc)."""
+    from ..accounts import service
+
     app = open_app(instance)
     with app.app_context(), _refusals():
         service.set_roles(service.find_account(username), roles)
@@ -90,6 +95,8 @@ def user_set_roles(username, roles, instance):
 @instance_option
 def user_reset_password(username, password, instance):
     """Đặt lại mật khẩu (và mở khóa) một tài khoản."""
+    from ..accounts import service
+
     app = open_app(instance)
     with app.app_context(), _refusals():
         service.reset_password(service.find_account(username), password)
@@ -100,6 +107,11 @@ def user_reset_password(username, password, instance):
 @instance_option
 def user_list(instance):
     """Liệt kê tài khoản."""
+    import sqlalchemy as sa
+
+    from ..extensions import db
+    from ..sync.records import User
+
     app = open_app(instance)
     with app.app_context():
         for account in db.session.scalars(sa.select(User).order_by(User.username)):
@@ -127,7 +139,10 @@ def token():
 @instance_option
 def token_create(username, name, scopes, instance):
     """Tạo mã truy cập (chỉ hiển thị một lần)."""
+    from ..accounts import service
     from ..api import issue_token
+    from ..audit import audit
+    from ..extensions import db
 
     scopes = scopes or tuple(API_SCOPES)
     app = open_app(instance)
@@ -142,8 +157,11 @@ def token_create(username, name, scopes, instance):
 @instance_option
 def token_list(instance):
     """Liệt kê mã truy cập (không hiện giá trị)."""
+    import sqlalchemy as sa
+
     from kernel.formatting import vn_datetime
 
+    from ..extensions import db
     from ..models import ApiToken
 
     app = open_app(instance)
@@ -163,6 +181,8 @@ def token_revoke(token_id, instance):
     """Thu hồi một mã truy cập (số thứ tự trong `wardapp token list`)."""
     from kernel.columns import utcnow
 
+    from ..audit import audit
+    from ..extensions import db
     from ..models import ApiToken
 
     app = open_app(instance)

@@ -7,16 +7,10 @@ import os
 import re
 
 import click
-import sqlalchemy as sa
 
-from kernel.accounts import password_option
-from kernel.progress import Progress
+from kernel.password_rule import password_option
 
 from .. import write_secret_key
-from ..audit import audit
-from ..extensions import db
-from ..models import SyncNode, Unit
-from ..sync.records import User
 from .hub_sync import hub_address_ok
 from .instance import instance_option, open_app, refuse_existing
 from .recovery import lost_codes_options, provision_from_hub
@@ -39,7 +33,11 @@ def initialise(
     """Create the instance folder, database, reference data, ward identity and first admin."""
     from kernel.refdata import read_json
 
+    from ..audit import audit
+    from ..extensions import db
+    from ..models import SyncNode, Unit
     from ..refdata import load_reference_data
+    from ..sync.records import User
 
     refuse_existing(instance)
     if unit_code not in {u["code"] for u in read_json("units.json")["units"]}:
@@ -185,8 +183,12 @@ def generate(first, last, scale, seed, instance):
     """Tạo hồ sơ mẫu cho phường, xã này (phần của nó trong thành phố mẫu), qua tầng nghiệp vụ.
 
     Mặc định là số liệu của bài báo (9 tháng đầu năm 2020); chỉ dùng cho phường chưa có hồ sơ."""
+    import sqlalchemy as sa
+
+    from kernel.progress import Progress
     from wardapp.dossiers.intake import DossierError
 
+    from ..extensions import db
     from ..generator import ARTICLE, city_preset, generate_ward
     from ..sync.records import Dossier
 

@@ -10,9 +10,6 @@ from pathlib import Path
 import click
 from click_default_group import DefaultGroup
 
-from ..audit import audit
-from ..extensions import db
-from ..models import SyncNode
 from .instance import instance_option, open_app
 from .recovery import lost_codes_options, report_recovery
 
@@ -57,6 +54,8 @@ def _sync_config(instance: str):
 @instance_option
 def sync_configure(hub_url, token, instance):
     """Lưu địa chỉ máy chủ thành phố và khóa đồng bộ của phường, xã."""
+    from ..audit import audit
+    from ..extensions import db
     from ..sync.client import SyncConfig
 
     app = open_app(instance)
@@ -237,6 +236,9 @@ def sync_rekey(hub_acked, instance):
     """Khôi phục đồng bộ sau khi khôi phục bản sao lưu hoặc thay máy: cấp mã mới, gửi lại tất cả."""
     from wardapp.sync.outgoing import rekey
 
+    from ..audit import audit
+    from ..extensions import db
+
     app = open_app(instance)
     with app.app_context():
         queued = rekey(hub_acked)
@@ -255,6 +257,8 @@ def sync_rekey(hub_acked, instance):
 def sync_recover(yes, last_codes, code_gap, instance):
     """Sau khi khôi phục bản sao lưu: lấy lại từ máy chủ thành phố hồ sơ của đơn vị mà bản sao
     không có, cấp mã cơ sở dữ liệu mới và gửi lại mọi bản ghi."""
+    from ..extensions import db
+    from ..models import SyncNode
     from ..sync.client import HubClient, SyncFailed
 
     config = _sync_config(instance)

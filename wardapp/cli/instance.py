@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .. import DATABASE_FILE, create_app
+from .. import DATABASE_FILE
 
 instance_option = click.option(
     "--instance",
@@ -22,6 +22,7 @@ instance_option = click.option(
 
 def open_app(instance: str, *, must_exist: bool = True):
     """The app on an initialised instance folder, with its schema brought up to date."""
+    from .. import create_app
     from ..backup import BackupError
     from ..database import upgrade_schema
 

@@ -1,26 +1,26 @@
 """Getting a ward's records back from the city hub: a replacement PC rebuilt from them
 (``init --from-hub``), and what a restored backup lacks (``restore``, ``sync recover``). Either
 gives the database a new identity, and each day's dossier numbers go on past those the lost PC
-may have printed on receipts: ``CODE_GAP`` of the recovery module decides how many, unless the
-admin says."""
+may have printed on receipts: ``CODE_GAP`` (:mod:`wardapp.sync.code_gap`) decides how many, unless
+the admin says."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import sqlalchemy as sa
 
 from .. import DATABASE_FILE, write_secret_key
-from ..audit import audit
-from ..database import write_transaction
-from ..extensions import db
-from ..models import SyncNode
-from ..sync.client import HubClient, SyncConfig, SyncFailed, apply_refdata
-from ..sync.records import User
-from ..sync.recovery import CODE_GAP, CodeError, recover_from_hub
+from ..sync.code_gap import CODE_GAP
 from .instance import open_app, refuse_existing
+
+if TYPE_CHECKING:
+    from ..sync.client import HubClient
+
+# The sync client, the recovery and the models are imported where a command uses them:
+# ``wardapp --help`` does not load SQLAlchemy (tests/test_cli_startup.py).
 
 
 def lost_codes_options(command):
@@ -74,6 +74,16 @@ def provision_from_hub(
     """A replacement PC: a new database filled from the hub's copy of this ward's records and
     its current reference data, with a new identity numbered past all the hub has seen, and
     each day's dossier numbers past any the dead PC may have printed on receipts."""
+    import sqlalchemy as sa
+
+    from ..audit import audit
+    from ..database import write_transaction
+    from ..extensions import db
+    from ..models import SyncNode
+    from ..sync.client import HubClient, SyncConfig, SyncFailed, apply_refdata
+    from ..sync.records import User
+    from ..sync.recovery import CodeError, recover_from_hub
+
     refuse_existing(instance)
     client = HubClient(SyncConfig(hub_url, token))
     try:  # before anything is written: a wrong address or credential leaves no half instance
@@ -145,6 +155,10 @@ def report_recovery(
 ) -> None:
     """Take back from the hub what a restored database lacks, if it lacks anything, and tell
     the admin what came back. ``restore`` asks no lost codes, so it leaves the default gap."""
+    from ..audit import audit
+    from ..extensions import db
+    from ..sync.recovery import CodeError, recover_from_hub
+
     try:
         recovered = recover_from_hub(client, code_gap=code_gap, last_codes=last_codes)
     except CodeError as e:

@@ -8,14 +8,12 @@ import csv
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 
-from .. import DATABASE_FILE, create_app
-from ..audit import audit
-from ..extensions import db
-from ..models import SyncNode
+from .. import DATABASE_FILE
 from .instance import instance_option, open_app
-from .recovery import report_recovery
+
+# The app, the models and the backup module are imported in each command: ``wardapp --help``
+# does not load SQLAlchemy (tests/test_cli_startup.py).
 
 
 @click.command()
@@ -133,9 +131,16 @@ def backup(target, keep_daily, keep_monthly, instance):
 def restore(backup_file, yes, instance):
     """Khôi phục từ một bản sao lưu (kiểm tra trước), rồi đối chiếu với máy chủ thành phố để
     không mất, không trùng hồ sơ."""
+    import sqlalchemy as sa
+
+    from .. import create_app
+    from ..audit import audit
     from ..backup import BackupError, backup_dir, check_backup_file, restore_file, take_backup
     from ..database import database_path, known_revisions
+    from ..extensions import db
+    from ..models import SyncNode
     from ..sync.client import HubClient, SyncConfig, SyncFailed
+    from .recovery import report_recovery
 
     live = Path(instance) / DATABASE_FILE
     if not live.exists():

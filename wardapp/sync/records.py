@@ -18,16 +18,10 @@ from kernel.columns import JSONText, UTCDateTime, new_uuid, utcnow
 from kernel.statuses import HELD_STATUSES, RUNNING_STATUSES
 
 from ..extensions import db
+from ..roles import ROLES
 
 # Columns the outbox leaves out of a record: derived (search), secret (hashes) or local.
 NOT_SYNCED = {"search_text", "password_hash", "session_epoch", "must_change_password"}
-
-ROLES = {
-    "receptionist": "Tiếp nhận và trả kết quả",
-    "officer": "Chuyên viên xử lý",
-    "leader": "Lãnh đạo phường, xã",
-    "admin": "Quản trị",
-}
 
 
 class User(AccountMixin, db.Model):

@@ -31,6 +31,7 @@ from ..dossiers.service import code_prefix, last_code_number, search_text_for
 from ..extensions import db
 from ..models import CodeFloor, SyncNode
 from .client import EXIT_FAILED, HubClient, SyncFailed
+from .code_gap import CODE_GAP
 from .protocol import SYNCED_MODELS
 from .shape import RecordRejected, clean_record
 
@@ -191,9 +192,6 @@ class Recovery:
     @property
     def rekeyed(self) -> bool:
         return self.merged is not None
-
-
-CODE_GAP = 100  # numbers left per day for a lost PC's receipts, unless the admin saw the last
 
 
 class CodeError(ValueError):
