@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from kernel.account_admin import AccountError, clean_identity, refuse_losing_admin
+from kernel.account_admin import (
+    AccountChanges,
+    AccountError,
+    clean_identity,
+    refuse_losing_admin,
+)
 from kernel.database import write_transaction
 
 from .extensions import db
 from .models import HubUser, hub_audit
 from .roles import HUB_ROLES
 
-
-def find_account(username: str) -> HubUser:
-    found = db.session.scalar(sa.select(HubUser).where(HubUser.username == username.casefold()))
-    if found is None:
-        raise AccountError(f"Không có tài khoản {username}.")
-    return found
+_changes = AccountChanges(db, HubUser, hub_audit)
+find_account, disable, enable = _changes.find, _changes.disable, _changes.enable
+reset_password = _changes.reset_password
 
 
 def _role(roles) -> str:
@@ -58,32 +60,3 @@ def set_roles(target: HubUser, roles, actor: HubUser | None = None) -> None:
         before, target.role = target.role, role
         target.end_sessions()
         hub_audit("user.set_role", target.username, before=before, role=role)
-
-
-def disable(target: HubUser, actor: HubUser | None = None) -> None:
-    with write_transaction(db.session):
-        db.session.refresh(target)
-        if actor is target:
-            raise AccountError("Không thể tự khóa tài khoản đang đăng nhập.")
-        refuse_losing_admin(db.session, HubUser, target, actor, "Không thể khóa {who}.")
-        target.active = False
-        target.end_sessions()
-        hub_audit("user.disable", target.username)
-
-
-def enable(target: HubUser) -> None:
-    with write_transaction(db.session):
-        db.session.refresh(target)
-        target.active = True
-        hub_audit("user.enable", target.username)
-
-
-def reset_password(target: HubUser, password: str | None = None) -> str | None:
-    """A new password, and the account unlocked: ``password`` as typed at the command line, or
-    a temporary one (returned, shown once) to be changed at the next login."""
-    with write_transaction(db.session):
-        db.session.refresh(target)
-        temporary = target.give_password(password)
-        target.active = True
-        hub_audit("user.reset_password", target.username)
-    return temporary

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
+from .database import write_transaction
 from .text import nfc
 
 # Letters without diacritics, digits, dot, dash, underscore: typed the same on any keyboard.
@@ -52,6 +53,54 @@ def refuse_losing_admin(session, model, target, actor, refusal: str) -> None:
         admins = session.scalars(sa.select(model).where(model.active)).all()
         if [a for a in admins if "admin" in a.role_set] == [target]:
             raise AccountError(refusal.format(who="tài khoản quản trị cuối cùng"))
+
+
+class AccountChanges:
+    """The changes an admin makes to an account that read the same at the ward and the hub:
+    find it, lock it, unlock it, give it a new password. Each runs in one write transaction with
+    its audit entry, written by the app's own ``audit(action, target, **details)`` (the ward's
+    audit log, synced with the account's outbox row; the hub's ``HubAudit``)."""
+
+    def __init__(self, db, model, audit):
+        self.db, self.model, self.audit = db, model, audit
+
+    def find(self, username: str):
+        session, model = self.db.session, self.model
+        found = session.scalar(sa.select(model).where(model.username == username.casefold()))
+        if found is None:
+            raise AccountError(f"Không có tài khoản {username}.")
+        return found
+
+    def disable(self, target, actor=None) -> None:
+        """Lock an account (never deleted: the history keeps its name); its sessions end."""
+        session = self.db.session
+        with write_transaction(session):
+            session.refresh(target)
+            if actor is target:
+                raise AccountError("Không thể tự khóa tài khoản đang đăng nhập.")
+            refuse_losing_admin(session, self.model, target, actor, "Không thể khóa {who}.")
+            target.active = False
+            target.end_sessions()
+            self.audit("user.disable", target.username)
+
+    def enable(self, target) -> None:
+        session = self.db.session
+        with write_transaction(session):
+            session.refresh(target)
+            target.active = True
+            self.audit("user.enable", target.username)
+
+    def reset_password(self, target, password: str | None = None) -> str | None:
+        """Give ``target`` a new password and unlock it: ``password`` as the admin typed it at
+        the command line, or a temporary one (returned, shown once) it must change at the next
+        login. Every session of the account ends."""
+        session = self.db.session
+        with write_transaction(session):
+            session.refresh(target)
+            temporary = target.give_password(password)
+            target.active = True
+            self.audit("user.reset_password", target.username)
+        return temporary
 
 
 def add_account_views(

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from kernel.account_admin import AccountError, clean_identity, refuse_losing_admin
+from kernel.account_admin import (
+    AccountChanges,
+    AccountError,
+    clean_identity,
+    refuse_losing_admin,
+)
 from kernel.database import write_transaction
 
 from ..audit import audit
@@ -17,12 +22,9 @@ from ..models import SyncNode
 from ..roles import ROLES
 from ..sync.records import User
 
-
-def find_account(username: str) -> User:
-    found = db.session.scalar(sa.select(User).where(User.username == username.casefold()))
-    if found is None:
-        raise AccountError(f"Không có tài khoản {username}.")
-    return found
+_changes = AccountChanges(db, User, audit)
+find_account, disable, enable = _changes.find, _changes.disable, _changes.enable
+reset_password = _changes.reset_password
 
 
 def _roles(roles) -> str:
@@ -66,34 +68,3 @@ def set_roles(target: User, roles, actor: User | None = None) -> None:
         before, target.roles = target.roles, joined
         target.end_sessions()
         audit("user.set_roles", target.username, before=before, roles=target.roles)
-
-
-def disable(target: User, actor: User | None = None) -> None:
-    """Lock an account (never deleted: the dossiers' history keeps its name)."""
-    with write_transaction(db.session):
-        db.session.refresh(target)
-        if actor is target:
-            raise AccountError("Không thể tự khóa tài khoản đang đăng nhập.")
-        refuse_losing_admin(db.session, User, target, actor, "Không thể khóa {who}.")
-        target.active = False
-        target.end_sessions()
-        audit("user.disable", target.username)
-
-
-def enable(target: User) -> None:
-    with write_transaction(db.session):
-        db.session.refresh(target)
-        target.active = True
-        audit("user.enable", target.username)
-
-
-def reset_password(target: User, password: str | None = None) -> str | None:
-    """Give ``target`` a new password and unlock it: ``password`` as the admin typed it at the
-    command line, or a temporary one (returned, shown once) it must change at the next login.
-    Every session of the account ends."""
-    with write_transaction(db.session):
-        db.session.refresh(target)
-        temporary = target.give_password(password)
-        target.active = True
-        audit("user.reset_password", target.username)
-    return temporary
