@@ -6,6 +6,7 @@ there a missing browser fails instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -55,10 +56,14 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    """A page that records, and blocks, every request that leaves the server."""
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+@contextlib.contextmanager
+def guarded_page(browser, server, viewport=(1280, 900), **options):
+    """A page in a fresh Vietnamese browser context that records, and blocks, every request
+    that leaves ``server``, and records the console's errors."""
+    width, height = viewport
+    context = browser.new_context(
+        locale="vi-VN", viewport={"width": width, "height": height}, **options
+    )
     page = context.new_page()
     page.outside_requests = []
     page.console_errors = []
@@ -72,8 +77,17 @@ def page(browser, server):
             route.abort()
 
     context.route("**/*", guard)
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """A page that records, and blocks, every request that leaves the server."""
+    with guarded_page(browser, server) as page:
+        yield page
 
 
 def login(page, server, username):

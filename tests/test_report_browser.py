@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import PASSWORD, LiveServer
-from .test_browser import browser, shot  # noqa: F401
+from .test_browser import browser, guarded_page, shot  # noqa: F401
 from .test_report_screens import QUARTER, WARD, synced_hub
 
 pytestmark = pytest.mark.browser
@@ -34,22 +34,8 @@ def server(tmp_path_factory):
 def page(browser, server):  # noqa: F811
     """A 1366×768 screen (the city's office laptops) that blocks every request leaving the
     server."""
-    context = browser.new_context(
-        locale="vi-VN", viewport={"width": WIDTH, "height": 768}, accept_downloads=True
-    )
-    page = context.new_page()
-    page.outside_requests = []
-
-    def guard(route):
-        if route.request.url.startswith(server + "/"):
-            route.continue_()
-        else:
-            page.outside_requests.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    yield page
-    context.close()
+    with guarded_page(browser, server, (WIDTH, 768), accept_downloads=True) as page:
+        yield page
 
 
 def fits(page) -> None:
