@@ -97,6 +97,8 @@ WARD_ARGS = {
     "dossiers.logbook": ("/logbook", {"from": "2025-11-01", "to": "2025-11-30"}),
     "dossiers.print_form": ("/dossiers/{code}/print/{form}", {}),
     "sync.panel": ("/sync/", {}),
+    "sync.run_status": ("/sync/run", {}),
+    "sync.footer_line": ("/sync/footer", {}),
     "audit.trail": ("/audit/", {}),
     "letters.print_letter": ("/dossiers/{lettered}/letter", {}),
     "ratings.paper": ("/ratings/paper", {}),
