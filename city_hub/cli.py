@@ -107,9 +107,12 @@ def _refusals(hint: str = ""):
 @instance_option
 def ward_add(code, instance):
     """Đăng ký một phường, xã và in khóa đồng bộ (chỉ hiện một lần)."""
-    if code not in unit_names():
-        raise click.BadParameter(f"Không có đơn vị mã {code} trong danh mục.", param_hint="CODE")
     app = open_hub(instance)
+    with app.app_context():
+        if code not in unit_names():
+            raise click.BadParameter(
+                f"Không có đơn vị mã {code} trong danh mục.", param_hint="CODE"
+            )
     with app.app_context(), _refusals(f" Lệnh cấp khóa mới: `city-hub ward rotate {code}`."):
         record, token = register_ward(code)
     click.echo(f"Đã đăng ký {record.name} ({code}). Khóa đồng bộ (chỉ hiện một lần):")
