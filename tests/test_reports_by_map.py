@@ -219,11 +219,11 @@ def test_screens_say_which_map(hub):
     page = hub.get("/reports/?period=2024").text
     h1 = re.search(r"<h1>(.*?)</h1>", page, re.S)[1]
     assert "Đơn vị hành chính của kỳ báo cáo" in h1 and "Năm 2024" in h1
-    assert re.search(r'<option value="period" selected>Đơn vị hành chính của kỳ báo cáo', page)
+    assert re.search(r'value="period" checked> Đơn vị hành chính của kỳ báo cáo', page)
     page = hub.get("/reports/?period=2024&map=today").text
     h1 = re.search(r"<h1>(.*?)</h1>", page, re.S)[1]
     assert "Đơn vị hành chính hiện nay" in h1
-    assert re.search(r'<option value="today" selected>Đơn vị hành chính hiện nay', page)
+    assert re.search(r'value="today" checked> Đơn vị hành chính hiện nay', page)
     assert "Phường Long Xuyên" in page and "Phường Mỹ Bình" not in page
     # the links keep the map
     assert f"/reports/ward/{LONG_XUYEN}?period=2024&amp;map=today" in page

@@ -59,7 +59,7 @@ def test_official_reads_2024_on_todays_map(page, server):  # noqa: F811
     assert "Đơn vị hành chính của kỳ báo cáo" in page.locator("h1").inner_text()
     assert page.locator("table").first.get_by_text("Phường Mỹ Bình").count() == 0  # "Đơn vị …"
     period_form = page.locator("form.period").first
-    period_form.locator("select[name=map]").select_option(label="Đơn vị hành chính hiện nay")
+    period_form.get_by_label("Đơn vị hành chính hiện nay").check()
     period_form.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r".*map=today.*"))
     assert "Đơn vị hành chính hiện nay" in page.locator("h1").inner_text()
