@@ -3,7 +3,7 @@ charts and exports."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_login import login_required
 
 from kernel import queryargs
@@ -47,9 +47,12 @@ def requested_period() -> tuple[Period, dict]:
 
 
 def requested_map() -> UnitMap:
-    """The map in the query string: the units of the period (the default) or of today."""
-    kind = queryargs.choice(request.args, "map", maps.MAPS, "Bản đồ đơn vị", maps.DEFAULT)
-    return unit_map(kind)
+    """The map in the query string: the units of the period (the default) or of today; read
+    once per request (the newest snapshot's units parsed once)."""
+    if "unit_map" not in g:
+        kind = queryargs.choice(request.args, "map", maps.MAPS, "Bản đồ đơn vị", maps.DEFAULT)
+        g.unit_map = unit_map(kind)
+    return g.unit_map
 
 
 def map_report(period: Period) -> list:
