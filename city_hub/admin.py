@@ -12,14 +12,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from kernel.account_admin import add_account_views
 from kernel.columns import utcnow
 from kernel.database import write_transaction
-from kernel.refdata import ONLINE_LEVELS, ReferenceDataError
+from kernel.refdata import ONLINE_LEVELS, ReferenceDataError, snapshot_date
 from kernel.text import nfc
 
 from . import accounts
 from .auth import admin_required
 from .extensions import db
 from .models import HUB_ACTIONS, HubAudit, HubUser, Quarantine, Ward, hub_audit
-from .refdata import latest_snapshot, publish
+from .refdata import correct_unit, latest_snapshot, publish
 from .reports import known_ward
 from .wards import WardError, register_ward, revoke_credential, rotate_credential, unit_names
 
@@ -162,7 +162,8 @@ def refdata():
             changed = edit_snapshot(snapshot, request.form)
             with write_transaction(db.session):
                 published = publish(snapshot)
-                hub_audit("refdata.publish", f"phiên bản {published.version}", change=changed)
+                what = "refdata.unit" if request.form.get("action") == "unit" else "refdata.publish"
+                hub_audit(what, f"phiên bản {published.version}", change=changed)
         except (ReferenceDataError, ValueError) as e:
             flash(f"Chưa công bố: {e}", "warning")
         else:
@@ -173,8 +174,41 @@ def refdata():
             )
         return redirect(url_for("admin.refdata"))
     return render_template(
-        "admin/refdata.html", snapshot=snapshot, current=current, levels=sorted(ONLINE_LEVELS)
+        "admin/refdata.html",
+        snapshot=snapshot,
+        current=current,
+        levels=sorted(ONLINE_LEVELS),
+        units=unit_rows(snapshot["units"]) if snapshot else [],
     )
+
+
+UNIT_KINDS = {"tinh": "Tỉnh", "thanh_pho": "Thành phố", "phuong": "Phường", "xa": "Xã"}
+
+
+def unit_rows(units: list[dict]) -> list[dict]:
+    """The units as the reference-data screen lists them: validity in words, each successor by
+    name and code with the day it took over."""
+    names = {u["code"]: u["name"] for u in units}
+
+    def day(value: str | None, open_end: str) -> str:
+        return f"{snapshot_date(value):%d/%m/%Y}" if value else open_end
+
+    rows = []
+    for u in units:
+        end = snapshot_date(u["valid_to"])
+        since = f"{end + dt.timedelta(days=1):%d/%m/%Y}" if end else ""
+        rows.append(
+            {
+                **u,
+                "kind_label": UNIT_KINDS.get(u["kind"], u["kind"]),
+                "validity": f"{day(u['valid_from'], 'trước đây')} – {day(u['valid_to'], 'nay')}",
+                "successors": [
+                    f"{names.get(s, s)} ({s}) từ {since}" for s in u.get("successor_codes", [])
+                ],
+                "confirmed": u.get("code_confirmed", True),
+            }
+        )
+    return rows
 
 
 def edit_snapshot(snapshot: dict, form) -> str:
@@ -190,6 +224,14 @@ def edit_snapshot(snapshot: dict, form) -> str:
         entry["online_level"] = form["online_level"]
         entry["postal_allowed"] = form.get("postal_allowed") == "on"
         return f"thủ tục {code}"
+    if action == "unit":
+        return correct_unit(
+            snapshot,
+            form.get("code", ""),
+            form.get("new_code", ""),
+            form.get("name", ""),
+            form.get("code_confirmed") == "on",
+        )
     if action == "add_override":
         try:
             day = dt.date.fromisoformat(form.get("day", ""))

@@ -105,9 +105,12 @@ def ward_add(code, instance):
     """Đăng ký một phường, xã và in khóa đồng bộ (chỉ hiện một lần)."""
     from .wards import register_ward, unit_names
 
-    if code not in unit_names():
-        raise click.BadParameter(f"Không có đơn vị mã {code} trong danh mục.", param_hint="CODE")
     app = open_hub(instance)
+    with app.app_context():
+        if code not in unit_names():
+            raise click.BadParameter(
+                f"Không có đơn vị mã {code} trong danh mục.", param_hint="CODE"
+            )
     with app.app_context(), _refusals(f" Lệnh cấp khóa mới: `city-hub ward rotate {code}`."):
         record, token = register_ward(code)
     click.echo(f"Đã đăng ký {record.name} ({code}). Khóa đồng bộ (chỉ hiện một lần):")
@@ -381,14 +384,23 @@ def user_reset_password(username, password, instance):
     show_default=True,
     help="Định dạng.",
 )
+@click.option(
+    "--map",
+    "map_kind",
+    type=click.Choice(["period", "today"]),
+    default="period",
+    show_default=True,
+    help="Đơn vị hành chính của kỳ báo cáo (period) hay đơn vị hành chính hiện nay (today).",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Tệp ghi ra (mặc định: màn hình).")
 @instance_option
-def report(period, first, last, fmt, out, instance):
+def report(period, first, last, fmt, map_kind, out, instance):
     """Bảng kết quả theo đơn vị và toàn thành phố cho một kỳ (như trên màn hình báo cáo)."""
     import json
     import sys
 
     from .reports import export
+    from .reports.maps import on_map, unit_map
     from .reports.periods import PeriodError, parse_period
     from .reports.queries import ward_report
 
@@ -400,15 +412,16 @@ def report(period, first, last, fmt, out, instance):
         raise click.BadParameter("Tệp Excel cần --out.", param_hint="--out")
     app = open_hub(instance)
     with app.app_context():
-        rows = ward_report(chosen.window())
+        units = unit_map(map_kind)
+        rows = on_map(ward_report(chosen.window()), units, chosen)
     if fmt == "xlsx":
-        Path(out).write_bytes(export.to_xlsx(rows, chosen))
+        Path(out).write_bytes(export.to_xlsx(rows, chosen, unit_map=units.label))
         click.echo(f"Đã ghi {out}")
         return
     text = (
         export.to_csv(rows)
         if fmt == "csv"
-        else json.dumps(export.to_json(rows, chosen), ensure_ascii=False, indent=1) + "\n"
+        else json.dumps(export.to_json(rows, chosen, units), ensure_ascii=False, indent=1) + "\n"
     )
     if out:
         Path(out).write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")

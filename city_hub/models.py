@@ -155,6 +155,7 @@ HUB_ACTIONS = {
     "ward.revoke": "Thu hồi khóa đồng bộ",
     "ward.allow_rekey": "Cho phép đổi cơ sở dữ liệu",
     "refdata.publish": "Công bố danh mục",
+    "refdata.unit": "Sửa mã, tên đơn vị và công bố danh mục",
     "inspection.record": "Ghi kết quả kiểm tra trực tiếp",
 }
 

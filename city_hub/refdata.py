@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import sqlalchemy as sa
 
-from kernel.refdata import check_snapshot
+from kernel.refdata import check_snapshot, read_json
+from kernel.text import nfc
 from wardapp.sync.protocol import canonical_json
 
 from .extensions import db
-from .models import RefdataSnapshot, RefProcedure
+from .models import RefdataSnapshot, RefProcedure, Ward
 
 
 def latest_snapshot() -> RefdataSnapshot | None:
     return db.session.scalar(
         sa.select(RefdataSnapshot).order_by(RefdataSnapshot.version.desc()).limit(1)
     )
+
+
+def snapshot_units() -> list[dict]:
+    """The units of the newest snapshot (each with its validity and successors), or of the
+    shipped catalogue on a hub that has published none yet."""
+    current = latest_snapshot()
+    return json.loads(current.body)["units"] if current else read_json("units.json")["units"]
 
 
 def publish(snapshot: dict) -> RefdataSnapshot:
@@ -52,6 +61,47 @@ def publish(snapshot: dict) -> RefdataSnapshot:
         ],
     )
     return published
+
+
+OFFICIAL_CODE = re.compile(r"[0-9]{2,10}")
+
+
+def correct_unit(snapshot: dict, code: str, new_code: str, name: str, confirmed: bool) -> str:
+    """Correct a unit whose code is not confirmed yet (in ``snapshot``): its code and name, and
+    whether the code is now the official one. Every unit naming it (as successor or parent)
+    follows. Refused once a desk syncs under the code: its dossiers' codes begin with it and
+    never change. Returns what changed, in Vietnamese."""
+    by_code = {u["code"]: u for u in snapshot["units"]}
+    unit = by_code.get(code)
+    if unit is None:
+        raise ValueError("không có đơn vị này")
+    if unit.get("code_confirmed", True):
+        raise ValueError(f"mã {code} của {unit['name']} đã được xác nhận, không sửa ở đây")
+    new_code, name = new_code.strip(), nfc(name).strip()
+    if not OFFICIAL_CODE.fullmatch(new_code):
+        raise ValueError("mã đơn vị là 2 đến 10 chữ số")
+    if not name or len(name) > 120:
+        raise ValueError("cần tên đơn vị (tối đa 120 ký tự)")
+    if new_code != code:
+        if new_code in by_code:
+            raise ValueError(f"mã {new_code} đã là mã của {by_code[new_code]['name']}")
+        if db.session.get(Ward, code) is not None:
+            raise ValueError(
+                f"{unit['name']} đã đăng ký đồng bộ với mã {code}: mã hồ sơ của đơn vị bắt đầu "
+                "bằng mã này nên không đổi được nữa"
+            )
+    before = f"{unit['name']} ({code})"
+    if unit["agency_code"] == code:
+        unit["agency_code"] = new_code
+    unit.update(code=new_code, name=name, code_confirmed=confirmed)
+    for other in snapshot["units"]:
+        other["successor_codes"] = [
+            new_code if s == code else s for s in other.get("successor_codes", [])
+        ]
+        if other["parent_code"] == code:
+            other["parent_code"] = new_code
+    mark = "đã xác nhận" if confirmed else "chưa xác nhận"
+    return f"đơn vị {before} → {name} ({new_code}, mã {mark})"
 
 
 _AGENCY_CODES: dict[str, dict[str, str]] = {}  # snapshot digest -> unit code -> agency code

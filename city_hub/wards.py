@@ -9,7 +9,6 @@ import secrets
 
 from kernel.columns import utcnow
 from kernel.database import write_transaction
-from kernel.refdata import read_json
 from wardapp.sync.protocol import package_key
 
 from .extensions import db
@@ -22,8 +21,11 @@ class WardError(ValueError):
 
 
 def unit_names() -> dict[str, str]:
-    """The units of the shipped catalogue a hub may register, by code."""
-    return {u["code"]: u["name"] for u in read_json("units.json")["units"]}
+    """The units a hub may register, by code: those of its newest reference-data snapshot (where
+    an admin may have corrected a provisional code), or of the shipped catalogue before any."""
+    from .refdata import snapshot_units
+
+    return {u["code"]: u["name"] for u in snapshot_units()}
 
 
 def issue_credential(record: Ward) -> str:

@@ -148,10 +148,11 @@ def test_hub_exports_quote_hostile_ward_names(hostile_hub, tmp_path, monkeypatch
 
     client = hostile_hub.test_client()
     client.post("/auth/login", data={"username": "xem", "password": PASSWORD})
-    response = client.get("/reports/export.csv?period=2025-11")
+    # December 2024: every unit of the 2020 map still existed (the period's map shows them)
+    response = client.get("/reports/export.csv?period=2024-12")
     assert response.status_code == 200
     check_csv(response.get_data().decode("utf-8-sig"), HOSTILE)
-    response = client.get("/reports/export.xlsx?period=2025-11")
+    response = client.get("/reports/export.xlsx?period=2024-12")
     assert response.status_code == 200
     check_xlsx(response.get_data(), HOSTILE)
     # The same table from the hub's CLI (whose app's connections are closed here after it).
@@ -171,7 +172,7 @@ def test_hub_exports_quote_hostile_ward_names(hostile_hub, tmp_path, monkeypatch
             [
                 "report",
                 "--period",
-                "2025-11",
+                "2024-12",
                 "--format",
                 fmt,
                 "--out",

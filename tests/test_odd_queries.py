@@ -59,6 +59,7 @@ ODD = [
     "",
 ]
 PERIOD = {"period": "2025-11", "from": "2025-11-01", "to": "2025-11-30"}
+REPORT = {**PERIOD, "map": "today"}  # a report's period and the map it is drawn on
 
 # endpoint: (path with {ids}, {argument: a valid value}); GET routes only.
 WARD_ARGS = {
@@ -121,12 +122,12 @@ WARD_ARGS = {
 WHOLE_ARGS = {"dossiers.prefill"}
 HUB_ARGS = {
     "index": ("/", {}),
-    "reports.overview": ("/reports/", {**PERIOD, "field": "Hộ tịch"}),  # kept by the form
-    "reports.ward": ("/reports/ward/{ward}", {**PERIOD, "field": "Hộ tịch"}),
+    "reports.overview": ("/reports/", {**REPORT, "field": "Hộ tịch"}),  # kept by the form
+    "reports.ward": ("/reports/ward/{ward}", {**REPORT, "field": "Hộ tịch"}),
     "reports.dossiers": (
         "/reports/dossiers",
         {
-            **PERIOD,
+            **REPORT,
             "indicator": "received",
             "ward": WARD,
             "field": "Hộ tịch",
@@ -137,15 +138,15 @@ HUB_ARGS = {
     "reports.dossiers_export": (
         "/reports/dossiers.{fmt}",
         {
-            **PERIOD,
+            **REPORT,
             "indicator": "received",
             "ward": WARD,
             "field": "Hộ tịch",
             "procedure": "1.001193",
         },
     ),
-    "reports.export_table": ("/reports/export.{fmt}", PERIOD),
-    "reports.chart": ("/reports/chart/{chart}.svg", {**PERIOD, "ward": WARD}),
+    "reports.export_table": ("/reports/export.{fmt}", REPORT),
+    "reports.chart": ("/reports/chart/{chart}.svg", {**REPORT, "ward": WARD}),
     "admin.wards": ("/admin/wards", {}),
     "admin.quarantine": ("/admin/wards/{ward}/quarantine", {"page": "1"}),
     "admin.refdata": ("/admin/refdata", {}),

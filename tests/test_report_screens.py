@@ -244,11 +244,12 @@ def test_csv_and_excel_have_the_screens_columns_in_vietnamese(client):
     assert block[0] == "Ủy ban nhân dân thành phố Long Xuyên"
     assert block[1] == "Kết quả giải quyết thủ tục hành chính"
     assert block[2] == "Kỳ báo cáo: Quý II năm 2020 (từ ngày 01/04/2020 đến ngày 30/06/2020)"
-    assert re.fullmatch(r"Số liệu tính đến \d\d/\d\d/\d{4} \d\d:\d\d", block[3])
+    assert block[3] == "Bản đồ: Đơn vị hành chính của kỳ báo cáo"  # the map its rows are on
+    assert re.fullmatch(r"Số liệu tính đến \d\d/\d\d/\d{4} \d\d:\d\d", block[4])
     from kernel.columns import utcnow
     from kernel.workdays import to_local
 
-    assert block[3][-16:-6] == f"{to_local(utcnow()):%d/%m/%Y}"  # the local date, not UTC's
+    assert block[4][-16:-6] == f"{to_local(utcnow()):%d/%m/%Y}"  # the local date, not UTC's
     ward_row, city_row = rows[header + 1], rows[header + 2]
     assert ward_row[:2] == [WARD, f"Đơn vị {WARD}"] and city_row[1] == "Toàn thành phố"
     assert ward_row[shown.index("Tiếp nhận mới trong kỳ")] == QUARTER

@@ -10,6 +10,7 @@ Wards run :class:`SyncRun` in-process, or ``wardapp sync`` as a subprocess.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -30,7 +31,7 @@ import requests
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from kernel.refdata import read_json
+from kernel.refdata import read_json, valid_on
 from wardapp import create_app
 from wardapp.database import upgrade_schema
 from wardapp.dossiers.service import receive_dossier, record_step
@@ -824,7 +825,11 @@ def test_full_disk_at_the_desk_shows_a_clear_message_and_writes_nothing(app, cli
 
 # --- T24: thirteen wards at once after a hub outage -------------------------------------------
 
-WARD_CODES = [u["code"] for u in read_json("units.json")["units"] if u["kind"] in ("phuong", "xa")]
+WARD_CODES = [
+    u["code"]
+    for u in read_json("units.json")["units"]
+    if u["kind"] in ("phuong", "xa") and valid_on(u, dt.date(2020, 1, 1))
+]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,8 @@ from .sync.records import Dossier, User
 
 
 class Unit(db.Model):
-    """An administrative unit (ward, commune, or the city) with its GSO code."""
+    """An administrative unit (ward, commune, the old city, the province) with its GSO code and
+    its history: when it existed and what it became."""
 
     __tablename__ = "unit"
     code: so.Mapped[str] = so.mapped_column(sa.String(10), primary_key=True)
@@ -34,6 +35,12 @@ class Unit(db.Model):
     agency_code: so.Mapped[str] = so.mapped_column(sa.String(40))
     valid_from: so.Mapped[dt.date | None] = so.mapped_column(sa.Date)
     valid_to: so.Mapped[dt.date | None] = so.mapped_column(sa.Date)
+    # The units it became the day after ``valid_to`` (a merger's successor), and whether its
+    # code is the official one yet (a new unit's may be provisional until the hub corrects it).
+    successor_codes: so.Mapped[list] = so.mapped_column(JSONText, default=list, server_default="[]")
+    code_confirmed: so.Mapped[bool] = so.mapped_column(
+        sa.Boolean, default=True, server_default=sa.true()
+    )
 
 
 class Procedure(db.Model):

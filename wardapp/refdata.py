@@ -11,14 +11,16 @@ from kernel.refdata import check_snapshot, snapshot_date, snapshot_from_files
 from kernel.text import fold, nfc
 
 from .extensions import db
-from .models import CalendarOverride, Procedure, Unit
+from .models import CalendarOverride, Procedure, SyncNode, Unit
 
 
 def apply_snapshot(snapshot: dict) -> dict[str, int]:
     """Make the reference tables equal ``snapshot`` (in the caller's transaction).
 
     Procedures missing from the snapshot are deactivated, not deleted: old dossiers still name
-    them. Returns how many units, procedures and overrides the snapshot holds.
+    them. Units missing from it (a provisional code the hub has since corrected) are removed,
+    except this desk's own unit. Returns how many units, procedures and overrides the snapshot
+    holds.
     """
     check_snapshot(snapshot)
     for u in snapshot["units"]:
@@ -31,6 +33,8 @@ def apply_snapshot(snapshot: dict) -> dict[str, int]:
                 agency_code=u["agency_code"],
                 valid_from=snapshot_date(u["valid_from"]),
                 valid_to=snapshot_date(u["valid_to"]),
+                successor_codes=u.get("successor_codes", []),
+                code_confirmed=u.get("code_confirmed", True),
             )
         )
     for p in snapshot["procedures"]:
@@ -56,6 +60,9 @@ def apply_snapshot(snapshot: dict) -> dict[str, int]:
                 active=True,
             )
         )
+    listed = {u["code"] for u in snapshot["units"]}
+    own = sa.select(SyncNode.ward_code).scalar_subquery()
+    db.session.execute(sa.delete(Unit).where(Unit.code.not_in(listed), Unit.code.not_in(own)))
     shipped = {p["code"] for p in snapshot["procedures"]}
     db.session.execute(
         sa.update(Procedure).where(Procedure.code.not_in(shipped)).values(active=False)

@@ -3,7 +3,7 @@ charts and exports."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 from flask_login import login_required
 
 from kernel import queryargs
@@ -13,8 +13,9 @@ from kernel.workdays import to_local
 
 from ..extensions import db
 from ..models import Ward
-from . import charts, columns, export
+from . import charts, columns, export, maps
 from .indicators import COUNT_BY_CODE, LABELS, REFORM_RATES
+from .maps import UnitMap, on_map, unit_map
 from .periods import Period, choices, parse_period
 from .queries import (
     aggregate,
@@ -32,14 +33,31 @@ PAGE_SIZE = 50
 
 
 def requested_period() -> tuple[Period, dict]:
-    """The period in the query string (or this month), and the query arguments that name it; a
-    period that makes no sense is refused (a 400 page with its reason, by kernel.errors)."""
+    """The period in the query string (or this month), and the query arguments that name it
+    and the map (:func:`requested_map`); a period that makes no sense is refused (a 400 page
+    with its reason, by kernel.errors)."""
     spec, first, last = (queryargs.text(request.args, k) for k in ("period", "from", "to"))
     if not (spec or first or last):
         spec = f"{to_local(utcnow()):%Y-%m}"
     period = parse_period(spec, first, last)
     args = {"period": spec} if spec and not (first or last) else {"from": first, "to": last}
+    if requested_map().kind != maps.DEFAULT:
+        args["map"] = requested_map().kind
     return period, args
+
+
+def requested_map() -> UnitMap:
+    """The map in the query string: the units of the period (the default) or of today; read
+    once per request (the newest snapshot's units parsed once)."""
+    if "unit_map" not in g:
+        kind = queryargs.choice(request.args, "map", maps.MAPS, "Bản đồ đơn vị", maps.DEFAULT)
+        g.unit_map = unit_map(kind)
+    return g.unit_map
+
+
+def map_report(period: Period) -> list:
+    """The ward table of ``period`` on the requested map."""
+    return on_map(ward_report(period.window()), requested_map(), period)
 
 
 def known_ward(code: str | None) -> str | None:
@@ -52,15 +70,25 @@ def known_ward(code: str | None) -> str | None:
     return code
 
 
+def known_unit(code: str | None) -> str | None:
+    """A report's unit: a registered ward (:func:`known_ward`) or, on today's map, one of
+    today's units, registered or not (its predecessors are)."""
+    if code and code.isprintable() and requested_map().is_unit(code):
+        return code
+    return known_ward(code)
+
+
 @bp.route("/")
 @login_required
 def overview():
     period, args = requested_period()
-    rows = ward_report(period.window())
+    rows = map_report(period)
     return render_template(
         "reports/overview.html",
         period=period,
         args=args,
+        unit_map=requested_map(),
+        maps=maps.MAPS,
         rows=rows,
         figures=columns.FIGURES,
         freshness=columns.FRESHNESS,
@@ -82,19 +110,23 @@ def period_choices() -> list:
 @login_required
 def ward(code: str):
     """A ward's figures by procedure field (or, with ``field``, by procedure)."""
-    known_ward(code)
+    known_unit(code)
     period, args = requested_period()
     field_name = queryargs.text(request.args, "field") or None
     group = "procedure" if field_name else "field"
-    rows = aggregate(period.window(), group, ward=code, field_name=field_name)
+    units = requested_map()
+    members = units.members(code)
+    rows = aggregate(period.window(), group, ward=members, field_name=field_name)
     return render_template(
         "reports/breakdown.html",
         period=period,
         args=args,
         rows=rows,
-        desks=ratings_by_desk(period.window(), code),
+        desks=ratings_by_desk(period.window(), members),
         reform_rates=REFORM_RATES,
-        ward=db.session.get(Ward, code),
+        ward=units.record(code),
+        unit_map=units,
+        maps=maps.MAPS,
         field_name=field_name,
         group=group,
         figures=columns.FIGURES,
@@ -108,12 +140,13 @@ def requested_dossiers() -> tuple[Period, dict, str, dict]:
     of a drill-down, as the screen and its exports both read them."""
     period, args = requested_period()
     indicator = queryargs.choice(request.args, "indicator", DRILLABLE, "Chỉ tiêu")
+    ward = known_unit(request.args.get("ward") or None)
     filters = {
-        "ward": known_ward(request.args.get("ward") or None),
+        "ward": requested_map().members(ward) if ward else None,
         "field_name": queryargs.text(request.args, "field") or None,
         "procedure": queryargs.text(request.args, "procedure") or None,
     }
-    return period, args, indicator, filters
+    return period, {**args, "ward": ward}, indicator, filters
 
 
 @bp.route("/dossiers")
@@ -137,7 +170,6 @@ def dossiers():
         args={
             **args,
             "indicator": indicator,
-            "ward": filters["ward"],
             "field": filters["field_name"],
             "procedure": filters["procedure"],
         },
@@ -147,7 +179,8 @@ def dossiers():
         page=page,
         pages=pages,
         label=LABELS[indicator],
-        filters=filters,
+        filters={**filters, "ward": args["ward"]},
+        unit_map=requested_map(),
     )
 
 
@@ -157,17 +190,19 @@ def dossiers_export(fmt: str):
     """Every dossier behind a number (not a page of them), as CSV or Excel."""
     if fmt not in ("csv", "xlsx"):
         abort(404)
-    period, _, indicator, filters = requested_dossiers()
+    period, args, indicator, filters = requested_dossiers()
+    units = requested_map()
     rows = [
         columns.dossier_values(d) for d in dossiers_behind(period.window(), indicator, **filters)
     ]
-    name = f"ho-so-{indicator}-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
+    name = f"ho-so-{indicator}-{period.first:%Y%m%d}-{period.last:%Y%m%d}{file_mark(units)}"
     if fmt == "csv":
         return csv_response(export.csv_text(columns.DOSSIERS, rows), name)
     notes = [
         f"{what}: {value}"
         for what, value in (
-            ("Đơn vị", filters["ward"] and db.session.get(Ward, filters["ward"]).name),
+            ("Bản đồ", units.label),
+            ("Đơn vị", args["ward"] and units.record(args["ward"]).name),
             ("Lĩnh vực", filters["field_name"]),
             ("Thủ tục", filters["procedure"]),
         )
@@ -183,6 +218,11 @@ def dossiers_export(fmt: str):
         ),
         name,
     )
+
+
+def file_mark(units: UnitMap) -> str:
+    """What an export's file name adds for today's map (the period's keeps its old name)."""
+    return "" if units.kind == maps.DEFAULT else "-don-vi-hien-nay"
 
 
 def csv_response(text: str, name: str) -> Response:
@@ -205,14 +245,15 @@ def xlsx_response(data: bytes, name: str) -> Response:
 @login_required
 def export_table(fmt: str):
     period, _ = requested_period()
-    rows = ward_report(period.window())
-    name = f"bao-cao-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
+    units = requested_map()
+    rows = map_report(period)
+    name = f"bao-cao-{period.first:%Y%m%d}-{period.last:%Y%m%d}{file_mark(units)}"
     if fmt == "csv":
         return csv_response(export.to_csv(rows), name)
     if fmt == "xlsx":
-        return xlsx_response(export.to_xlsx(rows, period), name)
+        return xlsx_response(export.to_xlsx(rows, period, unit_map=units.label), name)
     if fmt == "json":
-        return export.to_json(rows, period)
+        return export.to_json(rows, period, unit_map=units)
     abort(404)
 
 
@@ -221,12 +262,13 @@ def export_table(fmt: str):
 def chart(name: str):
     period, _ = requested_period()
     if name == "on-time":
-        svg = charts.on_time_by_ward(ward_report(period.window()))
+        svg = charts.on_time_by_ward(map_report(period))
     elif name == "ranking":
-        svg = charts.ranking(ward_report(period.window()))
+        svg = charts.ranking(map_report(period))
     elif name == "channels":
+        ward = known_unit(request.args.get("ward") or None)
         svg = charts.monthly_by_channel(
-            period.window(), known_ward(request.args.get("ward") or None)
+            period.window(), requested_map().members(ward) if ward else None
         )
     else:
         abort(404)

@@ -10,7 +10,7 @@ from pygal.style import Style
 
 from ..extensions import db
 from .indicators import DOSSIER, Window
-from .queries import CITY, Row
+from .queries import CITY, Row, Wards, ward_condition
 
 STYLE = Style(
     background="white",
@@ -113,7 +113,7 @@ def _local_month(column):
     return sa.func.to_char(column + sa.text("interval '7 hours'"), "YYYY-MM")
 
 
-def monthly_by_channel(window: Window, ward: str | None = None) -> str:
+def monthly_by_channel(window: Window, ward: Wards = None) -> str:
     month = _local_month(DOSSIER.c.received_at).label("month")
     stmt = (
         sa.select(month, DOSSIER.c.channel, sa.func.count())
@@ -122,7 +122,7 @@ def monthly_by_channel(window: Window, ward: str | None = None) -> str:
         .order_by(month)
     )
     if ward:
-        stmt = stmt.where(DOSSIER.c.ward_code == ward)
+        stmt = stmt.where(ward_condition(DOSSIER.c.ward_code, ward))
     counts: dict[str, dict[str, int]] = {}
     for month_value, channel, count in db.session.execute(stmt):
         counts.setdefault(channel, {})[month_value] = count

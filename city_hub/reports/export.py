@@ -20,6 +20,7 @@ from kernel.spreadsheet import cell, workbook, write
 from kernel.workdays import to_local
 
 from .columns import WARD_TABLE, Column, local_time, ward_values
+from .maps import DEFAULT, MAPS, UnitMap
 from .periods import Period
 from .queries import CITY, Row
 
@@ -30,9 +31,10 @@ SIGNATURES = ("NGƯỜI LẬP BIỂU", "THỦ TRƯỞNG ĐƠN VỊ")
 SIGNATURE_HINT = "(Ký, ghi rõ họ tên)"
 
 
-def to_json(rows: list[Row], period: Period) -> dict:
+def to_json(rows: list[Row], period: Period, unit_map: UnitMap | None = None) -> dict:
     """The ward table for programs: machine names, the freshness time as ISO 8601 in Vietnam's
-    time zone."""
+    time zone, and the map its rows are drawn on (``period`` or ``today``)."""
+    kind = unit_map.kind if unit_map else DEFAULT
 
     def machine(values: dict) -> dict:
         complete = values["complete_through"]
@@ -43,6 +45,7 @@ def to_json(rows: list[Row], period: Period) -> dict:
 
     return {
         "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
+        "map": {"code": kind, "label": MAPS[kind]},
         "columns": [c.code for c in WARD_TABLE],
         "rows": [machine(ward_values(r)) for r in rows],
     }
@@ -53,14 +56,21 @@ def to_csv(rows: list[Row]) -> str:
     return csv_text(WARD_TABLE, (ward_values(r) for r in rows))
 
 
-def to_xlsx(rows: list[Row], period: Period, now: dt.datetime | None = None) -> bytes:
-    """The ward table as the workbook a city official prints, the city total in bold."""
+def to_xlsx(
+    rows: list[Row],
+    period: Period,
+    now: dt.datetime | None = None,
+    unit_map: str = MAPS[DEFAULT],
+) -> bytes:
+    """The ward table as the workbook a city official prints, the city total in bold, the map
+    its rows are drawn on under the period."""
     return xlsx_bytes(
         WARD_TABLE,
         [ward_values(r) for r in rows],
         report=WARD_REPORT,
         period=period,
         now=now,
+        notes=[f"Bản đồ: {unit_map}"],
         totals={i for i, r in enumerate(rows) if r.key == CITY},
     )
 

@@ -4,6 +4,7 @@ and the dossiers behind any figure, from the same indicator conditions."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -67,10 +68,18 @@ def _source():
     return DOSSIER.outerjoin(PROCEDURE, PROCEDURE.c.code == DOSSIER.c.procedure_code)
 
 
-def _filters(ward: str | None, field_name: str | None, procedure: str | None) -> list:
+Wards = str | Sequence[str] | None  # a ward, or the wards a row of today's map sums
+
+
+def ward_condition(column, ward: Wards):
+    """``column`` names ``ward``, or one of the wards it is a sequence of."""
+    return column == ward if isinstance(ward, str) else column.in_(ward or ())
+
+
+def _filters(ward: Wards, field_name: str | None, procedure: str | None) -> list:
     conditions = []
     if ward:
-        conditions.append(DOSSIER.c.ward_code == ward)
+        conditions.append(ward_condition(DOSSIER.c.ward_code, ward))
     if field_name:
         conditions.append(PROCEDURE.c.field == field_name)
     if procedure:
@@ -82,7 +91,7 @@ def aggregate(
     window: Window,
     group: str,
     *,
-    ward: str | None = None,
+    ward: Wards = None,
     field_name: str | None = None,
     procedure: str | None = None,
 ) -> list[Row]:
@@ -174,13 +183,15 @@ def record_counts(window: Window) -> dict[str, dict[str, int]]:
     return by_ward
 
 
-def ratings_by_desk(window: Window, ward: str) -> list[Row]:
+def ratings_by_desk(window: Window, ward: Wards) -> list[Row]:
     """A ward's ratings per desk (the field of the rated dossier's procedure), with their
     satisfaction rates: reportable per desk, never per official."""
     counts = [c for c in RECORD_COUNTS if c.table is RATING]
     return [
         Row(row.key, row.key, {c.code: int(row._mapping[c.code] or 0) for c in counts})
-        for row in _record_aggregate(counts, window, RATING.c.desk, RATING.c.ward_code == ward)
+        for row in _record_aggregate(
+            counts, window, RATING.c.desk, ward_condition(RATING.c.ward_code, ward)
+        )
         if row._mapping["ratings"]
     ]
 
@@ -197,7 +208,7 @@ def count_behind(
     window: Window,
     indicator: str,
     *,
-    ward: str | None = None,
+    ward: Wards = None,
     field_name: str | None = None,
     procedure: str | None = None,
 ) -> int:
@@ -210,7 +221,7 @@ def dossiers_behind(
     window: Window,
     indicator: str,
     *,
-    ward: str | None = None,
+    ward: Wards = None,
     field_name: str | None = None,
     procedure: str | None = None,
     limit: int | None = None,

@@ -20,7 +20,12 @@ LETTERS = {None, "congratulation", "condolence"}
 
 
 class ReferenceDataError(ValueError):
-    pass
+    """A snapshot refused, with the reason in Vietnamese; ``problem`` (a stable machine word)
+    and ``unit`` (the unit's code) say which rule and where, for a program or a test to read."""
+
+    def __init__(self, message: str, *, problem: str = "malformed", unit: str | None = None):
+        super().__init__(message)
+        self.problem, self.unit = problem, unit
 
 
 def read_json(name: str) -> dict:
@@ -105,13 +110,84 @@ def check_snapshot(snapshot: dict) -> None:
             ):
                 raise ReferenceDataError(f"unit {u!r}")
             snapshot_date(u["valid_from"]), snapshot_date(u["valid_to"])
+            successors = u.get("successor_codes", [])
+            if not (
+                isinstance(u.get("code_confirmed", True), bool)
+                and isinstance(successors, list)
+                and all(isinstance(c, str) for c in successors)
+            ):
+                raise ReferenceDataError(f"unit {u!r}")
         for o in overrides:
             dt.date.fromisoformat(o["day"])
             if not isinstance(o["is_working_day"], bool):
                 raise ReferenceDataError(f"override {o!r}")
     except (KeyError, TypeError, ValueError) as e:
         raise ReferenceDataError(f"malformed snapshot: {e!r}") from None
+    check_units(units)
     if len({p.get("code") for p in procedures}) != len(procedures):
         raise ReferenceDataError("repeated procedure code")
     for entry in procedures:
         check_procedure(entry)
+
+
+def valid_on(unit: dict, day: dt.date) -> bool:
+    """Whether ``unit`` exists on ``day`` (an open end is no limit)."""
+    first, last = snapshot_date(unit["valid_from"]), snapshot_date(unit["valid_to"])
+    return (first is None or first <= day) and (last is None or day <= last)
+
+
+def check_units(units: list[dict]) -> None:
+    """Refuse units whose history does not hold together: a repeated code, a unit ending before
+    it starts, a successor missing from the snapshot or not in existence the day after its
+    predecessor ends, a chain of successors that comes back to where it began."""
+
+    def refuse(problem: str, unit: str, message: str):
+        raise ReferenceDataError(f"Đơn vị {unit}: {message}", problem=problem, unit=unit)
+
+    by_code: dict[str, dict] = {}
+    for u in units:
+        if u["code"] in by_code:
+            refuse("repeated_code", u["code"], "mã đơn vị bị lặp trong danh mục.")
+        by_code[u["code"]] = u
+    for u in units:
+        for s in u.get("successor_codes", []):
+            if s not in by_code:
+                message = f"đơn vị kế thừa {s} không có trong danh mục."
+                refuse("successor_missing", u["code"], message)
+    for u in units:  # before the dates, which a cycle cannot satisfy, so it is named as one
+        seen, todo = set(), list(u.get("successor_codes", []))
+        while todo:
+            s = todo.pop()
+            if s == u["code"]:
+                refuse("cycle", s, "chuỗi đơn vị kế thừa quay lại chính đơn vị này.")
+            if s not in seen:
+                seen.add(s)
+                todo.extend(by_code[s].get("successor_codes", []))
+    for u in units:
+        code, first, last = u["code"], snapshot_date(u["valid_from"]), snapshot_date(u["valid_to"])
+        if first and last and last < first:
+            refuse("dates", code, f"hết hiệu lực ({last:%d/%m/%Y}) trước khi có hiệu lực.")
+        successors = u.get("successor_codes", [])
+        if successors and last is None:
+            refuse("dates", code, "có đơn vị kế thừa nhưng chưa có ngày hết hiệu lực.")
+        after = last + dt.timedelta(days=1) if last else None
+        for s in successors:
+            if after and not valid_on(by_code[s], after):
+                refuse(
+                    "dates",
+                    code,
+                    f"đơn vị kế thừa {s} chưa có hiệu lực vào ngày {after:%d/%m/%Y}, ngày sau "
+                    "khi đơn vị này hết hiệu lực.",
+                )
+
+
+def unit_today(units_by_code: dict[str, dict], code: str, day: dt.date) -> str:
+    """The unit that ``code`` has become by ``day``, following its successors (Đông Xuyên →
+    Mỹ Xuyên → Phường Long Xuyên); a unit still in existence, with no successor, or unknown to
+    the snapshot stays itself. A unit split in several takes its first successor, the one its
+    records go to."""
+    unit = units_by_code.get(code)
+    while unit and unit.get("successor_codes") and (snapshot_date(unit["valid_to"]) or day) < day:
+        code = unit["successor_codes"][0]
+        unit = units_by_code.get(code)
+    return code
