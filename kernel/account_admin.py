@@ -18,7 +18,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_user
 
 from .database import write_transaction
-from .text import nfc
+from .text import has_control_characters, nfc
 
 # Letters without diacritics, digits, dot, dash, underscore: typed the same on any keyboard.
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -38,6 +38,8 @@ def clean_identity(username: str, full_name: str) -> tuple[str, str]:
         )
     if not full_name or len(full_name) > 120:
         raise AccountError("Cần ghi họ và tên (tối đa 120 ký tự).")
+    if has_control_characters(full_name, allowed=""):
+        raise AccountError("Họ và tên chứa ký tự điều khiển không hợp lệ.")
     return username, full_name
 
 
@@ -120,6 +122,15 @@ def add_account_views(
     """
     primary = model.__mapper__.primary_key[0]
 
+    def account_named(key: str):
+        """The account a URL's ``key`` names, or None: a key that cannot be one (not digits
+        for a numbered account, or past a 32-bit column's range) names nobody."""
+        if primary.type.python_type is int:
+            if not re.fullmatch(r"[0-9]{1,9}", key):
+                return None
+            return session.get(model, int(key))
+        return session.get(model, key)
+
     def index_page(error: str | None = None, status: int = 200):
         accounts = session.scalars(sa.select(model).order_by(model.active.desc(), model.username))
         page = render_template(
@@ -162,10 +173,7 @@ def add_account_views(
     @guard
     def change(key, action):
         """One change to one account, from its row of the list: roles, lock, unlock, reset."""
-        try:
-            target = session.get(model, primary.type.python_type(key))
-        except ValueError:
-            target = None
+        target = account_named(key)
         if target is None:
             abort(404)
         if action not in ("roles", "disable", "enable", "reset-password"):

@@ -13,6 +13,12 @@ def nfc(value: str | None) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
+def has_control_characters(value: str, allowed: str = "\n\t") -> bool:
+    """Whether ``value`` holds a control character other than ``allowed`` (a NUL, which
+    PostgreSQL refuses to store, a bell, an escape): nothing a person types in a form."""
+    return any((ord(c) < 32 or 127 <= ord(c) < 160) and c not in allowed for c in value)
+
+
 def fold(value: str) -> str:
     """Fold text for search: strip every tone and vowel mark, map đ/Đ to d, and casefold.
 

@@ -414,3 +414,35 @@ def test_hub_admin_registers_a_unit_and_issues_and_revokes_its_credential(hub):
         ("ward.revoke", "30283"),
         ("ward.rotate", "30283"),
     ]
+
+
+@pytest.mark.parametrize(
+    "path, form",
+    [
+        ("/accounts/99999999999999999999999999/disable", {}),  # past any integer column
+        ("/accounts/-5/roles", {"roles": "admin"}),
+        ("/accounts/1e5/enable", {}),
+        ("/accounts/", {"username": "nul", "full_name": "Lê\x00Thu", "roles": "viewer"}),
+        ("/accounts/", {"username": "ctl", "full_name": "Lê\x1bThu", "roles": "viewer"}),
+        ("/accounts/", {"username": "x" * 5000, "full_name": "Lê Thu", "roles": "viewer"}),
+        ("/accounts/", {"username": "many", "full_name": "Lê Thu", "roles": ["viewer"] * 500}),
+        ("/admin/wards", {"code": "\x00"}),
+        ("/admin/wards", {"code": "9" * 5000}),
+        ("/admin/wards/99999/credential", {}),
+    ],
+)
+def test_hostile_account_and_unit_input_is_refused_never_a_500(hub, path, form):
+    """What a careless or hostile admin may send: a number too big for the id column (a 500
+    on both engines before), a NUL in a name (PostgreSQL refuses to store it), 5,000
+    characters, a role 500 times, a unit code that is none."""
+    admin = hub.test_client()
+    login(admin, "quantri")
+    before = hub_trail(hub)
+    response = admin.post(path, data=form)
+    if form.get("username") == "many":  # the one role it names, however often
+        assert response.status_code == 200 and hub_account(hub, "many").role == "viewer"
+        return
+    assert response.status_code in (302, 404, 422), response.text[:300]
+    if form.get("username") in ("nul", "ctl"):
+        assert "ký tự điều khiển" in response.text
+    assert hub_trail(hub) == before  # nothing written

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kernel.statuses import CHANNELS, RETURN_METHODS
-from kernel.text import nfc
+from kernel.text import has_control_characters, nfc
 from kernel.workdays import LOCAL_TZ, to_local
 
 from ..extensions import db
@@ -124,7 +124,7 @@ def clean_text(
         errors[name] = f"Vui lòng nhập {label.lower()}."
     elif limit and len(value) > limit:
         errors[name] = f"{label} dài quá {limit} ký tự."
-    elif any(ord(c) < 32 and c not in "\n\t" for c in value):
+    elif has_control_characters(value):
         errors[name] = f"{label} chứa ký tự điều khiển không hợp lệ."
     return value
 
