@@ -419,7 +419,7 @@ def report(period, first, last, fmt, map_kind, out, instance):
         click.echo(f"Đã ghi {out}")
         return
     text = (
-        export.to_csv(rows)
+        export.to_csv(rows, chosen)
         if fmt == "csv"
         else json.dumps(export.to_json(rows, chosen, units), ensure_ascii=False, indent=1) + "\n"
     )

@@ -6,7 +6,8 @@ import datetime as dt
 
 from flask import Flask
 
-from .statuses import CHANNELS, RETURN_METHODS, STATUS_LABELS, TIMELINESS_LABELS
+from .regimes import channel_label
+from .statuses import RETURN_METHODS, STATUS_LABELS, TIMELINESS_LABELS
 from .workdays import to_local
 
 WEEKDAYS = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật"]
@@ -67,9 +68,9 @@ def init_app(app: Flask, vocabularies: dict[str, dict]) -> None:
     app.add_template_filter(vn_long_date)
     app.add_template_filter(vn_number)
     app.add_template_global(vn_percent)
+    app.add_template_global(channel_label)
     tables: dict[str, dict] = {
         "STATUS_LABELS": STATUS_LABELS,
-        "CHANNELS": CHANNELS,
         "RETURN_METHODS": RETURN_METHODS,
         "TIMELINESS_LABELS": TIMELINESS_LABELS,
         **vocabularies,

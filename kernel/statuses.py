@@ -78,12 +78,7 @@ def overdue(c, as_of: dt.datetime) -> sa.ColumnElement[bool]:
     )
 
 
-CHANNELS = {
-    "desk": "Trực tiếp tại Bộ phận một cửa",
-    "postal": "Qua dịch vụ bưu chính công ích",
-    "online_partial": "Trực tuyến một phần (mức độ 3)",
-    "online_full": "Trực tuyến toàn trình (mức độ 4)",
-}
+# The channels a dossier comes by, and their names by the rules in force: kernel.regimes.
 RETURN_METHODS = {
     "desk": "Tại Bộ phận Tiếp nhận và Trả kết quả",
     "postal": "Qua dịch vụ bưu chính công ích (tại nhà)",

@@ -9,6 +9,7 @@ from flask_login import login_required
 from kernel import queryargs
 from kernel.columns import utcnow
 from kernel.formatting import vn_number
+from kernel.regimes import labelled
 from kernel.workdays import to_local
 
 from ..extensions import db
@@ -90,7 +91,7 @@ def overview():
         unit_map=requested_map(),
         maps=maps.MAPS,
         rows=rows,
-        figures=columns.FIGURES,
+        figures=columns.figures(period.regimes),
         freshness=columns.FRESHNESS,
         reform=columns.REFORM,
         drillable=DRILLABLE,
@@ -129,7 +130,7 @@ def ward(code: str):
         maps=maps.MAPS,
         field_name=field_name,
         group=group,
-        figures=columns.FIGURES,
+        figures=columns.figures(period.regimes),
         drillable=DRILLABLE,
         choices=period_choices(),
     )
@@ -178,7 +179,7 @@ def dossiers():
         total=total,
         page=page,
         pages=pages,
-        label=LABELS[indicator],
+        label=labelled(LABELS[indicator], period.regimes),
         filters={**filters, "ward": args["ward"]},
         unit_map=requested_map(),
     )
@@ -212,7 +213,10 @@ def dossiers_export(fmt: str):
         export.xlsx_bytes(
             columns.DOSSIERS,
             rows,
-            report=f"Danh sách hồ sơ: {LABELS[indicator]} ({vn_number(len(rows))} hồ sơ)",
+            report=(
+                f"Danh sách hồ sơ: {labelled(LABELS[indicator], period.regimes)}"
+                f" ({vn_number(len(rows))} hồ sơ)"
+            ),
             period=period,
             notes=notes,
         ),
@@ -249,7 +253,7 @@ def export_table(fmt: str):
     rows = map_report(period)
     name = f"bao-cao-{period.first:%Y%m%d}-{period.last:%Y%m%d}{file_mark(units)}"
     if fmt == "csv":
-        return csv_response(export.to_csv(rows), name)
+        return csv_response(export.to_csv(rows, period), name)
     if fmt == "xlsx":
         return xlsx_response(export.to_xlsx(rows, period, unit_map=units.label), name)
     if fmt == "json":
@@ -268,7 +272,7 @@ def chart(name: str):
     elif name == "channels":
         ward = known_unit(request.args.get("ward") or None)
         svg = charts.monthly_by_channel(
-            period.window(), requested_map().members(ward) if ward else None
+            period.window(), requested_map().members(ward) if ward else None, period.regimes
         )
     else:
         abort(404)

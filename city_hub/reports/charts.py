@@ -8,6 +8,8 @@ import pygal
 import sqlalchemy as sa
 from pygal.style import Style
 
+from kernel.regimes import Regime, labelled
+
 from ..extensions import db
 from .indicators import DOSSIER, Window
 from .queries import CITY, Row, Wards, ward_condition
@@ -22,11 +24,12 @@ STYLE = Style(
     legend_font_size=11,
     title_font_size=14,
 )
+# The chart's short names of the channels; the online ones by the period's rules.
 CHANNEL_LABELS = {
     "desk": "Trực tiếp",
     "postal": "Bưu chính",
-    "online_partial": "Trực tuyến mức độ 3",
-    "online_full": "Trực tuyến mức độ 4",
+    "online_partial": "Trực tuyến {online_partial}",
+    "online_full": "Trực tuyến {online_full}",
 }
 
 
@@ -113,7 +116,9 @@ def _local_month(column):
     return sa.func.to_char(column + sa.text("interval '7 hours'"), "YYYY-MM")
 
 
-def monthly_by_channel(window: Window, ward: Wards = None) -> str:
+def monthly_by_channel(window: Window, ward: Wards, regimes: tuple[Regime, ...]) -> str:
+    """Dossiers received each month by channel, the online ones named by the period's rules
+    (``regimes``)."""
     month = _local_month(DOSSIER.c.received_at).label("month")
     stmt = (
         sa.select(month, DOSSIER.c.channel, sa.func.count())
@@ -135,5 +140,5 @@ def monthly_by_channel(window: Window, ward: Wards = None) -> str:
     )
     chart.x_labels = [f"{m[5:]}/{m[:4]}" for m in months]
     for channel, label in CHANNEL_LABELS.items():
-        chart.add(label, [counts.get(channel, {}).get(m, 0) for m in months])
+        chart.add(labelled(label, regimes), [counts.get(channel, {}).get(m, 0) for m in months])
     return _render(chart)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernel.statuses import CHANNELS, STATUS_LABELS, TIMELINESS_LABELS
+from kernel.regimes import REGIME_2018, Regime, channel_label, labelled, regime_at
+from kernel.statuses import STATUS_LABELS, TIMELINESS_LABELS
 from kernel.workdays import to_local
 
 from .indicators import AVERAGES, RATES, REFORM_RATES, SHOWN_COUNTS, SHOWN_RECORD_COUNTS
@@ -28,24 +29,43 @@ class Column:
     parts: tuple[str, str] | None = None
 
 
-def _columns(kind: str, indicators) -> list[Column]:
+def _columns(kind: str, indicators, regimes: tuple[Regime, ...]) -> list[Column]:
+    """The columns of ``indicators``, their headings naming the online categories by the rules
+    of the period (``regimes``)."""
     parts = (lambda i: (i.numerator, i.denominator)) if kind in ("rate", "average") else None
-    return [Column(i.code, i.label, kind, parts(i) if parts else None) for i in indicators]
+    return [
+        Column(i.code, labelled(i.label, regimes), kind, parts(i) if parts else None)
+        for i in indicators
+    ]
 
 
 WARD_CODE = Column("ward_code", "Mã đơn vị", "text")
 WARD_NAME = Column("ward_name", "Đơn vị", "text")
 FRESHNESS = Column("complete_through", "Số liệu đầy đủ đến", "time")
-# The figures of a table of the report (per ward, per field or per procedure), as shown.
-FIGURES = [
-    *_columns("count", SHOWN_COUNTS),
-    *_columns("rate", RATES),
-    *_columns("average", AVERAGES),
-]
+
+
+def figures(regimes: tuple[Regime, ...]) -> list[Column]:
+    """The figures of a table of the report (per ward, per field or per procedure), as shown
+    for a period under ``regimes`` (:attr:`.periods.Period.regimes`)."""
+    return [
+        *_columns("count", SHOWN_COUNTS, regimes),
+        *_columns("rate", RATES, regimes),
+        *_columns("average", AVERAGES, regimes),
+    ]
+
+
 # The reform models' table of the overview (its records are counted per ward only).
-REFORM = [*_columns("count", SHOWN_RECORD_COUNTS), *_columns("rate", REFORM_RATES)]
-# The ward table as exported: the overview's two tables side by side, after the ward's code.
-WARD_TABLE = [WARD_CODE, WARD_NAME, *FIGURES, FRESHNESS, *REFORM]
+REFORM = [*_columns("count", SHOWN_RECORD_COUNTS, ()), *_columns("rate", REFORM_RATES, ())]
+
+
+def ward_table(regimes: tuple[Regime, ...]) -> list[Column]:
+    """The ward table as exported: the overview's two tables side by side, after the ward's
+    code, for a period under ``regimes``."""
+    return [WARD_CODE, WARD_NAME, *figures(regimes), FRESHNESS, *REFORM]
+
+
+# The ward table as the 2018 rules head it (the 2020 city's); its codes are every period's.
+WARD_TABLE = ward_table((REGIME_2018,))
 
 
 def ward_values(row: Row) -> dict:
@@ -74,16 +94,18 @@ DOSSIERS = [
     Column("timeliness", "Kết quả", "text"),
     Column("status", "Trạng thái", "text"),
 ]
-_VOCABULARIES = {"channel": CHANNELS, "timeliness": TIMELINESS_LABELS, "status": STATUS_LABELS}
+_VOCABULARIES = {"timeliness": TIMELINESS_LABELS, "status": STATUS_LABELS}
 
 
 def dossier_values(dossier) -> dict:
-    """One dossier of the drill-down by column code, its codes in words (the channel, the
-    timeliness, the status) as the screen shows them."""
+    """One dossier of the drill-down by column code, its codes in words (the channel by the
+    rules it was received under, the timeliness, the status) as the screen shows them."""
     values = {}
     for c in DOSSIERS:
         value = getattr(dossier, c.code)
-        if c.code in _VOCABULARIES:
+        if c.code == "channel":
+            value = channel_label(value, regime_at(dossier.received_at))
+        elif c.code in _VOCABULARIES:
             value = _VOCABULARIES[c.code].get(value, "" if value is None else value)
         values[c.code] = value
     return values

@@ -19,7 +19,7 @@ from kernel.columns import utcnow
 from kernel.spreadsheet import cell, workbook, write
 from kernel.workdays import to_local
 
-from .columns import WARD_TABLE, Column, local_time, ward_values
+from .columns import WARD_TABLE, Column, local_time, ward_table, ward_values
 from .maps import DEFAULT, MAPS, UnitMap
 from .periods import Period
 from .queries import CITY, Row
@@ -51,9 +51,9 @@ def to_json(rows: list[Row], period: Period, unit_map: UnitMap | None = None) ->
     }
 
 
-def to_csv(rows: list[Row]) -> str:
-    """The ward table as CSV text."""
-    return csv_text(WARD_TABLE, (ward_values(r) for r in rows))
+def to_csv(rows: list[Row], period: Period) -> str:
+    """The ward table of ``period`` as CSV text."""
+    return csv_text(ward_table(period.regimes), (ward_values(r) for r in rows))
 
 
 def to_xlsx(
@@ -65,7 +65,7 @@ def to_xlsx(
     """The ward table as the workbook a city official prints, the city total in bold, the map
     its rows are drawn on under the period."""
     return xlsx_bytes(
-        WARD_TABLE,
+        ward_table(period.regimes),
         [ward_values(r) for r in rows],
         report=WARD_REPORT,
         period=period,

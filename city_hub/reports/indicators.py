@@ -15,6 +15,8 @@ Definitions, for a period [start, end) of whole days in Asia/Ho_Chi_Minh:
   (:mod:`kernel.statuses`), so the hub's figure is the ward's work list;
 - online rates: dossiers of procedures offered at level 3 (partial) received online at level 3,
   over all dossiers of those procedures; level 4 (full) likewise (the article's 35% and 87%);
+  named by the period's rules (kernel.regimes): levels 3 and 4 until 30/6/2025, "một phần"
+  and "toàn trình" from 1/7/2025, both for a period across the change;
 - postal: received or returned through the public postal service;
 - average working days used (pauses excluded, computed at the ward) against the statutory days
   of the procedure, over the dossiers resolved in the period;
@@ -65,7 +67,7 @@ class Count:
     """
 
     code: str
-    label: str
+    label: str  # its online categories named by the period's rules: kernel.regimes.labelled
     condition: Callable[[Window], sa.ColumnElement[bool]]
     value: sa.ColumnElement | None = None
     shown: bool = True
@@ -108,12 +110,12 @@ COUNTS = [
     ),
     Count(
         "received_online_partial",
-        "Trực tuyến một phần (mức độ 3)",
+        "{channel_online_partial}",
         lambda w: sa.and_(d.channel == "online_partial", _received(w)),
     ),
     Count(
         "received_online_full",
-        "Trực tuyến toàn trình (mức độ 4)",
+        "{channel_online_full}",
         lambda w: sa.and_(d.channel == "online_full", _received(w)),
     ),
     Count("resolved", "Đã giải quyết", _resolved),
@@ -135,25 +137,25 @@ COUNTS = [
     Count("withdrawn", "Công dân rút hồ sơ", _closed_as(7)),
     Count(
         "level3_dossiers",
-        "Hồ sơ của thủ tục mức độ 3",
+        "Hồ sơ của thủ tục {procedure_online_partial}",
         lambda w: sa.and_(p.online_level == "partial", _received(w)),
         shown=False,
     ),
     Count(
         "level3_online",
-        "Hồ sơ trực tuyến của thủ tục mức độ 3",
+        "Hồ sơ trực tuyến của thủ tục {procedure_online_partial}",
         lambda w: sa.and_(d.channel == "online_partial", p.online_level == "partial", _received(w)),
         shown=False,
     ),
     Count(
         "level4_dossiers",
-        "Hồ sơ của thủ tục mức độ 4",
+        "Hồ sơ của thủ tục {procedure_online_full}",
         lambda w: sa.and_(p.online_level == "full", _received(w)),
         shown=False,
     ),
     Count(
         "level4_online",
-        "Hồ sơ trực tuyến của thủ tục mức độ 4",
+        "Hồ sơ trực tuyến của thủ tục {procedure_online_full}",
         lambda w: sa.and_(d.channel == "online_full", p.online_level == "full", _received(w)),
         shown=False,
     ),
@@ -204,8 +206,13 @@ COUNTS = [
 ]
 RATES = [
     Rate("on_time_rate", "Tỷ lệ đúng hạn", "resolved_in_time", "resolved"),
-    Rate("online_partial_rate", "Tỷ lệ trực tuyến mức độ 3", "level3_online", "level3_dossiers"),
-    Rate("online_full_rate", "Tỷ lệ trực tuyến mức độ 4", "level4_online", "level4_dossiers"),
+    Rate(
+        "online_partial_rate",
+        "Tỷ lệ trực tuyến {online_partial}",
+        "level3_online",
+        "level3_dossiers",
+    ),
+    Rate("online_full_rate", "Tỷ lệ trực tuyến {online_full}", "level4_online", "level4_dossiers"),
     Rate("same_day_rate", "Tỷ lệ ngày không hẹn", "same_day", "same_day_eligible"),
 ]
 # Averages over the dossiers resolved in the period whose working days are known.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from kernel.columns import utcnow
 from kernel.queryargs import QueryError, check_year, parse_date
+from kernel.regimes import Regime, regimes_between
 from kernel.workdays import local_datetime
 
 from .indicators import Window
@@ -50,6 +51,12 @@ class Period:
             if start == 1 and end == 12:
                 return f"Năm {year}"
         return f"Từ ngày {self.first:%d/%m/%Y} đến ngày {self.last:%d/%m/%Y}"
+
+    @property
+    def regimes(self) -> tuple[Regime, ...]:
+        """The rules in force on its days: one regime, or both for a period across 1/7/2025
+        (its report names the online categories both ways)."""
+        return regimes_between(self.first, self.last)
 
     def window(self, now: dt.datetime | None = None) -> Window:
         start = local_datetime(self.first, dt.time(0))

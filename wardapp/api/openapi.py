@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kernel.statuses import CHANNELS, RETURN_METHODS
+from kernel.regimes import CHANNELS
+from kernel.statuses import RETURN_METHODS
 
 from ..dossiers.lifecycle import STEPS
 

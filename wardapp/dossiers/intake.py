@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kernel.statuses import CHANNELS, RETURN_METHODS
+from kernel.regimes import CHANNELS
+from kernel.statuses import RETURN_METHODS
 from kernel.text import has_control_characters, nfc
 from kernel.workdays import LOCAL_TZ, to_local
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from kernel import queryargs
+from kernel.regimes import CHANNELS, channel_label, regimes_between
 from kernel.statuses import (
-    CHANNELS,
     OPEN_STATUSES,
     PAUSED_STATUS,
     RUNNING_STATUSES,
@@ -88,6 +88,15 @@ class WorkListFilter:
             "to": self.received_to.isoformat() if self.received_to else "",
         }
         return {k: v for k, v in values.items() if v}
+
+
+def channel_choices(now: dt.datetime) -> dict[str, str]:
+    """The work lists' channel filter, each channel named by the rules of every dossier the
+    desk holds, from the first one received to now: "Trực tuyến một phần / mức độ 3" when they
+    span the change of 1/7/2025, since the filter picks the dossiers of both."""
+    first = db.session.scalar(sa.select(sa.func.min(Dossier.received_at)))
+    regimes = regimes_between(to_local(min(first or now, now)).date(), to_local(now).date())
+    return {channel: channel_label(channel, regimes) for channel in CHANNELS}
 
 
 def read_work_list_filter(args: Mapping) -> tuple[WorkListFilter, list[str]]:

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from kernel import queryargs
 from kernel.columns import utcnow
+from kernel.regimes import regime_at
 from kernel.workdays import local_datetime, to_local
 from wardapp.dossiers.intake import DossierError
 from wardapp.sync.records import Dossier, DossierEvent, User
@@ -23,6 +24,7 @@ from .lifecycle import STEPS, step_roles
 from .queries import (
     SORTS,
     WORK_LISTS,
+    channel_choices,
     days_overdue,
     home_counters,
     read_work_list_filter,
@@ -118,6 +120,7 @@ def render_intake(
         selected=selected,
         received=set(values.get("documents") or []),
         prefill_note=prefill_note,
+        channels=regime_at(utcnow()).channels,  # named as the rules in force today name them
     ), status
 
 
@@ -265,6 +268,7 @@ def work_list(name: str):
         sorts=SORTS,
         notices=notices,
         procedures=search_procedures(""),
+        channels=channel_choices(now),
         now=now,
     )
 

@@ -15,6 +15,7 @@ import sqlalchemy.orm as so
 
 from kernel.accounts import AccountMixin, session_id
 from kernel.columns import JSONText, UTCDateTime, new_uuid, utcnow
+from kernel.regimes import Regime, regime_at
 from kernel.statuses import HELD_STATUSES, RUNNING_STATUSES
 
 from ..extensions import db
@@ -159,6 +160,12 @@ class Dossier(db.Model):
         """The official who has the dossier now ("Đang giữ"): its assignee while it is with the
         ward; nobody once it is returned, refused or withdrawn (the assignee stays on record)."""
         return self.assignee if self.status in HELD_STATUSES else None
+
+    @property
+    def received_under(self) -> Regime:
+        """The rules the dossier is handled under: those in force when it was received (its
+        stamp, since ``received_at`` never changes; the ``regime`` column is the catalogue's)."""
+        return regime_at(self.received_at)
 
 
 class DossierEvent(db.Model):
