@@ -1,7 +1,7 @@
 """The rules a dossier is handled under, as dated data: the 2018 regime (Decree 61/2018/NĐ-CP,
 Circular 01/2018/TT-VPCP, online levels 3 and 4) until 30/6/2025 and the 2025 regime (Decree
 118/2025/NĐ-CP, Circular 03/2025/TT-VPCP, online "một phần" and "toàn trình") from 1/7/2025
-(docs/regime-2025.md, "The rules").
+(README.md, "The rules by date").
 
 A dossier is stamped with the regime in force on the local day it was received
 (:func:`regime_at` of its ``received_at``, which never changes), so a 2020 dossier shows and
@@ -64,7 +64,7 @@ REGIME_2018 = Regime(
     procedure_online={"online_partial": "mức độ 3", "online_full": "mức độ 4"},
     receipt_names_channel=False,
 )
-# The forms' numbering of Circular 03/2025 is still to be verified (docs/regime-2025.md).
+# The forms' numbering of Circular 03/2025 is still to be checked against the circular's text.
 REGIME_2025 = Regime(
     code="2025",
     starts=dt.date(2025, 7, 1),
