@@ -351,6 +351,51 @@ def make_hub(instance_path, wards=(WARD,), database_url=None, **config):
     return app, tokens
 
 
+def add_hub_staff(app) -> None:
+    """The city staff of the hub's tests: ``quantri`` (admin) and ``xem`` (viewer), both with
+    PASSWORD."""
+    from city_hub.extensions import db as hub_db
+    from city_hub.models import HubUser
+
+    with app.app_context():
+        for username, role in (("quantri", "admin"), ("xem", "viewer")):
+            user = HubUser(username=username, full_name=f"Cán bộ {role}", role=role)
+            user.set_password(PASSWORD)
+            hub_db.session.add(user)
+        hub_db.session.commit()
+
+
+def dispose_hub(app) -> None:
+    """Close the hub's connections, so its PostgreSQL database can be dropped."""
+    from city_hub.extensions import db as hub_db
+
+    with app.app_context():
+        hub_db.session.remove()
+        hub_db.engine.dispose()
+
+
+@pytest.fixture
+def hub_admin(tmp_path, hub_database_url):
+    """``(app, client)``: a hub with its staff (CSRF off), the client logged in as its admin."""
+    app, _ = make_hub(tmp_path / "hub", database_url=hub_database_url, WTF_CSRF_ENABLED=False)
+    add_hub_staff(app)
+    client = app.test_client()
+    client.post("/auth/login", data={"username": "quantri", "password": PASSWORD})
+    yield app, client
+    dispose_hub(app)
+
+
+def latest_refdata(app) -> tuple[int, dict]:
+    """The version and body of the hub's newest reference-data snapshot."""
+    import json
+
+    from city_hub.refdata import latest_snapshot
+
+    with app.app_context():
+        latest = latest_snapshot()
+        return latest.version, json.loads(latest.body)
+
+
 POSTGRES_ADMIN_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
 
 

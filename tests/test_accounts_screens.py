@@ -15,7 +15,7 @@ from wardapp.models import Outbox
 from wardapp.sync.records import AuditEntry
 
 from . import conftest
-from .conftest import PASSWORD, make_hub, make_ward
+from .conftest import PASSWORD, add_hub_staff, dispose_hub, make_hub, make_ward
 
 NEW_PASSWORD = "mat-khau-rieng-cua-toi"
 
@@ -262,21 +262,11 @@ def test_a_temporary_password_sends_htmx_requests_to_the_change_too(app, client)
 
 @pytest.fixture
 def hub(tmp_path, hub_database_url):
-    from city_hub.extensions import db as hub_db
-    from city_hub.models import HubUser
-
     app, _ = make_hub(tmp_path / "hub", database_url=hub_database_url, WTF_CSRF_ENABLED=False)
     app.test_client_class = Browser
-    with app.app_context():
-        for username, role in (("quantri", "admin"), ("xem", "viewer")):
-            user = HubUser(username=username, full_name=f"Cán bộ {role}", role=role)
-            user.set_password(PASSWORD)
-            hub_db.session.add(user)
-        hub_db.session.commit()
+    add_hub_staff(app)
     yield app
-    with app.app_context():
-        hub_db.session.remove()
-        hub_db.engine.dispose()
+    dispose_hub(app)
 
 
 def hub_account(app, username):

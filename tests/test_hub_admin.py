@@ -1,47 +1,21 @@
 """The hub admin's screens: ward sync state, and reference data edited then published."""
 
-import json
-
 import pytest
 
 from city_hub.extensions import db as hub_db
-from city_hub.models import HubUser, RefProcedure
-from city_hub.refdata import latest_snapshot
+from city_hub.models import RefProcedure
 
-from .conftest import PASSWORD, make_hub
-
-
-@pytest.fixture
-def admin_client(tmp_path, hub_database_url):
-    app, _ = make_hub(tmp_path / "hub", database_url=hub_database_url, WTF_CSRF_ENABLED=False)
-    with app.app_context():
-        for username, role in (("quantri", "admin"), ("xem", "viewer")):
-            user = HubUser(username=username, full_name=f"Cán bộ {role}", role=role)
-            user.set_password(PASSWORD)
-            hub_db.session.add(user)
-        hub_db.session.commit()
-    client = app.test_client()
-    client.post("/auth/login", data={"username": "quantri", "password": PASSWORD})
-    yield app, client
-    with app.app_context():
-        hub_db.session.remove()
-        hub_db.engine.dispose()
+from .conftest import PASSWORD, latest_refdata
 
 
-def snapshot(app):
-    with app.app_context():
-        latest = latest_snapshot()
-        return latest.version, json.loads(latest.body)
-
-
-def test_ward_sync_state_screen(admin_client):
-    app, client = admin_client
+def test_ward_sync_state_screen(hub_admin):
+    app, client = hub_admin
     page = client.get("/admin/wards").text
     assert "30280" in page and "im lặng quá 24 giờ" in page
 
 
-def test_override_published_as_a_new_snapshot(admin_client):
-    app, client = admin_client
+def test_override_published_as_a_new_snapshot(hub_admin):
+    app, client = hub_admin
     response = client.post(
         "/admin/refdata",
         data={
@@ -53,7 +27,7 @@ def test_override_published_as_a_new_snapshot(admin_client):
         follow_redirects=True,
     )
     assert "Đã công bố danh mục phiên bản 2" in response.text
-    version, body = snapshot(app)
+    version, body = latest_refdata(app)
     assert version == 2
     trail = client.get("/admin/wards").text
     assert "Công bố danh mục" in trail and "quantri" in trail and "ngày 31/12/2026" in trail
@@ -61,11 +35,11 @@ def test_override_published_as_a_new_snapshot(admin_client):
         {"day": "2026-12-31", "is_working_day": False, "reason": "Quyết định nghỉ bù của UBND tỉnh"}
     ]
     client.post("/admin/refdata", data={"action": "remove_override", "day": "2026-12-31"})
-    assert snapshot(app)[1]["calendar_overrides"] == []
+    assert latest_refdata(app)[1]["calendar_overrides"] == []
 
 
-def test_procedure_level_edit_reaches_the_report_table(admin_client):
-    app, client = admin_client
+def test_procedure_level_edit_reaches_the_report_table(hub_admin):
+    app, client = hub_admin
     client.post(
         "/admin/refdata",
         data={
@@ -75,7 +49,7 @@ def test_procedure_level_edit_reaches_the_report_table(admin_client):
             "postal_allowed": "on",
         },
     )
-    version, body = snapshot(app)
+    version, body = latest_refdata(app)
     entry = next(p for p in body["procedures"] if p["code"] == "2.000815")
     assert version == 2 and entry["online_level"] == "partial" and entry["postal_allowed"]
     with app.app_context():
@@ -93,15 +67,15 @@ def test_procedure_level_edit_reaches_the_report_table(admin_client):
         {"action": "drop"},
     ],
 )
-def test_bad_edits_publish_nothing(admin_client, form):
-    app, client = admin_client
+def test_bad_edits_publish_nothing(hub_admin, form):
+    app, client = hub_admin
     response = client.post("/admin/refdata", data=form, follow_redirects=True)
     assert response.status_code == 200 and "Chưa công bố" in response.text
-    assert snapshot(app)[0] == 1
+    assert latest_refdata(app)[0] == 1
 
 
-def test_viewer_cannot_administer(admin_client):
-    app, _ = admin_client
+def test_viewer_cannot_administer(hub_admin):
+    app, _ = hub_admin
     viewer = app.test_client()
     viewer.post("/auth/login", data={"username": "xem", "password": PASSWORD})
     assert viewer.get("/reports/").status_code == 200

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 
 from city_hub.extensions import db as hub_db
-from city_hub.models import HubAudit, HubUser
-from city_hub.refdata import latest_snapshot
+from city_hub.models import HubAudit
 from kernel.refdata import (
     ReferenceDataError,
     check_snapshot,
@@ -29,7 +28,7 @@ from kernel.refdata import (
     valid_on,
 )
 
-from .conftest import PASSWORD, make_hub
+from .conftest import PASSWORD, latest_refdata
 
 ROOT = Path(__file__).parent.parent
 RELEASED = "e36d356"  # the last commit before units had successors (the previous release)
@@ -157,31 +156,8 @@ def test_a_longer_cycle_is_named_as_one():
 # --- the hub admin ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin(tmp_path, hub_database_url):
-    app, _ = make_hub(tmp_path / "hub", database_url=hub_database_url, WTF_CSRF_ENABLED=False)
-    with app.app_context():
-        for username, role in (("quantri", "admin"), ("xem", "viewer")):
-            user = HubUser(username=username, full_name=f"Cán bộ {role}", role=role)
-            user.set_password(PASSWORD)
-            hub_db.session.add(user)
-        hub_db.session.commit()
-    client = app.test_client()
-    client.post("/auth/login", data={"username": "quantri", "password": PASSWORD})
-    yield app, client
-    with app.app_context():
-        hub_db.session.remove()
-        hub_db.engine.dispose()
-
-
-def newest(app) -> tuple[int, dict]:
-    with app.app_context():
-        latest = latest_snapshot()
-        return latest.version, json.loads(latest.body)
-
-
-def test_admin_sees_validity_successors_and_unconfirmed_codes(admin):
-    _, client = admin
+def test_admin_sees_validity_successors_and_unconfirmed_codes(hub_admin):
+    _, client = hub_admin
     page = client.get("/admin/refdata").text
     row = re.search(r'<tr data-unit="99001">.*?</tr>', page, re.S)[0]
     assert "Phường Long Xuyên" in row and "Mã chưa xác nhận" in row and "01/07/2025 – nay" in row
@@ -191,8 +167,8 @@ def test_admin_sees_validity_successors_and_unconfirmed_codes(admin):
     assert page.count("Mã chưa xác nhận") == 5  # the province and its 4 units
 
 
-def test_admin_corrects_an_unconfirmed_code_audited_and_published(admin):
-    app, client = admin
+def test_admin_corrects_an_unconfirmed_code_audited_and_published(hub_admin):
+    app, client = hub_admin
     response = client.post(
         "/admin/refdata",
         data={
@@ -205,7 +181,7 @@ def test_admin_corrects_an_unconfirmed_code_audited_and_published(admin):
         follow_redirects=True,
     )
     assert "Chưa công bố" in response.text and "đã là mã của Phường Mỹ Thới" in response.text
-    assert newest(app)[0] == 1  # the old Mỹ Thới holds 30301: refused, nothing published
+    assert latest_refdata(app)[0] == 1  # the old Mỹ Thới holds 30301: refused, nothing published
     response = client.post(
         "/admin/refdata",
         data={
@@ -218,7 +194,7 @@ def test_admin_corrects_an_unconfirmed_code_audited_and_published(admin):
         follow_redirects=True,
     )
     assert "Đã công bố danh mục phiên bản 2" in response.text
-    version, body = newest(app)
+    version, body = latest_refdata(app)
     units = {u["code"]: u for u in body["units"]}
     assert version == 2 and "99003" not in units
     assert units["30999"]["code_confirmed"] and units["30999"]["agency_code"] == "30999"
@@ -238,7 +214,7 @@ def test_admin_corrects_an_unconfirmed_code_audited_and_published(admin):
         data={"action": "unit", "code": "30999", "new_code": "30998", "name": "Phường Mỹ Thới"},
         follow_redirects=True,
     )
-    assert "đã được xác nhận" in again.text and newest(app)[0] == 2
+    assert "đã được xác nhận" in again.text and latest_refdata(app)[0] == 2
 
 
 @pytest.mark.parametrize(
@@ -250,38 +226,38 @@ def test_admin_corrects_an_unconfirmed_code_audited_and_published(admin):
         ({"code": "00000", "new_code": "30990", "name": "Phường X"}, "không có đơn vị này"),
     ],
 )
-def test_bad_unit_corrections_publish_nothing(admin, form, words):
-    app, client = admin
+def test_bad_unit_corrections_publish_nothing(hub_admin, form, words):
+    app, client = hub_admin
     response = client.post("/admin/refdata", data={"action": "unit", **form}, follow_redirects=True)
     assert response.status_code == 200 and "Chưa công bố" in response.text
     assert words in response.text
-    assert newest(app)[0] == 1
+    assert latest_refdata(app)[0] == 1
 
 
-def test_a_registered_units_code_is_not_changed(admin):
-    app, client = admin
+def test_a_registered_units_code_is_not_changed(hub_admin):
+    app, client = hub_admin
     client.post("/admin/wards", data={"code": "99001"})
     response = client.post(
         "/admin/refdata",
         data={"action": "unit", "code": "99001", "new_code": "30990", "name": "Phường Long Xuyên"},
         follow_redirects=True,
     )
-    assert "đã đăng ký đồng bộ với mã 99001" in response.text and newest(app)[0] == 1
+    assert "đã đăng ký đồng bộ với mã 99001" in response.text and latest_refdata(app)[0] == 1
     # its name may still be corrected
     client.post(
         "/admin/refdata",
         data={"action": "unit", "code": "99001", "new_code": "99001", "name": "Phường Long Xuyên"},
     )
-    assert newest(app)[0] == 2
+    assert latest_refdata(app)[0] == 2
 
 
-def test_the_viewer_cannot_correct_a_unit(admin):
-    app, _ = admin
+def test_the_viewer_cannot_correct_a_unit(hub_admin):
+    app, _ = hub_admin
     viewer = app.test_client()
     viewer.post("/auth/login", data={"username": "xem", "password": PASSWORD})
     form = {"action": "unit", "code": "99001", "new_code": "30990", "name": "Phường Long Xuyên"}
     assert viewer.post("/admin/refdata", data=form).status_code == 403
-    assert newest(app)[0] == 1
+    assert latest_refdata(app)[0] == 1
 
 
 # --- the ward ---------------------------------------------------------------------------------

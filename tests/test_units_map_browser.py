@@ -10,7 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from .conftest import PASSWORD, LiveServer, make_hub
+from .conftest import PASSWORD, LiveServer, add_hub_staff, dispose_hub, make_hub
 from .test_browser import browser, page, shot  # noqa: F401
 from .test_reports_by_map import (
     DESKS,
@@ -28,21 +28,16 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from city_hub.extensions import db as hub_db
-    from city_hub.models import RECORD_TABLES, HubUser
+    from city_hub.models import RECORD_TABLES
 
     app, _ = make_hub(tmp_path_factory.mktemp("units-browser"), wards=DESKS)
+    add_hub_staff(app)
     with app.app_context():
-        for username, role in (("xem", "viewer"), ("quantri", "admin")):
-            user = HubUser(username=username, full_name=f"Cán bộ {role}", role=role)
-            user.set_password(PASSWORD)
-            hub_db.session.add(user)
         hub_db.session.execute(sa.insert(RECORD_TABLES["dossier"]), DOSSIERS)
         hub_db.session.commit()
     with LiveServer(app) as url:
         yield url
-    with app.app_context():
-        hub_db.session.remove()
-        hub_db.engine.dispose()
+    dispose_hub(app)
 
 
 def sign_in(page, server, username):  # noqa: F811
