@@ -22,7 +22,7 @@ from kernel.regimes import (
 from wardapp.dossiers.service import receive_dossier
 from wardapp.sync.records import Dossier
 
-from .conftest import PASSWORD, account, intake_data, make_hub, vn_time
+from .conftest import PASSWORD, account, add_hub_staff, intake_data, make_hub, vn_time
 from .test_print import get_page, text_of
 
 OLD_PARTIAL, OLD_FULL = "Trực tuyến một phần (mức độ 3)", "Trực tuyến toàn trình (mức độ 4)"
@@ -117,16 +117,8 @@ def test_work_lists_filter_names_both_when_the_desk_holds_both(client, auth, app
 
 @pytest.fixture
 def hub_client(tmp_path):
-    from city_hub.extensions import db as hub_db
-    from city_hub.models import HubUser
-
     hub_app, _ = make_hub(tmp_path / "hub", WTF_CSRF_ENABLED=False)
-    with hub_app.app_context():
-        viewer = HubUser(username="xem", full_name="Cán bộ thành phố", role="viewer")
-        viewer.set_password(PASSWORD)
-        hub_db.session.add(viewer)
-        hub_db.session.commit()
-        hub_db.session.remove()
+    add_hub_staff(hub_app)
     client = hub_app.test_client()
     client.post("/auth/login", data={"username": "xem", "password": PASSWORD})
     return client

@@ -22,7 +22,7 @@ from wardapp.extensions import db
 from wardapp.sync.client import HubClient, SyncConfig, SyncRun
 from wardapp.sync.records import User
 
-from .conftest import PASSWORD, LiveServer, intake_data, make_hub, make_ward
+from .conftest import PASSWORD, LiveServer, add_hub_staff, intake_data, make_hub, make_ward
 from .test_reports import at
 
 WARD = "30280"
@@ -59,17 +59,9 @@ def build_ward(path):
 
 
 def synced_hub(path, **config):
-    """A hub holding the ward's dossiers, synced over HTTP, with a viewer "xem"."""
-    from city_hub.extensions import db as hub_db
-    from city_hub.models import HubUser
-
+    """A hub holding the ward's dossiers, synced over HTTP, with its staff (a viewer "xem")."""
     hub_app, tokens = make_hub(path / "hub", wards=(WARD,), **config)
-    with hub_app.app_context():
-        viewer = HubUser(username="xem", full_name="Cán bộ thành phố", role="viewer")
-        viewer.set_password(PASSWORD)
-        hub_db.session.add(viewer)
-        hub_db.session.commit()
-        hub_db.session.remove()
+    add_hub_staff(hub_app)
     ward_app = build_ward(path / WARD)
     with LiveServer(hub_app) as url, ward_app.app_context():
         client = HubClient(SyncConfig(url, tokens[WARD]), retries=0, sleep=lambda s: None)
